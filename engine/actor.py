@@ -1,0 +1,19 @@
+"""Who is acting: the user with their roles, as expressions and permission checks see them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int
+    username: str
+    display_name: str = ""
+    roles: frozenset[str] = field(default_factory=frozenset)
+    is_admin: bool = False
+    locale: str | None = None
+
+    def expression_view(self) -> dict[str, object]:
+        """What `user` means inside a flow expression."""
+        return {"id": self.id, "name": self.display_name or self.username, "username": self.username,
+                "roles": sorted(self.roles)}

@@ -1,0 +1,317 @@
+"""The `relayflow` command line: validate, schema, database, users, flows, records, serve."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.problems import FlowLoadError
+from engine.settings import Settings
+
+
+def _flow_files(paths: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
+        else:
+            files.append(p)
+    return files
+
+
+@click.group()
+@click.option("--db", "database_url", envvar="RELAYFLOW_DATABASE_URL", default=None,
+              help="Database URL (default: sqlite:///relayflow.db, or $RELAYFLOW_DATABASE_URL)")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """Relayflow: YAML-first forms and workflows."""
+    settings = Settings.from_env()
+    ctx.obj = {"database_url": database_url or settings.database_url, "flows_dir": settings.flows_dir}
+
+
+def _db(ctx: click.Context):  # type: ignore[no-untyped-def]
+    from engine.db import make_engine
+    from engine.migrate import upgrade_database
+
+    db = make_engine(ctx.obj["database_url"])
+    upgrade_database(db)
+    return db
+
+
+def _registry(ctx: click.Context, db, flows_dir: str | None = None):  # type: ignore[no-untyped-def]
+    from engine.registry import FlowRegistry, install_folder
+
+    reg = FlowRegistry()
+    bad = install_folder(db, reg, flows_dir or ctx.obj["flows_dir"])
+    for err in bad:
+        click.echo(str(err), err=True)
+    return reg
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+def validate(paths: tuple[str, ...]) -> None:
+    """Check flow files (or folders of them); exit 1 with located errors if any is bad."""
+    from engine.loader import load_flow_file
+
+    failed = 0
+    files = _flow_files(paths)
+    for path in files:
+        try:
+            flow = load_flow_file(path)
+        except FlowLoadError as exc:
+            failed += 1
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+        else:
+            click.echo(f"{path}: ok — flow '{flow.name}', {len(flow.fields)} fields, "
+                       f"{len(flow.spec.states)} states, {len(flow.spec.transitions)} transitions")
+    if not files:
+        click.echo("no flow files found", err=True)
+        sys.exit(1)
+    if failed:
+        click.echo(f"{failed} of {len(files)} file(s) have errors", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to a file instead of stdout")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of the flow language (for editor autocompletion)."""
+    from engine.language_schema import flow_language_schema
+
+    text = json.dumps(flow_language_schema(), ensure_ascii=False, indent=2)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@main.group()
+def db() -> None:
+    """Database set-up."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or upgrade the engine's tables (Alembic revisions)."""
+    _db(ctx)
+    click.echo("database is up to date")
+
+
+@main.group()
+def user() -> None:
+    """Users and role grants."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", help="Display name")
+@click.option("--email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", "roles", multiple=True, help="Grant a role (repeatable)")
+@click.option("--admin", is_flag=True, help="Administrator")
+@click.pass_context
+def user_add(ctx: click.Context, username: str, display_name: str | None, email: str | None, password: str,
+             roles: tuple[str, ...], admin: bool) -> None:
+    from engine.users import create_user
+
+    _run(lambda: create_user(_db(ctx), username, display_name=display_name, email=email, password=password,
+                             roles=list(roles), is_admin=admin))
+    click.echo(f"user '{username}' created")
+
+
+@user.command("list")
+@click.pass_context
+def user_list(ctx: click.Context) -> None:
+    from engine.users import list_users
+
+    for u in list_users(_db(ctx)):
+        flags = " admin" if u["is_admin"] else ""
+        flags += "" if u["active"] else " (inactive)"
+        click.echo(f"{u['id']:>4}  {u['username']:<16} {u['display_name']:<24} {', '.join(u['roles'])}{flags}")
+
+
+@user.command("grant")
+@click.argument("username")
+@click.argument("role")
+@click.pass_context
+def user_grant(ctx: click.Context, username: str, role: str) -> None:
+    from engine.users import grant_role
+
+    _run(lambda: grant_role(_db(ctx), username, role))
+    click.echo(f"granted '{role}' to '{username}'")
+
+
+@user.command("revoke")
+@click.argument("username")
+@click.argument("role")
+@click.pass_context
+def user_revoke(ctx: click.Context, username: str, role: str) -> None:
+    from engine.users import revoke_role
+
+    _run(lambda: revoke_role(_db(ctx), username, role))
+    click.echo(f"revoked '{role}' from '{username}'")
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.pass_context
+def user_passwd(ctx: click.Context, username: str, password: str) -> None:
+    from engine.users import set_password
+
+    _run(lambda: set_password(_db(ctx), username, password))
+    click.echo("password changed")
+
+
+@user.command("deactivate")
+@click.argument("username")
+@click.pass_context
+def user_deactivate(ctx: click.Context, username: str) -> None:
+    from engine.users import set_active
+
+    _run(lambda: set_active(_db(ctx), username, False))
+    click.echo(f"user '{username}' deactivated")
+
+
+@main.command("load")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
+@click.pass_context
+def load(ctx: click.Context, folder: str | None) -> None:
+    """Install the flow files of a folder (default: flows/) into the database."""
+    database = _db(ctx)
+    reg = _registry(ctx, database, folder)
+    for live in reg.all():
+        click.echo(f"{live.flow.name}: revision {live.revision} ({live.table.name})")
+
+
+def _run(fn):  # type: ignore[no-untyped-def]
+    from engine.errors import WorkflowError
+
+    try:
+        return fn()
+    except WorkflowError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+
+
+def _parse_sets(sets: tuple[str, ...]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for item in sets:
+        if "=" not in item:
+            raise click.BadParameter(f"'{item}' is not field=value", param_hint="--set")
+        key, _, value = item.partition("=")
+        values[key.strip()] = value
+    return values
+
+
+def _print_record(rec) -> None:  # type: ignore[no-untyped-def]
+    click.echo(f"{rec.flow} #{rec.id}  {rec.title}  state={rec.state}  version={rec.version}  "
+               f"assignee={rec.system.get('assignee_id')}  due={rec.system.get('sla_due_at')}")
+
+
+@main.group()
+def record() -> None:
+    """Create, show and move records from the command line."""
+
+
+@record.command("create")
+@click.argument("flow")
+@click.option("--as", "username", required=True, help="Acting user")
+@click.option("--set", "sets", multiple=True, help="field=value (repeatable)")
+@click.pass_context
+def record_create(ctx: click.Context, flow: str, username: str, sets: tuple[str, ...]) -> None:
+    from engine.records import Records
+    from engine.users import load_actor
+
+    database = _db(ctx)
+    recs = Records(database, _registry(ctx, database))
+    rec = _run(lambda: recs.create(flow, load_actor(database, username=username), _parse_sets(sets)))
+    _print_record(rec)
+
+
+@record.command("move")
+@click.argument("flow")
+@click.argument("record_id", type=int)
+@click.argument("transition")
+@click.option("--as", "username", required=True, help="Acting user")
+@click.option("--version", "version", type=int, help="The version you saw (refused if the record changed since)")
+@click.option("--comment")
+@click.option("--set", "sets", multiple=True, help="field=value edited in the same step")
+@click.pass_context
+def record_move(ctx: click.Context, flow: str, record_id: int, transition: str, username: str,
+                version: int | None, comment: str | None, sets: tuple[str, ...]) -> None:
+    from engine.records import Records
+    from engine.users import load_actor
+
+    database = _db(ctx)
+    recs = Records(database, _registry(ctx, database))
+    rec = _run(lambda: recs.transition(flow, record_id, transition, load_actor(database, username=username),
+                                       expected_version=version, values=_parse_sets(sets) or None, comment=comment))
+    _print_record(rec)
+
+
+@record.command("show")
+@click.argument("flow")
+@click.argument("record_id", type=int)
+@click.pass_context
+def record_show(ctx: click.Context, flow: str, record_id: int) -> None:
+    from engine.records import Records
+
+    database = _db(ctx)
+    recs = Records(database, _registry(ctx, database))
+    rec = _run(lambda: recs.get(flow, record_id))
+    _print_record(rec)
+    live = recs.registry.get(flow)
+    for name, value in rec.values.items():
+        click.echo(f"  {name}: {'' if value is None else live.flow.fields[name].to_json(value)}")
+    for h in recs.history(flow, record_id):
+        click.echo(f"  [{h['at']:%Y-%m-%d %H:%M}] {h['actor_name'] or '-'}: {h['action']} "
+                   f"{h['from_state'] or ''}→{h['to_state'] or ''} {json.dumps(h['changes'] or {}, ensure_ascii=False)}"
+                   f"{'  «' + h['comment'] + '»' if h['comment'] else ''}")
+
+
+@main.command("inbox")
+@click.option("--as", "username", required=True)
+@click.pass_context
+def inbox_cmd(ctx: click.Context, username: str) -> None:
+    """Records waiting on a user or their roles, most urgent first."""
+    from engine.inbox import inbox
+    from engine.users import load_actor
+
+    database = _db(ctx)
+    reg = _registry(ctx, database)
+    for item in inbox(database, reg, _run(lambda: load_actor(database, username=username))):
+        due = f"{item.sla_due_at:%Y-%m-%d %H:%M}Z" if item.sla_due_at else "-"
+        click.echo(f"{item.flow}#{item.record_id:<6} {item.state_title:<12} due {due:<18} {item.title}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--flows", "flows_dir", type=click.Path(file_okay=False), help="Folder of flow files (default: flows/)")
+@click.option("--demo", is_flag=True, help="Create the demo users and print their sign-ins")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, flows_dir: str | None, demo: bool) -> None:
+    """Run the web server (the flows of flows/ on the configured database)."""
+    import os
+
+    import uvicorn
+
+    database = _db(ctx)
+    if flows_dir:
+        os.environ["RELAYFLOW_FLOWS_DIR"] = flows_dir
+    os.environ["RELAYFLOW_DATABASE_URL"] = ctx.obj["database_url"]
+    if demo:
+        from examples.seed import seed_demo
+
+        click.echo("Demo users (username / password / roles):")
+        for username, password, roles in seed_demo(database):
+            click.echo(f"  {username:<14} {password:<8} {', '.join(roles)}")
+    click.echo(f"Relayflow on http://{host}:{port}/")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port)

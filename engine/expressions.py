@@ -1,0 +1,93 @@
+"""Expressions of a flow file, compiled once in Jinja2's sandbox.
+
+Nothing in a flow file executes Python: conditions (`when`), computed values
+(`compute`) and the record title template run in an immutable sandbox and
+see only the record's fields, `user`, `now` and `today`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+BUILTIN_NAMES = frozenset({"user", "now", "today"})
+
+
+class _Env(ImmutableSandboxedEnvironment):
+    pass
+
+
+_ENV = _Env(undefined=StrictUndefined, autoescape=False)
+_TEXT_ENV = _Env(autoescape=False)
+
+
+class ExpressionError(ValueError):
+    """An expression that does not compile; `message` is for a person."""
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A compiled expression with the names it reads."""
+
+    source: str
+    names: frozenset[str]
+    _fn: Callable[..., Any]
+
+    def evaluate(self, context: Mapping[str, Any]) -> Any:
+        """Value of the expression; raises EvaluationError when it cannot be computed."""
+        try:
+            return self._fn(**context)
+        except (TypeError, ValueError, ArithmeticError, UndefinedError, SecurityError,
+                AttributeError, KeyError, IndexError) as exc:
+            raise EvaluationError(f"cannot evaluate '{self.source}': {exc}") from exc
+
+
+class EvaluationError(ValueError):
+    """An expression that failed at run time (e.g. an empty field in arithmetic)."""
+
+
+@dataclass(frozen=True)
+class TextTemplate:
+    """A compiled `{{ }}` template, e.g. the record title."""
+
+    source: str
+    names: frozenset[str]
+    _render: Callable[..., str]
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        try:
+            return self._render(**{k: ("" if v is None else v) for k, v in context.items()})
+        except Exception:  # a title must never break a page
+            return ""
+
+
+def _names(ast: nodes.Template) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(ast))
+
+
+def compile_expression(source: str) -> Expression:
+    """Compile a sandboxed expression; raises ExpressionError with a readable message."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionError("the expression is empty")
+    if "{{" in source or "{%" in source:
+        raise ExpressionError("write the expression without {{ }} (e.g. amount >= 100000)")
+    try:
+        ast = _ENV.parse("{{ (" + source + ") }}")
+        fn = _ENV.compile_expression(source, undefined_to_none=False)
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(f"expression does not compile: {exc.message}") from None
+    return Expression(source=source, names=_names(ast), _fn=fn)
+
+
+def compile_template(source: str) -> TextTemplate:
+    """Compile a text template such as `{{ customer }} · {{ product_model }}`."""
+    try:
+        ast = _TEXT_ENV.parse(source)
+        tpl = _TEXT_ENV.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(f"template does not compile: {exc.message}") from None
+    return TextTemplate(source=source, names=_names(ast), _render=tpl.render)

@@ -1,0 +1,167 @@
+"""Flow file → FlowSpec → CompiledFlow, with every problem located as path:line:column."""
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from engine.calendar import CalendarSpec
+from engine.checks import check_flow
+from engine.flow import CompiledFlow, compile_flow
+from engine.identifiers import did_you_mean
+from engine.problems import FlowLoadError, FlowProblem
+from engine.spec import FlowSpec, ReminderSpec, RoleSpec, SlaSpec, StateSpec, TransitionSpec
+from engine.yaml_safe import Positions, YamlLoadError, load_yaml
+from forms import FIELD_TYPES
+
+MAX_FLOW_BYTES = 1_000_000
+
+
+def load_flow_file(path: str | FsPath) -> CompiledFlow:
+    p = FsPath(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise FlowLoadError([FlowProblem(1, 1, f"cannot read the file: {exc.strerror}", str(p))]) from None
+    return load_flow_text(data, source=str(p))
+
+
+def load_flow_text(text: str | bytes, source: str = "<flow>") -> CompiledFlow:
+    """Parse, validate and compile one flow; raises FlowLoadError with every problem found."""
+    spec, positions = parse_flow_spec(text, source)
+    raw = text.decode("utf-8") if isinstance(text, bytes) else text
+    return compile_flow(spec, raw, source)
+
+
+def parse_flow_spec(text: str | bytes, source: str = "<flow>") -> tuple[FlowSpec, Positions]:
+    try:
+        data, positions = load_yaml(text, max_bytes=MAX_FLOW_BYTES)
+    except YamlLoadError as exc:
+        problems = [
+            FlowProblem(p.mark.line if p.mark else 1, p.mark.column if p.mark else 1, p.message, source)
+            for p in exc.problems
+        ]
+        raise FlowLoadError(problems) from None
+    if not isinstance(data, dict):
+        raise FlowLoadError([FlowProblem(1, 1, "a flow file is a mapping with keys flow, fields, states, transitions, ...", source)])
+    try:
+        spec = FlowSpec.model_validate(data)
+    except ValidationError as exc:
+        raise FlowLoadError(_structure_problems(exc, data, positions, source)) from None
+    problems = []
+    for path, message in check_flow(spec):
+        if path and path[-1] == "__key__":
+            mark = positions.key(path[:-1]) or positions.locate(path[:-1])
+        else:
+            mark = positions.value(path) or positions.locate(path)
+        problems.append(FlowProblem(mark.line, mark.column, message, source))
+    if problems:
+        raise FlowLoadError(problems)
+    return spec, positions
+
+
+# --- pydantic errors → located, readable problems -------------------------------------------
+
+def _model_at(path: tuple[Any, ...], data: Any) -> type[BaseModel] | None:
+    """The model that validates the mapping at `path` (for 'did you mean' on unknown keys)."""
+    n = len(path)
+    if n == 0:
+        return FlowSpec
+    head = path[0]
+    if head == "fields" and n == 2:
+        node = _walk(data, path)
+        ftype = node.get("type") if isinstance(node, dict) else None
+        return FIELD_TYPES.get(ftype) if isinstance(ftype, str) else None
+    if head == "states" and n == 2:
+        return StateSpec
+    if head == "states" and n == 3 and path[2] == "sla":
+        return SlaSpec
+    if head == "transitions" and n == 2:
+        return TransitionSpec
+    if head == "reminders" and n == 2:
+        return ReminderSpec
+    if head == "roles" and n == 2:
+        return RoleSpec
+    if head == "calendar" and n == 1:
+        return CalendarSpec
+    return None
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+_MISSING = object()
+
+
+def _walk(data: Any, path: tuple[Any, ...]) -> Any:
+    node = data
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return _MISSING
+    return node
+
+
+def _real_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the parts of a pydantic loc that are not in the document (union tags, validators)."""
+    path: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+    return tuple(path) if not loc or len(path) else tuple(path)
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in path) or "the flow"
+
+
+def _structure_problems(exc: ValidationError, data: Any, positions: Positions, source: str) -> list[FlowProblem]:
+    seen: set[tuple[int, int, str]] = set()
+    out: list[FlowProblem] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        etype = err["type"]
+        path = _real_path(data, loc)
+        value = _walk(data, path)
+        # A value that is a mapping cannot be the failed `str` branch of a union.
+        if etype == "string_type" and isinstance(value, dict):
+            continue
+        mark = positions.value(path) or positions.locate(path)
+        if etype == "extra_forbidden":
+            key = loc[-1]
+            parent = path[:-1] if path and path[-1] == key else path
+            model = _model_at(parent, data)
+            hint = did_you_mean(str(key), _keys_of(model)) if model else ""
+            mark = positions.key(parent + (key,)) or mark
+            message = f"unknown key '{key}' in {_dotted(parent)}{hint}"
+        elif etype == "missing":
+            message = f"{_dotted(path)}: missing required key '{loc[-1]}'"
+        elif etype == "union_tag_invalid":
+            tag = str(err.get("ctx", {}).get("tag", value))
+            kinds = sorted(FIELD_TYPES)
+            mark = positions.locate(path + ("type",))
+            message = f"{_dotted(path)}: unknown field type '{tag}'{did_you_mean(tag, kinds)} (types: {', '.join(kinds)})"
+        elif etype == "union_tag_not_found":
+            message = f"{_dotted(path)}: missing required key 'type' (one of {', '.join(sorted(FIELD_TYPES))})"
+        else:
+            msg = err["msg"]
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, "):]
+            elif msg.startswith("Assertion failed, "):
+                msg = msg[len("Assertion failed, "):]
+            message = f"{_dotted(path)}: {msg}"
+        key3 = (mark.line, mark.column, message)
+        if key3 not in seen:
+            seen.add(key3)
+            out.append(FlowProblem(mark.line, mark.column, message, source))
+    return out

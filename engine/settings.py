@@ -1,0 +1,21 @@
+"""Where the database and the flow files are, from the environment."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DB = "sqlite:///relayflow.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    flows_dir: Path
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            database_url=os.environ.get("RELAYFLOW_DATABASE_URL", DEFAULT_DB),
+            flows_dir=Path(os.environ.get("RELAYFLOW_FLOWS_DIR", "flows")),
+        )

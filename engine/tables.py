@@ -1,0 +1,66 @@
+"""One real table per flow: a typed column per field plus the system columns."""
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table
+
+from engine.db import UtcDateTime
+from engine.flow import CompiledFlow
+from engine.schema import BigId
+
+MAX_NAME = 60  # PostgreSQL cuts identifiers at 63 bytes
+
+
+def _name(*parts: str) -> str:
+    name = "_".join(parts)
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{name[:MAX_NAME - 9]}_{digest}"
+
+
+def system_columns() -> list[Column]:
+    return [
+        Column("id", BigId, primary_key=True),
+        Column("state", String(64), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("revision", Integer, nullable=False),
+        Column("assignee_id", Integer),
+        Column("assignee_role", String(64)),
+        Column("created_by", Integer),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_by", Integer),
+        Column("updated_at", UtcDateTime, nullable=False),
+        # The clock of the stage the record is in (or that a pause interrupted).
+        Column("sla_state", String(64)),
+        Column("sla_started_at", UtcDateTime),
+        Column("sla_due_at", UtcDateTime),
+        Column("sla_warn_at", UtcDateTime),
+        Column("sla_status", String(16)),
+        Column("sla_paused_at", UtcDateTime),
+        Column("sla_paused_seconds", Integer, nullable=False, default=0),
+        Column("sla_escalated", Boolean, nullable=False, default=False),
+        Column("sla_next_remind_at", UtcDateTime),
+    ]
+
+
+def build_flow_table(flow: CompiledFlow, metadata: MetaData | None = None) -> Table:
+    metadata = metadata or MetaData()
+    t = flow.table_name
+    cols = system_columns()
+    for name, field in flow.fields.items():
+        cols.append(Column(name, field.column_type(), nullable=True))
+    table = Table(t, metadata, *cols)
+    Index(_name("ix", t, "state_id"), table.c.state, table.c.id)
+    Index(_name("ix", t, "assignee"), table.c.assignee_id, table.c.state)
+    Index(_name("ix", t, "queue"), table.c.state, table.c.assignee_id, table.c.sla_due_at)
+    Index(_name("ix", t, "sla_due"), table.c.sla_status, table.c.sla_due_at)
+    Index(_name("ix", t, "sla_warn"), table.c.sla_warn_at)
+    Index(_name("ix", t, "updated"), table.c.updated_at, table.c.id)
+    for name, field in flow.fields.items():
+        if field.unique:
+            Index(_name("uq", t, name), table.c[name], unique=True)
+        elif field.index:
+            Index(_name("ix", t, name), table.c[name], table.c.id)
+    return table

@@ -1,0 +1,237 @@
+"""Numeric field types: integer, decimal and money.
+
+Decimals are exact: the canonical value is a decimal.Decimal with exactly
+`scale` places. A value with more places is refused rather than rounded,
+because silently changing an amount someone typed is worse than asking again;
+`quantize` is there for computed values, which are rounded on purpose.
+"""
+from __future__ import annotations
+
+import re
+from datetime import tzinfo
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BeforeValidator, Field, Strict, field_validator
+from sqlalchemy.types import BigInteger, Numeric, TypeEngine
+
+from .base import FieldValueError
+from .checked_spec import CheckedFieldSpec, StrictInt, check_range
+from .value_checks import to_decimal
+
+BIGINT_MIN = -(2**63)
+BIGINT_MAX = 2**63 - 1
+
+# Enough digits for any value of the largest allowed precision (38), rounding included.
+_EXACT = Context(prec=80, rounding=ROUND_HALF_UP)
+
+
+def _whole(raw: Any) -> int | None:
+    value = to_decimal(raw, "a whole number")
+    if value is None:
+        return None
+    if value != value.to_integral_value():
+        raise FieldValueError("must be a whole number", "not_integer")
+    if not BIGINT_MIN <= value <= BIGINT_MAX:
+        raise FieldValueError("is too large for a whole-number field", "too_large")
+    return int(value)
+
+
+class IntegerField(CheckedFieldSpec):
+    """A whole number (64-bit). Accepts 12, 12.0 and "12"; refuses 1.5, "1.5" and true/false."""
+
+    type: Literal["integer"] = "integer"
+    min: StrictInt | None = Field(default=None, description="Smallest allowed value")
+    max: StrictInt | None = Field(default=None, description="Largest allowed value")
+
+    widget: ClassVar[str] = "integer"
+
+    def check_options(self) -> None:
+        for name in ("min", "max"):
+            bound = getattr(self, name)
+            if bound is not None and not BIGINT_MIN <= bound <= BIGINT_MAX:
+                raise ValueError(f"{name} ({bound}) is outside the 64-bit integer range")
+        check_range(self.min, self.max)
+
+    def column_type(self) -> TypeEngine[Any]:
+        return BigInteger()
+
+    def coerce(self, raw: Any, *, tz: tzinfo | None = None) -> int | None:
+        value = _whole(raw)
+        if value is None:
+            return None
+        if self.min is not None and value < self.min:
+            raise FieldValueError(f"must be at least {self.min}", "too_small")
+        if self.max is not None and value > self.max:
+            raise FieldValueError(f"must be at most {self.max}", "too_large")
+        return value
+
+    def from_db(self, value: Any) -> int | None:
+        return None if value is None else int(value)
+
+    def value_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer"}
+        if self.min is not None:
+            schema["minimum"] = self.min
+        if self.max is not None:
+            schema["maximum"] = self.max
+        return self._described(schema)
+
+
+def _decimal_option(raw: Any) -> Decimal | None:
+    """min/max of a decimal field, read the same way as values (never through binary float)."""
+    try:
+        return to_decimal(raw)
+    except FieldValueError as exc:
+        raise ValueError(exc.message) from None
+
+
+DecimalOption = Annotated[Decimal | None, BeforeValidator(_decimal_option)]
+
+
+def _places(value: Decimal) -> int:
+    """Decimal places that carry information: 12.50 has 1, 1E+2 has 0.
+
+    Read from the digits themselves: normalize() would round a very long input.
+    """
+    _, digits, exponent = value.as_tuple()
+    if not any(digits):
+        return 0
+    places = -int(exponent)
+    end = len(digits)
+    while places > 0 and end > 0 and digits[end - 1] == 0:
+        end -= 1
+        places -= 1
+    return max(0, places)
+
+
+class DecimalField(CheckedFieldSpec):
+    """An exact decimal number with a fixed number of places (`scale`)."""
+
+    type: Literal["decimal"] = "decimal"
+    scale: Annotated[int, Strict(), Field(ge=0, le=10)] = Field(default=2, description="Digits after the decimal point")
+    precision: Annotated[int, Strict(), Field(ge=1, le=38)] = Field(default=18, description="Total number of digits")
+    min: DecimalOption = Field(default=None, description="Smallest allowed value")
+    max: DecimalOption = Field(default=None, description="Largest allowed value")
+
+    widget: ClassVar[str] = "decimal"
+
+    def check_options(self) -> None:
+        if self.precision < self.scale:
+            raise ValueError(f"precision ({self.precision}) must be at least scale ({self.scale})")
+        for name in ("min", "max"):
+            bound = getattr(self, name)
+            if bound is None:
+                continue
+            if _places(bound) > self.scale:
+                raise ValueError(f"{name} ({bound}) has more decimal places than scale ({self.scale}) allows")
+            try:
+                self._fit(bound)
+            except FieldValueError as exc:
+                raise ValueError(f"{name} ({bound}) {exc.message}") from None
+        check_range(self.min, self.max)
+
+    # -- values -------------------------------------------------------------
+
+    @property
+    def _step(self) -> Decimal:
+        return Decimal(1).scaleb(-self.scale)
+
+    def _fit(self, value: Decimal) -> Decimal:
+        """`value` with exactly `scale` places; refuses more places or too many digits."""
+        int_digits = self.precision - self.scale
+        if value != 0 and value.adjusted() >= int_digits:
+            if int_digits == 0:
+                raise FieldValueError("must be less than 1 in absolute value", "too_large")
+            raise FieldValueError(f"is too large: at most {int_digits} digits before the decimal point", "too_large")
+        if _places(value) > self.scale:
+            if self.scale == 0:
+                raise FieldValueError("must be a whole number (no decimal places)", "scale")
+            places = "1 decimal place" if self.scale == 1 else f"{self.scale} decimal places"
+            raise FieldValueError(f"must have at most {places}", "scale")
+        with localcontext(_EXACT):
+            fitted = value.quantize(self._step)
+        # -0.00 and 0.00 are the same amount; keep one spelling.
+        return abs(fitted) if fitted == 0 else fitted
+
+    def coerce(self, raw: Any, *, tz: tzinfo | None = None) -> Decimal | None:
+        value = to_decimal(raw)
+        if value is None:
+            return None
+        value = self._fit(value)
+        if self.min is not None and value < self.min:
+            raise FieldValueError(f"must be at least {self.min}", "too_small")
+        if self.max is not None and value > self.max:
+            raise FieldValueError(f"must be at most {self.max}", "too_large")
+        return value
+
+    def quantize(self, value: Decimal | int | float | str) -> Decimal:
+        """Round a computed value half-up to `scale` places (ranges are not checked here)."""
+        number = to_decimal(value)
+        if number is None:
+            raise FieldValueError("a number is needed", "type")
+        try:
+            with localcontext(_EXACT):
+                rounded = number.quantize(self._step)
+        except InvalidOperation:
+            raise FieldValueError("is too large", "too_large") from None
+        return abs(rounded) if rounded == 0 else rounded
+
+    def column_type(self) -> TypeEngine[Any]:
+        return Numeric(self.precision, self.scale, asdecimal=True)
+
+    def from_db(self, value: Any) -> Decimal | None:
+        # SQLite hands back a float-derived Decimal; PostgreSQL an exact one. Both
+        # are brought back to exactly `scale` places.
+        number = to_decimal(value)
+        if number is None:
+            return None
+        with localcontext(_EXACT):
+            return number.quantize(self._step)
+
+    def to_json(self, value: Any) -> str | None:
+        return None if value is None else format(value, "f")
+
+    def value_schema(self) -> dict[str, Any]:
+        as_number: dict[str, Any] = {"type": "number"}
+        if self.min is not None:
+            as_number["minimum"] = float(self.min) if self.min % 1 else int(self.min)
+        if self.max is not None:
+            as_number["maximum"] = float(self.max) if self.max % 1 else int(self.max)
+        fraction = rf"(\.[0-9]{{1,{self.scale}}})?" if self.scale else ""
+        as_string = {"type": "string", "pattern": rf"^-?[0-9]+{fraction}$"}
+        schema: dict[str, Any] = {
+            "anyOf": [as_string, as_number],
+            "format": "decimal",
+            "x-scale": self.scale,
+            "x-precision": self.precision,
+        }
+        if self.min is not None:
+            schema["x-minimum"] = self.to_json(self.quantize(self.min))
+        if self.max is not None:
+            schema["x-maximum"] = self.to_json(self.quantize(self.max))
+        return self._described(schema)
+
+
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")
+
+
+class MoneyField(DecimalField):
+    """A decimal amount in one currency fixed by the field (the value is the amount only)."""
+
+    type: Literal["money"] = "money"  # type: ignore[assignment]
+    currency: str = Field(default="CNY", description="ISO 4217 code, such as CNY, EUR or USD")
+
+    widget: ClassVar[str] = "money"
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_code(cls, value: str) -> str:
+        if not _CURRENCY_RE.fullmatch(value):
+            raise ValueError(f"currency must be a three-letter upper-case ISO 4217 code such as CNY or USD, not {value!r}")
+        return value
+
+    def value_schema(self) -> dict[str, Any]:
+        schema = super().value_schema()
+        schema["x-currency"] = self.currency
+        return schema

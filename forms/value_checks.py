@@ -1,0 +1,96 @@
+"""Small value checks shared by several field types.
+
+Every function raises FieldValueError with a message meant to follow a field's
+label ("Quantity: must be a whole number"), so messages start in lower case and
+never name the field themselves.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from decimal import Decimal
+from typing import Any
+
+from .base import FieldValueError
+
+# ASCII digits only: Python's int()/Decimal() would also take "١٢" or "1_000".
+_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NOT_FINITE = {"nan", "snan", "inf", "infinity"}
+
+
+def kind_of(raw: Any) -> str:
+    """How a person would call the kind of a value that has the wrong type."""
+    if isinstance(raw, bool):
+        return "true/false"
+    if isinstance(raw, (int, float, Decimal)):
+        return "a number"
+    if isinstance(raw, str):
+        return "text"
+    if isinstance(raw, (list, tuple, set, frozenset)):
+        return "a list"
+    if isinstance(raw, dict):
+        return "a mapping"
+    return type(raw).__name__
+
+
+def wrong_type(expected: str, raw: Any) -> FieldValueError:
+    return FieldValueError(f"must be {expected}, not {kind_of(raw)}", "type")
+
+
+def find_control_char(text: str, *, multiline: bool) -> str | None:
+    """First character a person cannot have meant to type, or None.
+
+    Tabs are allowed everywhere, line breaks only in multi-line text.
+    """
+    for ch in text:
+        if ch == "\t" or (multiline and ch == "\n"):
+            continue
+        category = unicodedata.category(ch)
+        if category == "Cc" or (not multiline and category in ("Zl", "Zp")):
+            return ch
+    return None
+
+
+def check_length(text: str, min_length: int | None, max_length: int | None) -> None:
+    size = len(text)
+    if min_length is not None and size < min_length:
+        raise FieldValueError(f"must be at least {min_length} characters long (has {size})", "too_short")
+    if max_length is not None and size > max_length:
+        raise FieldValueError(f"must be at most {max_length} characters long (has {size})", "too_long")
+
+
+def to_decimal(raw: Any, expected: str = "a number") -> Decimal | None:
+    """Exact Decimal from int, Decimal, str or float (a float is read through its repr).
+
+    Returns None for None and blank strings; refuses bool, NaN and infinities.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        raise wrong_type(expected, raw)
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise FieldValueError("must be a finite number", "not_finite")
+        # repr gives the shortest text that reads back as the same float: 0.1 -> "0.1".
+        return Decimal(repr(raw))
+    if isinstance(raw, Decimal):
+        if not raw.is_finite():
+            raise FieldValueError("must be a finite number", "not_finite")
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            return None
+        if not _NUMBER_RE.fullmatch(text):
+            if text.lower().lstrip("+-") in _NOT_FINITE:
+                raise FieldValueError("must be a finite number", "not_finite")
+            raise FieldValueError(f"must be {expected} ('{_shorten(text)}' is not a number)", "not_a_number")
+        return Decimal(text)
+    raise wrong_type(expected, raw)
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
