@@ -54,7 +54,8 @@ from engine.users import create_user, load_actor
 
 TARGETS = {"sqlite": 0.3, "postgres": 0.4}
 STEPS_PER_RECORD = 4
-DEFAULT_RECORDS = 1000
+DEFAULT_RECORDS = 2000
+ROUNDS = 10
 
 FLOW_NAME = "bench_request"
 TRANSITIONS = ("submit", "approve", "close")
@@ -385,16 +386,21 @@ class Result:
     passed: bool
     engine_us_per_step: float
     baseline_us_per_step: float
+    engine_cpu_us_per_step: float  # CPU time of this Python process (excludes the PostgreSQL server)
+    baseline_cpu_us_per_step: float
+    round_ratio_min: float
+    round_ratio_max: float
+    rounds: int
     server_version: str = ""
     notes: list[str] = field(default_factory=list)
 
 
-def _timed(run: Callable[[int], None], start: int, count: int) -> float:
-    gc.collect()
-    t0 = time.perf_counter()
+def _timed(run: Callable[[int], None], start: int, count: int) -> tuple[float, float]:
+    """Wall and CPU seconds (this process only) for records start..start+count-1."""
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(start, start + count):
         run(i)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def _measure(db: str, engine: EngineWorkload, baseline: SqliteBaseline | PostgresBaseline,
@@ -403,8 +409,25 @@ def _measure(db: str, engine: EngineWorkload, baseline: SqliteBaseline | Postgre
     for i in range(warmup):
         engine.run(i)
         baseline.run(i)
-    engine_s = _timed(engine.run, warmup, records)
-    baseline_s = _timed(baseline.run, warmup, records)
+    # Timed in interleaved rounds, alternating which side goes first, so that a
+    # burst of load from elsewhere on the machine hits both sides alike.
+    rounds = max(1, min(ROUNDS, records))
+    engine_s = baseline_s = engine_cpu = baseline_cpu = 0.0
+    round_ratios = []
+    start = warmup
+    for r in range(rounds):
+        count = records // rounds + (1 if r < records % rounds else 0)
+        gc.collect()
+        sides = [("engine", engine.run), ("baseline", baseline.run)]
+        timings = {}
+        for name, run in (sides if r % 2 == 0 else sides[::-1]):
+            timings[name] = _timed(run, start, count)
+        start += count
+        engine_s += timings["engine"][0]
+        engine_cpu += timings["engine"][1]
+        baseline_s += timings["baseline"][0]
+        baseline_cpu += timings["baseline"][1]
+        round_ratios.append(timings["baseline"][0] / timings["engine"][0])
     engine.check(warmup + records)
     baseline.check(warmup + records)
     steps = records * STEPS_PER_RECORD
@@ -414,7 +437,11 @@ def _measure(db: str, engine: EngineWorkload, baseline: SqliteBaseline | Postgre
                   baseline_seconds=round(baseline_s, 4), engine_steps_per_s=round(eng_rate, 1),
                   baseline_steps_per_s=round(base_rate, 1), ratio=round(ratio, 3), target=TARGETS[db],
                   passed=ratio >= TARGETS[db], engine_us_per_step=round(engine_s / steps * 1e6, 1),
-                  baseline_us_per_step=round(baseline_s / steps * 1e6, 1), server_version=server_version)
+                  baseline_us_per_step=round(baseline_s / steps * 1e6, 1),
+                  engine_cpu_us_per_step=round(engine_cpu / steps * 1e6, 1),
+                  baseline_cpu_us_per_step=round(baseline_cpu / steps * 1e6, 1),
+                  round_ratio_min=round(min(round_ratios), 3), round_ratio_max=round(max(round_ratios), 3),
+                  rounds=rounds, server_version=server_version)
 
 
 def _profile(db: str, engine: EngineWorkload, start: int, records: int, top: int = 25) -> dict[str, Any]:
@@ -511,9 +538,12 @@ def _table(results: list[Result]) -> str:
                      f"{r.ratio:>6.2f}  >={r.target:<4}  {verdict}")
     lines.append("")
     for r in results:
-        lines.append(f"{r.db}: {r.records} records = {r.steps} steps; engine {r.engine_us_per_step:.0f} us/step, "
-                     f"baseline {r.baseline_us_per_step:.0f} us/step ({r.server_version})"
+        lines.append(f"{r.db}: {r.records} records = {r.steps} steps ({r.server_version})"
                      + ("; " + "; ".join(r.notes) if r.notes else ""))
+        lines.append(f"  wall us/step: engine {r.engine_us_per_step:.0f}, baseline {r.baseline_us_per_step:.0f}; "
+                     f"client CPU us/step: engine {r.engine_cpu_us_per_step:.0f}, "
+                     f"baseline {r.baseline_cpu_us_per_step:.0f}; "
+                     f"ratio per round {r.round_ratio_min:.2f}..{r.round_ratio_max:.2f} ({r.rounds} rounds)")
     return "\n".join(lines)
 
 

@@ -276,12 +276,12 @@ class Records:
         with self.db.begin() as conn:
             row = self._load_for_write(conn, live, record_id)
             state = row["state"]
+            self._check_version(row, expected_version)
             if state in flow.final_states:
                 raise RecordClosed(f"the record is closed ({flow.state(state).title or state}); it cannot be edited")
             editable = flow.editable_fields(state, actor.roles)
             if not editable:
                 raise Forbidden(f"you may not edit records in state '{flow.state(state).title or state}'")
-            self._check_version(row, expected_version)
             errors: dict[str, str] = {}
             given = self._clean(flow, values, editable, f"in state '{state}'", errors)
             before = {n: (None if row[n] is None else f.from_db(row[n])) for n, f in flow.fields.items()}
@@ -354,6 +354,7 @@ class Records:
         with self.db.begin() as conn:
             row = self._load_for_write(conn, live, record_id)
             state = row["state"]
+            self._check_version(row, expected_version)
             if state not in t.from_:
                 if state in flow.final_states:
                     raise RecordClosed(f"the record is closed ({flow.state(state).title or state}); "
@@ -361,7 +362,6 @@ class Records:
                 raise WrongState(f"'{t.title or name}' cannot fire from state '{flow.state(state).title or state}'")
             if not (actor.roles & set(t.by)):
                 raise Forbidden(f"'{t.title or name}' needs one of the roles: {', '.join(t.by)}")
-            self._check_version(row, expected_version)
             before = {n: (None if row[n] is None else f.from_db(row[n])) for n, f in flow.fields.items()}
             after = dict(before)
             if values:

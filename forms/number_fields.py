@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcont
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, Strict, field_validator
-from sqlalchemy.types import BigInteger, Numeric, TypeEngine
+from sqlalchemy.types import BigInteger, Numeric, TypeDecorator, TypeEngine
 
 from .base import FieldValueError
 from .checked_spec import CheckedFieldSpec, StrictInt, check_range
@@ -178,7 +178,7 @@ class DecimalField(CheckedFieldSpec):
         return abs(rounded) if rounded == 0 else rounded
 
     def column_type(self) -> TypeEngine[Any]:
-        return Numeric(self.precision, self.scale, asdecimal=True)
+        return ExactDecimal(self.precision, self.scale)
 
     def from_db(self, value: Any) -> Decimal | None:
         # SQLite hands back a float-derived Decimal; PostgreSQL an exact one. Both
@@ -235,3 +235,34 @@ class MoneyField(DecimalField):
         schema = super().value_schema()
         schema["x-currency"] = self.currency
         return schema
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """NUMERIC(p, s) where the database has it; a scaled 64-bit integer on SQLite.
+
+    SQLite's NUMERIC affinity stores a REAL and loses digits past ~15, so there
+    the value is kept as an integer count of the smallest unit (12.50 → 1250):
+    exact, and it still sorts and compares numerically.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision, scale, asdecimal=True)
+        self.scale = scale
+
+    def load_dialect_impl(self, dialect: Any) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return int(Decimal(value).scaleb(self.scale).to_integral_value())
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return Decimal(int(value)).scaleb(-self.scale)

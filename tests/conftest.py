@@ -153,3 +153,38 @@ REFERENCE_FLOW = Path(__file__).parent / "acceptance" / "sales_order.yaml"
 def reference_flow_text() -> str:
     """The product owner's reference flow (a copy of shared/acceptance/sales_order.yaml)."""
     return REFERENCE_FLOW.read_text(encoding="utf-8")
+
+
+class World:
+    """A database with the engine's tables, one flow installed and a user per role."""
+
+    def __init__(self, url: str, flow_text: str) -> None:
+        from engine.db import make_engine
+        from engine.loader import load_flow_text
+        from engine.migrate import upgrade_database
+        from engine.records import Records
+        from engine.registry import FlowRegistry, install_flow
+
+        self.db = make_engine(url)
+        upgrade_database(self.db)
+        self.registry = FlowRegistry()
+        self.live = install_flow(self.db, load_flow_text(flow_text))
+        self.registry.put(self.live)
+        self.records = Records(self.db, self.registry)
+        self.flow = self.live.flow.name
+
+    def user(self, username: str, *roles: str):  # type: ignore[no-untyped-def]
+        from engine.users import create_user, load_actor
+
+        create_user(self.db, username, display_name=username.title(), roles=list(roles))
+        return load_actor(self.db, username=username)
+
+    def history(self, record_id: int) -> list[dict]:  # type: ignore[type-arg]
+        return self.records.history(self.flow, record_id)
+
+
+@pytest.fixture
+def reference_world(database_url: str, reference_flow_text: str) -> Iterator[World]:
+    world = World(database_url, reference_flow_text)
+    yield world
+    world.db.dispose()

@@ -109,3 +109,23 @@ def test_postgres_round_trip_is_exact(postgres_url: str) -> None:
         assert _round_trip(engine, "big2", DecimalField(), Decimal("9999999999999999.99")) == Decimal("9999999999999999.99")
     finally:
         engine.dispose()
+
+
+def test_sqlite_keeps_every_digit_of_a_decimal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SQLite has no exact NUMERIC; amounts are stored as scaled integers and come back exact."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    try:
+        for i, raw in enumerate(("9999999999999999.99", "-0.01", "0.10", "1234567890123456.78")):
+            value = DecimalField().coerce(raw)
+            assert _round_trip(engine, f"big{i}", DecimalField(), value) == value
+        meta = sa.MetaData()
+        t = sa.Table("amounts", meta, sa.Column("v", DecimalField().column_type()))
+        meta.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(t.insert(), [{"v": Decimal("10.05")}, {"v": Decimal("9.95")}, {"v": Decimal("100.00")}])
+            ordered = conn.execute(sa.select(t.c.v).order_by(t.c.v)).scalars().all()
+            big = conn.execute(sa.select(t.c.v).where(t.c.v > Decimal("10.00"))).scalars().all()
+        assert ordered == [Decimal("9.95"), Decimal("10.05"), Decimal("100.00")]
+        assert sorted(big) == [Decimal("10.05"), Decimal("100.00")]
+    finally:
+        engine.dispose()
