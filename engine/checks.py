@@ -18,12 +18,27 @@ Path = tuple[Any, ...]
 Problem = tuple[Path, str]
 
 
-def check_flow(spec: FlowSpec) -> list[Problem]:
+def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
+    """Every meaning problem of `spec`; `calendars` are the names of the shared calendars."""
     problems: list[Problem] = []
     for check in (_identifiers, _roles, _fields, _states, _transitions, _reachability,
                   _computed, _expressions, _reminders):
         problems.extend(check(spec))
+    problems.extend(_calendar_refs(spec, set(calendars)))
     return problems
+
+
+def _calendar_refs(spec: FlowSpec, known: set[str]) -> Iterator[Problem]:
+    def unknown(name: str) -> str:
+        if not known:
+            return f"unknown calendar '{name}': no shared calendars are defined (calendars.yaml beside the flows)"
+        return _ref("calendar", name, sorted(known))
+
+    if isinstance(spec.calendar, str) and spec.calendar not in known:
+        yield ("calendar",), unknown(spec.calendar)
+    for name, state in spec.states.items():
+        if state.sla is not None and state.sla.calendar is not None and state.sla.calendar not in known:
+            yield ("states", name, "sla", "calendar"), unknown(state.sla.calendar)
 
 
 def _ref(kind: str, name: str, known: Iterable[str]) -> str:
@@ -116,9 +131,6 @@ def _states(spec: FlowSpec) -> Iterator[Problem]:
             yield base + ("sla",), f"state '{name}' pauses the clock; it cannot have a clock of its own"
         if state.moved_to is not None:
             yield base + ("moved_to",), "moved_to belongs on a state that is being removed; a live state cannot be moved"
-        if state.sla is not None and state.sla.calendar is not None and not isinstance(spec.calendar, (str,)):
-            # Shared calendars are resolved by the registry; the flow's own calendar has no name.
-            pass
         if state.sla is not None and state.sla.clock == "business" and spec.calendar is None and state.sla.calendar is None:
             yield base + ("sla",), (
                 f"state '{name}' counts business time but the flow has no calendar; "

@@ -1,6 +1,7 @@
 """Flow file → FlowSpec → CompiledFlow, with every problem located as path:line:column."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -18,31 +19,63 @@ from forms import FIELD_TYPES
 MAX_FLOW_BYTES = 1_000_000
 
 
-def load_flow_file(path: str | FsPath) -> CompiledFlow:
-    p = FsPath(path)
+Calendars = Mapping[str, CalendarSpec]
+
+
+def _read(path: str | FsPath) -> bytes:
     try:
-        data = p.read_bytes()
+        return FsPath(path).read_bytes()
     except OSError as exc:
-        raise FlowLoadError([FlowProblem(1, 1, f"cannot read the file: {exc.strerror}", str(p))]) from None
-    return load_flow_text(data, source=str(p))
+        raise FlowLoadError([FlowProblem(1, 1, f"cannot read the file: {exc.strerror}", str(path))]) from None
 
 
-def load_flow_text(text: str | bytes, source: str = "<flow>") -> CompiledFlow:
+def load_flow_file(path: str | FsPath, calendars: Calendars | None = None) -> CompiledFlow:
+    return load_flow_text(_read(path), source=str(path), calendars=calendars)
+
+
+def load_flow_text(text: str | bytes, source: str = "<flow>", calendars: Calendars | None = None) -> CompiledFlow:
     """Parse, validate and compile one flow; raises FlowLoadError with every problem found."""
-    spec, positions = parse_flow_spec(text, source)
+    spec, _positions = parse_flow_spec(text, source, calendars)
     raw = text.decode("utf-8") if isinstance(text, bytes) else text
-    return compile_flow(spec, raw, source)
+    return compile_flow(spec, raw, source, dict(calendars or {}))
 
 
-def parse_flow_spec(text: str | bytes, source: str = "<flow>") -> tuple[FlowSpec, Positions]:
+def _yaml(text: str | bytes, source: str) -> tuple[Any, Positions]:
     try:
-        data, positions = load_yaml(text, max_bytes=MAX_FLOW_BYTES)
+        return load_yaml(text, max_bytes=MAX_FLOW_BYTES)
     except YamlLoadError as exc:
         problems = [
             FlowProblem(p.mark.line if p.mark else 1, p.mark.column if p.mark else 1, p.message, source)
             for p in exc.problems
         ]
         raise FlowLoadError(problems) from None
+
+
+def load_calendars_file(path: str | FsPath) -> dict[str, CalendarSpec]:
+    """Shared calendars: a file `calendars: {name: {timezone, hours, holidays, ...}}`."""
+    source = str(path)
+    data, positions = _yaml(_read(path), source)
+    if not isinstance(data, dict) or set(data) != {"calendars"} or not isinstance(data["calendars"], dict):
+        raise FlowLoadError([FlowProblem(1, 1, "a calendars file has one key, calendars: {name: calendar}", source)])
+    out: dict[str, CalendarSpec] = {}
+    problems: list[FlowProblem] = []
+    for name, body in data["calendars"].items():
+        try:
+            out[name] = CalendarSpec.model_validate(body)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                path_ = ("calendars", name) + _real_path(body, tuple(err["loc"]))
+                mark = positions.value(path_) or positions.locate(path_)
+                msg = err["msg"].removeprefix("Value error, ")
+                problems.append(FlowProblem(mark.line, mark.column, f"{_dotted(path_)}: {msg}", source))
+    if problems:
+        raise FlowLoadError(problems)
+    return out
+
+
+def parse_flow_spec(text: str | bytes, source: str = "<flow>",
+                    calendars: Calendars | None = None) -> tuple[FlowSpec, Positions]:
+    data, positions = _yaml(text, source)
     if not isinstance(data, dict):
         raise FlowLoadError([FlowProblem(1, 1, "a flow file is a mapping with keys flow, fields, states, transitions, ...", source)])
     try:
@@ -50,7 +83,7 @@ def parse_flow_spec(text: str | bytes, source: str = "<flow>") -> tuple[FlowSpec
     except ValidationError as exc:
         raise FlowLoadError(_structure_problems(exc, data, positions, source)) from None
     problems = []
-    for path, message in check_flow(spec):
+    for path, message in check_flow(spec, calendars or {}):
         if path and path[-1] == "__key__":
             mark = positions.key(path[:-1]) or positions.locate(path[:-1])
         else:

@@ -162,11 +162,11 @@ class Records:
             f = flow.fields[name]
             try:
                 raw = flow.compute[name].evaluate(ctx)
+                if raw is not None and hasattr(f, "quantize"):
+                    raw = f.quantize(raw)  # a computed amount is rounded, never refused for its decimals
                 value = None if raw is None else f.coerce(raw, tz=flow.timezone)
             except (EvaluationError, FieldValueError):
                 value = None
-            if value is not None and hasattr(f, "quantize"):
-                value = f.quantize(value)
             values[name] = value
             ctx[name] = value
 

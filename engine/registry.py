@@ -15,10 +15,13 @@ from pathlib import Path
 from sqlalchemy import Engine, MetaData, Table, inspect, insert, select, text, update
 
 from engine.flow import CompiledFlow
-from engine.loader import load_flow_file, load_flow_text
+from engine.loader import load_calendars_file, load_flow_file, load_flow_text
 from engine.problems import FlowLoadError
 from engine.schema import flow_revisions, flows
 from engine.tables import build_flow_table
+
+
+CALENDARS_FILE = "calendars.yaml"
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,18 @@ def load_flows_folder(folder: str | Path) -> tuple[list[CompiledFlow], list[Flow
     """Every *.yaml / *.yml file in a folder; broken files are returned as errors, not raised."""
     good: list[CompiledFlow] = []
     bad: list[FlowLoadError] = []
-    for path in sorted(Path(folder).glob("*.y*ml")):
+    calendars = {}
+    shared = Path(folder) / CALENDARS_FILE
+    if shared.exists():
         try:
-            good.append(load_flow_file(path))
+            calendars = load_calendars_file(shared)
+        except FlowLoadError as exc:
+            bad.append(exc)
+    for path in sorted(Path(folder).glob("*.y*ml")):
+        if path.name == CALENDARS_FILE:
+            continue
+        try:
+            good.append(load_flow_file(path, calendars))
         except FlowLoadError as exc:
             bad.append(exc)
     return good, bad

@@ -30,6 +30,11 @@ def clock_on_entry(flow: CompiledFlow, state: str, current: Mapping[str, Any], n
         return dict(_CLEARED)
     paused_at = current.get("sla_paused_at")
     if current.get("sla_state") == state and paused_at is not None and current.get("sla_due_at") is not None:
+        if current["sla_due_at"] <= paused_at:
+            # Already overdue when paused: the breach stands, the due instant does not move.
+            return {"sla_paused_at": None, "sla_status": "breached", "sla_next_remind_at": None,
+                    "sla_paused_seconds": int(current.get("sla_paused_seconds") or 0)
+                    + int(clock.clock.working_seconds(paused_at, now))}
         # Resume: the working time that was left at the pause runs on from now.
         remaining = clock.clock.working_seconds(paused_at, current["sla_due_at"]) if current["sla_due_at"] > paused_at else 0.0
         from engine.durations import Duration

@@ -223,3 +223,35 @@ def test_business_clock_needs_a_calendar() -> None:
 
 def test_not_a_mapping() -> None:
     assert "is a mapping" in one("- just\n- a list\n")
+
+
+def test_shared_calendar_by_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engine.loader import load_calendars_file
+
+    cal = tmp_path / "calendars.yaml"
+    cal.write_text("calendars:\n  office:\n    timezone: Europe/Berlin\n    hours: {mon-fri: ['09:00-17:00']}\n")
+    calendars = load_calendars_file(cal)
+    text = BASE.split("calendar:")[0] + "calendar: office\n"
+    flow = load_flow_text(text, calendars=calendars)
+    assert str(flow.timezone) == "Europe/Berlin" and "review" in flow.clocks
+    msg = one(BASE.split("calendar:")[0] + "calendar: ofice\n")
+    assert msg.startswith("flows/demo.yaml:23:11: unknown calendar 'ofice'")
+    with pytest.raises(FlowLoadError) as info:
+        load_flow_text(text.replace("office", "offce"), source="flows/demo.yaml", calendars=calendars)
+    assert "did you mean 'office'" in str(info.value)
+    cal.write_text("calendars:\n  office:\n    timezone: Mars/Olympus\n    hours: {mon-fri: ['09:00-17:00']}\n")
+    with pytest.raises(FlowLoadError) as info:
+        load_calendars_file(cal)
+    assert ":3:15:" in str(info.value) and "timezone" in str(info.value)
+
+
+def test_computed_amount_is_rounded_not_dropped() -> None:
+    from decimal import Decimal
+
+    from engine.actor import Actor
+    from engine.records import Records
+
+    flow = load_flow_text(BASE.replace('compute: "quantity * price"', 'compute: "price / 3"'))
+    values = {"quantity": 1, "price": Decimal("10.00"), "customer": "x", "owner": None, "amount": None}
+    Records._compute(flow, values, Actor(id=1, username="u"), __import__("datetime").datetime.now(__import__("datetime").timezone.utc))
+    assert values["amount"] == Decimal("3.33")

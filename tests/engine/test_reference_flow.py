@@ -298,3 +298,14 @@ def test_two_users_racing_on_one_version(reference_world, team) -> None:  # type
     hist = w.history(rec.id)
     assert len(hist) == 3  # create, submit, and exactly one of the racing moves
     assert w.records.get(w.flow, rec.id).version == rec.version + 1
+
+
+def test_a_breach_survives_a_pause(reference_world, team) -> None:  # type: ignore[no-untyped-def]
+    w, t = reference_world, team
+    rec = move(w, w.records.create(w.flow, t["sales"], ORDER, now=MONDAY_10), "submit", t["sales"])
+    due = rec.system["sla_due_at"]  # Monday 15:00 local
+    tuesday = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+    rec = w.records.transition(w.flow, rec.id, "hold", t["sales"], expected_version=rec.version, comment="等客户", now=tuesday)
+    wednesday = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+    rec = w.records.transition(w.flow, rec.id, "resume", t["sales"], expected_version=rec.version, now=wednesday)
+    assert rec.system["sla_due_at"] == due and rec.system["sla_status"] == "breached"
