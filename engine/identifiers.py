@@ -49,7 +49,7 @@ def identifier_problem(name: str, *, what: str, is_field: bool = False) -> str |
         )
     if len(name) > MAX_IDENTIFIER_LENGTH:
         return f"{what} id '{name}' is longer than {MAX_IDENTIFIER_LENGTH} characters"
-    if name in SQL_KEYWORDS:
+    if (is_field or what == "flow") and name in SQL_KEYWORDS:  # they become table and column names
         return f"{what} id '{name}' is an SQL keyword; choose another name (e.g. '{name}_value')"
     if is_field and name in SYSTEM_COLUMNS:
         return f"field id '{name}' is reserved for a system column; choose another name"

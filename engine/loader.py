@@ -81,17 +81,78 @@ def parse_flow_spec(text: str | bytes, source: str = "<flow>",
     try:
         spec = FlowSpec.model_validate(data)
     except ValidationError as exc:
-        raise FlowLoadError(_structure_problems(exc, data, positions, source)) from None
+        problems = _structure_problems(exc, data, positions, source)
+        # Second pass anyway, on a copy with the broken parts cut out, so that one
+        # run reports every problem of the file, not just the structural ones.
+        repaired = _without_broken_parts(data, exc)
+        if repaired is not None:
+            problems += _meaning_problems(repaired[0], positions, source, calendars, quiet=repaired[1])
+        raise FlowLoadError(_unique(problems)) from None
+    problems = _meaning_problems(spec, positions, source, calendars)
+    if problems:
+        raise FlowLoadError(problems)
+    return spec, positions
+
+
+def _meaning_problems(spec: FlowSpec, positions: Positions, source: str, calendars: Calendars | None,
+                      quiet: bool = False) -> list[FlowProblem]:
     problems = []
     for path, message in check_flow(spec, calendars or {}):
+        if quiet and ("cannot be reached" in message or "no transition leaves it" in message):
+            continue  # a transition cut out by the repair would make these guesses
         if path and path[-1] == "__key__":
             mark = positions.key(path[:-1]) or positions.locate(path[:-1])
         else:
             mark = positions.value(path) or positions.locate(path)
         problems.append(FlowProblem(mark.line, mark.column, message, source))
-    if problems:
-        raise FlowLoadError(problems)
-    return spec, positions
+    return problems
+
+
+def _unique(problems: list[FlowProblem]) -> list[FlowProblem]:
+    return list(dict.fromkeys(problems))
+
+
+_ENTITY_SECTIONS = ("states", "transitions", "roles")
+
+
+def _without_broken_parts(data: dict[str, Any], exc: ValidationError) -> tuple[FlowSpec, bool] | None:
+    """A valid spec made from `data` minus what failed validation, or None when that cannot be had.
+
+    A broken field becomes a plain text field (its name stays known, so references to
+    it are not reported twice); a broken key of a state/transition is dropped, or the
+    whole entry when the key is required. The bool says entries were dropped.
+    """
+    import copy
+
+    fixed = copy.deepcopy(data)
+    dropped = False
+    for err in exc.errors(include_url=False):
+        path = _real_path(data, tuple(err["loc"]))
+        if not path:
+            return None
+        head = path[0]
+        if head == "fields" and len(path) >= 2 and isinstance(fixed.get("fields"), dict):
+            if path[1] in fixed["fields"]:
+                fixed["fields"][path[1]] = {"type": "text"}
+        elif head in _ENTITY_SECTIONS and len(path) >= 2 and isinstance(fixed.get(head), dict):
+            entry = fixed[head].get(path[1])
+            if len(path) >= 3 and isinstance(entry, dict) and path[2] not in ("from", "to", "by") and err["type"] != "missing":
+                entry.pop(path[2], None)
+            else:
+                fixed[head].pop(path[1], None)
+                dropped = True
+        elif head == "reminders" and len(path) >= 2 and isinstance(fixed.get("reminders"), list):
+            fixed["reminders"][path[1]] = None
+        elif head in fixed and head not in ("flow", "fields", "states"):
+            fixed.pop(head)
+        else:
+            return None
+    if isinstance(fixed.get("reminders"), list):
+        fixed["reminders"] = [r for r in fixed["reminders"] if r is not None]
+    try:
+        return FlowSpec.model_validate(fixed), dropped
+    except ValidationError:
+        return None
 
 
 # --- pydantic errors → located, readable problems -------------------------------------------
