@@ -1,26 +1,45 @@
 """FastAPI application factory: the engine behind HTTP (the pages and the REST API build on it)."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
+from api.live_flows import serve_live_revisions
+from api.setup import install_api
 from engine.db import make_engine
 from engine.migrate import upgrade_database
 from engine.registry import FlowRegistry, install_folder
 from engine.settings import Settings
+from engine.worker import start_worker_thread, worker_enabled
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+@asynccontextmanager
+async def _sla_worker(app: FastAPI) -> AsyncIterator[None]:
+    """The SLA worker thread runs while the server does (RELAYFLOW_WORKER=off: not in this process)."""
+    handle = start_worker_thread(app.state.db, app.state.registry) if worker_enabled() else None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.shutdown()
+
+
+def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """The app: engine, REST API (api/setup.py), then `routers` from the layers above (the pages)."""
     settings = settings or Settings.from_env()
     db = make_engine(settings.database_url)
     upgrade_database(db)
     registry = FlowRegistry()
     broken = install_folder(db, registry, settings.flows_dir)
-    app = FastAPI(title="Relayflow", version="0.1.0")
+    app = FastAPI(title="Relayflow", version="0.1.0", lifespan=_sla_worker)
     app.state.db = db
     app.state.registry = registry
     app.state.broken_flows = [str(e) for e in broken]
+    install_api(app, db, registry)
+    serve_live_revisions(app, db, registry, settings)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -34,4 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for lf in registry.all()
         ]
 
+    for router in routers:
+        app.include_router(router)
     return app

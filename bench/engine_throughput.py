@@ -1,11 +1,11 @@
 """Engine write throughput against hand-written SQL on the same database.
 
     python -m bench.engine_throughput [--records N] [--db sqlite|postgres|both]
-                                      [--json PATH] [--profile] [--warmup W]
+        [--json PATH] [--profile [--profile-records P]] [--warmup W]
 
-For each database (SQLite: a WAL file in a temporary directory; PostgreSQL: a
-fresh database on the throw-away server of tests/pg_server.py) it runs, on
-separate but identical-looking tables:
+For each database (SQLite: a WAL file in a temporary directory, with the
+pragmas of engine/db.py; PostgreSQL: a fresh database on the throw-away server
+of tests/pg_server.py) it runs, on separate databases with equivalent tables:
 
 * engine   -- N records of the bench flow below, each made with
   Records.create and then moved through three transitions with
@@ -18,8 +18,10 @@ separate but identical-looking tables:
 
 A step is a create or a transition: 4 steps per record. The ratio is engine
 steps/s over baseline steps/s; the targets are >= 0.3 on SQLite and >= 0.4 on
-PostgreSQL. `--profile` runs one more engine pass under cProfile and prints
-the top 25 functions by cumulative time, with microseconds per step.
+PostgreSQL. Both sides are warmed up, then timed in interleaved rounds so that
+load from elsewhere on the machine hits both alike. `--profile` then runs
+more engine records under cProfile and prints the top 25 functions by
+cumulative time, in microseconds per step. See bench/README.md.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ import os
 import platform
 import pstats
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -55,7 +58,7 @@ from engine.users import create_user, load_actor
 TARGETS = {"sqlite": 0.3, "postgres": 0.4}
 STEPS_PER_RECORD = 4
 DEFAULT_RECORDS = 2000
-ROUNDS = 10
+ROUNDS = 40
 
 FLOW_NAME = "bench_request"
 TRANSITIONS = ("submit", "approve", "close")
@@ -195,7 +198,7 @@ _BASE_COLUMNS = """
     sla_escalated BOOLEAN NOT NULL,
     sla_next_remind_at {ts},
     subject VARCHAR(120),
-    amount NUMERIC(18, 2),
+    amount {money},
     priority VARCHAR(32),
     details TEXT,
     due_date DATE
@@ -225,9 +228,9 @@ _INDEXES = [
 ]
 
 
-def _ddl(id_type: str, ts: str) -> list[str]:
+def _ddl(id_type: str, ts: str, money: str) -> list[str]:
     return [
-        f"CREATE TABLE base_request (id {id_type}, {_BASE_COLUMNS.format(ts=ts)})",
+        f"CREATE TABLE base_request (id {id_type}, {_BASE_COLUMNS.format(ts=ts, money=money)})",
         f"CREATE TABLE base_history (id {id_type}, {_HISTORY_COLUMNS.format(ts=ts)})",
         *_INDEXES,
     ]
@@ -257,7 +260,8 @@ class SqliteBaseline:
         self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
             self.conn.execute(f"PRAGMA {pragma}")
-        for stmt in _ddl("INTEGER NOT NULL PRIMARY KEY", "DATETIME"):
+        # Money as an integer count of cents, as the engine keeps it on SQLite.
+        for stmt in _ddl("INTEGER NOT NULL PRIMARY KEY", "DATETIME", "BIGINT"):
             self.conn.execute(stmt)
         self.insert_sql = (f"INSERT INTO base_request ({_INSERT_COLUMNS}) "
                            f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS.split(',')))})")
@@ -275,7 +279,7 @@ class SqliteBaseline:
         conn.execute("BEGIN IMMEDIATE")
         cur = conn.execute(self.insert_sql, (
             STATE_PATH[0], 1, 1, actor, "requester", actor, now, actor, now, 0, False,
-            v["subject"], float(v["amount"]), v["priority"], v["details"], v["due_date"].isoformat()))
+            v["subject"], int(v["amount"] * 100), v["priority"], v["details"], v["due_date"].isoformat()))
         record_id = cur.lastrowid
         conn.execute(self.history_sql, (FLOW_NAME, record_id, now, actor, "create", None, None, STATE_PATH[0],
                                         _changes_json(v), None, 1))
@@ -318,7 +322,7 @@ class PostgresBaseline:
     def __init__(self, conninfo: str) -> None:
         self.conn = psycopg.connect(conninfo)
         with self.conn.transaction():
-            for stmt in _ddl("BIGSERIAL PRIMARY KEY", "TIMESTAMP WITH TIME ZONE"):
+            for stmt in _ddl("BIGSERIAL PRIMARY KEY", "TIMESTAMP WITH TIME ZONE", "NUMERIC(18, 2)"):
                 self.conn.execute(stmt)
         self.conn.commit()
         self.insert_sql = (f"INSERT INTO base_request ({_INSERT_COLUMNS}) "
@@ -389,6 +393,7 @@ class Result:
     engine_cpu_us_per_step: float  # CPU time of this Python process (excludes the PostgreSQL server)
     baseline_cpu_us_per_step: float
     round_ratio_min: float
+    round_ratio_median: float
     round_ratio_max: float
     rounds: int
     server_version: str = ""
@@ -440,12 +445,14 @@ def _measure(db: str, engine: EngineWorkload, baseline: SqliteBaseline | Postgre
                   baseline_us_per_step=round(baseline_s / steps * 1e6, 1),
                   engine_cpu_us_per_step=round(engine_cpu / steps * 1e6, 1),
                   baseline_cpu_us_per_step=round(baseline_cpu / steps * 1e6, 1),
-                  round_ratio_min=round(min(round_ratios), 3), round_ratio_max=round(max(round_ratios), 3),
+                  round_ratio_min=round(min(round_ratios), 3),
+                  round_ratio_median=round(statistics.median(round_ratios), 3),
+                  round_ratio_max=round(max(round_ratios), 3),
                   rounds=rounds, server_version=server_version)
 
 
 def _profile(db: str, engine: EngineWorkload, start: int, records: int, top: int = 25) -> dict[str, Any]:
-    """Run `records` more engine records under cProfile; print and return the top functions."""
+    """Run `records` more engine records under cProfile; print and return where the time goes."""
     prof = cProfile.Profile()
     gc.collect()
     prof.enable()
@@ -454,21 +461,52 @@ def _profile(db: str, engine: EngineWorkload, start: int, records: int, top: int
     prof.disable()
     steps = records * STEPS_PER_RECORD
     stats = pstats.Stats(prof)
+    entries = stats.stats  # type: ignore[attr-defined]  # {(file, line, name): (cc, nc, tt, ct, callers)}
     total = stats.total_tt  # type: ignore[attr-defined]
-    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][3], reverse=True)[:top]  # type: ignore[attr-defined]
-    print(f"\n[{db}] engine under cProfile: {records} records, {steps} steps, "
-          f"{total / steps * 1e6:.0f} us/step profiled (profiling inflates times; compare rows, not totals)")
-    print(f"  {'calls/step':>10} {'own us/step':>11} {'cum us/step':>11} {'cum %':>6}  function")
+    lines: list[str] = []
+    say = lines.append  # printed by main() after the figures table
+    say(f"[{db}] engine under cProfile (wall clock): {records} records = {steps} steps, "
+          f"{total / steps * 1e6:.0f} us/step while profiled.")
+    say("  Profiling inflates Python-heavy code about 2-3x more than C calls and I/O waits: "
+          "read the rows relative to each other.")
+
+    by_package: dict[str, float] = {}
+    for key, (_cc, _nc, tt, _ct, _callers) in entries.items():
+        by_package[_package(key)] = by_package.get(_package(key), 0.0) + tt
+    say("  own time by package, us/step:")
+    for name, tt in sorted(by_package.items(), key=lambda kv: -kv[1])[:10]:
+        say(f"    {tt / steps * 1e6:>8.1f}  {tt / total * 100:>5.1f}%  {name}")
+
+    say(f"  top {top} functions by cumulative time:")
+    say(f"    {'calls/step':>10} {'own us/step':>11} {'cum us/step':>11} {'cum %':>6}  function")
+    rows = sorted(entries.items(), key=lambda kv: kv[1][3], reverse=True)[:top]
     out = []
     for (filename, line, name), (_cc, nc, tt, ct, _callers) in rows:
-        where = _short_path(filename)
-        label = f"{where}:{line}({name})" if line else name
-        print(f"  {nc / steps:>10.2f} {tt / steps * 1e6:>11.1f} {ct / steps * 1e6:>11.1f} "
+        label = f"{_short_path(filename)}:{line}({name})" if line else name
+        say(f"    {nc / steps:>10.2f} {tt / steps * 1e6:>11.1f} {ct / steps * 1e6:>11.1f} "
               f"{ct / total * 100:>5.1f}%  {label}")
         out.append({"function": label, "calls_per_step": round(nc / steps, 3),
                     "own_us_per_step": round(tt / steps * 1e6, 2), "cum_us_per_step": round(ct / steps * 1e6, 2)})
     return {"records": records, "steps": steps, "profiled_us_per_step": round(total / steps * 1e6, 1),
-            "top_cumulative": out}
+            "own_us_per_step_by_package": {k: round(v / steps * 1e6, 1) for k, v in
+                                           sorted(by_package.items(), key=lambda kv: -kv[1])},
+            "top_cumulative": out, "text": "\n".join(lines)}
+
+
+def _package(key: tuple[str, int, str]) -> str:
+    filename, _line, name = key
+    if filename == "~":  # a C function: name it, the drivers' calls are the interesting ones
+        if "sqlite3" in name or "psycopg" in name:
+            return f"driver C calls ({name})"
+        return "builtins and C methods"
+    path = filename.replace("\\", "/")
+    for top in ("sqlalchemy", "psycopg", "psycopg_binary", "jinja2", "pydantic", "holidays"):
+        if f"/{top}/" in path:
+            return top
+    for top in ("engine", "forms", "bench"):
+        if f"/{top}/" in path and "site-packages" not in path:
+            return f"relayflow {top}/"
+    return "python stdlib and other"
 
 
 def _short_path(filename: str) -> str:
@@ -484,20 +522,20 @@ def _short_path(filename: str) -> str:
 # the two databases
 
 
-def run_sqlite(records: int, warmup: int, profile: bool) -> tuple[Result, dict[str, Any] | None]:
+def run_sqlite(records: int, warmup: int, profile: int) -> tuple[Result, dict[str, Any] | None]:
     with tempfile.TemporaryDirectory(prefix="relayflow-bench-") as tmp:
         engine = EngineWorkload(f"sqlite:///{Path(tmp) / 'engine.db'}")
         baseline = SqliteBaseline(Path(tmp) / "baseline.db")
         try:
             result = _measure("sqlite", engine, baseline, records, warmup, f"SQLite {sqlite3.sqlite_version}")
-            prof = _profile("sqlite", engine, warmup + records, records) if profile else None
+            prof = _profile("sqlite", engine, warmup + records, profile) if profile else None
         finally:
             engine.close()
             baseline.close()
     return result, prof
 
 
-def run_postgres(records: int, warmup: int, profile: bool) -> tuple[Result, dict[str, Any] | None]:
+def run_postgres(records: int, warmup: int, profile: int) -> tuple[Result, dict[str, Any] | None]:
     from tests.pg_server import create_database, drop_database, start_postgres
 
     server = start_postgres(label="bench")
@@ -513,7 +551,7 @@ def run_postgres(records: int, warmup: int, profile: bool) -> tuple[Result, dict
             result = _measure("postgres", engine, baseline, records, warmup, f"PostgreSQL {version}")
             if server.owned:
                 result.notes.append("throw-away server: fsync=off, synchronous_commit=off")
-            prof = _profile("postgres", engine, warmup + records, records) if profile else None
+            prof = _profile("postgres", engine, warmup + records, profile) if profile else None
         finally:
             engine.close()
             baseline.close()
@@ -543,7 +581,8 @@ def _table(results: list[Result]) -> str:
         lines.append(f"  wall us/step: engine {r.engine_us_per_step:.0f}, baseline {r.baseline_us_per_step:.0f}; "
                      f"client CPU us/step: engine {r.engine_cpu_us_per_step:.0f}, "
                      f"baseline {r.baseline_cpu_us_per_step:.0f}; "
-                     f"ratio per round {r.round_ratio_min:.2f}..{r.round_ratio_max:.2f} ({r.rounds} rounds)")
+                     f"ratio per round {r.round_ratio_min:.2f}..{r.round_ratio_max:.2f}, "
+                     f"median {r.round_ratio_median:.2f} ({r.rounds} rounds)")
     return "\n".join(lines)
 
 
@@ -556,11 +595,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="untimed records per side before timing (default: N/10, at least 20)")
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON to this file")
     parser.add_argument("--profile", action="store_true",
-                        help="afterwards run N more engine records under cProfile and print the top 25 functions")
+                        help="after timing, run more engine records under cProfile and print the top 25 "
+                             "functions by cumulative time (not part of the timed figures)")
+    parser.add_argument("--profile-records", type=int, default=None, metavar="P",
+                        help="records in the profiled pass (default: min(N, 500))")
     args = parser.parse_args(argv)
     if args.records < 1:
         parser.error("--records must be at least 1")
     warmup = args.warmup if args.warmup is not None else max(20, args.records // 10)
+    profile_records = 0
+    if args.profile:
+        profile_records = args.profile_records if args.profile_records is not None else min(args.records, 500)
+        if profile_records < 1:
+            parser.error("--profile-records must be at least 1")
 
     started = time.perf_counter()
     results: list[Result] = []
@@ -569,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     for db in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
         print(f"[{db}] {warmup} warm-up + {args.records} timed records per side ...", flush=True)
         try:
-            result, prof = (run_sqlite if db == "sqlite" else run_postgres)(args.records, warmup, args.profile)
+            result, prof = (run_sqlite if db == "sqlite" else run_postgres)(args.records, warmup, profile_records)
         except Exception as exc:  # noqa: BLE001 - report which database could not be measured
             from tests.pg_server import PostgresUnavailable
 
@@ -586,6 +633,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(_table(results))
     print(f"\nwhole run: {elapsed:.1f} s")
+    for prof in profiles.values():
+        print()
+        print(prof.pop("text"))
 
     if args.json:
         payload = {

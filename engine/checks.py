@@ -22,7 +22,7 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     """Every meaning problem of `spec`; `calendars` are the names of the shared calendars."""
     problems: list[Problem] = []
     for check in (_identifiers, _roles, _fields, _states, _transitions, _reachability,
-                  _computed, _expressions, _reminders):
+                  _computed, _expressions, _reminders, _moved_states, _renamed_fields):
         problems.extend(check(spec))
     problems.extend(_calendar_refs(spec, set(calendars)))
     return problems
@@ -130,7 +130,10 @@ def _states(spec: FlowSpec) -> Iterator[Problem]:
         if state.pause_sla and state.sla is not None:
             yield base + ("sla",), f"state '{name}' pauses the clock; it cannot have a clock of its own"
         if state.moved_to is not None:
-            yield base + ("moved_to",), "moved_to belongs on a state that is being removed; a live state cannot be moved"
+            yield base + ("moved_to",), (
+                f"moved_to marks a removed state and stands alone: write `{name}: {{moved_to: {state.moved_to}}}` "
+                "to remove this state, or drop moved_to to keep it"
+            )
         if state.sla is not None and state.sla.clock == "business" and spec.calendar is None and state.sla.calendar is None:
             yield base + ("sla",), (
                 f"state '{name}' counts business time but the flow has no calendar; "
@@ -270,3 +273,35 @@ def _reminders(spec: FlowSpec) -> Iterator[Problem]:
             yield base + ("repeat",), "repeat only applies to breach reminders"
         if r.escalate and r.on != "breach":
             yield base + ("escalate",), "escalate only applies to breach reminders"
+
+
+def _moved_states(spec: FlowSpec) -> Iterator[Problem]:
+    """`old: {moved_to: new}` must lead, possibly through other removed states, to a live state."""
+    moved = spec.moved_states
+    for name, target in moved.items():
+        path: Path = ("states", name, "moved_to")
+        seen = [name]
+        while target in moved and target not in seen:
+            seen.append(target)
+            target = moved[target]
+        if target in seen:
+            yield path, "removed states move to each other in a circle: " + " → ".join(seen + [target])
+        elif target not in spec.states:
+            yield path, f"state '{name}' is removed and moves its records to {_ref('state', target, spec.states)}"
+
+
+def _renamed_fields(spec: FlowSpec) -> Iterator[Problem]:
+    sources: dict[str, str] = {}
+    for name, field in spec.fields.items():
+        old = field.renamed_from
+        if old is None:
+            continue
+        path: Path = ("fields", name, "renamed_from")
+        if old == name:
+            yield path, f"field '{name}' cannot be renamed from itself"
+        elif old in spec.fields:
+            yield path, f"field '{name}' is renamed from '{old}', but '{old}' is still a field of this flow"
+        elif old in sources:
+            yield path, f"fields '{sources[old]}' and '{name}' are both renamed from '{old}'"
+        else:
+            sources[old] = name

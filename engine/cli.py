@@ -289,3 +289,122 @@ def inbox_cmd(ctx: click.Context, username: str) -> None:
     for item in inbox(database, reg, _run(lambda: load_actor(database, username=username))):
         due = f"{item.sla_due_at:%Y-%m-%d %H:%M}Z" if item.sla_due_at else "-"
         click.echo(f"{item.flow}#{item.record_id:<6} {item.state_title:<12} due {due:<18} {item.title}")
+
+
+# --- SLA: worker, simulation, outbox, report ---------------------------------------------------------
+
+@main.command()
+@click.option("--interval", type=float, default=None,
+              help="Seconds between cycles (default: $RELAYFLOW_WORKER_INTERVAL or 15)")
+@click.option("--once", is_flag=True, help="Run one cycle (scheduler pass + deliveries) and exit")
+@click.option("--batch", type=int, default=50, show_default=True, help="Messages claimed at a time")
+@click.pass_context
+def worker(ctx: click.Context, interval: float | None, once: bool, batch: int) -> None:
+    """Run the SLA scheduler and deliver reminders (several workers may run at once)."""
+    import signal
+    import threading
+
+    from engine.worker import Worker, worker_interval
+
+    database = _db(ctx)
+    w = Worker(database, _registry(ctx, database), batch=batch)
+    if once:
+        result = w.run_once()
+        click.echo(f"enqueued {result.enqueued}, sent {result.sent}, retry {result.retried}, dead {result.dead}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"worker {w.name}: every {interval or worker_interval():.0f}s; Ctrl-C to stop")
+    w.run(stop, interval=interval or worker_interval())
+
+
+@main.command()
+@click.argument("flow")
+@click.option("--start", required=True, help="Start instant with its offset, e.g. 2026-09-30T17:30+08:00")
+@click.option("--path", "path", default="", help="Transitions in order, e.g. submit,approve,... "
+              "(a step may carry its instant: approve@2026-10-09T11:00+08:00)")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
+@click.pass_context
+def simulate(ctx: click.Context, flow: str, start: str, path: str, as_json: bool) -> None:
+    """When each stage of a path would warn and fall due (FLOW: a flow file, or a flow name in flows/)."""
+    from datetime import datetime
+
+    from engine.registry import load_flows_folder
+    from engine.simulate import SimulationError, format_timeline, parse_path
+    from engine.simulate import simulate as run_simulation
+
+    if Path(flow).is_file():
+        from engine.loader import load_calendars_file, load_flow_file
+        from engine.registry import CALENDARS_FILE
+
+        shared = Path(flow).parent / CALENDARS_FILE
+        try:
+            compiled = load_flow_file(Path(flow), load_calendars_file(shared) if shared.exists() else {})
+        except FlowLoadError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+    else:
+        good, _ = load_flows_folder(ctx.obj["flows_dir"])
+        found = [f for f in good if f.name == flow]
+        if not found:
+            click.echo(f"error: no flow '{flow}' in {ctx.obj['flows_dir']} (give a file path or a flow name)", err=True)
+            sys.exit(1)
+        compiled = found[0]
+    try:
+        begin = datetime.fromisoformat(start)
+        stages = run_simulation(compiled, begin, parse_path(path))
+    except (SimulationError, ValueError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps([s.as_dict() for s in stages], ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_timeline(compiled, stages))
+
+
+@main.command("outbox")
+@click.option("--status", type=click.Choice(["pending", "sent", "dead"]), help="Only messages in this state")
+@click.option("--log", "show_log", is_flag=True, help="Show the delivery attempts instead of the messages")
+@click.option("--retry", "retry_ids", type=int, multiple=True, help="Give a dead message (by id) new attempts")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.pass_context
+def outbox_cmd(ctx: click.Context, status: str | None, show_log: bool, retry_ids: tuple[int, ...], limit: int) -> None:
+    """Reminders waiting, sent or dead-lettered, and their delivery log."""
+    from engine.outbox import counts, delivery_log, list_rows, requeue
+
+    database = _db(ctx)
+    if retry_ids:
+        click.echo(f"requeued {requeue(database, list(retry_ids))} message(s)")
+        return
+    if show_log:
+        for d in delivery_log(database, limit=limit):
+            click.echo(f"{d['at']:%Y-%m-%d %H:%M:%S}Z #{d['outbox_id']} try {d['attempt']} {d['outcome']:<6} "
+                       f"{d['channel']:<8} {d['recipient']:<12} {d['duration_ms']}ms {d['detail'] or ''}  [{d['dedupe_key']}]")
+        return
+    click.echo("  ".join(f"{k}: {v}" for k, v in sorted(counts(database).items())) or "the outbox is empty")
+    for r in list_rows(database, status=status, limit=limit):
+        click.echo(f"#{r['id']:<6} {r['status']:<7} tries {r['attempts']}  {r['channel']:<8} {r['recipient']:<12} "
+                   f"{r['event']:<6} {r['flow']}#{r['record_id']}  {r['last_error'] or ''}")
+
+
+@main.command("sla-report")
+@click.option("--flow", help="Only this flow")
+@click.pass_context
+def sla_report_cmd(ctx: click.Context, flow: str | None) -> None:
+    """Per stage: how many finished on time or late, and what is open now."""
+    from engine.sla_report import stage_report
+
+    database = _db(ctx)
+    reg = _registry(ctx, database)
+    click.echo(f"{'flow':<16} {'stage':<14} {'done':>5} {'met':>5} {'missed':>6} {'met %':>6} "
+               f"{'open':>5} {'warn':>5} {'late':>5} {'escal.':>6}")
+    for s in _run(lambda: stage_report(database, reg, flow=flow)):
+        rate = f"{100 * s.met_rate:.0f}" if s.met_rate is not None else "-"
+        click.echo(f"{s.flow:<16} {s.state:<14} {s.finished:>5} {s.met:>5} {s.missed:>6} {rate:>6} "
+                   f"{s.open_on_track:>5} {s.open_warning:>5} {s.open_breached:>5} {s.open_escalated:>6}")
+
+
+# Reloading flows (plan, apply, revisions) lives beside this file; importing it registers the commands.
+from engine import evolve_cli as _evolve_cli  # noqa: E402,F401
+from engine import tokens_cli as _tokens_cli  # noqa: E402,F401  (token create/list/revoke)

@@ -86,3 +86,9 @@ class MissingRequired(TransitionNotAllowed):
 
 class CommentRequired(TransitionNotAllowed):
     code = "comment_required"
+
+
+class Unauthenticated(WorkflowError):
+    """No valid credentials: a wrong password, an unknown, expired or revoked token or session."""
+
+    code = "unauthenticated"

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 import migrations
 
 INI = Path(migrations.__file__).with_name("alembic.ini")
+MIGRATION_LOCK_KEY = 0x52656C6179  # "Relay"
 
 
 def alembic_config() -> Config:
@@ -21,5 +22,8 @@ def alembic_config() -> Config:
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several servers may start at once on one database: one upgrades, the others wait.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -25,6 +25,7 @@ from engine.errors import (
 from engine.expressions import EvaluationError
 from engine.flow import CompiledFlow
 from engine.registry import FlowRegistry, LiveFlow
+from engine.scheduler import on_state_entry
 from engine.schema import history, users
 from engine.sla import clock_on_entry
 from forms import FieldValueError
@@ -231,6 +232,7 @@ class Records:
             conn.execute(insert(history).values(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="create",
                 to_state=initial, changes=changes, revision=live.revision))
+            on_state_entry(conn, live, record_id, {}, {**row, "id": record_id}, now, transition=None, actor_id=actor.id)
         system = {k: row.get(k) for k in SYSTEM_FIELDS}
         system["id"] = record_id
         rec = Record(flow.name, record_id, initial, 1, data, system)
@@ -390,6 +392,8 @@ class Records:
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="transition",
                 transition=name, from_state=state, to_state=t.to, changes=changes or None, comment=comment,
                 revision=live.revision))
+            on_state_entry(conn, live, record_id, row, {**dict(row), **self._to_db(flow, changed), **new_sys}, now,
+                           transition=name, actor_id=actor.id)
         merged = {**dict(row), **self._to_db(flow, changed), **new_sys}
         return self._row_to_record(live, merged)
 

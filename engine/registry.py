@@ -1,25 +1,28 @@
 """Live flows: each compiled flow with its table and the revision it runs under.
 
-`install_flow` stores a flow file as a revision and makes sure its table
-exists. A first install creates the table; a changed file only gets additive
-changes here (new columns and indexes) — the full plan/apply with renames,
-retired columns and state mappings lives in engine/evolve.py.
+The database says which revision of each flow is live (`flows.live_revision`);
+`FlowRegistry.refresh` brings a process up to date with one cheap query, so
+every worker serves a newly applied revision without a restart. Installing a
+flow goes through the reload plan (engine/evolve): `install_flow` applies any
+plan that is not refused; `install_folder` (server start) applies only safe
+plans and keeps serving the live revision otherwise.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, Table, inspect, insert, select, text, update
+from sqlalchemy import Engine, Table
 
+from engine.calendar import CalendarSpec
 from engine.flow import CompiledFlow
 from engine.loader import load_calendars_file, load_flow_file, load_flow_text
 from engine.problems import FlowLoadError
-from engine.schema import flow_revisions, flows
 from engine.tables import build_flow_table
 
+log = logging.getLogger("relayflow.reload")
 
 CALENDARS_FILE = "calendars.yaml"
 
@@ -58,56 +61,43 @@ class FlowRegistry:
             flows_copy[live.flow.name] = live
             self._flows = flows_copy
 
+    def refresh(self, db: Engine, calendars: dict[str, CalendarSpec] | None = None) -> list[str]:
+        """Serve the live revision of every flow in the database; the names of the flows that changed."""
+        from engine.revisions import live_revisions, read_revision
 
-def _add_missing_columns(conn, table: Table) -> None:  # type: ignore[no-untyped-def]
-    insp = inspect(conn)
-    have = {c["name"] for c in insp.get_columns(table.name)}
-    for col in table.columns:
-        if col.name not in have:
-            conn.execute(_add_column_ddl(conn, table, col))
-    have_ix = {ix["name"] for ix in insp.get_indexes(table.name)}
-    for ix in table.indexes:
-        if ix.name not in have_ix:
-            ix.create(conn)
-
-
-def _add_column_ddl(conn, table: Table, col):  # type: ignore[no-untyped-def]
-    coltype = col.type.compile(dialect=conn.dialect)
-    return text(f'ALTER TABLE {conn.dialect.identifier_preparer.quote(table.name)} '
-                f'ADD COLUMN {conn.dialect.identifier_preparer.quote(col.name)} {coltype}')
-
-
-def install_flow(db: Engine, flow: CompiledFlow, *, applied_by: int | None = None) -> LiveFlow:
-    """Store `flow` as the live revision (if it changed) and make sure its table exists."""
-    now = datetime.now(timezone.utc)
-    table = build_flow_table(flow, MetaData())
-    with db.begin() as conn:
-        current = conn.execute(select(flows.c.live_revision).where(flows.c.name == flow.name)).scalar()
-        if current is not None:
-            sha = conn.execute(select(flow_revisions.c.sha256).where(
-                flow_revisions.c.flow == flow.name, flow_revisions.c.revision == current)).scalar()
-            if sha == flow.sha256:
-                return LiveFlow(flow, table, int(current))
-        if inspect(conn).has_table(table.name):
-            _add_missing_columns(conn, table)
-        else:
-            table.create(conn)
-        revision = (current or 0) + 1
-        conn.execute(insert(flow_revisions).values(
-            flow=flow.name, revision=revision, yaml_text=flow.source_text, sha256=flow.sha256,
-            applied_by=applied_by, applied_at=now, plan=None))
-        if current is None:
-            conn.execute(insert(flows).values(name=flow.name, live_revision=revision, updated_at=now))
-        else:
-            conn.execute(update(flows).where(flows.c.name == flow.name).values(live_revision=revision, updated_at=now))
-    return LiveFlow(flow, table, revision)
+        with db.connect().execution_options(readonly=True) as conn:
+            live = live_revisions(conn)
+            stale = [(n, r) for n, r in live.items() if n not in self._flows or self._flows[n].revision != r]
+            stored = [read_revision(conn, n, r) for n, r in stale]
+        changed = []
+        for rev in stored:
+            if rev is None:
+                continue
+            try:
+                flow = rev.compile(calendars)
+            except FlowLoadError as exc:
+                log.error("flow %s: live revision %s does not load, still serving the previous one: %s",
+                          rev.flow, rev.revision, exc)
+                continue
+            self.put(LiveFlow(flow, build_flow_table(flow), rev.revision))
+            changed.append(rev.flow)
+        return changed
 
 
-def load_flows_folder(folder: str | Path) -> tuple[list[CompiledFlow], list[FlowLoadError]]:
-    """Every *.yaml / *.yml file in a folder; broken files are returned as errors, not raised."""
+def install_flow(db: Engine, flow: CompiledFlow, *, applied_by: int | None = None,
+                 calendars: dict[str, CalendarSpec] | None = None) -> LiveFlow:
+    """Make `flow` the live revision through its plan (raises PlanRefused when the plan is refused)."""
+    from engine.evolve import apply_flow
+
+    applied = apply_flow(db, flow, applied_by=applied_by, calendars=calendars)
+    return LiveFlow(flow, build_flow_table(flow), int(applied.revision or 0))
+
+
+def load_folder(folder: str | Path) -> tuple[list[CompiledFlow], list[FlowLoadError], dict[str, CalendarSpec]]:
+    """Every *.yaml / *.yml flow file of a folder, the broken ones as errors, and its shared calendars."""
     good: list[CompiledFlow] = []
     bad: list[FlowLoadError] = []
-    calendars = {}
+    calendars: dict[str, CalendarSpec] = {}
     shared = Path(folder) / CALENDARS_FILE
     if shared.exists():
         try:
@@ -121,14 +111,25 @@ def load_flows_folder(folder: str | Path) -> tuple[list[CompiledFlow], list[Flow
             good.append(load_flow_file(path, calendars))
         except FlowLoadError as exc:
             bad.append(exc)
+    return good, bad, calendars
+
+
+def load_flows_folder(folder: str | Path) -> tuple[list[CompiledFlow], list[FlowLoadError]]:
+    """Every *.yaml / *.yml file in a folder; broken files are returned as errors, not raised."""
+    good, bad, _ = load_folder(folder)
     return good, bad
 
 
 def install_folder(db: Engine, registry: FlowRegistry, folder: str | Path) -> list[FlowLoadError]:
-    good, bad = load_flows_folder(folder)
-    for flow in good:
-        registry.put(install_flow(db, flow))
-    return bad
+    """Server start: the folder's files become live when their plan is safe; the rest are reported.
+
+    Every live flow of the database is served, at its live revision, whatever
+    happened to its file. Returned: files that do not load, and changes held back
+    (each says why and how to apply it).
+    """
+    from engine.evolve.runtime import sync_folder
+
+    return sync_folder(db, registry, folder).problems
 
 
 def install_text(db: Engine, registry: FlowRegistry, text: str, source: str = "<flow>") -> LiveFlow:

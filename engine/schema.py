@@ -88,3 +88,133 @@ assign_cursors = Table(
     Column("state", String(64), primary_key=True),
     Column("last_user_id", Integer, nullable=False),
 )
+
+# A field removed from a flow keeps its column and data (migration 0004); its spec
+# is remembered so that the values can be read again when the field comes back.
+retired_columns = Table(
+    "retired_columns", metadata,
+    Column("flow", String(64), primary_key=True),
+    Column("column_name", String(64), primary_key=True),
+    Column("field", JSON),
+    Column("retired_revision", Integer, nullable=False),
+    Column("retired_at", UtcDateTime, nullable=False),
+)
+
+# --- API access (migration 0003): tokens, browser sessions, idempotency keys ---------------------
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", Integer),
+    Column("expires_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Index("ix_sessions_user_id", "user_id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer),
+    Column("response", JSON),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    UniqueConstraint("user_id", "key"),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
+
+# --- SLA results, the outbox and its delivery log, in-app notifications (migration 0002) -----------
+
+sla_results = Table(
+    "sla_results", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("flow", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=False),
+    Column("met", Boolean, nullable=False),
+    # Working seconds of the stage's clock: positive = done that much early, negative = that much late.
+    Column("margin_seconds", Integer, nullable=False),
+    Column("paused_seconds", Integer, nullable=False),
+    Column("transition", String(64)),
+    Column("actor_id", Integer),
+    Index("ix_sla_results_flow_state_ended_at", "flow", "state", "ended_at"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", BigId, primary_key=True),
+    # flow:record:state@stage-start:event[@instant]:recipient:channel — stable, unique, sent to receivers.
+    Column("dedupe_key", String(400), nullable=False, unique=True),
+    Column("flow", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("rule", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(300), nullable=False),
+    Column("user_id", Integer),
+    Column("address", String(254)),
+    Column("due_at", UtcDateTime),
+    Column("event_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    # When the row may next be claimed: the retry time, or the end of a running claim's lease.
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("last_error", Text),
+    Column("sent_at", UtcDateTime),
+    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("outbox_id", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("worker", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("detail", Text),
+    Index("ix_deliveries_outbox_id", "outbox_id"),
+    Index("ix_deliveries_at", "at"),
+)
+
+notifications = Table(
+    "notifications", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("dedupe_key", String(400), nullable=False, unique=True),
+    Column("flow", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime),
+    Index("ix_notifications_user_id", "user_id", "read_at", "id"),
+)

@@ -12,10 +12,13 @@ DEFAULT_DB = "sqlite:///relayflow.db"
 class Settings:
     database_url: str
     flows_dir: Path
+    # Development mode: apply flow files as they change on disk (RELAYFLOW_RELOAD_FLOWS=1).
+    reload_flows: bool = False
 
     @classmethod
     def from_env(cls) -> "Settings":
         return cls(
             database_url=os.environ.get("RELAYFLOW_DATABASE_URL", DEFAULT_DB),
             flows_dir=Path(os.environ.get("RELAYFLOW_FLOWS_DIR", "flows")),
+            reload_flows=os.environ.get("RELAYFLOW_RELOAD_FLOWS", "").strip().lower() in ("1", "true", "yes", "on"),
         )

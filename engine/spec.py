@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
 
 from engine.calendar import CalendarSpec
 from engine.durations import parse_duration
@@ -87,7 +87,10 @@ class StateSpec(_Model):
     sla: SlaSpec | None = None
     pause_sla: bool = Field(default=False, description="A waiting state: the interrupted stage's clock stops")
     final: bool = False
-    moved_to: str | None = Field(default=None, description="When this state is removed: where its records go")
+    moved_to: str | None = Field(
+        default=None,
+        description="Only on a removed state, alone (`old: {moved_to: new}`): where its records go when the flow is reloaded",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -154,8 +157,11 @@ class VisibilitySpec(_Model):
 
     read: Literal["all", "roles", "own"] = Field(
         default="roles",
-        description="all: every user with a role of this flow; roles: records in states owned by, "
-        "or once owned by, one of my roles, plus mine; own: records I created or am assigned to",
+        description="Besides admins (everything) and 'mine' (created by me or assigned to me): "
+        "all = every record, for anyone with a role of this flow; "
+        "roles = records now or ever in a state where one of my roles may act (owner, edit_by, a transition's by), "
+        "or that I acted on; own = records waiting unassigned in such a state (my role queue). "
+        "See docs/access-control.md",
     )
 
 
@@ -188,6 +194,32 @@ class FlowSpec(_Model):
             if isinstance(data.get("visibility"), str):
                 data["visibility"] = {"read": data["visibility"]}
         return data
+
+    # Removed states (`old: {moved_to: new}` under states) are taken out of `states`
+    # when the file is read: the engine never serves them, only the reload maps them.
+    _moved_states: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _removed_states(cls, data: Any, handler: ModelWrapValidatorHandler["FlowSpec"]) -> "FlowSpec":
+        moved: dict[str, str] = {}
+        if isinstance(data, dict) and isinstance(data.get("states"), dict):
+            live = {}
+            for name, body in data["states"].items():
+                if isinstance(body, dict) and set(body) == {"moved_to"} and isinstance(body["moved_to"], str):
+                    moved[name] = body["moved_to"]
+                else:
+                    live[name] = body
+            data = {**data, "states": live}
+        spec = handler(data)
+        if moved:
+            spec._moved_states = moved
+        return spec
+
+    @property
+    def moved_states(self) -> dict[str, str]:
+        """Removed state → the state its records move to, as written in the file."""
+        return dict(self._moved_states)
 
     @property
     def initial_state(self) -> str:

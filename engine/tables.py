@@ -56,7 +56,8 @@ def build_flow_table(flow: CompiledFlow, metadata: MetaData | None = None) -> Ta
     Index(_name("ix", t, "assignee"), table.c.assignee_id, table.c.state)
     Index(_name("ix", t, "queue"), table.c.state, table.c.assignee_id, table.c.sla_due_at)
     Index(_name("ix", t, "sla_due"), table.c.sla_status, table.c.sla_due_at)
-    Index(_name("ix", t, "sla_warn"), table.c.sla_warn_at)
+    Index(_name("ix", t, "sla_warn"), table.c.sla_status, table.c.sla_warn_at)
+    Index(_name("ix", t, "sla_remind"), table.c.sla_status, table.c.sla_next_remind_at)
     Index(_name("ix", t, "updated"), table.c.updated_at, table.c.id)
     for name, field in flow.fields.items():
         if field.unique:

@@ -124,3 +124,19 @@ def role_members(conn, role: str) -> list[int]:  # type: ignore[no-untyped-def]
     q = (select(users.c.id).join(role_grants, role_grants.c.user_id == users.c.id)
          .where(role_grants.c.role == role, users.c.active.is_(True)).order_by(users.c.id))
     return [int(x) for x in conn.execute(q).scalars().all()]
+
+
+def update_user(db: Engine, username: str, *, display_name: str | None = None, email: str | None = None,
+                is_admin: bool | None = None) -> None:
+    """Change a user's name, e-mail or admin flag (None leaves a value as it is)."""
+    uid = user_id(db, username)
+    values: dict[str, object] = {}
+    if display_name is not None:
+        values["display_name"] = display_name
+    if email is not None:
+        values["email"] = email or None
+    if is_admin is not None:
+        values["is_admin"] = is_admin
+    if values:
+        with db.begin() as conn:
+            conn.execute(update(users).where(users.c.id == uid).values(**values))

@@ -32,6 +32,9 @@ from pathlib import Path
 
 import pytest
 
+# Apps built in tests run no background SLA worker; tests drive engine.worker themselves.
+os.environ.setdefault("RELAYFLOW_WORKER", "off")
+
 try:
     from tests.pg_server import (
         PgServer,

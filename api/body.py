@@ -1,0 +1,102 @@
+"""Reading request bodies: JSON only, size-limited, numbers kept exact, shapes checked strictly.
+
+Malformed JSON, a body that is not an object, NaN/Infinity, an integer with
+thousands of digits or nesting deep enough to overflow the parser are a 400;
+a well-formed body with wrong members is a 422 with one error per member.
+"""
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+
+from api.errors import ApiProblem
+from engine.records import MAX_COMMENT
+
+MAX_BODY = 1_000_000
+MAX_VERSION = 2**31 - 1
+M = TypeVar("M", bound=BaseModel)
+_JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.I)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def read_json(request: Request, *, empty: Any = None) -> Any:
+    """The parsed body; `empty` (when not None) stands for a missing body."""
+    ctype = request.headers.get("content-type")
+    if ctype and not _JSON_TYPE.match(ctype.strip()):
+        raise ApiProblem(415, "unsupported_media_type", "send the body as application/json")
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY:
+        raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
+    if not raw.strip():
+        if empty is not None:
+            return empty
+        raise ApiProblem(400, "malformed_json", "a JSON body is needed")
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:
+        raise ApiProblem(400, "malformed_json", f"the body is not valid JSON: {str(exc)[:200]}") from None
+
+
+def parse_body(model: type[M], data: Any) -> M:
+    if not isinstance(data, dict):
+        raise ApiProblem(400, "malformed_json", "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            loc = [str(p) for p in err.get("loc", ())]
+            errors.append({"field": loc[-1] if loc else "body", "pointer": "/" + "/".join(loc),
+                           "detail": str(err.get("msg", "invalid"))})
+        raise ApiProblem(422, "validation_failed", "the request body has invalid members", errors=errors) from None
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Version = StrictInt
+
+
+class CreateBody(_Body):
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class EditBody(_Body):
+    version: Version | None = Field(default=None, ge=1, le=MAX_VERSION)
+    values: dict[str, Any] = Field(default_factory=dict)
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
+
+
+class TransitionBody(_Body):
+    version: Version | None = Field(default=None, ge=1, le=MAX_VERSION)
+    values: dict[str, Any] | None = None
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
+
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"([0-9]{1,10})"\s*$')
+
+
+def expected_version(body_version: int | None, if_match: str | None) -> int | None:
+    """The version the client saw: the body's `version` or an `If-Match: "N"` header (they must agree)."""
+    header: int | None = None
+    if if_match is not None and if_match.strip() != "*":
+        m = _IF_MATCH.match(if_match)
+        if not m:
+            raise ApiProblem(400, "bad_if_match", 'If-Match must be the record\'s ETag, such as "3"')
+        header = int(m.group(1))
+    if header is not None and body_version is not None and header != body_version:
+        raise ApiProblem(422, "version_mismatch", "If-Match and the body's version disagree",
+                         errors=[{"field": "version", "pointer": "/version", "detail": "differs from If-Match"}])
+    return body_version if body_version is not None else header

@@ -1,0 +1,140 @@
+"""Records of any live flow: create, read, edit, list, history, transitions.
+
+These routes serve every flow by its name; /openapi.json documents them once
+per flow with that flow's typed models (api/openapi.py), so they are left out
+of the schema here.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
+
+from api.body import CreateBody, EditBody, TransitionBody, expected_version, parse_body, read_json
+from api.deps import RequestActor, get_services
+from api.errors import ApiProblem
+from api.idempotent import IDEMPOTENCY_HEADER, Outcome, once
+from api.serialize import etag, history_json, record_json
+from api.services import ApiServices
+from engine.errors import ValidationFailed
+from engine.listing import ListQuery, list_records, parse_filters
+
+MAX_ID = 2**63 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id")]
+IdemKey = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER, max_length=255)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
+LIST_PARAMS = frozenset({"state", "sort", "limit", "after", "q", "assignee", "created_by"})
+
+router = APIRouter(prefix="/api/flows/{flow}/records", include_in_schema=False)
+Svc = Annotated[ApiServices, Depends(get_services)]
+
+
+def _record_response(svc: Any, flow_name: str, rec: Any, actor: Any, status: int = 200) -> Outcome:
+    live = svc.registry.get(flow_name)
+    body = record_json(live.flow, rec, actor)
+    headers = {"ETag": etag(rec.version)}
+    if status == 201:
+        headers["Location"] = f"/api/flows/{flow_name}/records/{rec.id}"
+    return status, body, headers
+
+
+@router.post("")
+async def create_record(flow: str, request: Request, svc: Svc, actor: RequestActor,
+                        idempotency_key: IdemKey = None) -> JSONResponse:
+    data = await read_json(request)
+    body = parse_body(CreateBody, data)
+    svc.registry.get(flow)
+
+    async def run() -> Outcome:
+        rec = await svc.run(svc.access.create, flow, actor, body.values)
+        return _record_response(svc, flow, rec, actor, 201)
+
+    return await once(svc, request, actor, idempotency_key, data, run)
+
+
+@router.get("/{record_id}")
+async def read_record(flow: str, record_id: RecordId, svc: Svc, actor: RequestActor) -> JSONResponse:
+    rec = await svc.run(svc.access.get, flow, record_id, actor)
+    status, body, headers = _record_response(svc, flow, rec, actor)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+@router.patch("/{record_id}")
+async def edit_record(flow: str, record_id: RecordId, request: Request, svc: Svc, actor: RequestActor,
+                      if_match: IfMatch = None) -> JSONResponse:
+    body = parse_body(EditBody, await read_json(request))
+    version = expected_version(body.version, if_match)
+    if version is None:
+        raise ApiProblem(428, "version_required", 'send the version you saw: "version" in the body or If-Match')
+    rec = await svc.run(svc.access.edit, flow, record_id, actor, body.values, expected_version=version,
+                        comment=body.comment)
+    status, payload, headers = _record_response(svc, flow, rec, actor)
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+@router.get("")
+async def list_flow_records(flow: str, request: Request, svc: Svc, actor: RequestActor) -> JSONResponse:
+    live = svc.registry.get(flow)
+    params = request.query_params
+    single = {k: params.getlist(k) for k in params if k in LIST_PARAMS and k != "state"}
+    for key, values in single.items():
+        if len(values) > 1:
+            raise ValidationFailed({key: "give this parameter once"})
+    filters = parse_filters(live.flow, {k: params.getlist(k) for k in params if k not in LIST_PARAMS})
+    limit = _int_param(params.get("limit"), "limit")
+    query = ListQuery(states=tuple(params.getlist("state")), filters=filters, search=params.get("q"),
+                      assignee_id=_int_param(params.get("assignee"), "assignee"),
+                      created_by=_int_param(params.get("created_by"), "created_by"),
+                      sort=params.get("sort") or "-id", limit=50 if limit is None else limit,
+                      after=params.get("after") or None)
+    page = await svc.run(list_records, svc.db, svc.records, live, actor, query)
+    items = [record_json(live.flow, r, actor) for r in page.records]
+    return JSONResponse({"items": items, "next": page.next_cursor, "limit": page.limit, "sort": page.sort})
+
+
+def _int_param(raw: str | None, name: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.lstrip("-").isdigit() or len(raw) > 19:
+        raise ValidationFailed({name: "a whole number"})
+    value = int(raw)
+    if name != "limit" and not 1 <= value <= 2**31 - 1:
+        raise ValidationFailed({name: "a user id"})
+    return value
+
+
+@router.get("/{record_id}/history")
+async def record_history(flow: str, record_id: RecordId, svc: Svc, actor: RequestActor) -> JSONResponse:
+    entries = await svc.run(svc.access.history, flow, record_id, actor)
+    return JSONResponse([history_json(e) for e in entries])
+
+
+@router.get("/{record_id}/transitions")
+async def record_transitions(flow: str, record_id: RecordId, svc: Svc, actor: RequestActor) -> JSONResponse:
+    def work() -> dict[str, Any]:
+        rec = svc.access.get(flow, record_id, actor)
+        views = svc.access.transitions(rec, actor)
+        return {"flow": flow, "record_id": rec.id, "state": rec.state, "version": rec.version, "transitions": [
+            {"name": v.option.name, "title": v.option.title, "to": v.option.to, "visible": v.visible,
+             "allowed": v.allowed, "reasons": list(v.option.reasons), "comment": v.option.comment,
+             "confirm": v.option.confirm, "require": list(v.option.require)} for v in views]}
+
+    payload = await svc.run(work)
+    return JSONResponse(payload, headers={"ETag": etag(payload["version"])})
+
+
+@router.post("/{record_id}/transitions/{transition}")
+async def fire_transition(flow: str, record_id: RecordId, transition: Annotated[str, Path(max_length=64)],
+                          request: Request, svc: Svc, actor: RequestActor, if_match: IfMatch = None,
+                          idempotency_key: IdemKey = None) -> JSONResponse:
+    data = await read_json(request, empty={})
+    body = parse_body(TransitionBody, data)
+    version = expected_version(body.version, if_match)
+
+    async def run() -> Outcome:
+        rec = await svc.run(svc.access.transition, flow, record_id, transition, actor, expected_version=version,
+                            values=body.values, comment=body.comment)
+        return _record_response(svc, flow, rec, actor)
+
+    return await once(svc, request, actor, idempotency_key, data, run)

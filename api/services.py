@@ -1,0 +1,109 @@
+"""What the API's handlers share: the engine objects, the credential cache and how database work runs."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import Engine
+
+from engine.access import Access
+from engine.actor import Actor
+from engine.idempotency import IdempotencyStore
+from engine.records import Records
+from engine.registry import FlowRegistry
+from engine.sessions import LoginThrottle, Session
+
+T = TypeVar("T")
+DbMode = Literal["inline", "thread"]
+
+
+@dataclass(frozen=True)
+class CachedAuth:
+    actor: Actor
+    token_id: int | None
+    session: Session | None
+    valid_until: datetime | None  # the credential's own expiry
+
+
+class AuthCache:
+    """Who a token or session cookie is, remembered for `ttl` seconds (per process).
+
+    Revocations and role changes made through this process drop their entries
+    at once; other processes see them within `ttl`.
+    """
+
+    def __init__(self, ttl: float = 10.0, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, CachedAuth]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> CachedAuth | None:
+        hit = self._entries.get(key)
+        if hit is None:
+            return None
+        born, auth = hit
+        if time.monotonic() - born > self.ttl:
+            self._entries.pop(key, None)
+            return None
+        if auth.valid_until is not None and auth.valid_until <= datetime.now(timezone.utc):
+            self._entries.pop(key, None)
+            return None
+        return auth
+
+    def put(self, key: str, auth: CachedAuth) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic(), auth)
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def drop_where(self, pred: Callable[[CachedAuth], bool]) -> None:
+        with self._lock:
+            for key in [k for k, (_, a) in self._entries.items() if pred(a)]:
+                self._entries.pop(key, None)
+
+    def drop_user(self, user_id: int) -> None:
+        self.drop_where(lambda a: a.actor.id == user_id)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+@dataclass
+class ApiServices:
+    db: Engine
+    registry: FlowRegistry
+    records: Records
+    access: Access
+    idempotency: IdempotencyStore
+    auth_cache: AuthCache = field(default_factory=AuthCache)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    cookie_secure: bool = False
+    db_mode: DbMode = "thread"
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking engine work: on the event loop (SQLite: one writer anyway) or in the threadpool."""
+        if self.db_mode == "inline":
+            return fn(*args, **kwargs)
+        return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+
+def build_services(db: Engine, registry: FlowRegistry) -> ApiServices:
+    records = Records(db, registry)
+    default_mode: DbMode = "inline" if db.dialect.name == "sqlite" else "thread"
+    mode = os.environ.get("RELAYFLOW_API_DB_CALLS", default_mode)
+    return ApiServices(
+        db=db, registry=registry, records=records, access=Access(db, registry, records),
+        idempotency=IdempotencyStore(db),
+        cookie_secure=os.environ.get("RELAYFLOW_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+        db_mode="thread" if mode == "thread" else "inline",
+    )

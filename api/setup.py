@@ -1,0 +1,22 @@
+"""Mount the REST API on an app: services, error handlers, routers and the per-flow OpenAPI document."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api.errors import install_error_handlers
+from api.openapi import install_openapi
+from api.routers import auth, flows, inbox, records, tokens, users
+from api.services import ApiServices, build_services
+from engine.registry import FlowRegistry
+
+
+def install_api(app: FastAPI, db: Engine, registry: FlowRegistry) -> ApiServices:
+    """Everything under /api except /api/flows (api/app.py keeps that list); returns the shared services."""
+    svc = build_services(db, registry)
+    app.state.api = svc
+    install_error_handlers(app)
+    for module in (auth, users, tokens, inbox, flows, records):
+        app.include_router(module.router)
+    install_openapi(app, registry)
+    return svc

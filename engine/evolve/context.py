@@ -1,0 +1,63 @@
+"""The working state of one plan computation, shared by the planners of each area."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.types import TypeEngine
+
+from engine.evolve.model import Area, Change, Effect, Step
+from engine.evolve.table_facts import TableFacts, count_rows
+from engine.flow import CompiledFlow
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+@dataclass
+class PlanContext:
+    conn: Connection
+    flow: CompiledFlow
+    old: CompiledFlow | None
+    facts: TableFacts
+    changes: list[Change] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    renamed_columns: dict[str, str] = field(default_factory=dict)  # new column → old column
+    kept_columns: dict[str, TypeEngine[Any]] = field(default_factory=dict)  # retired columns that stay
+    converted: set[str] = field(default_factory=set)  # columns rewritten by a conversion
+    renamed_states: dict[str, str] = field(default_factory=dict)  # new state → old state
+    rename_history: list[tuple[str, str]] = field(default_factory=list)  # column renames applied before
+    _rows: int | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+    @property
+    def table_name(self) -> str:
+        return self.flow.table_name
+
+    def rows(self) -> int:
+        if self._rows is None:
+            self._rows = count_rows(self.conn, self.table_name) if self.facts.exists else 0
+        return self._rows
+
+    def change(self, area: Area, kind: str, subject: str, text: str, effect: Effect = "safe", *,
+               count: int | None = None, examples: tuple[str, ...] = (), seconds: float | None = None) -> None:
+        self.changes.append(Change(area, kind, subject, text, effect, count, examples, seconds))
+
+    def step(self, step: Step) -> None:
+        if step.key() not in {s.key() for s in self.steps}:
+            self.steps.append(step)
+
+    def field_label(self, name: str, flow: CompiledFlow | None = None) -> str:
+        flow = flow or self.flow
+        spec = flow.fields.get(name)
+        return f"'{spec.title}' ({name})" if spec is not None and spec.title and spec.title != name else f"'{name}'"
+
+    def state_label(self, name: str, flow: CompiledFlow | None = None) -> str:
+        flow = flow or self.flow
+        st = flow.spec.states.get(name)
+        return f"'{st.title}' ({name})" if st is not None and st.title and st.title != name else f"'{name}'"

@@ -1,0 +1,174 @@
+"""Fields: columns added, renamed (only through `renamed_from:`), retired, restored, converted.
+
+A removed field's column stays in the table with its values, hidden; the
+field's spec is remembered (retired_columns). When a field of that name comes
+back, or a field says `renamed_from:` that name, the values are visible again.
+"""
+from __future__ import annotations
+
+from engine.evolve.column_types import (
+    check_values, converter, describe, read_type, strategy_for, type_key, value_rules,
+)
+from engine.evolve.context import PlanContext, plural
+from engine.evolve.estimates import rewrite_seconds, describe_seconds
+from engine.evolve.schema_steps import ConvertColumn, RenameColumn, RestoreColumn, RetireColumn
+from engine.evolve.table_facts import count_values
+from forms import FieldSpecBase
+
+
+def plan_fields(ctx: PlanContext) -> None:
+    facts = ctx.facts
+    if not facts.exists:
+        return
+    old_fields = ctx.old.fields if ctx.old else {}
+    present = set(facts.field_columns)
+    consumed: set[str] = set()
+    for name, new in ctx.flow.fields.items():
+        source = _source_column(ctx, name, new, present, old_fields)
+        if source is None:
+            ctx.change("fields", "field_added", name,
+                       f"New field {ctx.field_label(name)}, {describe(new)}: a new empty column; "
+                       "existing records have no value yet")
+            continue
+        consumed.add(source)
+        was_live = source in old_fields
+        old_spec = old_fields[source] if was_live else facts.retired.get(source)
+        if source != name:
+            _rename(ctx, name, source, was_live)
+        elif not was_live:
+            n = count_values(ctx.conn, ctx.table_name, name)
+            ctx.change("fields", "field_restored", name,
+                       f"Field {ctx.field_label(name)} comes back: its {plural(n, 'kept value')} "
+                       "are visible again", "data", count=n)
+            if name in facts.retired:
+                ctx.step(RestoreColumn(ctx.flow.name, name))
+        _plan_type(ctx, name, source, old_spec, new)
+        if was_live:
+            _plan_presentation(ctx, name, old_fields[source], new)
+    for col in facts.field_columns:
+        if col in consumed:
+            continue
+        ctx.kept_columns[col] = facts.columns[col]
+        if col in old_fields:
+            n = count_values(ctx.conn, ctx.table_name, col)
+            ctx.change("fields", "field_retired", col,
+                       f"Field {ctx.field_label(col, ctx.old)} is removed from the form: its column and "
+                       f"{plural(n, 'stored value')} are kept, hidden, and come back if the field returns",
+                       "data", count=n)
+            ctx.step(RetireColumn(ctx.flow.name, col, old_fields[col]))
+
+
+def _source_column(ctx: PlanContext, name: str, new: FieldSpecBase, present: set[str],
+                   old_fields: dict[str, FieldSpecBase]) -> str | None:
+    """The column that holds this field's values today, if any."""
+    old_name = new.renamed_from
+    rename_possible = old_name is not None and old_name in present and old_name not in ctx.flow.fields
+    if name in present:
+        if rename_possible and old_name in old_fields and name not in old_fields:
+            ctx.change("fields", "rename_conflict", name,
+                       f"Field {ctx.field_label(name)} is renamed from '{old_name}', but the table also holds "
+                       f"kept values of an earlier field '{name}': choose another name for the field", "refused")
+        return name
+    if rename_possible:
+        return old_name
+    return _renamed_away(ctx, name, present, old_fields)
+
+
+def _renamed_away(ctx: PlanContext, name: str, present: set[str], old_fields: dict[str, FieldSpecBase]) -> str | None:
+    """The column that earlier renames took `name`'s values to, if the new file no longer uses it: a rollback."""
+    free = present - set(ctx.flow.fields) - {f.renamed_from for f in ctx.flow.fields.values() if f.renamed_from}
+    current, seen = name, {name}
+    for old, new in ctx.rename_history:  # oldest first: follow name → new name → newer name ...
+        if old == current and new not in seen:
+            current = new
+            seen.add(new)
+    if current != name and current in free:
+        return current
+    for col in sorted(free):  # revisions applied before plans were stored: the live file's renamed_from
+        spec = old_fields.get(col) or ctx.facts.retired.get(col)
+        if spec is not None and spec.renamed_from == name:
+            return col
+    return None
+
+
+def _rename(ctx: PlanContext, name: str, source: str, was_live: bool) -> None:
+    n = count_values(ctx.conn, ctx.table_name, source)
+    ctx.renamed_columns[name] = source
+    ctx.step(RenameColumn(ctx.table_name, source, name))
+    if was_live:
+        ctx.change("fields", "field_renamed", name,
+                   f"Field '{source}' is renamed to {ctx.field_label(name)}: its "
+                   f"{plural(n, 'value')} stay with their records", "data", count=n)
+        if source in ctx.facts.retired:
+            ctx.step(RestoreColumn(ctx.flow.name, source))
+    else:
+        ctx.change("fields", "field_restored", name,
+                   f"Field {ctx.field_label(name)} takes over the kept values of the removed field '{source}' "
+                   f"({plural(n, 'value')})", "data", count=n)
+        ctx.step(RestoreColumn(ctx.flow.name, source))
+
+
+def _plan_type(ctx: PlanContext, name: str, source: str, old: FieldSpecBase | None, new: FieldSpecBase) -> None:
+    reflected = ctx.facts.columns[source]
+    old_type = read_type(old, reflected)
+    dialect = ctx.conn.dialect
+    if old is None:
+        if strategy_for(reflected, new.column_type(), dialect) != "none":
+            ctx.change("fields", "unknown_column", name,
+                       f"Column '{source}' holds values of an earlier field whose type was not recorded "
+                       f"({reflected}); they cannot be read as {describe(new)}: give the field another name",
+                       "refused")
+        return
+    type_changed = type_key(old) != type_key(new)
+    rules_changed = value_rules(old) != value_rules(new)
+    if not type_changed and not rules_changed:
+        return
+    label = ctx.field_label(name)
+    check = check_values(ctx.conn, ctx.table_name, source, old_type, converter(old, new, ctx.flow.timezone))
+    examples = check.examples
+    if type_changed:
+        strategy = strategy_for(old_type, new.column_type(), dialect)
+        what = f"Field {label} changes from {describe(old)} to {describe(new)}"
+        if check.failed:
+            ctx.change("fields", "type_refused", name,
+                       f"{what}, but {plural(check.failed, 'stored value')} would not convert (of {check.checked:,}); "
+                       "the change is refused until these records are corrected or the field keeps a type "
+                       "that fits them", "refused", count=check.failed, examples=examples)
+            return
+        if strategy == "rewrite":
+            seconds = rewrite_seconds(ctx.dialect, check.checked)
+            ctx.change("fields", "type_changed", name,
+                       f"{what}: all {plural(check.checked, 'stored value')} convert and are rewritten "
+                       f"({describe_seconds(seconds)})", "data", count=check.checked, seconds=seconds)
+        else:
+            ctx.change("fields", "type_changed", name,
+                       f"{what}: all {plural(check.checked, 'stored value')} fit as they are", "safe",
+                       count=check.checked)
+        if strategy != "none":
+            ctx.converted.add(name)
+            ctx.step(ConvertColumn(ctx.table_name, name, old, old_type, new, strategy))
+        return
+    if check.failed:
+        ctx.change("fields", "rules_changed", name,
+                   f"Field {label} has new rules that {plural(check.failed, 'stored value')} do not meet; "
+                   "they are kept, and whoever next changes them must correct them", "data",
+                   count=check.failed, examples=examples)
+    else:
+        ctx.change("fields", "rules_changed", name, f"Field {label} has new rules; every stored value meets them")
+
+
+def _plan_presentation(ctx: PlanContext, name: str, old: FieldSpecBase, new: FieldSpecBase) -> None:
+    label = ctx.field_label(name)
+    if old.title != new.title:
+        ctx.change("fields", "field_title", name, f"Field '{name}' is now labelled '{new.title or name}'")
+    if new.required and not old.required:
+        missing = ctx.rows() - count_values(ctx.conn, ctx.table_name, name) if ctx.facts.exists else 0
+        extra = f": {plural(missing, 'record')} have no value yet and must get one when next saved" if missing else ""
+        ctx.change("fields", "field_required", name, f"Field {label} becomes required{extra}")
+    elif old.required and not new.required:
+        ctx.change("fields", "field_required", name, f"Field {label} is no longer required")
+    if old.compute != new.compute:
+        ctx.change("fields", "field_compute", name,
+                   f"Field {label} gets a new formula; stored values are recomputed when each record is next saved")
+    if old.default != new.default:
+        ctx.change("fields", "field_default", name, f"Field {label}: new records start with a different value")

@@ -1,0 +1,83 @@
+"""Compute the plan of a new flow file against the live revision and the database."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from engine.calendar import CalendarSpec
+from engine.evolve.context import PlanContext, plural
+from engine.evolve.fields_plan import plan_fields
+from engine.evolve.model import AREAS, Plan, Step
+from engine.evolve.rules_plan import plan_rules
+from engine.evolve.schema_diff import plan_schema
+from engine.evolve.sla_plan import plan_sla
+from engine.evolve.states_plan import plan_states
+from engine.evolve.table_facts import read_facts
+from engine.flow import CompiledFlow
+from engine.problems import FlowLoadError
+from engine.revisions import StoredRevision, calendars_used, read_live, rename_history
+from engine.schema import metadata as engine_metadata
+
+log = logging.getLogger("relayflow.reload")
+
+# Apply runs steps in this order: indexes that go, then columns, then data, then clocks.
+_STEP_ORDER = ("drop_index", "create_table", "rename_column", "convert_column", "add_column", "create_index",
+               "restore_column", "retire_column", "move_records", "clocks")
+
+
+def _ordered(steps: list[Step]) -> tuple[Step, ...]:
+    """Steps in apply order; within a kind by key, so that a plan made twice is the same plan."""
+    return tuple(sorted(steps, key=lambda s: (_STEP_ORDER.index(s.key()[0]), s.key())))
+
+
+def plan_flow(db: Engine, flow: CompiledFlow, *, calendars: Mapping[str, CalendarSpec] | None = None) -> Plan:
+    """What applying `flow` would do now (read-only)."""
+    with db.connect().execution_options(readonly=True) as conn, conn.begin():
+        return compute_plan(conn, flow, calendars)[0]
+
+
+def _live_flow(base: StoredRevision, calendars: Mapping[str, CalendarSpec] | None, ctx_changes: list[str]) -> CompiledFlow | None:
+    try:
+        return base.compile(calendars)
+    except FlowLoadError as exc:
+        log.warning("live revision %s of %s no longer loads: %s", base.revision, base.flow, exc)
+        ctx_changes.append(str(exc.problems[0]) if exc.problems else str(exc))
+        return None
+
+
+def compute_plan(conn: Connection, flow: CompiledFlow,
+                 calendars: Mapping[str, CalendarSpec] | None = None) -> tuple[Plan, PlanContext]:
+    base = read_live(conn, flow.name)
+    unreadable: list[str] = []
+    old = _live_flow(base, calendars, unreadable) if base is not None else None
+    ctx = PlanContext(conn, flow, old, read_facts(conn, flow.name, flow.table_name),
+                      rename_history=rename_history(conn, flow.name) if base is not None else [])
+    if flow.table_name in engine_metadata.tables:
+        ctx.change("flow", "reserved_name", flow.name,
+                   f"A flow named '{flow.name}' would use the table {flow.table_name} of the engine itself; "
+                   "choose another flow name", "refused")
+    elif base is None:
+        ctx.change("flow", "flow_created", flow.name,
+                   f"New flow '{flow.name}' with {plural(len(flow.fields), 'field')}, "
+                   f"{plural(len(flow.spec.states), 'state')} and {plural(len(flow.spec.transitions), 'transition')}")
+    elif unreadable:
+        ctx.change("flow", "live_unreadable", flow.name,
+                   f"The live revision {base.revision} no longer loads ({unreadable[0]}); the plan compares the "
+                   "file with the table only", "data")
+    if not ctx.changes or ctx.changes[-1].effect != "refused":
+        plan_fields(ctx)
+        plan_schema(ctx)
+        plan_states(ctx)
+        plan_rules(ctx)
+        plan_sla(ctx)
+    if base is not None and base.sha256 != flow.sha256 and not ctx.changes:
+        ctx.change("flow", "text_only", flow.name, "Only comments, titles or layout of the file change")
+    changes = sorted(ctx.changes, key=lambda c: AREAS.index(c.area))
+    plan = Plan(flow=flow.name, source=flow.source, sha256=flow.sha256,
+                base_revision=base.revision if base else None, base_sha256=base.sha256 if base else None,
+                dialect=conn.dialect.name, changes=tuple(changes), steps=_ordered(ctx.steps),
+                calendars=calendars_used(flow.spec, calendars), rows=ctx._rows or 0)
+    return plan, ctx

@@ -1,0 +1,175 @@
+"""Steps that change records: moving them out of removed states, and their SLA clocks.
+
+Every moved record gets a history row that says why it moved. A renamed state
+keeps its records' assignee and clock; records moved into a state that already
+existed enter it as a transition would bring them (its assignment and clock).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Table, and_, bindparam, insert, literal, select, update
+from sqlalchemy.engine import Connection
+
+from engine.assignment import assignee_on_entry
+from engine.durations import Duration
+from engine.evolve.model import ApplyContext, Step
+from engine.flow import CompiledFlow, StateClock
+from engine.schema import history
+from engine.sla import clock_on_entry
+from engine.tables import build_flow_table
+
+CHUNK = 2000
+MIGRATE_ACTION = "migrate"
+_CLEARED = {"sla_state": None, "sla_started_at": None, "sla_due_at": None, "sla_warn_at": None, "sla_status": None,
+            "sla_paused_at": None, "sla_paused_seconds": 0, "sla_escalated": False, "sla_next_remind_at": None}
+
+
+def _label(flow: CompiledFlow | None, state: str) -> str:
+    if flow is not None and state in flow.spec.states and flow.spec.states[state].title:
+        return f"'{flow.spec.states[state].title}' ({state})"
+    return f"'{state}'"
+
+
+def _rows(conn: Connection, t: Table, condition: Any) -> list[dict[str, Any]]:
+    """All rows matching `condition`, read in id-ordered chunks."""
+    out: list[dict[str, Any]] = []
+    last = None
+    while True:
+        q = select(t).where(condition).order_by(t.c.id).limit(CHUNK)
+        if last is not None:
+            q = q.where(t.c.id > last)
+        rows = [dict(r) for r in conn.execute(q).mappings().all()]
+        if not rows:
+            return out
+        out.extend(rows)
+        last = rows[-1]["id"]
+
+
+@dataclass(frozen=True)
+class MoveRecords(Step):
+    """Records in a removed state go where the file's `moved_to:` says."""
+
+    source: str
+    target: str
+    renamed: bool
+
+    def key(self) -> tuple[str, ...]:
+        return ("move_records", self.source, self.target, "rename" if self.renamed else "enter")
+
+    def reason(self, ctx: ApplyContext) -> str:
+        if self.renamed:
+            return (f"State {_label(ctx.old_flow, self.source)} was renamed to {_label(ctx.flow, self.target)} "
+                    f"in revision {ctx.revision} of the flow.")
+        return (f"State {_label(ctx.old_flow, self.source)} was removed in revision {ctx.revision} of the flow; "
+                f"its records moved to {_label(ctx.flow, self.target)} (moved_to in the flow file).")
+
+    def run(self, ctx: ApplyContext) -> None:
+        t = build_flow_table(ctx.flow)
+        comment = self.reason(ctx)
+        if self.renamed:
+            self._rename(ctx, t, comment)
+        else:
+            self._enter(ctx, t, comment)
+        # Records paused in a waiting state resume the clock of the state that replaced this one.
+        ctx.conn.execute(update(t).where(t.c.sla_state == self.source).values(sla_state=self.target))
+
+    def _history_rows(self, ctx: ApplyContext, t: Table, comment: str) -> None:
+        cols = ["flow", "record_id", "at", "actor_id", "action", "from_state", "to_state", "comment", "revision"]
+        src = select(literal(ctx.flow.name), t.c.id, literal(ctx.now, history.c.at.type),
+                     literal(ctx.applied_by, history.c.actor_id.type), literal(MIGRATE_ACTION),
+                     literal(self.source), literal(self.target), literal(comment), literal(ctx.revision)
+                     ).where(t.c.state == self.source)
+        ctx.conn.execute(insert(history).from_select(cols, src))
+
+    def _rename(self, ctx: ApplyContext, t: Table, comment: str) -> None:
+        self._history_rows(ctx, t, comment)
+        owner = ctx.flow.state(self.target).owner
+        ctx.conn.execute(update(t).where(t.c.state == self.source).values(
+            state=self.target, version=t.c.version + 1, revision=ctx.revision, assignee_role=owner,
+            updated_by=ctx.applied_by, updated_at=ctx.now))
+
+    def _enter(self, ctx: ApplyContext, t: Table, comment: str) -> None:
+        flow = ctx.flow
+        for row in _rows(ctx.conn, t, t.c.state == self.source):
+            values = {n: (None if row[n] is None else f.from_db(row[n])) for n, f in flow.fields.items()}
+            new = {"state": self.target, "version": row["version"] + 1, "revision": ctx.revision,
+                   "updated_by": ctx.applied_by, "updated_at": ctx.now}
+            new.update(assignee_on_entry(ctx.conn, flow, self.target, values, creator_id=row["created_by"]))
+            new.update(clock_on_entry(flow, self.target, row, ctx.now))
+            ctx.conn.execute(update(t).where(t.c.id == row["id"]).values(new))
+            ctx.conn.execute(insert(history).values(
+                flow=flow.name, record_id=row["id"], at=ctx.now, actor_id=ctx.applied_by, action=MIGRATE_ACTION,
+                from_state=self.source, to_state=self.target, comment=comment, revision=ctx.revision))
+
+
+ClockMode = Literal["recompute", "start", "stop"]
+
+
+def recomputed_clock(clock: StateClock, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """New due and warn instants of a running clock under a changed SLA, from the stage's start.
+
+    Working time the clock spent paused (sla_paused_seconds) is added on top, as
+    the pause had pushed the old due instant back by that much.
+    """
+    start = row["sla_started_at"]
+    if start is None:
+        return {}
+    paused = int(row["sla_paused_seconds"] or 0)
+    extra = Duration(seconds=paused) if paused else None
+    due = clock.clock.add(start, clock.due)
+    if extra:
+        due = clock.clock.add(due, extra)
+    warn = None
+    if clock.warn_fraction is not None:
+        warn = clock.clock.warn_instant(start, due, clock.warn_fraction)
+    elif clock.warn_after is not None:
+        warn = clock.clock.add(start, clock.warn_after)
+        if extra:
+            warn = clock.clock.add(warn, extra)
+        if warn >= due:
+            warn = None
+    status = row["sla_status"]
+    if row["sla_paused_at"] is not None:
+        new_status = "paused"
+    elif status == "breached" and due <= now:
+        new_status = "breached"
+    elif status == "warning" and warn is not None and warn <= now < due:
+        new_status = "warning"
+    else:
+        new_status = "on_track"  # the scheduler warns or breaches from here, and notifies
+    out: dict[str, Any] = {"sla_due_at": due, "sla_warn_at": warn, "sla_status": new_status}
+    if new_status != status:
+        out["sla_next_remind_at"] = None
+    return out
+
+
+@dataclass(frozen=True)
+class ClockChange(Step):
+    """Running clocks of a state whose SLA changed: recomputed, started or stopped."""
+
+    state: str
+    mode: ClockMode
+
+    def key(self) -> tuple[str, ...]:
+        return ("clocks", self.state, self.mode)
+
+    def run(self, ctx: ApplyContext) -> None:
+        t = build_flow_table(ctx.flow)
+        if self.mode == "stop":
+            ctx.conn.execute(update(t).where(t.c.sla_state == self.state).values(_CLEARED))
+            return
+        if self.mode == "start":
+            cond = and_(t.c.state == self.state, t.c.sla_state.is_(None))
+            for row in _rows(ctx.conn, t, cond):
+                ctx.conn.execute(update(t).where(t.c.id == row["id"]).values(
+                    clock_on_entry(ctx.flow, self.state, row, ctx.now)))
+            return
+        clock = ctx.flow.clocks[self.state]
+        write = update(t).where(t.c.id == bindparam("_id"))
+        for row in _rows(ctx.conn, t, t.c.sla_state == self.state):
+            new = recomputed_clock(clock, row, ctx.now)
+            if new:
+                ctx.conn.execute(write.values(new), {"_id": row["id"]})

@@ -1,0 +1,88 @@
+"""SLA rules: which states' clocks change, and what happens to the clocks already running.
+
+The file decides per state with `sla: {..., on_change: keep | recompute}`:
+`keep` leaves running clocks with their due time (records entering the state
+from now on get the new rule); `recompute` computes them again from the
+stage's start under the new rule. A state that gains a clock starts one for
+its records only under `recompute`; a state that loses its clock stops them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from engine.calendar import BusinessCalendar
+from engine.evolve.context import PlanContext, plural
+from engine.evolve.record_steps import ClockChange
+from engine.flow import CompiledFlow
+from engine.tables import build_flow_table
+
+
+def clock_signature(flow: CompiledFlow, state: str) -> tuple[Any, ...] | None:
+    """Everything that decides a state's due and warn instants (None: the state has no clock)."""
+    clock = flow.clocks.get(state)
+    if clock is None:
+        return None
+    if isinstance(clock.clock, BusinessCalendar):
+        where: Any = clock.clock.spec.model_dump(mode="json", exclude={"title"})
+    else:
+        where = ("elapsed", str(clock.clock.tz))
+    return (str(clock.due), clock.warn_fraction, str(clock.warn_after) if clock.warn_after else None, where)
+
+
+def _describe(flow: CompiledFlow, state: str) -> str:
+    sla = flow.spec.states[state].sla
+    if sla is None:
+        return "no clock"
+    text = f"due {sla.due}" + (f", warn {sla.warn}" if sla.warn else "")
+    return text + (" (wall time)" if sla.clock == "elapsed" else " (working time)")
+
+
+def plan_sla(ctx: PlanContext) -> None:
+    if ctx.old is None:
+        return
+    t = build_flow_table(ctx.flow) if ctx.facts.exists else None
+    for name, st in ctx.flow.spec.states.items():
+        before = ctx.renamed_states.get(name, name)
+        if before not in ctx.old.spec.states:
+            continue
+        old_sig, new_sig = clock_signature(ctx.old, before), clock_signature(ctx.flow, name)
+        if old_sig == new_sig:
+            continue
+        running = 0
+        if t is not None:
+            running = ctx.conn.execute(select(func.count()).where(t.c.sla_state == before)).scalar() or 0
+        what = (f"The SLA of state {ctx.state_label(name)} changes from {_describe(ctx.old, before)} "
+                f"to {_describe(ctx.flow, name)}")
+        if new_sig is None:
+            ctx.change("sla", "sla_removed", name, f"{what}: {plural(running, 'running clock')} stop",
+                       "data" if running else "safe", count=running)
+            if running:
+                ctx.step(ClockChange(name, "stop"))
+            continue
+        recompute = st.sla is not None and st.sla.on_change == "recompute"
+        if old_sig is None:
+            waiting = 0
+            if t is not None:
+                waiting = ctx.conn.execute(select(func.count()).where(
+                    and_(t.c.state == before, t.c.sla_state.is_(None)))).scalar() or 0
+            if recompute and waiting:
+                ctx.step(ClockChange(name, "start"))
+                ctx.change("sla", "sla_added", name,
+                           f"{what}: the {plural(waiting, 'record')} already in it get a clock starting now "
+                           "(on_change: recompute)", "data", count=waiting)
+            else:
+                ctx.change("sla", "sla_added", name,
+                           f"{what}: records entering it from now on get a clock; the {plural(waiting, 'record')} "
+                           "already in it keep running without one (on_change: keep)", count=waiting)
+            continue
+        if recompute and running:
+            ctx.step(ClockChange(name, "recompute"))
+            ctx.change("sla", "sla_recomputed", name,
+                       f"{what}: {plural(running, 'running clock')} are recomputed from their stage's start "
+                       "(on_change: recompute)", "data", count=running)
+        else:
+            ctx.change("sla", "sla_kept", name,
+                       f"{what}: {plural(running, 'running clock')} keep their due time; records entering the "
+                       "state from now on get the new rule (on_change: keep)", count=running)

@@ -1,0 +1,246 @@
+"""Lists of records: filters, whitelisted sorting, keyset pagination, always through the visibility rule.
+
+* Filters only on fields the flow marks `index: true` (or `unique: true`), on
+  the state and on the assignee/creator. Values are coerced by the field type
+  and reach SQL as bound parameters, never as text.
+* Sort on `id`, `created_at`, `updated_at`, `sla_due_at` or an indexed
+  field, ascending or descending (`-name`); ties are broken by id.
+* Keyset pagination: the opaque `next` cursor carries the last row's sort
+  value and id; a page never skips or repeats a row when others are added.
+  Empty (NULL) sort values come last in both directions.
+* At most MAX_LIMIT records per page.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.engine import Engine
+
+from engine.access import visible_clause
+from engine.actor import Actor
+from engine.errors import ValidationFailed
+from engine.flow import CompiledFlow
+from engine.records import Record, Records
+from engine.registry import LiveFlow
+from forms import FieldSpecBase, FieldValueError
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+SYSTEM_SORTS = ("id", "created_at", "updated_at", "sla_due_at")
+_NOT_NULL = frozenset({"id", "created_at", "updated_at"})
+ORDERED_TYPES = frozenset({"integer", "decimal", "money", "date", "datetime"})
+EQUALITY_TYPES = ORDERED_TYPES | {"text", "email", "phone", "url", "choice", "user", "boolean"}
+SEARCH_TYPES = frozenset({"text", "email", "phone", "url"})
+MAX_SEARCH = 100
+
+Op = Literal["eq", "gte", "lte"]
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    op: Op
+    value: Any  # as given (JSON or query-string text); coerced by the field type
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    states: tuple[str, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    search: str | None = None
+    assignee_id: int | None = None
+    created_by: int | None = None
+    sort: str = "-id"
+    limit: int = DEFAULT_LIMIT
+    after: str | None = None
+
+
+@dataclass
+class Page:
+    records: list[Record]
+    next_cursor: str | None
+    limit: int
+    sort: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def filterable_fields(flow: CompiledFlow) -> dict[str, FieldSpecBase]:
+    """Fields a list may filter on: indexed (or unique) ones of a type with scalar values."""
+    return {n: f for n, f in flow.fields.items() if (f.index or f.unique) and f.type in EQUALITY_TYPES}
+
+
+def range_fields(flow: CompiledFlow) -> dict[str, FieldSpecBase]:
+    return {n: f for n, f in filterable_fields(flow).items() if f.type in ORDERED_TYPES}
+
+
+def search_fields(flow: CompiledFlow) -> list[str]:
+    return [n for n, f in filterable_fields(flow).items() if f.type in SEARCH_TYPES]
+
+
+def sort_keys(flow: CompiledFlow) -> tuple[str, ...]:
+    return SYSTEM_SORTS + tuple(n for n, f in filterable_fields(flow).items() if f.type != "boolean")
+
+
+def _coerce(flow: CompiledFlow, name: str, raw: Any, key: str) -> Any:
+    f = flow.fields[name]
+    try:
+        value = f.coerce(raw, tz=flow.timezone)
+    except FieldValueError as exc:
+        raise ValidationFailed({key: exc.message}) from None
+    if value is None:
+        raise ValidationFailed({key: "give a value"})
+    return f.to_db(value)
+
+
+def _parse_sort(flow: CompiledFlow, sort: str) -> tuple[str, bool]:
+    desc = sort.startswith("-")
+    name = sort[1:] if desc else sort
+    if name not in sort_keys(flow):
+        raise ValidationFailed({"sort": f"sort by one of: {', '.join(sort_keys(flow))} (prefix - for descending)"})
+    return name, desc
+
+
+def _conditions(live: LiveFlow, actor: Actor, query: ListQuery) -> list[ColumnElement[bool]]:
+    flow, t = live.flow, live.table
+    conds: list[ColumnElement[bool]] = [visible_clause(live, actor)]
+    if query.states:
+        unknown = [s for s in query.states if s not in flow.spec.states]
+        if unknown:
+            raise ValidationFailed({"state": f"unknown state '{unknown[0]}'"})
+        conds.append(t.c.state.in_(sorted(set(query.states))))
+    if query.assignee_id is not None:
+        conds.append(t.c.assignee_id == query.assignee_id)
+    if query.created_by is not None:
+        conds.append(t.c.created_by == query.created_by)
+    allowed = filterable_fields(flow)
+    ranged = range_fields(flow)
+    for flt in query.filters:
+        key = flt.field if flt.op == "eq" else f"{flt.field}.{flt.op}"
+        if flt.field not in allowed or (flt.op != "eq" and flt.field not in ranged):
+            raise ValidationFailed({key: "not a filter of this flow"})
+        col = t.c[flt.field]
+        value = _coerce(flow, flt.field, flt.value, key)
+        conds.append(col == value if flt.op == "eq" else col >= value if flt.op == "gte" else col <= value)
+    if query.search:
+        text = query.search.strip()
+        if len(text) > MAX_SEARCH:
+            raise ValidationFailed({"q": f"at most {MAX_SEARCH} characters"})
+        names = search_fields(flow)
+        if text and names:
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conds.append(or_(*(t.c[n].ilike(pattern, escape="\\") for n in names)))
+    return conds
+
+
+def _encode_cursor(sort: str, value: Any, record_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    elif value is not None and not isinstance(value, (int, str, bool)):
+        value = str(value)
+    raw = json.dumps([sort, value, record_id], separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(flow: CompiledFlow, sort: str, name: str, cursor: str) -> tuple[Any, int]:
+    bad = ValidationFailed({"after": "invalid cursor (take `next` from the previous page, with the same sort)"})
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        got_sort, value, record_id = json.loads(raw)
+    except (ValueError, TypeError):
+        raise bad from None
+    if got_sort != sort or not isinstance(record_id, int) or isinstance(record_id, bool):
+        raise bad
+    if value is None:
+        if name in _NOT_NULL:
+            raise bad
+        return None, record_id
+    try:
+        if name == "id":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise bad
+        elif name in ("created_at", "updated_at", "sla_due_at"):
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise bad
+        else:
+            value = _coerce(flow, name, value, "after")
+    except (ValueError, TypeError, ValidationFailed):
+        raise bad from None
+    return value, record_id
+
+
+def _keyset(live: LiveFlow, name: str, desc: bool, value: Any, record_id: int) -> ColumnElement[bool]:
+    t = live.table
+    col, idc = t.c[name], t.c.id
+    if name == "id":
+        return idc < record_id if desc else idc > record_id
+    tie = idc < record_id if desc else idc > record_id
+    if value is None:  # we are in the NULL tail: only ids further on
+        return and_(col.is_(None), tie)
+    beyond = (col < value) if desc else (col > value)
+    cond = or_(beyond, and_(col == value, tie))
+    if name in _NOT_NULL:
+        return cond
+    return or_(and_(col.is_not(None), cond), col.is_(None))
+
+
+def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, query: ListQuery) -> Page:
+    """One page of the records `actor` may see, filtered and sorted."""
+    flow, t = live.flow, live.table
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise ValidationFailed({"limit": f"between 1 and {MAX_LIMIT}"})
+    name, desc = _parse_sort(flow, query.sort)
+    conds = _conditions(live, actor, query)
+    if query.after:
+        value, record_id = _decode_cursor(flow, query.sort, name, query.after)
+        conds.append(_keyset(live, name, desc, value, record_id))
+    col = t.c[name]
+    order: list[Any] = [t.c.id.desc() if desc else t.c.id.asc()]
+    if name != "id":
+        primary = col.desc() if desc else col.asc()
+        if name not in _NOT_NULL:
+            order.insert(0, col.is_(None))  # NULLs last, both directions
+        order.insert(len(order) - 1, primary)
+    q = select(t).where(*conds).order_by(*order).limit(query.limit + 1)
+    with db.connect().execution_options(readonly=True) as conn:
+        rows = conn.execute(q).mappings().all()
+    more = len(rows) > query.limit
+    rows = rows[:query.limit]
+    recs = [records._row_to_record(live, cast(Mapping[str, Any], r)) for r in rows]
+    cursor = None
+    if more and rows:
+        last = rows[-1]
+        cursor = _encode_cursor(query.sort, last[name], last["id"])
+    return Page(recs, cursor, query.limit, query.sort)
+
+
+def count_by_state(db: Engine, live: LiveFlow, actor: Actor, query: ListQuery | None = None) -> dict[str, int]:
+    """Visible records per state (for tabs), with the query's filters except its states."""
+    t = live.table
+    q = query or ListQuery()
+    conds = _conditions(live, actor, ListQuery(filters=q.filters, search=q.search, assignee_id=q.assignee_id,
+                                                created_by=q.created_by))
+    stmt = select(t.c.state, func.count()).where(*conds).group_by(t.c.state)
+    with db.connect().execution_options(readonly=True) as conn:
+        got = {s: int(n) for s, n in conn.execute(stmt).all()}
+    return {s: got.get(s, 0) for s in live.flow.spec.states}
+
+
+def parse_filters(flow: CompiledFlow, params: Mapping[str, Sequence[str]]) -> tuple[Filter, ...]:
+    """Filters from query parameters `field=v`, `field.gte=v`, `field.lte=v` (unknown names are refused)."""
+    out: list[Filter] = []
+    for key, values in params.items():
+        name, _, op = key.partition(".")
+        if op and op not in ("gte", "lte"):
+            raise ValidationFailed({key: "operators are .gte and .lte"})
+        if name not in flow.fields:
+            raise ValidationFailed({key: "not a filter of this flow"})
+        for v in values:
+            out.append(Filter(name, op or "eq", v))  # type: ignore[arg-type]
+    return tuple(out)

@@ -1,0 +1,23 @@
+"""The web application with its pages: the API app plus the page routers and ui/static.
+
+    relayflow serve            # runs ui.app:create_app
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.app import create_app as create_api_app
+from engine.settings import Settings
+from ui.routes import admin, auth, inbox, lists, records
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    routers = [m.router for m in (auth, inbox, lists, records, admin)]
+    app = create_api_app(settings, routers=routers)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    return app

@@ -1,0 +1,137 @@
+"""Generated forms: a view of every field for one record and one user, and form-post parsing.
+
+A field is an input when the user may edit it in the record's state, shown
+read-only otherwise, and left out when the state hides it. Posted strings
+are parsed by the field type (`parse_form`); what was typed is kept, so a
+form with errors comes back exactly as the user left it.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from engine.access import FieldMode
+from engine.flow import CompiledFlow
+from forms import FieldSpecBase, FieldValueError
+from ui.i18n import translate_message
+from ui.values import Gettext, display, link_of, to_inputs
+
+REQUIRED = "this field is required"
+
+
+@dataclass
+class FieldView:
+    name: str
+    widget: str
+    label: str
+    help: str | None
+    required: bool
+    editable: bool
+    computed: bool
+    inputs: list[str]
+    display: str
+    href: str | None = None
+    error: str | None = None
+    options: list[tuple[str, str]] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"f-{self.name}"
+
+    @property
+    def value(self) -> str:
+        return self.inputs[-1] if self.inputs else ""
+
+
+def _attrs(f: FieldSpecBase) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("max_length", "min_length", "min", "max", "scale", "currency", "pattern"):
+        v = getattr(f, key, None)
+        if v is not None:
+            out[key] = v
+    if f.type in ("decimal", "money"):
+        out["step"] = "1" if f.scale == 0 else "0." + "0" * (f.scale - 1) + "1"  # type: ignore[attr-defined]
+    if f.type == "date":
+        for key in ("min", "max"):
+            if key in out:
+                out[key] = out[key].isoformat()
+    if f.type == "datetime":
+        out.pop("min", None)
+        out.pop("max", None)
+    return out
+
+
+def build_fields(flow: CompiledFlow, modes: Mapping[str, FieldMode], values: Mapping[str, Any], _: Gettext, *,
+                 typed: Mapping[str, list[str]] | None = None, errors: Mapping[str, str] | None = None,
+                 user_options: Mapping[str, list[tuple[str, str]]] | None = None,
+                 user_names: Mapping[int, str] | None = None) -> list[FieldView]:
+    """Views of the shown fields, in the flow's order."""
+    typed = typed or {}
+    errors = errors or {}
+    out: list[FieldView] = []
+    for name, f in flow.fields.items():
+        mode = modes.get(name, FieldMode.READ)
+        if mode == FieldMode.HIDDEN:
+            continue
+        value = values.get(name)
+        editable = mode == FieldMode.EDIT
+        options: list[tuple[str, str]] = []
+        if f.type in ("choice", "multichoice"):
+            options = [(k, str(v)) for k, v in getattr(f, "choices", {}).items()]
+        elif f.type == "user" and editable:
+            options = list((user_options or {}).get(name, []))
+        err = errors.get(name)
+        out.append(FieldView(
+            name=name, widget=type(f).widget, label=f.title or name, help=f.help,
+            required=f.required and editable, editable=editable, computed=f.compute is not None,
+            inputs=list(typed[name]) if name in typed else to_inputs(f, value, flow.timezone),
+            display=display(f, value, flow.timezone, _, user_names), href=link_of(f, value),
+            error=translate_message(_, err) if err else None, options=options, attrs=_attrs(f)))
+    return out
+
+
+@dataclass
+class Posted:
+    """A parsed form post: canonical values, the typed strings, errors, and fields it may not set."""
+
+    values: dict[str, Any]
+    typed: dict[str, list[str]]
+    errors: dict[str, str]
+    forbidden: list[str]
+
+
+def _strings(form: FormData, name: str) -> list[str]:
+    return [v for v in form.getlist(name) if isinstance(v, str)]
+
+
+def parse_post(flow: CompiledFlow, form: FormData, editable: frozenset[str], *, check_required: bool = True,
+               only_present: bool = False) -> Posted:
+    """Parse the editable fields of a post; note any other field of the flow the post tries to set.
+
+    `only_present`: a field the post does not name is left alone (record pages); otherwise it is
+    read as empty (the new-record form). Checkboxes always post a value (a hidden input before them).
+    """
+    values: dict[str, Any] = {}
+    typed: dict[str, list[str]] = {}
+    errors: dict[str, str] = {}
+    present = set(form.keys())
+    for name in flow.fields:
+        if name not in editable or (only_present and name not in present):
+            continue
+        f = flow.fields[name]
+        strings = _strings(form, name)
+        typed[name] = strings
+        try:
+            value = f.parse_form(strings, tz=flow.timezone)
+        except FieldValueError as exc:
+            errors[name] = exc.message
+            continue
+        if check_required and f.required and f.is_empty(value):
+            errors[name] = REQUIRED
+        values[name] = value
+    forbidden = [k for k in form.keys() if k in flow.fields and k not in editable]
+    return Posted(values, typed, errors, forbidden)

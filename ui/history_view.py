@@ -1,0 +1,86 @@
+"""The history timeline of a record: who, when, from → to, which fields changed how, comments."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.flow import CompiledFlow
+from ui.values import Gettext, display, from_json
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    who: str
+    when: str
+    when_iso: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    comment: str | None
+    changes: list[Change] = field(default_factory=list)
+
+
+def _state_title(flow: CompiledFlow, name: str | None) -> str | None:
+    if not name:
+        return None
+    st = flow.spec.states.get(name)
+    return (st.title or name) if st else name
+
+
+def _action(flow: CompiledFlow, row: Mapping[str, Any], _: Gettext) -> str:
+    kind = row.get("action")
+    if kind == "create":
+        return _("Created")
+    if kind == "edit":
+        return _("Edited")
+    if kind == "claim":
+        return _("Claimed")
+    if kind == "reassign":
+        return _("Reassigned")
+    if kind == "transition":
+        t = flow.spec.transitions.get(row.get("transition") or "")
+        return (t.title or row["transition"]) if t else str(row.get("transition") or kind)
+    return str(kind)
+
+
+def history_entries(flow: CompiledFlow, state: str, rows: list[dict[str, Any]], names: Mapping[int, str],
+                    _: Gettext) -> list[Entry]:
+    """Newest first; diffs of fields hidden in the record's current state are left out."""
+    hidden = flow.hidden_fields(state) if state in flow.spec.states else frozenset()
+    out: list[Entry] = []
+    for row in rows:
+        changes: list[Change] = []
+        for name, pair in (row.get("changes") or {}).items():
+            if name in hidden or not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                continue
+            old, new = pair
+            if name == "assignee_id":
+                def who(v: Any) -> str:
+                    return names.get(int(v), f"#{v}") if isinstance(v, int) else _("(queue)")
+                changes.append(Change(_("Assignee"), who(old), who(new)))
+                continue
+            f = flow.fields.get(name)
+            if f is None:
+                changes.append(Change(name, "" if old is None else str(old), "" if new is None else str(new)))
+                continue
+            changes.append(Change(f.title or name, display(f, from_json(f, old), flow.timezone, _, names),
+                                  display(f, from_json(f, new), flow.timezone, _, names)))
+        at: datetime = row["at"]
+        out.append(Entry(
+            who=row.get("actor_name") or (names.get(row["actor_id"]) if row.get("actor_id") else None) or _("system"),
+            when=at.astimezone(flow.timezone).strftime("%Y-%m-%d %H:%M"), when_iso=at.isoformat(),
+            action=_action(flow, row, _),
+            from_state=_state_title(flow, row.get("from_state")) if row.get("from_state") != row.get("to_state") else None,
+            to_state=_state_title(flow, row.get("to_state")) if row.get("from_state") != row.get("to_state") else None,
+            comment=row.get("comment"), changes=changes))
+    out.reverse()
+    return out

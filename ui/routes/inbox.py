@@ -1,0 +1,71 @@
+"""The inbox (home page): what waits on me or my roles, most urgent first; claim and reassign."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from engine.claims import claim, may_claim
+from engine.inbox import InboxItem, inbox
+from ui.auth import Page, checked_page, current_page, is_htmx
+from ui.errors import PageRoute
+from ui.services import services
+from ui.sla_view import SlaBadge, age_text, sla_badge
+from ui.templating import render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+INBOX_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    item: InboxItem
+    sla: SlaBadge | None
+    age: str
+    mine: bool
+    queue: str | None  # the role title of an unassigned record
+    can_claim: bool
+
+    @property
+    def url(self) -> str:
+        return f"/records/{self.item.flow}/{self.item.record_id}"
+
+
+def _rows(request: Request, page: Page, items: list[InboxItem]) -> list[InboxRow]:
+    registry = services(request).registry
+    out = []
+    for it in items:
+        flow = registry.get(it.flow).flow
+        role = flow.spec.roles.get(it.assignee_role or "")
+        out.append(InboxRow(
+            item=it, sla=sla_badge(flow, it.state, it.sla_status, it.sla_due_at, it.sla_warn_at, page.now, page._),
+            age=age_text(it.created_at, page.now, page._), mine=it.assignee_id == page.actor.id,
+            queue=(role.title if role and role.title else it.assignee_role) if it.assignee_id is None else None,
+            can_claim=may_claim(flow, it.state, it.assignee_id, page.actor)))
+    return out
+
+
+@router.get("/")
+def inbox_page(request: Request, page: Annotated[Page, Depends(current_page)], msg: str = "") -> Response:
+    svc = services(request)
+    items = inbox(svc.db, svc.registry, page.actor, limit=INBOX_LIMIT)
+    rows = _rows(request, page, items)
+    creatable = [(lf.flow.name, lf.flow.spec.title or lf.flow.name) for lf in svc.registry.all()
+                 if page.actor.roles & lf.flow.creator_roles]
+    return render("inbox.html", page.context(rows=rows, creatable=creatable, msg=msg))
+
+
+@router.post("/records/{flow}/{record_id}/claim")
+def claim_record(request: Request, flow: str, record_id: int, page: Annotated[Page, Depends(checked_page)],
+                 version: Annotated[int | None, Form()] = None) -> Response:
+    svc = services(request)
+    claim(svc.db, svc.registry, flow, record_id, page.actor, expected_version=version)
+    if is_htmx(request):
+        items = [i for i in inbox(svc.db, svc.registry, page.actor, limit=INBOX_LIMIT)
+                 if i.flow == flow and i.record_id == record_id]
+        return render("_inbox_row.html", page.context(row=_rows(request, page, items)[0] if items else None))
+    return RedirectResponse(f"/records/{flow}/{record_id}?msg=claimed", status_code=303)

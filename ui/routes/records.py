@@ -1,0 +1,286 @@
+"""New-record form, record page (edit, transitions, history), live computed fields, reassign."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from engine.access import FieldMode, check_create, create_modes, field_modes
+from engine.claims import may_claim, may_reassign, reassign
+from engine.errors import (
+    CommentRequired, MissingRequired, NotFound, ReadOnlyField, StaleVersion, TransitionNotAllowed, ValidationFailed,
+)
+from engine.flow import CompiledFlow
+from engine.records import Record, Records
+from forms import FieldValueError
+from ui.auth import Page, checked_page, current_page
+from ui.errors import PageRoute
+from ui.formview import FieldView, build_fields, parse_post
+from ui.history_view import history_entries
+from ui.i18n import translate_message
+from ui.services import People, services
+from ui.sla_view import sla_badge
+from ui.templating import render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+MAX_COMMENT = 10_000
+
+
+def _flow(request: Request, name: str) -> CompiledFlow:
+    return services(request).registry.get(name).flow
+
+
+def _defaults(flow: CompiledFlow) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, f in flow.fields.items():
+        if f.default is not None and f.compute is None:
+            try:
+                out[name] = f.coerce(f.default, tz=flow.timezone)
+            except FieldValueError:
+                pass
+    return out
+
+
+def _with_computed(flow: CompiledFlow, values: dict[str, Any], page: Page) -> dict[str, Any]:
+    merged = dict(values)
+    Records._compute(flow, merged, page.actor, page.now)  # the engine's own computation, nothing saved
+    return merged
+
+
+def _editable(modes: dict[str, FieldMode]) -> frozenset[str]:
+    return frozenset(n for n, m in modes.items() if m == FieldMode.EDIT)
+
+
+# --- new record ------------------------------------------------------------------------------------
+
+def _new_page(request: Request, page: Page, flow: CompiledFlow, values: dict[str, Any], *,
+              typed: dict[str, list[str]] | None = None, errors: dict[str, str] | None = None,
+              banner: str | None = None, status: int = 200) -> Response:
+    modes = create_modes(flow, page.actor)
+    people = People(request)
+    fields = build_fields(flow, modes, _with_computed(flow, values, page), page._, typed=typed, errors=errors,
+                          user_options=people.user_options(flow.fields), user_names=people.names)
+    fields = [f for f in fields if f.editable or f.computed or f.display]  # later stages' empty fields: noise here
+    return render("records/new.html", page.context(flow=flow, fields=fields, banner=banner,
+                                                   errors=_error_list(fields, errors or {}, page)),
+                  status_code=status)
+
+
+@router.get("/records/{flow_name}/new")
+def new_form(request: Request, flow_name: str, page: Annotated[Page, Depends(current_page)]) -> Response:
+    flow = _flow(request, flow_name)
+    check_create(flow, page.actor)
+    return _new_page(request, page, flow, _defaults(flow))
+
+
+@router.post("/records/{flow_name}/new")
+def create_record(request: Request, flow_name: str, page: Annotated[Page, Depends(checked_page)]) -> Response:
+    flow = _flow(request, flow_name)
+    check_create(flow, page.actor)
+    posted = parse_post(flow, page.form, _editable(create_modes(flow, page.actor)))
+    if posted.forbidden:
+        raise ReadOnlyField(f"field '{posted.forbidden[0]}' cannot be set when creating a record",
+                            field=posted.forbidden[0])
+    if posted.errors:
+        return _new_page(request, page, flow, {**_defaults(flow), **posted.values}, typed=posted.typed,
+                         errors=posted.errors, status=422)
+    try:
+        rec = services(request).access.create(flow_name, page.actor, posted.values)
+    except ValidationFailed as exc:
+        return _new_page(request, page, flow, {**_defaults(flow), **posted.values}, typed=posted.typed,
+                         errors=exc.field_errors, status=422)
+    return RedirectResponse(f"/records/{flow_name}/{rec.id}?msg=created", status_code=303)
+
+
+@router.post("/records/{flow_name}/preview")
+def preview_new(request: Request, flow_name: str, page: Annotated[Page, Depends(checked_page)]) -> Response:
+    """Computed fields of the new-record form for what is typed so far (nothing is saved)."""
+    flow = _flow(request, flow_name)
+    posted = parse_post(flow, page.form, _editable(create_modes(flow, page.actor)), check_required=False)
+    values = _with_computed(flow, {**_defaults(flow), **posted.values}, page)
+    fields = build_fields(flow, create_modes(flow, page.actor), values, page._)
+    return render("records/_preview.html", page.context(fields=[f for f in fields if f.computed], transitions=None))
+
+
+# --- the record page -------------------------------------------------------------------------------
+
+def _transition_views(request: Request, rec: Record, page: Page) -> list[Any]:
+    views = services(request).access.transitions(rec, page.actor, now=page.now)
+    return [v.option for v in views if v.visible]
+
+
+def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, list[str]] | None = None,
+                 errors: dict[str, str] | None = None, banner: str | None = None, comment: str = "",
+                 status: int = 200, msg: str = "") -> Response:
+    svc = services(request)
+    live = svc.registry.get(rec.flow)
+    flow = live.flow
+    modes = field_modes(flow, rec.state, page.actor)
+    people = People(request)
+    fields = build_fields(flow, modes, rec.values, page._, typed=typed, errors=errors,
+                          user_options=people.user_options(flow.fields), user_names=people.names)
+    transitions = _transition_views(request, rec, page)
+    sys = rec.system
+    sla_state = sys.get("sla_state") or rec.state
+    sla = sla_badge(flow, sla_state if sla_state in flow.spec.states else rec.state, sys.get("sla_status"),
+                    sys.get("sla_due_at"), sys.get("sla_warn_at"), page.now, page._)
+    owner = flow.state(rec.state).owner
+    role = flow.spec.roles.get(owner or "")
+    history = history_entries(flow, rec.state, svc.records.history(rec.flow, rec.id), people.names, page._)
+    wants_comment = [t for t in transitions if t.comment]
+    ctx = page.context(
+        flow=flow, rec=rec, fields=fields, editable=any(f.editable for f in fields), transitions=transitions,
+        sla=sla, state_title=flow.state(rec.state).title or rec.state, final=rec.state in flow.final_states,
+        assignee=people.names.get(rec.assignee_id) if rec.assignee_id else None,
+        queue=(role.title or owner) if role and rec.assignee_id is None else owner if rec.assignee_id is None else None,
+        can_claim=may_claim(flow, rec.state, rec.assignee_id, page.actor),
+        can_reassign=may_reassign(flow, page.actor) and rec.state not in flow.final_states,
+        candidates=people.members(owner), history=history, banner=banner, comment=comment,
+        comment_required=[t.title for t in wants_comment if t.comment == "required"],
+        comment_optional=[t.title for t in wants_comment if t.comment == "optional"],
+        errors=_error_list(fields, errors or {}, page), msg=msg,
+        comment_error=translate_message(page._, errors["comment"]) if errors and "comment" in errors else None,
+        created_by=people.names.get(sys.get("created_by") or 0, ""),
+    )
+    return render("records/show.html", ctx, status_code=status)
+
+
+def _error_list(fields: list[FieldView], errors: dict[str, str], page: Page) -> list[tuple[str, str, str]]:
+    """(anchor id, label, message) of every error, for the summary at the top of a form."""
+    by_name = {f.name: f for f in fields}
+    out = []
+    for name, message in errors.items():
+        f = by_name.get(name)
+        if f is not None:
+            out.append((f.id, f.label, f.error or message))
+        elif name == "comment":
+            out.append(("comment", page._("Comment"), translate_message(page._, message)))
+        else:
+            out.append(("", name, translate_message(page._, message)))
+    return out
+
+
+@router.get("/records/{flow_name}/{record_id}")
+def record_page(request: Request, flow_name: str, record_id: int, page: Annotated[Page, Depends(current_page)],
+                msg: str = "") -> Response:
+    rec = services(request).access.get(flow_name, record_id, page.actor)
+    return _record_page(request, page, rec, msg=msg)
+
+
+def _posted_version(form: FormData) -> int | None:
+    raw = form.get("version")
+    if not isinstance(raw, str) or not raw.strip().isdigit() or len(raw.strip()) > 12:
+        return None
+    return int(raw.strip())
+
+
+@router.post("/records/{flow_name}/{record_id}")
+def act_on_record(request: Request, flow_name: str, record_id: int,
+                  page: Annotated[Page, Depends(checked_page)]) -> Response:
+    """Save the edited fields, or fire a transition (with the edits and a comment in the same step)."""
+    svc = services(request)
+    rec = svc.access.get(flow_name, record_id, page.actor)
+    flow = svc.registry.get(flow_name).flow
+    form = page.form
+    action = form.get("action")
+    action = action if isinstance(action, str) else "save"
+    comment_raw = form.get("comment")
+    comment = comment_raw.strip() if isinstance(comment_raw, str) else ""
+    version = _posted_version(form)
+    if version is None:
+        return _record_page(request, page, rec, status=409,
+                            banner=page._("This form has no record version. Reload the page and try again."))
+    if version != rec.version:
+        return _stale(request, page, rec, version, comment)
+    editable = _editable(field_modes(flow, rec.state, page.actor))
+    posted = parse_post(flow, form, editable, check_required=action == "save", only_present=True)
+    if posted.forbidden:
+        raise ReadOnlyField(f"field '{posted.forbidden[0]}' cannot be changed in state '{rec.state}'",
+                            field=posted.forbidden[0])
+    if len(comment) > MAX_COMMENT:
+        posted.errors["comment"] = f"must be at most {MAX_COMMENT} characters long (has {len(comment)})"
+    if action != "save" and not action.startswith("t:"):
+        raise NotFound(f"unknown action '{action}'")
+    name = action[2:] if action.startswith("t:") else None
+    t = flow.spec.transitions.get(name) if name else None
+    if name is not None and t is None:
+        raise NotFound(f"flow '{flow_name}' has no transition '{name}'")
+    changed = {k: v for k, v in posted.values.items() if v != rec.values.get(k)}
+    if name is not None:
+        # Only what changed goes along with a transition, so that an incomplete record can still be
+        # cancelled or sent back; required fields are checked for what changed.
+        for k, v in changed.items():
+            if flow.fields[k].required and flow.fields[k].is_empty(v):
+                posted.errors[k] = "this field is required"
+    if posted.errors:
+        return _record_page(request, page, rec, typed=posted.typed, errors=posted.errors, comment=comment, status=422)
+    if t is not None and t.confirm and form.get("confirmed") != "yes":
+        items = [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k not in ("csrf_token", "confirmed")]
+        return render("records/confirm.html", page.context(rec=rec, flow=flow, transition=t, items=items))
+    try:
+        if name is None:
+            svc.access.edit(flow_name, record_id, page.actor, posted.values, expected_version=version,
+                            comment=comment or None)
+            done = "saved"
+        else:
+            svc.access.transition(flow_name, record_id, name, page.actor, expected_version=version,
+                                  values=changed or None, comment=comment or None)
+            done = "moved"
+    except StaleVersion:
+        return _stale(request, page, svc.access.get(flow_name, record_id, page.actor), version, comment)
+    except ValidationFailed as exc:
+        return _record_page(request, page, rec, typed=posted.typed, errors=exc.field_errors, comment=comment,
+                            status=422)
+    except MissingRequired as exc:
+        errs = {f: "fill this in first" for f in exc.fields}
+        return _record_page(request, page, rec, typed=posted.typed, errors=errs, comment=comment, status=422,
+                            banner=translate_message(page._, exc.message))
+    except CommentRequired as exc:
+        return _record_page(request, page, rec, typed=posted.typed, comment=comment, status=422,
+                            errors={"comment": exc.message}, banner=translate_message(page._, exc.message))
+    except TransitionNotAllowed as exc:
+        return _record_page(request, page, rec, typed=posted.typed, comment=comment, status=409,
+                            banner=translate_message(page._, exc.message))
+    return RedirectResponse(f"/records/{flow_name}/{record_id}?msg={done}", status_code=303)
+
+
+def _stale(request: Request, page: Page, current: Record, had: int | None, comment: str) -> Response:
+    banner = page._("Someone else changed this record meanwhile (now version {now}, you had {had}). "
+                    "Nothing was saved; here it is as it is now.", now=current.version, had=had or "?")
+    return _record_page(request, page, current, banner=banner, comment=comment, status=409)
+
+
+@router.post("/records/{flow_name}/{record_id}/preview")
+def preview_record(request: Request, flow_name: str, record_id: int,
+                   page: Annotated[Page, Depends(checked_page)]) -> Response:
+    """Computed fields and transition buttons for what is typed so far (nothing is saved)."""
+    svc = services(request)
+    rec = svc.access.get(flow_name, record_id, page.actor)
+    flow = svc.registry.get(flow_name).flow
+    modes = field_modes(flow, rec.state, page.actor)
+    posted = parse_post(flow, page.form, _editable(modes), check_required=False, only_present=True)
+    values = _with_computed(flow, {**rec.values, **posted.values}, page)
+    draft = Record(rec.flow, rec.id, rec.state, rec.version, values, rec.system, rec.title)
+    fields = build_fields(flow, modes, values, page._)
+    return render("records/_preview.html", page.context(
+        fields=[f for f in fields if f.computed], transitions=_transition_views(request, draft, page), rec=rec))
+
+
+@router.post("/records/{flow_name}/{record_id}/reassign")
+def reassign_record(request: Request, flow_name: str, record_id: int, page: Annotated[Page, Depends(checked_page)],
+                    assignee: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
+    svc = services(request)
+    target = int(assignee) if assignee.strip().isdigit() and len(assignee.strip()) < 10 else None
+    if assignee.strip() and target is None:
+        raise NotFound("no such user")
+    try:
+        reassign(svc.db, svc.registry, flow_name, record_id, page.actor, target, expected_version=version)
+    except ValidationFailed as exc:
+        rec = svc.access.get(flow_name, record_id, page.actor)
+        return _record_page(request, page, rec, status=422,
+                            banner=translate_message(page._, next(iter(exc.field_errors.values()))))
+    return RedirectResponse(f"/records/{flow_name}/{record_id}?msg=reassigned", status_code=303)
