@@ -53,7 +53,7 @@ def build_flow_table(flow: CompiledFlow, metadata: MetaData | None = None) -> Ta
         cols.append(Column(name, field.column_type(), nullable=True))
     table = Table(t, metadata, *cols)
     Index(_name("ix", t, "state_id"), table.c.state, table.c.id)
-    Index(_name("ix", t, "assignee"), table.c.assignee_id, table.c.state)
+    Index(_name("ix", t, "assignee"), table.c.assignee_id, table.c.sla_due_at)
     Index(_name("ix", t, "queue"), table.c.state, table.c.assignee_id, table.c.sla_due_at)
     Index(_name("ix", t, "sla_due"), table.c.sla_status, table.c.sla_due_at)
     Index(_name("ix", t, "sla_warn"), table.c.sla_status, table.c.sla_warn_at)
