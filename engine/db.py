@@ -2,8 +2,9 @@
 
 SQLite runs in WAL mode and write transactions start with BEGIN IMMEDIATE, so
 two writers queue on the lock instead of failing half-way through a
-read-then-write transaction. Read-only work passes `readonly=True` to get a
-deferred BEGIN and never waits for writers.
+read-then-write transaction. Read-only work passes `readonly=True` and runs in
+autocommit mode: each statement reads a consistent snapshot and never waits
+for writers.
 """
 from __future__ import annotations
 
@@ -26,14 +27,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip per transaction. Connections are recycled
+    # instead, and one that died is invalidated by SQLAlchemy on its first error.
+    kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)
 
 
 def _setup_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
@@ -42,12 +44,23 @@ def _setup_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        if conn.get_execution_options().get("readonly"):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # BEGIN is issued by the dialect itself rather than by a "begin" event listener:
+    # any engine-level listener makes SQLAlchemy dispatch events on every statement.
+    dialect = engine.dialect
+    set_options = dialect.set_connection_execution_options
+
+    def do_begin(dbapi_conn: Any) -> None:
+        # isolation_level None is sqlite3's autocommit mode, which `readonly=True` asks for.
+        if dbapi_conn.isolation_level is not None:
+            dbapi_conn.execute("BEGIN IMMEDIATE")
+
+    def set_connection_execution_options(connection: Connection, opts: dict[str, Any]) -> None:
+        if opts.get("readonly") and "isolation_level" not in opts:
+            opts = {**opts, "isolation_level": "AUTOCOMMIT"}
+        set_options(connection, opts)
+
+    dialect.do_begin = do_begin  # type: ignore[method-assign]
+    dialect.set_connection_execution_options = set_connection_execution_options  # type: ignore[method-assign]
 
 
 class UtcDateTime(TypeDecorator[datetime]):

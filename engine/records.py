@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -31,6 +31,15 @@ from engine.sla import clock_on_entry
 from forms import FieldValueError
 
 MAX_COMMENT = 10_000
+HISTORY_INSERT = history.insert()
+_HISTORY_KEYS = ("flow", "record_id", "at", "actor_id", "action", "transition", "from_state", "to_state",
+                 "changes", "comment", "revision")
+
+
+def _history_row(**values: Any) -> dict[str, Any]:
+    """Every history column named, so all history inserts share one compiled statement."""
+    return {k: values.get(k) for k in _HISTORY_KEYS}
+_ALWAYS_WRITTEN = frozenset({"state", "version", "updated_by", "updated_at"})
 SYSTEM_FIELDS = (
     "id", "state", "version", "revision", "assignee_id", "assignee_role", "created_by", "created_at",
     "updated_by", "updated_at", "sla_state", "sla_started_at", "sla_due_at", "sla_warn_at", "sla_status",
@@ -46,7 +55,19 @@ class Record:
     version: int
     values: dict[str, Any]
     system: dict[str, Any] = field(default_factory=dict)
-    title: str = ""
+    _title: str | None = None
+    _compiled: CompiledFlow | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def title(self) -> str:
+        """The record_title template rendered on first use (lists and pages need it, writes do not)."""
+        if self._title is None:
+            self._title = Records.title_of(self._compiled, self.values, self.id) if self._compiled else ""
+        return self._title
+
+    @title.setter
+    def title(self, text: str) -> None:
+        self._title = text
 
     @property
     def assignee_id(self) -> int | None:
@@ -86,9 +107,7 @@ class Records:
             v = row[name]
             values[name] = None if v is None else f.from_db(v)
         system = {k: row[k] for k in SYSTEM_FIELDS}
-        rec = Record(flow.name, row["id"], row["state"], row["version"], values, system)
-        rec.title = self.title_of(flow, values, row["id"])
-        return rec
+        return Record(flow.name, row["id"], row["state"], row["version"], values, system, None, flow)
 
     @staticmethod
     def title_of(flow: CompiledFlow, values: Mapping[str, Any], record_id: int) -> str:
@@ -101,7 +120,7 @@ class Records:
     def get(self, flow_name: str, record_id: int) -> Record:
         live = self.registry.get(flow_name)
         with self.db.connect().execution_options(readonly=True) as conn:
-            row = conn.execute(select(live.table).where(live.table.c.id == record_id)).mappings().first()
+            row = conn.execute(live.select_by_id, {"_rid": record_id}).mappings().first()
         if row is None:
             raise NotFound(f"no {flow_name} record {record_id}")
         return self._row_to_record(live, row)
@@ -225,19 +244,17 @@ class Records:
             sys.update(clock_on_entry(flow, initial, {}, now))
             row = {**self._to_db(flow, data), **sys}
             try:
-                record_id = conn.execute(insert(live.table).values(row).returning(live.table.c.id)).scalar_one()
+                record_id = conn.execute(live.insert_returning_id, row).scalar_one()
             except IntegrityError as exc:
                 raise self._unique_error(flow, exc) from None
             changes = {k: [None, _json(flow, k, v)] for k, v in data.items() if v is not None}
-            conn.execute(insert(history).values(
+            conn.execute(HISTORY_INSERT, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="create",
                 to_state=initial, changes=changes, revision=live.revision))
             on_state_entry(conn, live, record_id, {}, {**row, "id": record_id}, now, transition=None, actor_id=actor.id)
         system = {k: row.get(k) for k in SYSTEM_FIELDS}
         system["id"] = record_id
-        rec = Record(flow.name, record_id, initial, 1, data, system)
-        rec.title = self.title_of(flow, data, record_id)
-        return rec
+        return Record(flow.name, record_id, initial, 1, data, system, None, flow)
 
     @staticmethod
     def _unique_error(flow: CompiledFlow, exc: IntegrityError) -> ValidationFailed:
@@ -250,7 +267,7 @@ class Records:
     # --- edit ----------------------------------------------------------------------------------
 
     def _load_for_write(self, conn: Connection, live: LiveFlow, record_id: int) -> Mapping[str, Any]:
-        row = conn.execute(select(live.table).where(live.table.c.id == record_id)).mappings().first()
+        row = conn.execute(live.select_by_id, {"_rid": record_id}).mappings().first()
         if row is None:
             raise NotFound(f"no {live.flow.name} record {record_id}")
         return row
@@ -263,7 +280,7 @@ class Records:
     def _guarded_update(self, conn: Connection, live: LiveFlow, row: Mapping[str, Any], values: dict[str, Any]) -> None:
         t = live.table
         try:
-            res = conn.execute(update(t).where(t.c.id == row["id"], t.c.version == row["version"]).values(values))
+            res = conn.execute(live.guarded_update, {"_rid": row["id"], "_ver": row["version"], **values})
         except IntegrityError as exc:
             raise self._unique_error(live.flow, exc) from None
         if res.rowcount != 1:
@@ -299,7 +316,7 @@ class Records:
             new_sys = {"version": row["version"] + 1, "updated_by": actor.id, "updated_at": now}
             changed = {k: after[k] for k in changes}
             self._guarded_update(conn, live, row, {**self._to_db(flow, changed), **new_sys})
-            conn.execute(insert(history).values(
+            conn.execute(HISTORY_INSERT, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="edit",
                 from_state=state, to_state=state, changes=changes, comment=comment or None, revision=live.revision))
         merged = {**dict(row), **self._to_db(flow, changed), **new_sys}
@@ -387,8 +404,10 @@ class Records:
             new_sys.update(assignee_on_entry(conn, flow, t.to, after, creator_id=row["created_by"]))
             new_sys.update(clock_on_entry(flow, t.to, row, now))
             changed = {k: after[k] for k in changes}
-            self._guarded_update(conn, live, row, {**self._to_db(flow, changed), **new_sys})
-            conn.execute(insert(history).values(
+            # Write only what changes: fewer index entries to rewrite.
+            written = {k: v for k, v in new_sys.items() if k in _ALWAYS_WRITTEN or row[k] != v}
+            self._guarded_update(conn, live, row, {**self._to_db(flow, changed), **written})
+            conn.execute(HISTORY_INSERT, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="transition",
                 transition=name, from_state=state, to_state=t.to, changes=changes or None, comment=comment,
                 revision=live.revision))

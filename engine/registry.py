@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine, Insert, Select, Table, Update, bindparam, select
 
 from engine.calendar import CalendarSpec
 from engine.flow import CompiledFlow
@@ -32,6 +34,22 @@ class LiveFlow:
     flow: CompiledFlow
     table: Table
     revision: int
+
+    # Statements of the write path, built once: SQLAlchemy then reuses their compiled form
+    # instead of rebuilding a statement (and its cache key) with literal values on every call.
+    @cached_property
+    def select_by_id(self) -> Select[Any]:
+        return select(self.table).where(self.table.c.id == bindparam("_rid"))
+
+    @cached_property
+    def insert_returning_id(self) -> Insert:
+        return self.table.insert().returning(self.table.c.id)
+
+    @cached_property
+    def guarded_update(self) -> Update:
+        """UPDATE ... WHERE id = :_rid AND version = :_ver; the SET columns are the other parameters."""
+        t = self.table
+        return t.update().where(t.c.id == bindparam("_rid"), t.c.version == bindparam("_ver"))
 
 
 class FlowRegistry:

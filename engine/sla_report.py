@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Integer, case, func, insert, select
+from sqlalchemy import Engine, Integer, case, func, select
 from sqlalchemy.engine import Connection
 
 from engine.calendar import ElapsedClock
@@ -40,14 +40,17 @@ def stage_result(flow: CompiledFlow, before: Mapping[str, Any], after: Mapping[s
             "margin_seconds": int(round(margin)), "paused_seconds": int(before.get("sla_paused_seconds") or 0)}
 
 
+_INSERT_RESULT = sla_results.insert()
+
+
 def record_stage_result(conn: Connection, flow: CompiledFlow, record_id: int, before: Mapping[str, Any],
                         after: Mapping[str, Any], now: datetime, *, transition: str | None,
                         actor_id: int | None) -> bool:
     result = stage_result(flow, before, after, now)
     if result is None:
         return False
-    conn.execute(insert(sla_results).values(flow=flow.name, record_id=record_id, transition=transition,
-                                            actor_id=actor_id, **result))
+    conn.execute(_INSERT_RESULT, {"flow": flow.name, "record_id": record_id, "transition": transition,
+                                  "actor_id": actor_id, **result})
     return True
 
 
