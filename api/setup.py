@@ -16,7 +16,7 @@ def install_api(app: FastAPI, db: Engine, registry: FlowRegistry) -> ApiServices
     svc = build_services(db, registry)
     app.state.api = svc
     install_error_handlers(app)
-    for module in (auth, users, tokens, inbox, flows, records):
+    for module in (records, auth, users, tokens, inbox, flows):  # records first: the hot routes match sooner
         app.include_router(module.router)
     install_openapi(app, registry)
     return svc

@@ -19,6 +19,9 @@ SYSTEM_COLUMNS = frozenset(
     }
 )
 
+# The engine's own tables; a flow's table (flow_<id>) must not be one of them.
+ENGINE_TABLES = frozenset({"flow_revisions", "flows"})
+
 # Reserved words of SQL:2016, PostgreSQL and SQLite that would need quoting.
 SQL_KEYWORDS = frozenset(
     """
@@ -49,6 +52,8 @@ def identifier_problem(name: str, *, what: str, is_field: bool = False) -> str |
         )
     if len(name) > MAX_IDENTIFIER_LENGTH:
         return f"{what} id '{name}' is longer than {MAX_IDENTIFIER_LENGTH} characters"
+    if what == "flow" and f"flow_{name}" in ENGINE_TABLES:
+        return f"flow id '{name}' would share a table with the engine's own; choose another name"
     if (is_field or what == "flow") and name in SQL_KEYWORDS:  # they become table and column names
         return f"{what} id '{name}' is an SQL keyword; choose another name (e.g. '{name}_value')"
     if is_field and name in SYSTEM_COLUMNS:

@@ -58,6 +58,8 @@ class FlowRegistry:
     def __init__(self) -> None:
         self._flows: dict[str, LiveFlow] = {}
         self._lock = threading.Lock()
+        # The shared calendars the flows were loaded with; a refresh compiles with them too.
+        self.calendars: dict[str, CalendarSpec] = {}
 
     def get(self, name: str) -> LiveFlow:
         from engine.errors import NotFound
@@ -92,7 +94,7 @@ class FlowRegistry:
             if rev is None:
                 continue
             try:
-                flow = rev.compile(calendars)
+                flow = rev.compile(calendars if calendars is not None else self.calendars)
             except FlowLoadError as exc:
                 log.error("flow %s: live revision %s does not load, still serving the previous one: %s",
                           rev.flow, rev.revision, exc)

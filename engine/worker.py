@@ -77,6 +77,7 @@ class Worker:
 
     def run_once(self, *, now: datetime | None = None, deliver: bool = True) -> CycleResult:
         """One scheduler pass over every flow, then deliveries until nothing due is left (bounded)."""
+        self.registry.refresh(self.db)  # serve a flow revision applied by another process
         result = CycleResult(passes=run_pass(self.db, self.registry, now=now))
         if deliver:
             for _ in range(100):

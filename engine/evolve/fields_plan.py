@@ -25,6 +25,8 @@ def plan_fields(ctx: PlanContext) -> None:
     consumed: set[str] = set()
     for name, new in ctx.flow.fields.items():
         source = _source_column(ctx, name, new, present, old_fields)
+        if source in consumed:
+            source = None  # two fields of the new file cannot share one column
         if source is None:
             ctx.change("fields", "field_added", name,
                        f"New field {ctx.field_label(name)}, {describe(new)}: a new empty column; "

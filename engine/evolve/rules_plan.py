@@ -27,11 +27,22 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _list_change(a: list[Any], b: list[Any]) -> str:
+    added = [str(x) for x in b if x not in a]
+    removed = [str(x) for x in a if x not in b]
+    parts = ([f"+ {', '.join(added)}"] if added else []) + ([f"− {', '.join(removed)}"] if removed else [])
+    return " ".join(parts) if parts else f"{_show(a)} → {_show(b)} (order)"
+
+
 def _differences(old: Any, new: Any, keys: dict[str, str]) -> list[str]:
     out = []
     for attr, words in keys.items():
         a, b = getattr(old, attr), getattr(new, attr)
-        if a != b:
+        if a == b:
+            continue
+        if isinstance(a, list) and isinstance(b, list):
+            out.append(f"{words}: {_list_change(a, b)}")
+        else:
             out.append(f"{words}: {_show(a)} → {_show(b)}")
     return out
 

@@ -25,6 +25,7 @@ from engine.calendar import CalendarSpec
 from engine.evolve.apply import AppliedRevision, NotAllowedHere, apply_flow
 from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
 from engine.evolve.model import Plan
+from engine.evolve.planner import plan_flow
 from engine.evolve.render import render_plan
 from engine.flow import CompiledFlow
 from engine.problems import FlowLoadError, FlowProblem
@@ -67,6 +68,8 @@ def apply_files(db: Engine, registry: FlowRegistry, flows: list[CompiledFlow], c
                 allow: Callable[[Plan], str | None] | None) -> FolderSync:
     result = FolderSync()
     for flow in flows:
+        if plan_flow(db, flow, calendars=calendars).unchanged:
+            continue  # the usual case at start: no lock taken, nothing written
         try:
             applied = apply_flow(db, flow, calendars=calendars, allow=allow)
         except PlanRefused as exc:
@@ -94,6 +97,7 @@ def sync_folder(db: Engine, registry: FlowRegistry, folder: str | Path,
                 allow: Callable[[Plan], str | None] | None = safe_only) -> FolderSync:
     """Make the folder's flows live under the policy `allow`; serve every live flow of the database."""
     good, bad, calendars = load_folder(folder)
+    registry.calendars = calendars
     result = apply_files(db, registry, good, calendars, allow)
     result.errors.extend(bad)
     for err in bad:
@@ -142,6 +146,7 @@ class FlowFolderWatcher:
         self.folder = Path(folder)
         self.interval = interval
         self._seen = self._snapshot()
+        self._pending: Snapshot = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last: FolderSync | None = None
@@ -157,10 +162,15 @@ class FlowFolderWatcher:
         return out
 
     def poll_once(self) -> FolderSync | None:
-        """Apply what changed since the last look (None when nothing did)."""
+        """Apply the files that changed and then stayed the same for one look (None when there are none).
+
+        Waiting for one unchanged look keeps a half-written file (an editor saving) from being read.
+        """
         now = self._snapshot()
-        changed = {p for p, sig in now.items() if self._seen.get(p) != sig}
-        self._seen = now
+        moved = {p: sig for p, sig in now.items() if self._seen.get(p) != sig}
+        changed = {p for p, sig in moved.items() if self._pending.get(p) == sig}
+        self._pending = {p: sig for p, sig in moved.items() if p not in changed}
+        self._seen.update({p: now[p] for p in changed})
         if not changed:
             return None
         good, bad, calendars = load_folder(self.folder)

@@ -72,6 +72,8 @@ def plan_schema(ctx: PlanContext) -> Table:
             col: Column[Any] = diff[3]
             if col.name not in ctx.renamed_columns:
                 ctx.step(AddColumn(table.name, col.name, col.type))
+                if col.name not in ctx.flow.fields:
+                    ctx.change("flow", "system_column", col.name, f"The engine adds its column {col.name} to the table")
         elif kind == "remove_column":
             col = diff[3]
             if col.name not in renamed_from:  # cannot happen: every existing column is in the target

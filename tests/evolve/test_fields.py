@@ -162,3 +162,28 @@ def test_a_rollback_over_two_renames_finds_the_values(world: Evolving) -> None:
     assert change(back, "field_renamed", "customer").text.startswith("Field 'buyer' is renamed to 'Customer'")
     world.apply(BASE, back)
     assert world.get(a.id).values["customer"] == "ACME"
+
+
+def test_a_field_that_comes_back_with_another_type_is_checked_against_its_kept_values(world: Evolving) -> None:
+    a = world.create({"note": "a rather long note"})
+    world.apply(edit(BASE, ("  note: {type: longtext}\n", ""), (EDIT_LIST, "edit: [customer, code, qty]")))
+    short = edit(BASE, ("  note: {type: longtext}", "  note: {type: text, max_length: 5}"))
+    assert change(world.plan(short), "type_refused", "note").count == 1
+    fits = edit(BASE, ("  note: {type: longtext}", "  note: {type: text, max_length: 500}"))
+    plan = world.plan(fits)
+    assert change(plan, "field_restored", "note").count == 1 and not plan.refused
+    world.apply(fits, plan)
+    assert world.get(a.id).values["note"] == "a rather long note"
+
+
+def test_more_decimal_places_keep_every_amount(world: Evolving) -> None:
+    two = edit(BASE, ("  qty: {type: integer}", "  qty: {type: decimal, scale: 2}"))
+    world.apply(two)
+    a = world.create({"qty": "12.34"})
+    three = edit(BASE, ("  qty: {type: integer}", "  qty: {type: decimal, scale: 3}"))
+    world.apply(three)
+    assert world.get(a.id).values["qty"] == Decimal("12.340")
+    back = world.plan(two)
+    assert not back.refused  # 12.340 has two places that carry information
+    world.records.edit(world.name, a.id, world.actor, {"qty": "1.125"}, expected_version=None)
+    assert change(world.plan(two), "type_refused", "qty").examples[0].endswith("must have at most 2 decimal places")

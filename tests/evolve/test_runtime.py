@@ -88,10 +88,12 @@ def test_development_mode_applies_changed_files(world: Evolving, tmp_path: Path)
     watcher = FlowFolderWatcher(world.db, registry, folder, interval=0.05)
     assert watcher.poll_once() is None
     (folder / "orders.yaml").write_text(WITHOUT_NOTE, encoding="utf-8")  # touches data: fine in development
+    assert watcher.poll_once() is None  # just changed: wait until it stays the same for one look
     result = watcher.poll_once()
     assert result is not None and [a.revision for a in result.applied] == [2]
     assert "note" not in registry.get("orders").flow.fields
     (folder / "orders.yaml").write_text(BASE.replace("flow: orders", "flow: orders\nnope: 1"), encoding="utf-8")
+    watcher.poll_once()
     broken = watcher.poll_once()
     assert broken is not None and "unknown key 'nope'" in str(broken.errors[0])
     assert registry.get("orders").revision == 2  # a broken file never replaces what is served
