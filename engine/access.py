@@ -316,4 +316,11 @@ class Access:
     def history(self, flow_name: str, record_id: int, actor: Actor) -> list[dict[str, Any]]:
         if not self.may_see(flow_name, record_id, actor):
             raise NotFound(f"no {flow_name} record {record_id}")
-        return self.records.history(flow_name, record_id)
+        # A field hidden in the record's current state is hidden in its past diffs too.
+        hidden = self.live(flow_name).flow.hidden_fields(self.records.get(flow_name, record_id).state)
+        entries = self.records.history(flow_name, record_id)
+        if hidden:
+            for entry in entries:
+                if entry.get("changes"):
+                    entry["changes"] = {k: v for k, v in entry["changes"].items() if k not in hidden}
+        return entries

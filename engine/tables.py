@@ -59,6 +59,7 @@ def build_flow_table(flow: CompiledFlow, metadata: MetaData | None = None) -> Ta
     Index(_name("ix", t, "sla_warn"), table.c.sla_status, table.c.sla_warn_at)
     Index(_name("ix", t, "sla_remind"), table.c.sla_status, table.c.sla_next_remind_at)
     Index(_name("ix", t, "updated"), table.c.updated_at, table.c.id)
+    Index(_name("ix", t, "creator"), table.c.created_by, table.c.id)  # visibility: records I created
     for name, field in flow.fields.items():
         if field.unique:
             Index(_name("uq", t, name), table.c[name], unique=True)
