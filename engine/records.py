@@ -23,6 +23,7 @@ from engine.errors import (
     StaleVersion, UnknownTransition, ValidationFailed, WrongState,
 )
 from engine.expressions import EvaluationError
+from engine.fastsql import FastInsert
 from engine.flow import CompiledFlow
 from engine.registry import FlowRegistry, LiveFlow
 from engine.scheduler import on_state_entry
@@ -31,7 +32,7 @@ from engine.sla import clock_on_entry
 from forms import FieldValueError
 
 MAX_COMMENT = 10_000
-HISTORY_INSERT = history.insert()
+insert_history = FastInsert(history)
 _HISTORY_KEYS = ("flow", "record_id", "at", "actor_id", "action", "transition", "from_state", "to_state",
                  "changes", "comment", "revision")
 
@@ -244,11 +245,11 @@ class Records:
             sys.update(clock_on_entry(flow, initial, {}, now))
             row = {**self._to_db(flow, data), **sys}
             try:
-                record_id = conn.execute(live.insert_returning_id, row).scalar_one()
+                record_id = live.fast.insert(conn, row)
             except IntegrityError as exc:
                 raise self._unique_error(flow, exc) from None
             changes = {k: [None, _json(flow, k, v)] for k, v in data.items() if v is not None}
-            conn.execute(HISTORY_INSERT, _history_row(
+            insert_history(conn, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="create",
                 to_state=initial, changes=changes, revision=live.revision))
             on_state_entry(conn, live, record_id, {}, {**row, "id": record_id}, now, transition=None, actor_id=actor.id)
@@ -267,7 +268,7 @@ class Records:
     # --- edit ----------------------------------------------------------------------------------
 
     def _load_for_write(self, conn: Connection, live: LiveFlow, record_id: int) -> Mapping[str, Any]:
-        row = conn.execute(live.select_by_id, {"_rid": record_id}).mappings().first()
+        row = live.fast.select_by_id(conn, record_id)
         if row is None:
             raise NotFound(f"no {live.flow.name} record {record_id}")
         return row
@@ -280,10 +281,10 @@ class Records:
     def _guarded_update(self, conn: Connection, live: LiveFlow, row: Mapping[str, Any], values: dict[str, Any]) -> None:
         t = live.table
         try:
-            res = conn.execute(live.guarded_update, {"_rid": row["id"], "_ver": row["version"], **values})
+            updated = live.fast.update(conn, row["id"], row["version"], values)
         except IntegrityError as exc:
             raise self._unique_error(live.flow, exc) from None
-        if res.rowcount != 1:
+        if updated != 1:
             current = conn.execute(select(t.c.version).where(t.c.id == row["id"])).scalar()
             raise StaleVersion(int(current or 0), row["version"])
 
@@ -316,7 +317,7 @@ class Records:
             new_sys = {"version": row["version"] + 1, "updated_by": actor.id, "updated_at": now}
             changed = {k: after[k] for k in changes}
             self._guarded_update(conn, live, row, {**self._to_db(flow, changed), **new_sys})
-            conn.execute(HISTORY_INSERT, _history_row(
+            insert_history(conn, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="edit",
                 from_state=state, to_state=state, changes=changes, comment=comment or None, revision=live.revision))
         merged = {**dict(row), **self._to_db(flow, changed), **new_sys}
@@ -407,7 +408,7 @@ class Records:
             # Write only what changes: fewer index entries to rewrite.
             written = {k: v for k, v in new_sys.items() if k in _ALWAYS_WRITTEN or row[k] != v}
             self._guarded_update(conn, live, row, {**self._to_db(flow, changed), **written})
-            conn.execute(HISTORY_INSERT, _history_row(
+            insert_history(conn, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="transition",
                 transition=name, from_state=state, to_state=t.to, changes=changes or None, comment=comment,
                 revision=live.revision))

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, Insert, Select, Table, Update, bindparam, select
 
 from engine.calendar import CalendarSpec
+from engine.fastsql import FastStatements
 from engine.flow import CompiledFlow
 from engine.loader import load_calendars_file, load_flow_file, load_flow_text
 from engine.problems import FlowLoadError
@@ -44,6 +45,10 @@ class LiveFlow:
     @cached_property
     def insert_returning_id(self) -> Insert:
         return self.table.insert().returning(self.table.c.id)
+
+    @cached_property
+    def fast(self) -> FastStatements:
+        return FastStatements(self.table, self.select_by_id, self.insert_returning_id, self.guarded_update)
 
     @cached_property
     def guarded_update(self) -> Update:

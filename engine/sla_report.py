@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, Integer, case, func, select
 from sqlalchemy.engine import Connection
 
+from engine.fastsql import FastInsert
 from engine.calendar import ElapsedClock
 from engine.flow import CompiledFlow
 from engine.registry import FlowRegistry
@@ -40,7 +41,7 @@ def stage_result(flow: CompiledFlow, before: Mapping[str, Any], after: Mapping[s
             "margin_seconds": int(round(margin)), "paused_seconds": int(before.get("sla_paused_seconds") or 0)}
 
 
-_INSERT_RESULT = sla_results.insert()
+_insert_result = FastInsert(sla_results)
 
 
 def record_stage_result(conn: Connection, flow: CompiledFlow, record_id: int, before: Mapping[str, Any],
@@ -49,7 +50,7 @@ def record_stage_result(conn: Connection, flow: CompiledFlow, record_id: int, be
     result = stage_result(flow, before, after, now)
     if result is None:
         return False
-    conn.execute(_INSERT_RESULT, {"flow": flow.name, "record_id": record_id, "transition": transition,
+    _insert_result(conn, {"flow": flow.name, "record_id": record_id, "transition": transition,
                                   "actor_id": actor_id, **result})
     return True
 

@@ -1,0 +1,125 @@
+"""The write path's few statements, compiled once and run on the driver's cursor.
+
+A transition runs three or four fixed statements. SQLAlchemy's general
+execution path (cache-key lookup, execution context, result proxy) costs
+several times what the driver itself takes for them, so these statements are
+compiled once per dialect and parameter set, with their bind and result
+processors taken from the column types (the public TypeEngine API), and run on
+the DBAPI cursor of the SQLAlchemy connection that holds the transaction.
+Everything else keeps using SQLAlchemy as usual.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Insert, Select, Table, Update
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import IntegrityError
+
+Processor = Callable[[Any], Any] | None
+
+
+class _Compiled:
+    def __init__(self, stmt: Insert | Update | Select[Any], dialect: Dialect, keys: Sequence[str] | None) -> None:
+        compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        self.sql = str(compiled)
+        self.positional = bool(compiled.positional)
+        names = list(compiled.positiontup or []) if self.positional else list(compiled.binds)
+        self.names = names
+        self.processors: list[tuple[str, Processor]] = [
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
+
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        processed = [(name, proc(values[name]) if proc is not None and values[name] is not None else values[name])
+                     for name, proc in self.processors]
+        if self.positional:
+            return tuple(v for _, v in processed)
+        return dict(processed)
+
+
+class FastStatements:
+    """Compiled forms of one table's write statements, per dialect and parameter names."""
+
+    def __init__(self, table: Table, select_by_id: Select[Any], insert_returning_id: Insert,
+                 guarded_update: Update) -> None:
+        self.table = table
+        self._select = select_by_id
+        self._insert = insert_returning_id
+        self._update = guarded_update
+        self._cache: dict[tuple[str, str, tuple[str, ...]], _Compiled] = {}
+        self._result_procs: dict[str, list[tuple[str, Processor]]] = {}
+
+    def _compiled(self, kind: str, stmt: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+        key = (dialect.name, kind, keys)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = _Compiled(stmt, dialect, None if kind == "select" else keys)
+        return found
+
+    def _row_processors(self, dialect: Dialect, description: Sequence[Any]) -> list[tuple[str, Processor]]:
+        procs = self._result_procs.get(dialect.name)
+        if procs is None:
+            cols: Sequence[ColumnElement[Any]] = list(self._select.selected_columns)
+            # The driver's type code of each result column decides some processors (PostgreSQL numerics).
+            procs = self._result_procs[dialect.name] = [
+                (c.key, c.type.dialect_impl(dialect).result_processor(dialect, d[1]))  # type: ignore[attr-defined]
+                for c, d in zip(cols, description)]
+        return procs
+
+    @staticmethod
+    def _cursor(conn: Connection) -> Any:
+        return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+    def _run(self, conn: Connection, compiled: _Compiled, values: Mapping[str, Any]) -> Any:
+        cur = self._cursor(conn)
+        try:
+            cur.execute(compiled.sql, compiled.params(values))
+        except conn.dialect.loaded_dbapi.IntegrityError as exc:
+            cur.close()
+            raise IntegrityError(compiled.sql, None, exc) from exc
+        return cur
+
+    def select_by_id(self, conn: Connection, record_id: int) -> dict[str, Any] | None:
+        compiled = self._compiled("select", self._select, conn.dialect, ("_rid",))
+        cur = self._run(conn, compiled, {"_rid": record_id})
+        raw = cur.fetchone()
+        procs = self._row_processors(conn.dialect, cur.description)
+        cur.close()
+        if raw is None:
+            return None
+        return {name: (proc(v) if proc is not None else v) for (name, proc), v in zip(procs, raw)}
+
+    def insert(self, conn: Connection, row: Mapping[str, Any]) -> int:
+        compiled = self._compiled("insert", self._insert, conn.dialect, tuple(row))
+        cur = self._run(conn, compiled, row)
+        new_id = cur.fetchone()[0]
+        cur.close()
+        return int(new_id)
+
+    def update(self, conn: Connection, record_id: int, version: int, values: Mapping[str, Any]) -> int:
+        """Rows updated (0 when the version no longer matches)."""
+        compiled = self._compiled("update", self._update, conn.dialect, tuple(values))
+        cur = self._run(conn, compiled, {**values, "_rid": record_id, "_ver": version})
+        count = cur.rowcount
+        cur.close()
+        return int(count)
+
+
+class FastInsert:
+    """A plain INSERT of fixed columns (history rows, stage results)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._cache: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+
+    def __call__(self, conn: Connection, row: Mapping[str, Any]) -> None:
+        key = (conn.dialect.name, tuple(row))
+        compiled = self._cache.get(key)
+        if compiled is None:
+            compiled = self._cache[key] = _Compiled(self.table.insert(), conn.dialect, tuple(row))
+        cur = FastStatements._cursor(conn)
+        try:
+            cur.execute(compiled.sql, compiled.params(row))
+        finally:
+            cur.close()
