@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
 from api.openapi import install_openapi
-from api.routers import auth, flows, inbox, records, tokens, users
+from api.routers import auth, deliveries, flow_admin, flows, inbox, records, tokens, users
 from api.services import ApiServices, build_services
 from engine.registry import FlowRegistry
 
@@ -16,7 +16,7 @@ def install_api(app: FastAPI, db: Engine, registry: FlowRegistry) -> ApiServices
     svc = build_services(db, registry)
     app.state.api = svc
     install_error_handlers(app)
-    for module in (records, auth, users, tokens, inbox, flows):  # records first: the hot routes match sooner
+    for module in (records, auth, users, tokens, inbox, flows, flow_admin, deliveries):  # records first: the hot routes match sooner
         app.include_router(module.router)
     install_openapi(app, registry)
     return svc

@@ -1,0 +1,129 @@
+"""Admin API for flow files: validate, plan, apply (optimistically, by plan hash), revisions, SLA simulation."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.deps import AdminActor, Services
+from api.errors import problem_responses
+from engine.evolve import apply_flow, plan_flow
+from engine.evolve.apply import PlanRef
+from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
+from engine.loader import load_flow_text
+from engine.problems import FlowLoadError
+from engine.revisions import list_revisions, read_revision
+from engine.simulate import SimulationError, parse_path, simulate
+
+router = APIRouter(prefix="/api/admin/flows", tags=["admin: flows"],
+                   responses=problem_responses(401, 403, 404, 409, 422))
+
+MAX_YAML = 1_000_000
+
+
+class FlowText(BaseModel):
+    yaml: str = Field(max_length=MAX_YAML, description="The whole flow file")
+
+
+class ApplyBody(FlowText):
+    plan_hash: str = Field(max_length=64, description="The hash of the plan the admin approved")
+    base_revision: int | None = Field(default=None, description="The live revision that plan was made against")
+
+
+def _problems(exc: FlowLoadError) -> list[dict[str, Any]]:
+    return [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems]
+
+
+def _invalid_file(exc: FlowLoadError) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": "Invalid flow file", "status": 422,
+         "detail": f"the flow file has {len(exc.problems)} problem(s)", "code": "invalid_flow_file",
+         "problems": _problems(exc)},
+        status_code=422, media_type="application/problem+json")
+
+
+def _conflict(code: str, message: str, plan: dict[str, Any] | None) -> JSONResponse:
+    return JSONResponse({"type": "about:blank", "title": "Conflict", "status": 409, "detail": message,
+                         "code": code, "plan": plan}, status_code=409, media_type="application/problem+json")
+
+
+@router.post("/validate", summary="Check a flow file; every problem located as line and column")
+async def validate(body: FlowText, svc: Services, actor: AdminActor) -> dict[str, Any]:
+    try:
+        flow = load_flow_text(body.yaml, calendars=svc.registry.calendars)
+    except FlowLoadError as exc:
+        return {"ok": False, "problems": _problems(exc)}
+    return {"ok": True, "flow": flow.name, "problems": []}
+
+
+@router.post("/plan", summary="What applying this flow file would do, in words, with the plan hash")
+async def plan(body: FlowText, svc: Services, actor: AdminActor) -> Any:
+    try:
+        flow = load_flow_text(body.yaml, calendars=svc.registry.calendars)
+    except FlowLoadError as exc:
+        return _invalid_file(exc)
+    result = await svc.run(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
+    return result.to_dict()
+
+
+@router.post("/apply", summary="Apply the plan the admin approved (refused if the live revision changed since)")
+async def apply(body: ApplyBody, svc: Services, actor: AdminActor) -> Any:
+    try:
+        flow = load_flow_text(body.yaml, calendars=svc.registry.calendars)
+    except FlowLoadError as exc:
+        return _invalid_file(exc)
+    expected = PlanRef(body.base_revision, body.plan_hash)
+    try:
+        applied = await svc.run(apply_flow, svc.db, flow, expected=expected, applied_by=actor.id,
+                                calendars=svc.registry.calendars)
+    except PlanRefused as exc:
+        return JSONResponse({"type": "about:blank", "title": "Plan refused", "status": 422, "detail": exc.message,
+                             "code": exc.code, "plan": exc.plan.to_dict() if getattr(exc, "plan", None) else None},
+                            status_code=422, media_type="application/problem+json")
+    except (LiveRevisionChanged, PlanChanged) as exc:
+        fresh = await svc.run(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
+        return _conflict(exc.code, exc.message, fresh.to_dict())
+    svc.registry.refresh(svc.db)
+    return {"flow": applied.flow, "revision": applied.revision, "applied": applied.applied,
+            "seconds": round(applied.seconds, 3), "plan": applied.plan.to_dict()}
+
+
+@router.get("/{flow}/revisions", summary="Every applied revision of a flow, newest first")
+async def revisions(flow: str, svc: Services, actor: AdminActor) -> list[dict[str, Any]]:
+    svc.registry.get(flow)
+    with svc.db.connect().execution_options(readonly=True) as conn:
+        revs = list_revisions(conn, flow)
+    return [{"revision": r.revision, "sha256": r.sha256, "applied_by": r.applied_by,
+             "applied_at": r.applied_at.isoformat()} for r in sorted(revs, key=lambda r: -r.revision)]
+
+
+@router.get("/{flow}/revisions/{revision}", summary="One revision's flow file (apply it again to roll back)")
+async def revision_text(flow: str, revision: Annotated[int, Path(ge=1, le=2**31 - 1)], svc: Services,
+                        actor: AdminActor) -> dict[str, Any]:
+    from engine.errors import NotFound
+
+    with svc.db.connect().execution_options(readonly=True) as conn:
+        rev = read_revision(conn, flow, revision)
+    if rev is None:
+        raise NotFound(f"flow '{flow}' has no revision {revision}")
+    return {"flow": flow, "revision": rev.revision, "yaml": rev.yaml_text}
+
+
+@router.get("/{flow}/simulate", summary="When each stage of a path would warn and fall due")
+async def simulate_path(flow: str, svc: Services, actor: AdminActor,
+                        start: datetime = Query(description="Start instant with its offset, e.g. 2026-09-30T17:30+08:00"),
+                        path: str = Query(max_length=2000, description="Transitions, comma-separated")) -> Any:
+    live = svc.registry.get(flow)
+    if start.tzinfo is None:
+        return JSONResponse({"type": "about:blank", "title": "Invalid values", "status": 422,
+                             "detail": "start needs an offset, e.g. 2026-09-30T17:30+08:00", "code": "naive_start"},
+                            status_code=422, media_type="application/problem+json")
+    try:
+        stages = simulate(live.flow, start, parse_path(path))
+    except (SimulationError, ValueError, OverflowError) as exc:  # incl. instants past the calendar's range
+        return JSONResponse({"type": "about:blank", "title": "Invalid values", "status": 422, "detail": str(exc),
+                             "code": "invalid_path"}, status_code=422, media_type="application/problem+json")
+    return {"flow": flow, "start": start.isoformat(), "stages": [s.as_dict() for s in stages]}
