@@ -197,19 +197,35 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
         raise ValidationFailed({"limit": f"between 1 and {MAX_LIMIT}"})
     name, desc = _parse_sort(flow, query.sort)
     conds = _conditions(live, actor, query)
-    if query.after:
-        value, record_id = _decode_cursor(flow, query.sort, name, query.after)
-        conds.append(_keyset(live, name, desc, value, record_id))
+    cursor_at = _decode_cursor(flow, query.sort, name, query.after) if query.after else None
     col = t.c[name]
-    order: list[Any] = [t.c.id.desc() if desc else t.c.id.asc()]
-    if name != "id":
-        primary = col.desc() if desc else col.asc()
-        if name not in _NOT_NULL:
-            order.insert(0, col.is_(None))  # NULLs last, both directions
-        order.insert(len(order) - 1, primary)
-    q = select(t).where(*conds).order_by(*order).limit(query.limit + 1)
+    by_id = t.c.id.desc() if desc else t.c.id.asc()
+    primary = col.desc() if desc else col.asc()
     with db.connect().execution_options(readonly=True) as conn:
-        rows = conn.execute(q).mappings().all()
+        if name == "id" or name in _NOT_NULL:
+            if cursor_at:
+                conds.append(_keyset(live, name, desc, *cursor_at))
+            order = [by_id] if name == "id" else [primary, by_id]
+            rows = list(conn.execute(select(t).where(*conds).order_by(*order).limit(query.limit + 1)).mappings())
+        else:
+            # NULLs last in both directions, as two index-ordered reads instead of one sort over
+            # "col IS NULL" (which no index can serve): first the values, then the NULL tail.
+            rows = []
+            in_tail = cursor_at is not None and cursor_at[0] is None
+            if not in_tail:
+                head = [*conds, col.is_not(None)]
+                if cursor_at:
+                    value, record_id = cursor_at
+                    tie = t.c.id < record_id if desc else t.c.id > record_id
+                    head.append(or_((col < value) if desc else (col > value), and_(col == value, tie)))
+                rows = list(conn.execute(select(t).where(*head).order_by(primary, by_id)
+                                         .limit(query.limit + 1)).mappings())
+            if len(rows) <= query.limit:
+                tail = [*conds, col.is_(None)]
+                if in_tail:
+                    tail.append(t.c.id < cursor_at[1] if desc else t.c.id > cursor_at[1])  # type: ignore[index]
+                rows += list(conn.execute(select(t).where(*tail).order_by(by_id)
+                                          .limit(query.limit + 1 - len(rows))).mappings())
     more = len(rows) > query.limit
     rows = rows[:query.limit]
     recs = [records._row_to_record(live, cast(Mapping[str, Any], r)) for r in rows]

@@ -55,6 +55,7 @@ def build_flow_table(flow: CompiledFlow, metadata: MetaData | None = None) -> Ta
     Index(_name("ix", t, "state_id"), table.c.state, table.c.id)
     Index(_name("ix", t, "assignee"), table.c.assignee_id, table.c.sla_due_at)
     Index(_name("ix", t, "queue"), table.c.state, table.c.assignee_id, table.c.sla_due_at)
+    Index(_name("ix", t, "state_due"), table.c.state, table.c.sla_due_at, table.c.id)  # lists by urgency
     Index(_name("ix", t, "sla_due"), table.c.sla_status, table.c.sla_due_at)
     Index(_name("ix", t, "sla_warn"), table.c.sla_status, table.c.sla_warn_at)
     Index(_name("ix", t, "sla_remind"), table.c.sla_status, table.c.sla_next_remind_at)
