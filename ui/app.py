@@ -11,13 +11,14 @@ from fastapi.staticfiles import StaticFiles
 
 from api.app import create_app as create_api_app
 from engine.settings import Settings
-from ui.routes import admin, auth, inbox, lists, records
+from ui.routes import admin, admin_editor, admin_sla, auth, inbox, lists, notifications, records
 
 STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    routers = [m.router for m in (auth, inbox, lists, records, admin)]
+    # The editor's /admin/flows/new before admin's /admin/flows/{flow_name}.
+    routers = [m.router for m in (auth, inbox, lists, records, notifications, admin_editor, admin_sla, admin)]
     app = create_api_app(settings, routers=routers)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app

@@ -20,6 +20,7 @@ from starlette.requests import Request
 
 from engine.actor import Actor
 from engine.errors import Unauthenticated
+from engine.notifications import unread_count
 from engine.sessions import Session, csrf_matches, session_actor
 from ui.i18n import LANG_COOKIE, Translator, choose_locale, translate_message
 
@@ -72,6 +73,8 @@ class Page:
             "nav_flows": flows, "path": self.request.url.path, "full_path": _full_path(self.request),
             "now": self.now, "is_htmx": is_htmx(self.request),
             "translate": lambda message: translate_message(self._, message),
+            # The header's unread badge: one indexed count, run only when a full page is drawn.
+            "unread_count": lambda: unread_count(self.request.app.state.db, self.actor.id),
         }
         ctx.update(extra)
         return ctx

@@ -67,7 +67,14 @@ class FolderSync:
 def apply_files(db: Engine, registry: FlowRegistry, flows: list[CompiledFlow], calendars: dict[str, CalendarSpec],
                 allow: Callable[[Plan], str | None] | None) -> FolderSync:
     result = FolderSync()
+    superseded = _superseded_files(db, flows) if allow is not None else {}
     for flow in flows:
+        if flow.name in superseded:
+            # The file is an older revision: an admin has applied a newer one (pages, API or CLI)
+            # since. Re-applying it at start would silently undo that change.
+            log.warning("flow %s: %s is revision %s, older than the live revision %s; not applied",
+                        flow.name, flow.source, *superseded[flow.name])
+            continue
         if plan_flow(db, flow, calendars=calendars).unchanged:
             continue  # the usual case at start: no lock taken, nothing written
         try:
@@ -91,6 +98,35 @@ def apply_files(db: Engine, registry: FlowRegistry, flows: list[CompiledFlow], c
         result.applied.append(applied)
     registry.refresh(db, calendars)
     return result
+
+
+def _superseded_files(db: Engine, flows: list[CompiledFlow]) -> dict[str, tuple[int, int]]:
+    """Flows whose file is an earlier (not the live) revision: name → (that revision, live revision)."""
+    from sqlalchemy import select
+
+    from engine.schema import flow_revisions
+    from engine.schema import flows as flows_table
+
+    names = [f.name for f in flows]
+    if not names:
+        return {}
+    with db.connect().execution_options(readonly=True) as conn:
+        live = dict(conn.execute(select(flows_table.c.name, flows_table.c.live_revision)
+                                 .where(flows_table.c.name.in_(names))).all())
+        known = conn.execute(select(flow_revisions.c.flow, flow_revisions.c.revision, flow_revisions.c.sha256)
+                             .where(flow_revisions.c.flow.in_(names))).all()
+    by_sha: dict[tuple[str, str], int] = {}
+    for name, revision, sha in known:
+        by_sha[(name, sha)] = max(revision, by_sha.get((name, sha), 0))
+    out = {}
+    for flow in flows:
+        rev = by_sha.get((flow.name, flow.sha256))
+        current = live.get(flow.name)
+        if rev is not None and current is not None and rev < current:
+            live_sha = next((sha for n, r, sha in known if n == flow.name and r == current), None)
+            if live_sha != flow.sha256:
+                out[flow.name] = (rev, int(current))
+    return out
 
 
 def sync_folder(db: Engine, registry: FlowRegistry, folder: str | Path,

@@ -137,6 +137,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"does not match the required format \((?P<p>.*)\)", "does not match the required format ({p})"),
         (r"'(?P<v>.*)' is not one of the choices \((?P<c>.*)\)", "'{v}' is not one of the choices ({c})"),
         (r"user (?P<u>\d+) is not an active member of role '(?P<r>.*)'", "user {u} is not an active member of role '{r}'"),
+        (r"flow '(?P<f>.*)' has no transition '(?P<t>.*)'", "flow '{f}' has no transition '{t}'"),
+        (r"'(?P<t>.*)' cannot fire from state '(?P<s>.*)' \(it leaves (?P<src>.*)\)",
+         "'{t}' cannot fire from state '{s}' (it leaves {src})"),
+        (r"'(?P<t>.*)' at (?P<at>\S+) is before the stage began \((?P<began>.*)\)",
+         "'{t}' at {at} is before the stage began ({began})"),
+        (r"'(?P<item>.*)': give the instant with its offset, e\.g\. (?P<eg>.*)",
+         "'{item}': give the instant with its offset, e.g. {eg}"),
     )
 )
 

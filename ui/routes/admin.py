@@ -13,6 +13,7 @@ from engine.users import create_user, grant_role, list_users, revoke_role, set_a
 from ui.auth import Page, checked_page, current_page
 from ui.diagram import flow_svg
 from ui.errors import PageRoute
+from ui.flow_admin import flow_admin_extras
 from ui.highlight import highlight_yaml
 from ui.i18n import translate_message
 from ui.services import services
@@ -126,12 +127,14 @@ def flows_page(request: Request, page: AdminPage) -> Response:
 
 
 @router.get("/admin/flows/{flow_name}")
-def flow_page(request: Request, flow_name: str, page: AdminPage) -> Response:
+def flow_page(request: Request, flow_name: str, page: AdminPage, msg: str = "", sim_start: str | None = None,
+              sim_path: str = "") -> Response:
     live = services(request).registry.get(flow_name)
     flow = live.flow
     return render("admin/flow.html", page.context(
         live=live, flow=flow, svg=flow_svg(flow), yaml_html=highlight_yaml(flow.source_text),
-        transitions=list(flow.spec.transitions.items())))
+        transitions=list(flow.spec.transitions.items()), msg=msg,
+        **flow_admin_extras(request, page, live, sim_start, sim_path)))
 
 
 @router.get("/admin/flows/{flow_name}/diagram.svg")

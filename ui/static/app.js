@@ -22,8 +22,44 @@
   document.addEventListener("DOMContentLoaded", function () {
     focusFirstError(document);
     document.addEventListener("submit", function (ev) {
+      if (ev.target.matches("[hx-get], [hx-post]")) return;  // htmx handles it; the page stays
       busy(ev.target, ev.submitter);
     });
+  });
+
+  // Flow editor: a located problem moves the caret to its line and column.
+  function gotoLine(area, line, column) {
+    var lines = area.value.split("\n");
+    var at = 0;
+    for (var i = 0; i < Math.min(line - 1, lines.length); i++) at += lines[i].length + 1;
+    at += Math.max(0, Math.min(column - 1, (lines[line - 1] || "").length));
+    area.focus();
+    area.setSelectionRange(at, at);
+    var lh = parseFloat(getComputedStyle(area).lineHeight) || 18;
+    area.scrollTop = Math.max(0, (line - 3) * lh);
+  }
+
+  document.addEventListener("click", function (ev) {
+    var link = ev.target.closest && ev.target.closest("a.goto[data-line]");
+    var area = document.getElementById("yaml");
+    if (!link || !area) return;
+    ev.preventDefault();
+    gotoLine(area, parseInt(link.dataset.line, 10) || 1, parseInt(link.dataset.column, 10) || 1);
+  });
+
+  // Flow editor: the textarea's validity follows the problems list; a plan is void once the text changes.
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var area = document.getElementById("yaml");
+    if (!area || ev.detail.target.id !== "problems") return;
+    if (document.getElementById("problem-list")) area.setAttribute("aria-invalid", "true");
+    else area.removeAttribute("aria-invalid");
+  });
+  document.addEventListener("input", function (ev) {
+    var apply = document.getElementById("apply");
+    var note = document.getElementById("apply-stale");
+    if (ev.target.id !== "yaml" || !apply || apply.disabled) return;
+    apply.disabled = true;
+    if (note) { note.hidden = false; apply.setAttribute("aria-describedby", "apply-stale"); }
   });
 
   // htmx: show a failed request's message instead of doing nothing.

@@ -1,0 +1,45 @@
+"""What the flow admin page shows beside the diagram: revisions, the SLA simulation, the SLA report."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from starlette.requests import Request
+
+from engine.registry import LiveFlow
+from engine.schema import flow_revisions
+from ui.auth import Page
+from ui.services import People, services
+from ui.simulation_view import local_text, simulation
+from ui.sla_report_view import report_rows
+
+
+@dataclass(frozen=True)
+class RevisionRow:
+    revision: int
+    sha256: str
+    applied_by: str
+    applied_at: str
+    live: bool
+
+
+def revision_rows(request: Request, page: Page, live: LiveFlow) -> list[RevisionRow]:
+    """The flow's revisions, newest first (without their YAML: one light query)."""
+    r = flow_revisions
+    q = (select(r.c.revision, r.c.sha256, r.c.applied_by, r.c.applied_at).where(r.c.flow == live.flow.name)
+         .order_by(r.c.revision.desc()).limit(200))
+    with services(request).db.connect() as conn:
+        rows = conn.execute(q).all()
+    names = People(request).names
+    return [RevisionRow(int(n), sha, names.get(by, "") if by else "", local_text(at, live.flow, page._),
+                        int(n) == live.revision) for n, sha, by, at in rows]
+
+
+def flow_admin_extras(request: Request, page: Page, live: LiveFlow, sim_start: str | None,
+                      sim_path: str) -> dict[str, Any]:
+    """Template values of the revisions, simulation and SLA report sections."""
+    svc = services(request)
+    return {"revisions": revision_rows(request, page, live),
+            "sim": simulation(live.flow, page._, start=sim_start, path=sim_path, now=page.now),
+            "report": report_rows(svc.db, svc.registry, live.flow.name, page._)}
