@@ -114,3 +114,13 @@ def move(app: FastAPI, rec_id: int, transition: str, username: str, **kw: Any) -
     actor = load_actor(app.state.db, username=username)
     current = svc.records.get("sales_order", rec_id)
     return svc.records.transition("sales_order", rec_id, transition, actor, expected_version=current.version, **kw)
+
+
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"  # git-ignored test artifacts
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+def screenshot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

@@ -13,13 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.ui.live import PASSWORD, LiveServer, make_app
+from tests.ui.live import PASSWORD, SHOTS, LiveServer, make_app, screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +27,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     app.state.db.dispose()
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_executable: str) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_executable, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+_shot = screenshot
 
 
 def _sign_in(browser: Any, server: LiveServer, username: str, *, locale: str = "en-US", width: int = 1200) -> Any:
