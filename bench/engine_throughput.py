@@ -509,8 +509,11 @@ def _package(key: tuple[str, int, str]) -> str:
     return "python stdlib and other"
 
 
+REPO_ROOT = str(Path(__file__).resolve().parents[1]) + "/"
+
+
 def _short_path(filename: str) -> str:
-    for marker in ("site-packages/", "/work/main/"):
+    for marker in ("site-packages/", REPO_ROOT):
         if marker in filename:
             return filename.split(marker, 1)[1]
     if filename.startswith("~"):
