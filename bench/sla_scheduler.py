@@ -104,7 +104,7 @@ def baseline_queries(table: str) -> list[str]:
         f"SELECT id FROM {table} WHERE sla_status IN ('on_track', 'warning') AND sla_due_at <= {stamp}",
         f"SELECT id FROM {table} WHERE sla_status = 'breached' AND (sla_next_remind_at <= {stamp} "
         "OR sla_next_remind_at IS NULL)",
-        f"SELECT id FROM {table} WHERE sla_warn_at <= {stamp} AND coalesce(sla_status, '') = 'on_track' "
+        f"SELECT id FROM {table} WHERE sla_status = 'on_track' AND sla_warn_at <= {stamp} "
         f"AND sla_due_at > {stamp}",
     ]
 
