@@ -330,6 +330,8 @@ def profile(records: int, top: int = 30) -> None:
                 print(f"profile: {records * 4} requests, {(time.perf_counter() - t0) / (records * 4) * 1e6:.0f} us "
                       f"per request under the profiler (client included)")
                 pstats.Stats(prof).sort_stats("cumulative").print_stats(r"(api|engine)/", top)
+                if os.environ.get("RELAYFLOW_PROFILE_CALLERS"):
+                    pstats.Stats(prof).print_callers(os.environ["RELAYFLOW_PROFILE_CALLERS"])
 
         asyncio.run(run())
         app.state.db.dispose()
