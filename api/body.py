@@ -33,7 +33,7 @@ async def read_json(request: Request, *, empty: Any = None) -> Any:
     if ctype and not _JSON_TYPE.match(ctype.strip()):
         raise ApiProblem(415, "unsupported_media_type", "send the body as application/json")
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY:
+    if length and length.isdecimal() and int(length) > MAX_BODY:
         raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
     raw = await request.body()
     if len(raw) > MAX_BODY:

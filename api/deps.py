@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiProblem
@@ -24,6 +24,8 @@ from engine.tokens import authenticate, hash_secret
 SESSION_COOKIE = "relayflow_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_ID = 2**63 - 1  # the largest row id SQLite (and BIGINT) can hold; larger ones would overflow in the query
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id")]
 
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="apiToken",
                            description="An API token (`relayflow token create USER` or POST /api/tokens)")

@@ -19,11 +19,10 @@ from fastapi.routing import APIRoute
 from pydantic import WithJsonSchema
 from starlette.routing import BaseRoute
 
-from api.deps import current_principal
+from api.deps import RecordId, current_principal
 from api.errors import problem_responses
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.models import FlowModels, _value_schema, models_for
-from api.routers.records import MAX_ID
 from api.schemas import HistoryEntry, TransitionList
 from engine.listing import MAX_LIMIT, MAX_SEARCH, filterable_fields, range_fields, sort_keys
 from engine.registry import FlowRegistry, LiveFlow
@@ -55,7 +54,7 @@ def _endpoint(params: list[inspect.Parameter], returns: Any) -> Callable[..., An
 
 
 def _record_id() -> inspect.Parameter:
-    return _param("record_id", Annotated[int, Path(ge=1, le=MAX_ID, description="Record id")])
+    return _param("record_id", RecordId)
 
 
 def _filter_params(live: LiveFlow) -> list[inspect.Parameter]:

@@ -49,6 +49,7 @@ import sqlalchemy
 from psycopg.types.json import Json
 from sqlalchemy.engine import make_url
 
+from bench.common import REQUEST_ROLES_AND_CALENDAR
 from engine.db import make_engine
 from engine.migrate import upgrade_database
 from engine.records import Records
@@ -70,15 +71,7 @@ STATE_PATH = ("draft", "review", "fulfil", "done")
 FLOW_YAML = """\
 flow: bench_request
 title: Bench request
-record_title: "{{ subject }}"
-roles:
-  requester: Requester
-  reviewer: Reviewer
-  fulfiller: Fulfiller
-calendar:
-  timezone: Asia/Shanghai
-  hours:
-    mon-fri: ["09:00-12:00", "13:00-18:00"]
+""" + REQUEST_ROLES_AND_CALENDAR + """\
   holidays: [2026-10-01, 2026-10-02, 2026-10-05]
 fields:
   subject: {type: text, title: Subject, required: true, max_length: 120}

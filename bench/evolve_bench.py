@@ -27,16 +27,15 @@ import platform
 import sqlite3
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy
 from sqlalchemy import Engine, func, select, table
 
+from bench.common import timed
 from engine.db import make_engine
 from engine.evolve import apply_flow, plan_flow
 from engine.loader import load_flow_text
@@ -144,17 +143,11 @@ class DbResult:
         return POLL_SECONDS + self.refresh_s
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
-
-
 def _step(db: Engine, name: str, text: str) -> Step:
     flow = load_flow_text(text, source=f"<{name}>")
-    plan, plan_s = _timed(lambda: plan_flow(db, flow))
+    plan, plan_s = timed(lambda: plan_flow(db, flow))
     assert not plan.refused, [c.text for c in plan.problems]
-    done, apply_s = _timed(lambda: apply_flow(db, flow, expected=plan))
+    done, apply_s = timed(lambda: apply_flow(db, flow, expected=plan))
     index = [v for k, v in done.timings.items() if k.startswith("create_index:")]
     parts = {k: round(v, 4) for k, v in done.timings.items()}
     return Step(name, plan_s, apply_s, sum(index) if index else None, [c.text for c in plan.changes], parts)
@@ -165,7 +158,7 @@ def run(db_name: str, url: str, version: str, records: int, loader: Callable[[in
     try:
         upgrade_database(db)
         apply_flow(db, load_flow_text(FLOW))
-        _, load_s = _timed(lambda: loader(records))
+        _, load_s = timed(lambda: loader(records))
         with db.connect() as conn:
             assert conn.execute(select(func.count()).select_from(table("flow_bench_orders"))).scalar() == records
         result = DbResult(db_name, version, records, load_s)
@@ -177,7 +170,7 @@ def run(db_name: str, url: str, version: str, records: int, loader: Callable[[in
                            ("index an existing field", INDEX_EXISTING)):
             result.steps.append(_step(db, name, text))
             print(f"  {db_name}: {name}: done", file=sys.stderr)
-        changed, result.refresh_s = _timed(lambda: worker.refresh(db))
+        changed, result.refresh_s = timed(lambda: worker.refresh(db))
         assert changed == ["bench_orders"] and worker.get("bench_orders").revision == 4
         return result
     finally:

@@ -40,6 +40,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from bench.common import REQUEST_ROLES_AND_CALENDAR
+
 TARGET = 0.25
 TIME_LIMIT = 120.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,15 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FLOW_YAML = """\
 flow: bench_order
 title: Bench order
-record_title: "{{ subject }}"
-roles:
-  requester: Requester
-  reviewer: Reviewer
-  fulfiller: Fulfiller
-calendar:
-  timezone: Asia/Shanghai
-  hours:
-    mon-fri: ["09:00-12:00", "13:00-18:00"]
+""" + REQUEST_ROLES_AND_CALENDAR + """\
 fields:
   subject: {type: text, title: Subject, required: true, max_length: 120, index: true}
   amount: {type: money, title: Amount, currency: CNY, min: 0}

@@ -29,7 +29,6 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from bench.common import timed
 from engine.db import make_engine
 from engine.migrate import upgrade_database
 from engine.registry import FlowRegistry, LiveFlow, install_text
@@ -138,12 +138,6 @@ def _vacuum(db: Engine, table: str) -> None:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(f"VACUUM ANALYZE {table}, outbox"))
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    began = time.perf_counter()
-    result = fn()
-    return (time.perf_counter() - began) * 1000, result
-
-
 def run_on(url: str, label: str, records: int, rounds: int) -> Figures:
     db = make_engine(url)
     try:
@@ -174,7 +168,8 @@ def run_on(url: str, label: str, records: int, rounds: int) -> Figures:
         for _ in range(rounds):
             with db.connect() as conn:
                 conn.begin()
-                ms, _ = _timed(lambda: flow_pass_in(conn, live, NOW))
+                _, seconds = timed(lambda: flow_pass_in(conn, live, NOW))
+                ms = seconds * 1000
                 conn.rollback()
             rolled.append(ms)
             _vacuum(db, table)
@@ -190,7 +185,8 @@ def run_on(url: str, label: str, records: int, rounds: int) -> Figures:
             ms = (time.perf_counter() - began) * 1000
             if db.dialect.name == "sqlite":
                 raw = conn.connection.dbapi_connection
-                checkpoint_ms, _ = _timed(lambda: raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())  # type: ignore[union-attr]
+                _, seconds = timed(lambda: raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())  # type: ignore[union-attr]
+                checkpoint_ms = seconds * 1000
                 raw.execute("PRAGMA wal_autocheckpoint=1000")  # type: ignore[union-attr]
         rate = result.enqueued / (ms / 1000) if ms else 0.0
         return Figures(label, records, round(fill_s, 1), round(baseline_ms, 1), base_rows,

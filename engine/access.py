@@ -59,31 +59,11 @@ VISIBILITY_RULES = ("all", "roles", "own")
 # --- per-flow lookups, computed once per compiled flow --------------------------------------------
 
 _cache_lock = threading.Lock()
-_states_cache: dict[int, tuple[CompiledFlow, dict[str, frozenset[str]]]] = {}
 
 
 def states_by_role(flow: CompiledFlow) -> dict[str, frozenset[str]]:
     """role → the non-final states where that role may act (own, edit or fire a transition)."""
-    hit = _states_cache.get(id(flow))
-    if hit is not None and hit[0] is flow:
-        return hit[1]
-    acting: dict[str, set[str]] = {}
-    for name, st in flow.spec.states.items():
-        if st.final:
-            continue
-        roles = set(flow.editors_of(name))
-        if st.owner:
-            roles.add(st.owner)
-        for _, t in flow.transitions_from.get(name, ()):
-            roles.update(t.by)
-        for role in roles:
-            acting.setdefault(role, set()).add(name)
-    result = {r: frozenset(s) for r, s in acting.items()}
-    with _cache_lock:
-        if len(_states_cache) > 256:  # reloads replace flows; keep the cache small
-            _states_cache.clear()
-        _states_cache[id(flow)] = (flow, result)
-    return result
+    return flow.states_by_role
 
 
 def my_states(flow: CompiledFlow, actor: Actor) -> frozenset[str]:
@@ -109,7 +89,7 @@ def check_create(flow: CompiledFlow, actor: Actor) -> None:
 
 def create_fields(flow: CompiledFlow) -> frozenset[str]:
     """Fields a creator may set: those editable in the initial state (never computed ones)."""
-    return frozenset(f for f in flow.state(flow.initial).edit if f not in flow.compute)
+    return flow.create_fields
 
 
 # --- see ------------------------------------------------------------------------------------------
@@ -158,20 +138,20 @@ def editable_fields(flow: CompiledFlow, state: str, actor: Actor) -> frozenset[s
     return flow.editable_fields(state, actor.roles)
 
 
-def field_modes(flow: CompiledFlow, state: str, actor: Actor) -> dict[str, FieldMode]:
-    """Mode of every field of a record in `state` for `actor` (in the flow's field order)."""
-    editable = editable_fields(flow, state, actor)
-    hidden = flow.hidden_fields(state)
+def _modes(flow: CompiledFlow, editable: frozenset[str], hidden: frozenset[str]) -> dict[str, FieldMode]:
     return {name: (FieldMode.EDIT if name in editable else FieldMode.HIDDEN if name in hidden else FieldMode.READ)
             for name in flow.fields}
+
+
+def field_modes(flow: CompiledFlow, state: str, actor: Actor) -> dict[str, FieldMode]:
+    """Mode of every field of a record in `state` for `actor` (in the flow's field order)."""
+    return _modes(flow, editable_fields(flow, state, actor), flow.hidden_fields(state))
 
 
 def create_modes(flow: CompiledFlow, actor: Actor) -> dict[str, FieldMode]:
     """Field modes of the new-record form."""
     editable = create_fields(flow) if may_create(flow, actor) else frozenset()
-    hidden = flow.hidden_fields(flow.initial)
-    return {name: (FieldMode.EDIT if name in editable else FieldMode.HIDDEN if name in hidden else FieldMode.READ)
-            for name in flow.fields}
+    return _modes(flow, editable, flow.hidden_fields(flow.initial))
 
 
 def shown_values(flow: CompiledFlow, state: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -255,7 +235,7 @@ class Access:
             row = conn.execute(q).mappings().first()
         if row is None:
             raise NotFound(f"no {flow_name} record {record_id}")
-        return self.records._row_to_record(live, cast(Mapping[str, Any], row))
+        return self.records.row_to_record(live, cast(Mapping[str, Any], row))
 
     def visible_state(self, flow_name: str, record_id: int, actor: Actor) -> str:
         """The state of a record the actor may see (a light probe before a write); NotFound otherwise."""

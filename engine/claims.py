@@ -19,8 +19,8 @@ from engine.actor import Actor
 from engine.errors import Forbidden, NotFound, RecordClosed, StaleVersion, ValidationFailed
 from engine.flow import CompiledFlow
 from engine.registry import FlowRegistry, LiveFlow
-from engine.schema import history, users
-from engine.users import role_members
+from engine.schema import history
+from engine.users import assignable_problem
 
 
 def manager_roles(flow: CompiledFlow) -> frozenset[str]:
@@ -100,12 +100,9 @@ def reassign(db: Engine, registry: FlowRegistry, flow_name: str, record_id: int,
         if row["state"] in flow.final_states:
             raise RecordClosed("the record is closed; it cannot be reassigned")
         if to_user is not None:
-            owner = flow.state(row["state"]).owner
-            if owner is not None and to_user not in role_members(conn, owner):
-                raise ValidationFailed({"assignee": f"user {to_user} is not an active member of role '{owner}'"})
-            active = select(users.c.id).where(users.c.id == to_user, users.c.active.is_(True))
-            if owner is None and conn.execute(active).first() is None:
-                raise ValidationFailed({"assignee": f"no active user {to_user}"})
+            problem = assignable_problem(conn, to_user, flow.state(row["state"]).owner)
+            if problem:
+                raise ValidationFailed({"assignee": problem})
         if row["assignee_id"] == to_user:
             return int(row["version"])
         return _write(conn, live, row, actor, to_user, "reassign", now)

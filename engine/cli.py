@@ -12,6 +12,9 @@ from engine.problems import FlowLoadError
 from engine.settings import Settings
 
 
+ID = click.IntRange(1, 2**63 - 1)  # a record or token id: what the database's integer column can hold
+
+
 def _flow_files(paths: tuple[str, ...]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):
@@ -237,7 +240,7 @@ def record_create(ctx: click.Context, flow: str, username: str, sets: tuple[str,
 
 @record.command("move")
 @click.argument("flow")
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=ID)
 @click.argument("transition")
 @click.option("--as", "username", required=True, help="Acting user")
 @click.option("--version", "version", type=int, help="The version you saw (refused if the record changed since)")
@@ -258,7 +261,7 @@ def record_move(ctx: click.Context, flow: str, record_id: int, transition: str, 
 
 @record.command("show")
 @click.argument("flow")
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=ID)
 @click.pass_context
 def record_show(ctx: click.Context, flow: str, record_id: int) -> None:
     from engine.records import Records

@@ -91,11 +91,37 @@ class CompiledFlow:
             return frozenset(st.edit_by)
         return frozenset([st.owner]) if st.owner else frozenset()
 
+    @cached_property
+    def _edit_fields(self) -> dict[str, frozenset[str]]:
+        """state → the fields its `edit` list names, computed ones left out (once per flow)."""
+        return {n: frozenset(f for f in st.edit if f not in self.compute) for n, st in self.spec.states.items()}
+
     def editable_fields(self, state: str, roles: frozenset[str]) -> frozenset[str]:
         """Fields this set of roles may edit in `state` (computed fields never)."""
         if not (self.editors_of(state) & roles):
             return frozenset()
-        return frozenset(f for f in self.spec.states[state].edit if f not in self.compute)
+        return self._edit_fields[state]
+
+    @cached_property
+    def create_fields(self) -> frozenset[str]:
+        """Fields a creator may set: those editable in the initial state (never computed ones)."""
+        return self._edit_fields[self.initial]
+
+    @cached_property
+    def states_by_role(self) -> dict[str, frozenset[str]]:
+        """role → the non-final states where that role may act (own, edit or fire a transition)."""
+        acting: dict[str, set[str]] = {}
+        for name, st in self.spec.states.items():
+            if st.final:
+                continue
+            roles = set(self.editors_of(name))
+            if st.owner:
+                roles.add(st.owner)
+            for _, t in self.transitions_from.get(name, ()):
+                roles.update(t.by)
+            for role in roles:
+                acting.setdefault(role, set()).add(name)
+        return {r: frozenset(s) for r, s in acting.items()}
 
     def hidden_fields(self, state: str) -> frozenset[str]:
         return frozenset(self.spec.states[state].hide)

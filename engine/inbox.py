@@ -3,16 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 
 from engine.actor import Actor
-from engine.records import Records
+from engine.records import Records, values_from_row
 from engine.registry import FlowRegistry
-
-_FAR_FUTURE = datetime.max
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,7 @@ class InboxItem:
     version: int
 
 
-def _slices(t, flow, actor: Actor, owned: set[str]):  # type: ignore[no-untyped-def]
+def _slices(t, actor: Actor, owned: set[str]):  # type: ignore[no-untyped-def]
     """Conditions that each map onto one index range, so every query reads only what it returns.
 
     Records assigned to me (index assignee_id, sla_due_at) and, per owned state, the
@@ -58,20 +55,17 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200)
             owned: set[str] = set()
             for role in actor.roles:
                 owned |= flow.states_owned_by.get(role, frozenset())
-            title_cols = [t.c[n] for n in (flow.title.names if flow.title else ()) if n in flow.fields]
+            title_names = [n for n in (flow.title.names if flow.title else ()) if n in flow.fields]
             cols = (t.c.id, t.c.state, t.c.assignee_id, t.c.assignee_role, t.c.sla_status, t.c.sla_due_at,
-                    t.c.sla_warn_at, t.c.created_at, t.c.updated_at, t.c.version, *title_cols)
+                    t.c.sla_warn_at, t.c.created_at, t.c.updated_at, t.c.version, *(t.c[n] for n in title_names))
             open_states = set(flow.open_states)
-            for cond, clocked in _slices(t, flow, actor, owned):
+            for cond, clocked in _slices(t, actor, owned):
                 order = (t.c.sla_due_at, t.c.id) if clocked else (t.c.id,)
                 q = select(*cols).where(cond).order_by(*order).limit(limit)
                 for row in conn.execute(q).mappings():
                     if row["state"] not in open_states:
                         continue
-                    values: dict[str, Any] = {}
-                    for col in title_cols:
-                        v = row[col.name]
-                        values[col.name] = None if v is None else flow.fields[col.name].from_db(v)
+                    values = values_from_row(flow, row, title_names)
                     items.append(InboxItem(
                         flow=flow.name, flow_title=flow.spec.title or flow.name, record_id=row["id"],
                         state=row["state"], state_title=flow.state(row["state"]).title or row["state"],

@@ -60,6 +60,11 @@ class ListQuery:
     limit: int = DEFAULT_LIMIT
     after: str | None = None
 
+    def without_states(self) -> ListQuery:
+        """The same filters for every state (for per-state counts); no sort or paging."""
+        return ListQuery(filters=self.filters, search=self.search, assignee_id=self.assignee_id,
+                         created_by=self.created_by)
+
 
 @dataclass
 class Page:
@@ -106,7 +111,7 @@ def _parse_sort(flow: CompiledFlow, sort: str) -> tuple[str, bool]:
     return name, desc
 
 
-def _conditions(live: LiveFlow, actor: Actor, query: ListQuery) -> list[ColumnElement[bool]]:
+def conditions(live: LiveFlow, actor: Actor, query: ListQuery) -> list[ColumnElement[bool]]:
     flow, t = live.flow, live.table
     conds: list[ColumnElement[bool]] = [visible_clause(live, actor)]
     if query.states:
@@ -196,7 +201,7 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
     if not 1 <= query.limit <= MAX_LIMIT:
         raise ValidationFailed({"limit": f"between 1 and {MAX_LIMIT}"})
     name, desc = _parse_sort(flow, query.sort)
-    conds = _conditions(live, actor, query)
+    conds = conditions(live, actor, query)
     cursor_at = _decode_cursor(flow, query.sort, name, query.after) if query.after else None
     col = t.c[name]
     by_id = t.c.id.desc() if desc else t.c.id.asc()
@@ -228,7 +233,7 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
                                           .limit(query.limit + 1 - len(rows))).mappings())
     more = len(rows) > query.limit
     rows = rows[:query.limit]
-    recs = [records._row_to_record(live, cast(Mapping[str, Any], r)) for r in rows]
+    recs = [records.row_to_record(live, cast(Mapping[str, Any], r)) for r in rows]
     cursor = None
     if more and rows:
         last = rows[-1]
@@ -239,9 +244,7 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
 def count_by_state(db: Engine, live: LiveFlow, actor: Actor, query: ListQuery | None = None) -> dict[str, int]:
     """Visible records per state (for tabs), with the query's filters except its states."""
     t = live.table
-    q = query or ListQuery()
-    conds = _conditions(live, actor, ListQuery(filters=q.filters, search=q.search, assignee_id=q.assignee_id,
-                                                created_by=q.created_by))
+    conds = conditions(live, actor, query.without_states() if query else ListQuery())
     stmt = select(t.c.state, func.count()).where(*conds).group_by(t.c.state)
     with db.connect().execution_options(readonly=True) as conn:
         got = {s: int(n) for s, n in conn.execute(stmt).all()}

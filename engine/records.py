@@ -7,9 +7,9 @@ overwrite.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -29,6 +29,7 @@ from engine.registry import FlowRegistry, LiveFlow
 from engine.scheduler import on_state_entry
 from engine.schema import history, users
 from engine.sla import clock_on_entry
+from engine.users import assignable_problem
 from forms import FieldValueError
 
 MAX_COMMENT = 10_000
@@ -92,6 +93,16 @@ def _json(flow: CompiledFlow, name: str, value: Any) -> Any:
     return None if value is None else flow.fields[name].to_json(value)
 
 
+def values_from_row(flow: CompiledFlow, row: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
+    """Field values (of `names`, by default every field) read from a database row of the flow table."""
+    fields = flow.fields
+    out: dict[str, Any] = {}
+    for name in fields if names is None else names:
+        v = row[name]
+        out[name] = None if v is None else fields[name].from_db(v)
+    return out
+
+
 class Records:
     """Create, read, edit and move records of the live flows."""
 
@@ -101,12 +112,9 @@ class Records:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def _row_to_record(self, live: LiveFlow, row: Mapping[str, Any]) -> Record:
+    def row_to_record(self, live: LiveFlow, row: Mapping[str, Any]) -> Record:
         flow = live.flow
-        values = {}
-        for name, f in flow.fields.items():
-            v = row[name]
-            values[name] = None if v is None else f.from_db(v)
+        values = values_from_row(flow, row)
         system = {k: row[k] for k in SYSTEM_FIELDS}
         return Record(flow.name, row["id"], row["state"], row["version"], values, system, None, flow)
 
@@ -124,7 +132,7 @@ class Records:
             row = conn.execute(live.select_by_id, {"_rid": record_id}).mappings().first()
         if row is None:
             raise NotFound(f"no {flow_name} record {record_id}")
-        return self._row_to_record(live, row)
+        return self.row_to_record(live, row)
 
     def history(self, flow_name: str, record_id: int) -> list[dict[str, Any]]:
         self.registry.get(flow_name)
@@ -153,18 +161,13 @@ class Records:
         return out
 
     def _check_users(self, conn: Connection, flow: CompiledFlow, values: Mapping[str, Any], errors: dict[str, str]) -> None:
-        from engine.users import role_members
-
         for name, value in values.items():
             f = flow.fields[name]
             if f.type != "user" or value is None:
                 continue
-            role = getattr(f, "role", None)
-            if role:
-                if value not in role_members(conn, role):
-                    errors[name] = f"user {value} is not an active member of role '{role}'"
-            elif conn.execute(select(users.c.id).where(users.c.id == value, users.c.active.is_(True))).first() is None:
-                errors[name] = f"no active user {value}"
+            problem = assignable_problem(conn, value, getattr(f, "role", None))
+            if problem:
+                errors[name] = problem
 
     @staticmethod
     def _context(values: Mapping[str, Any], actor: Actor, now: datetime, flow: CompiledFlow) -> dict[str, Any]:
@@ -175,7 +178,8 @@ class Records:
         return ctx
 
     @staticmethod
-    def _compute(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datetime) -> None:
+    def compute(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datetime) -> None:
+        """Fill in the computed fields of `values` (in place), as a write would store them."""
         if not flow.computed_order:
             return
         ctx = Records._context(values, actor, now, flow)
@@ -190,6 +194,7 @@ class Records:
                 value = None
             values[name] = value
             ctx[name] = value
+
 
     @staticmethod
     def _required_errors(flow: CompiledFlow, values: Mapping[str, Any], names: frozenset[str] | set[str],
@@ -221,7 +226,7 @@ class Records:
                             + ", ".join(sorted(flow.creator_roles)))
         now = now or datetime.now(timezone.utc)
         initial = flow.initial
-        settable = frozenset(f for f in flow.state(initial).edit if f not in flow.compute)
+        settable = flow.create_fields
         errors: dict[str, str] = {}
         given = self._clean(flow, values or {}, settable, "when creating a record", errors)
         data: dict[str, Any] = {}
@@ -233,7 +238,7 @@ class Records:
             else:
                 data[name] = None
         self._required_errors(flow, data, settable, errors)
-        self._compute(flow, data, actor, now)
+        self.compute(flow, data, actor, now)
         with self.db.begin() as conn:
             self._check_users(conn, flow, given, errors)
             if errors:
@@ -304,24 +309,23 @@ class Records:
                 raise Forbidden(f"you may not edit records in state '{flow.state(state).title or state}'")
             errors: dict[str, str] = {}
             given = self._clean(flow, values, editable, f"in state '{state}'", errors)
-            before = {n: (None if row[n] is None else f.from_db(row[n])) for n, f in flow.fields.items()}
+            before = values_from_row(flow, row)
             after = {**before, **given}
             self._required_errors(flow, after, set(given), errors)
             self._check_users(conn, flow, given, errors)
             if errors:
                 raise ValidationFailed(errors)
-            self._compute(flow, after, actor, now)
+            self.compute(flow, after, actor, now)
             changes = self._diff(flow, before, after)
             if not changes and not comment:
-                return self._row_to_record(live, row)
+                return self.row_to_record(live, row)
             new_sys = {"version": row["version"] + 1, "updated_by": actor.id, "updated_at": now}
-            changed = {k: after[k] for k in changes}
-            self._guarded_update(conn, live, row, {**self._to_db(flow, changed), **new_sys})
+            changed_db = self._to_db(flow, {k: after[k] for k in changes})
+            self._guarded_update(conn, live, row, {**changed_db, **new_sys})
             insert_history(conn, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="edit",
                 from_state=state, to_state=state, changes=changes, comment=comment or None, revision=live.revision))
-        merged = {**dict(row), **self._to_db(flow, changed), **new_sys}
-        return self._row_to_record(live, merged)
+        return self.row_to_record(live, {**dict(row), **changed_db, **new_sys})
 
     # --- transitions ---------------------------------------------------------------------------
 
@@ -382,7 +386,7 @@ class Records:
                 raise WrongState(f"'{t.title or name}' cannot fire from state '{flow.state(state).title or state}'")
             if not (actor.roles & set(t.by)):
                 raise Forbidden(f"'{t.title or name}' needs one of the roles: {', '.join(t.by)}")
-            before = {n: (None if row[n] is None else f.from_db(row[n])) for n, f in flow.fields.items()}
+            before = values_from_row(flow, row)
             after = dict(before)
             if values:
                 errors: dict[str, str] = {}
@@ -392,7 +396,7 @@ class Records:
                 self._check_users(conn, flow, given, errors)
                 if errors:
                     raise ValidationFailed(errors)
-                self._compute(flow, after, actor, now)
+                self.compute(flow, after, actor, now)
             for exc_type, reason, fields in self._blockers(flow, name, state, after, actor, now):
                 if exc_type is MissingRequired:
                     raise MissingRequired(f"'{t.title or name}': {reason}", fields)
@@ -404,19 +408,15 @@ class Records:
                                        "updated_by": actor.id, "updated_at": now}
             new_sys.update(assignee_on_entry(conn, flow, t.to, after, creator_id=row["created_by"]))
             new_sys.update(clock_on_entry(flow, t.to, row, now))
-            changed = {k: after[k] for k in changes}
+            changed_db = self._to_db(flow, {k: after[k] for k in changes})
             # Write only what changes: fewer index entries to rewrite.
             written = {k: v for k, v in new_sys.items() if k in _ALWAYS_WRITTEN or row[k] != v}
-            self._guarded_update(conn, live, row, {**self._to_db(flow, changed), **written})
+            self._guarded_update(conn, live, row, {**changed_db, **written})
             insert_history(conn, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="transition",
                 transition=name, from_state=state, to_state=t.to, changes=changes or None, comment=comment,
                 revision=live.revision))
-            on_state_entry(conn, live, record_id, row, {**dict(row), **self._to_db(flow, changed), **new_sys}, now,
-                           transition=name, actor_id=actor.id)
-        merged = {**dict(row), **self._to_db(flow, changed), **new_sys}
-        return self._row_to_record(live, merged)
+            merged = {**dict(row), **changed_db, **new_sys}
+            on_state_entry(conn, live, record_id, row, merged, now, transition=name, actor_id=actor.id)
+        return self.row_to_record(live, merged)
 
-
-def today_in(flow: CompiledFlow, now: datetime) -> date:
-    return now.astimezone(flow.timezone).date()

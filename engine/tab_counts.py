@@ -12,7 +12,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.engine import Engine
 
 from engine.actor import Actor
-from engine.listing import ListQuery, _conditions
+from engine.listing import ListQuery, conditions
 from engine.registry import LiveFlow
 
 DEFAULT_CAP = 1000
@@ -21,10 +21,8 @@ DEFAULT_CAP = 1000
 def capped_counts(db: Engine, live: LiveFlow, actor: Actor, query: ListQuery | None = None,
                   cap: int = DEFAULT_CAP) -> dict[str, int]:
     """state → visible records matching the query's filters (not its states), at most cap + 1."""
-    q = query or ListQuery()
     t = live.table
-    conds = _conditions(live, actor, ListQuery(filters=q.filters, search=q.search, assignee_id=q.assignee_id,
-                                                created_by=q.created_by))
+    conds = conditions(live, actor, query.without_states() if query else ListQuery())
     states = list(live.flow.spec.states)
     cols = []
     for i, state in enumerate(states):

@@ -18,7 +18,8 @@ from sqlalchemy import Engine, insert, select, update
 
 from engine.actor import Actor
 from engine.errors import NotFound, Unauthenticated, ValidationFailed
-from engine.schema import api_tokens, role_grants, users
+from engine.schema import api_tokens, users
+from engine.users import roles_of
 
 TOKEN_PREFIX = "rf_"
 LAST_USED_EVERY = timedelta(seconds=60)
@@ -99,6 +100,10 @@ def create_token(db: Engine, user_id: int, name: str, *, expires_at: datetime | 
             raise ValidationFailed({"expires_at": "give a time zone (e.g. 2027-01-01T00:00:00Z)"})
         if expires_at <= now:
             raise ValidationFailed({"expires_at": "must be in the future"})
+        try:
+            expires_at.astimezone(timezone.utc)  # what the column stores; year 9999 minus an offset overflows
+        except OverflowError:
+            raise ValidationFailed({"expires_at": "too far in the future"}) from None
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.begin() as conn:
         if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
@@ -153,10 +158,10 @@ def authenticate(db: Engine, secret: str, *, now: datetime | None = None) -> Tok
             raise Unauthenticated("invalid token")
         if row["expires_at"] is not None and row["expires_at"] <= now:
             raise Unauthenticated("the token has expired")
-        roles = conn.execute(select(role_grants.c.role).where(role_grants.c.user_id == row["uid"])).scalars().all()
+        roles = roles_of(conn, row["uid"])
     if row["last_used_at"] is None or now - row["last_used_at"] >= LAST_USED_EVERY:
         with db.begin() as conn:
             conn.execute(update(api_tokens).where(api_tokens.c.id == row["id"]).values(last_used_at=now))
     actor = Actor(id=row["uid"], username=row["username"], display_name=row["display_name"],
-                  roles=frozenset(roles), is_admin=bool(row["is_admin"]), locale=row["locale"])
+                  roles=roles, is_admin=bool(row["is_admin"]), locale=row["locale"])
     return TokenAuth(actor, int(row["id"]), row["expires_at"])

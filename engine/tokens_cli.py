@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from engine.cli import _db, _run, main
+from engine.cli import ID, _db, _run, main
 
 
 @main.group()
@@ -50,7 +50,7 @@ def token_list(ctx: click.Context, username: str | None) -> None:
 
 
 @token.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=ID)
 @click.pass_context
 def token_revoke(ctx: click.Context, token_id: int) -> None:
     """Revoke a token by its id: it stops working at once (servers forget it within seconds)."""

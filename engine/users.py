@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.actor import Actor
@@ -34,6 +35,7 @@ def create_user(db: Engine, username: str, *, display_name: str | None = None, p
                 locale: str | None = None) -> int:
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise ValidationFailed({"username": "a user name is 1 to 64 characters without spaces"})
+    _check_lengths(display_name=display_name, email=email, locale=locale)
     for role in roles:
         _check_role(role)
     with db.begin() as conn:
@@ -52,9 +54,23 @@ def create_user(db: Engine, username: str, *, display_name: str | None = None, p
     return int(uid)
 
 
+_MAX_LENGTHS = {"display_name": 200, "email": 254, "locale": 16}  # the column sizes (engine/schema.py)
+MAX_ROLE = 64
+
+
+def _check_lengths(**values: str | None) -> None:
+    """Refuse values longer than their column, before PostgreSQL does it with a traceback."""
+    errors = {k: f"at most {_MAX_LENGTHS[k]} characters" for k, v in values.items()
+              if v is not None and len(v) > _MAX_LENGTHS[k]}
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def _check_role(role: str) -> None:
     if not IDENTIFIER_RE.match(role):
         raise ValidationFailed({"role": f"role '{role}' is not a snake_case identifier"})
+    if len(role) > MAX_ROLE:
+        raise ValidationFailed({"role": f"a role name is at most {MAX_ROLE} characters"})
 
 
 def user_id(db: Engine, username: str) -> int:
@@ -100,9 +116,9 @@ def load_actor(db: Engine, *, username: str | None = None, uid: int | None = Non
         row = conn.execute(q).mappings().first()
         if row is None or not row["active"]:
             raise NotFound(f"no active user '{username or uid}'")
-        roles = conn.execute(select(role_grants.c.role).where(role_grants.c.user_id == row["id"])).scalars().all()
+        roles = roles_of(conn, row["id"])
     return Actor(id=row["id"], username=row["username"], display_name=row["display_name"],
-                 roles=frozenset(roles), is_admin=bool(row["is_admin"]), locale=row["locale"])
+                 roles=roles, is_admin=bool(row["is_admin"]), locale=row["locale"])
 
 
 def list_users(db: Engine) -> list[dict[str, object]]:
@@ -119,7 +135,27 @@ def list_users(db: Engine) -> list[dict[str, object]]:
     ]
 
 
-def role_members(conn, role: str) -> list[int]:  # type: ignore[no-untyped-def]
+def roles_of(conn: Connection, uid: int) -> frozenset[str]:
+    """The roles granted to a user."""
+    return frozenset(conn.execute(select(role_grants.c.role).where(role_grants.c.user_id == uid)).scalars().all())
+
+
+def assignable_problem(conn: Connection, uid: int, role: str | None) -> str | None:
+    """Why user `uid` may not be given a record (or a user field) limited to `role`; None when they may.
+
+    With a role: the user must be an active member of it; without one: any active user.
+    """
+    q = select(users.c.id).where(users.c.id == uid, users.c.active.is_(True))
+    if role:
+        q = q.join(role_grants, role_grants.c.user_id == users.c.id).where(role_grants.c.role == role)
+        if conn.execute(q).first() is None:
+            return f"user {uid} is not an active member of role '{role}'"
+    elif conn.execute(q).first() is None:
+        return f"no active user {uid}"
+    return None
+
+
+def role_members(conn: Connection, role: str) -> list[int]:
     """Active members of a role, by id (the order round-robin follows)."""
     q = (select(users.c.id).join(role_grants, role_grants.c.user_id == users.c.id)
          .where(role_grants.c.role == role, users.c.active.is_(True)).order_by(users.c.id))
@@ -129,6 +165,7 @@ def role_members(conn, role: str) -> list[int]:  # type: ignore[no-untyped-def]
 def update_user(db: Engine, username: str, *, display_name: str | None = None, email: str | None = None,
                 is_admin: bool | None = None) -> None:
     """Change a user's name, e-mail or admin flag (None leaves a value as it is)."""
+    _check_lengths(display_name=display_name, email=email)
     uid = user_id(db, username)
     values: dict[str, object] = {}
     if display_name is not None:

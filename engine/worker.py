@@ -28,7 +28,7 @@ from engine.channels.message import OutboundMessage, Person, compose, load_peopl
 from engine.channels.settings import ChannelSettings
 from engine.errors import NotFound
 from engine.outbox import Claimed, DeliveryPolicy, claim, mark_failed, mark_sent
-from engine.records import Records
+from engine.records import Records, values_from_row
 from engine.registry import FlowRegistry
 from engine.scheduler import PassResult, resolve_recipients, run_pass
 
@@ -140,8 +140,7 @@ class Worker:
                 found = conn.execute(select(live.table).where(live.table.c.id == row["record_id"])).mappings().first()
                 if found is not None:
                     record = found
-                    values = {n: (None if found[n] is None else f.from_db(found[n])) for n, f in flow.fields.items()}
-                    record_title = Records.title_of(flow, values, row["record_id"])
+                    record_title = Records.title_of(flow, values_from_row(flow, found), row["record_id"])
             person: Person | None = None
             if row["user_id"] is not None:
                 people = load_people(conn, [row["user_id"]])

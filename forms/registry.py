@@ -1,7 +1,7 @@
 """All field types, by their `type` name, and the union a flow model embeds."""
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated, Union, get_args
 
 from pydantic import Field
 
@@ -34,22 +34,8 @@ FieldSpec = Annotated[
 ]
 """One field spec of any type; pydantic picks the class by the `type` key."""
 
-_CLASSES: tuple[type[FieldSpecBase], ...] = (
-    TextField,
-    LongTextField,
-    IntegerField,
-    DecimalField,
-    MoneyField,
-    BooleanField,
-    DateField,
-    DateTimeField,
-    ChoiceField,
-    MultiChoiceField,
-    EmailField,
-    PhoneField,
-    UrlField,
-    UserField,
-)
+# The classes of the union above, in its order (one list to keep up to date, not two).
+_CLASSES: tuple[type[FieldSpecBase], ...] = get_args(get_args(FieldSpec)[0])
 
 FIELD_TYPES: dict[str, type[FieldSpecBase]] = {
     cls.model_fields["type"].default: cls for cls in _CLASSES

@@ -68,7 +68,10 @@ def _to_utc(raw: Any, tz: tzinfo | None) -> datetime | None:
         raise wrong_type("a date and time", raw)
     if raw.tzinfo is None or raw.utcoffset() is None:
         raw = raw.replace(tzinfo=tz or UTC)
-    return raw.astimezone(UTC)
+    try:
+        return raw.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00: no such instant in UTC
+        raise FieldValueError("is outside the supported range (years 1 to 9999, in UTC)", "out_of_range") from None
 
 
 def _option(parse: Any) -> BeforeValidator:

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import AdminActor, Services
+from api.deps import MAX_ID, AdminActor, Services
 from api.errors import problem_responses
 from engine.outbox import delivery_log, list_rows, requeue
 
@@ -29,5 +29,5 @@ async def deliveries(svc: Services, actor: AdminActor, limit: int = Query(defaul
 
 
 @router.post("/{outbox_id}/retry", summary="Send a dead-lettered message again")
-async def retry(outbox_id: Annotated[int, Path(ge=1, le=2**63 - 1)], svc: Services, actor: AdminActor) -> dict[str, Any]:
+async def retry(outbox_id: Annotated[int, Path(ge=1, le=MAX_ID)], svc: Services, actor: AdminActor) -> dict[str, Any]:
     return {"requeued": await svc.run(requeue, svc.db, [outbox_id])}

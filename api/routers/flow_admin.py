@@ -5,11 +5,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import AdminActor, Services
-from api.errors import problem_responses
+from api.errors import ApiProblem, problem_responses
+from engine.errors import NotFound
 from engine.evolve import apply_flow, plan_flow
 from engine.evolve.apply import PlanRef
 from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
@@ -37,17 +37,9 @@ def _problems(exc: FlowLoadError) -> list[dict[str, Any]]:
     return [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems]
 
 
-def _invalid_file(exc: FlowLoadError) -> JSONResponse:
-    return JSONResponse(
-        {"type": "about:blank", "title": "Invalid flow file", "status": 422,
-         "detail": f"the flow file has {len(exc.problems)} problem(s)", "code": "invalid_flow_file",
-         "problems": _problems(exc)},
-        status_code=422, media_type="application/problem+json")
-
-
-def _conflict(code: str, message: str, plan: dict[str, Any] | None) -> JSONResponse:
-    return JSONResponse({"type": "about:blank", "title": "Conflict", "status": 409, "detail": message,
-                         "code": code, "plan": plan}, status_code=409, media_type="application/problem+json")
+def _invalid_file(exc: FlowLoadError) -> ApiProblem:
+    return ApiProblem(422, "invalid_flow_file", f"the flow file has {len(exc.problems)} problem(s)",
+                      problems=_problems(exc))
 
 
 @router.post("/validate", summary="Check a flow file; every problem located as line and column")
@@ -64,7 +56,7 @@ async def plan(body: FlowText, svc: Services, actor: AdminActor) -> Any:
     try:
         flow = load_flow_text(body.yaml, calendars=svc.registry.calendars)
     except FlowLoadError as exc:
-        return _invalid_file(exc)
+        raise _invalid_file(exc) from None
     result = await svc.run(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
     return result.to_dict()
 
@@ -74,18 +66,17 @@ async def apply(body: ApplyBody, svc: Services, actor: AdminActor) -> Any:
     try:
         flow = load_flow_text(body.yaml, calendars=svc.registry.calendars)
     except FlowLoadError as exc:
-        return _invalid_file(exc)
+        raise _invalid_file(exc) from None
     expected = PlanRef(body.base_revision, body.plan_hash)
     try:
         applied = await svc.run(apply_flow, svc.db, flow, expected=expected, applied_by=actor.id,
                                 calendars=svc.registry.calendars)
     except PlanRefused as exc:
-        return JSONResponse({"type": "about:blank", "title": "Plan refused", "status": 422, "detail": exc.message,
-                             "code": exc.code, "plan": exc.plan.to_dict() if getattr(exc, "plan", None) else None},
-                            status_code=422, media_type="application/problem+json")
+        raise ApiProblem(422, exc.code, exc.message,
+                         plan=exc.plan.to_dict() if getattr(exc, "plan", None) else None) from None
     except (LiveRevisionChanged, PlanChanged) as exc:
         fresh = await svc.run(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
-        return _conflict(exc.code, exc.message, fresh.to_dict())
+        raise ApiProblem(409, exc.code, exc.message, plan=fresh.to_dict()) from None
     svc.registry.refresh(svc.db)
     return {"flow": applied.flow, "revision": applied.revision, "applied": applied.applied,
             "seconds": round(applied.seconds, 3), "plan": applied.plan.to_dict()}
@@ -103,8 +94,6 @@ async def revisions(flow: str, svc: Services, actor: AdminActor) -> list[dict[st
 @router.get("/{flow}/revisions/{revision}", summary="One revision's flow file (apply it again to roll back)")
 async def revision_text(flow: str, revision: Annotated[int, Path(ge=1, le=2**31 - 1)], svc: Services,
                         actor: AdminActor) -> dict[str, Any]:
-    from engine.errors import NotFound
-
     with svc.db.connect().execution_options(readonly=True) as conn:
         rev = read_revision(conn, flow, revision)
     if rev is None:
@@ -118,12 +107,9 @@ async def simulate_path(flow: str, svc: Services, actor: AdminActor,
                         path: str = Query(max_length=2000, description="Transitions, comma-separated")) -> Any:
     live = svc.registry.get(flow)
     if start.tzinfo is None:
-        return JSONResponse({"type": "about:blank", "title": "Invalid values", "status": 422,
-                             "detail": "start needs an offset, e.g. 2026-09-30T17:30+08:00", "code": "naive_start"},
-                            status_code=422, media_type="application/problem+json")
+        raise ApiProblem(422, "naive_start", "start needs an offset, e.g. 2026-09-30T17:30+08:00")
     try:
         stages = simulate(live.flow, start, parse_path(path))
     except (SimulationError, ValueError, OverflowError) as exc:  # incl. instants past the calendar's range
-        return JSONResponse({"type": "about:blank", "title": "Invalid values", "status": 422, "detail": str(exc),
-                             "code": "invalid_path"}, status_code=422, media_type="application/problem+json")
+        raise ApiProblem(422, "invalid_path", str(exc)) from None
     return {"flow": flow, "start": start.isoformat(), "stages": [s.as_dict() for s in stages]}

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from api.body import CreateBody, EditBody, TransitionBody, expected_version, parse_body, read_json
-from api.deps import RequestActor, get_services
+from api.deps import RecordId, RequestActor, get_services
 from api.errors import ApiProblem
 from api.idempotent import IDEMPOTENCY_HEADER, Outcome, once
 from api.serialize import etag, history_json, record_json
@@ -20,8 +20,6 @@ from api.services import ApiServices
 from engine.errors import ValidationFailed
 from engine.listing import ListQuery, list_records, parse_filters
 
-MAX_ID = 2**63 - 1
-RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
 LIST_PARAMS = frozenset({"state", "sort", "limit", "after", "q", "assignee", "created_by"})
 
@@ -104,7 +102,7 @@ async def list_flow_records(flow: str, request: Request, svc: Svc, actor: Reques
 def _int_param(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.lstrip("-").isdigit() or len(raw) > 19:
+    if not raw.lstrip("-").isdecimal() or len(raw) > 19:
         raise ValidationFailed({name: "a whole number"})
     value = int(raw)
     if name != "limit" and not 1 <= value <= 2**31 - 1:

@@ -1,6 +1,7 @@
 """Users and role grants (administrators only) and `GET /api/me` (anyone signed in)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -71,21 +72,17 @@ async def users_patch(username: Username, body: UserPatch, svc: Services, admin:
     return await svc.run(work)
 
 
+def _change_role(svc: ApiServices, change: Callable[[Any, str, str], Any], username: str, role: str) -> dict[str, Any]:
+    change(svc.db, username, role)
+    svc.auth_cache.drop_user(user_id(svc.db, username))
+    return _one(svc, username)
+
+
 @router.put("/users/{username}/roles/{role}", response_model=UserOut, summary="Grant a role")
 async def roles_grant(username: Username, role: Role, svc: Services, admin: AdminActor) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        grant_role(svc.db, username, role)
-        svc.auth_cache.drop_user(user_id(svc.db, username))
-        return _one(svc, username)
-
-    return await svc.run(work)
+    return await svc.run(_change_role, svc, grant_role, username, role)
 
 
 @router.delete("/users/{username}/roles/{role}", response_model=UserOut, summary="Revoke a role")
 async def roles_revoke(username: Username, role: Role, svc: Services, admin: AdminActor) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        revoke_role(svc.db, username, role)
-        svc.auth_cache.drop_user(user_id(svc.db, username))
-        return _one(svc, username)
-
-    return await svc.run(work)
+    return await svc.run(_change_role, svc, revoke_role, username, role)

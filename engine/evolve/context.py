@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 
 from engine.evolve.model import Area, Change, Effect, Step
-from engine.evolve.table_facts import TableFacts, count_rows
+from engine.evolve.table_facts import TableFacts, count_rows, count_values
 from engine.flow import CompiledFlow
 
 
@@ -30,6 +30,7 @@ class PlanContext:
     renamed_states: dict[str, str] = field(default_factory=dict)  # new state → old state
     rename_history: list[tuple[str, str]] = field(default_factory=list)  # column renames applied before
     _rows: int | None = None
+    _values: dict[str, int] = field(default_factory=dict)  # column → non-null values, counted once
 
     @property
     def dialect(self) -> str:
@@ -43,6 +44,12 @@ class PlanContext:
         if self._rows is None:
             self._rows = count_rows(self.conn, self.table_name) if self.facts.exists else 0
         return self._rows
+
+    def values_in(self, column: str) -> int:
+        """Values (not NULL) an existing column of the table holds; each column is counted once per plan."""
+        if column not in self._values:
+            self._values[column] = count_values(self.conn, self.table_name, column)
+        return self._values[column]
 
     def change(self, area: Area, kind: str, subject: str, text: str, effect: Effect = "safe", *,
                count: int | None = None, examples: tuple[str, ...] = (), seconds: float | None = None) -> None:

@@ -12,7 +12,6 @@ from engine.evolve.column_types import (
 from engine.evolve.context import PlanContext, plural
 from engine.evolve.estimates import rewrite_seconds, describe_seconds
 from engine.evolve.schema_steps import ConvertColumn, RenameColumn, RestoreColumn, RetireColumn
-from engine.evolve.table_facts import count_values
 from forms import FieldSpecBase
 
 
@@ -38,7 +37,7 @@ def plan_fields(ctx: PlanContext) -> None:
         if source != name:
             _rename(ctx, name, source, was_live)
         elif not was_live:
-            n = count_values(ctx.conn, ctx.table_name, name)
+            n = ctx.values_in(name)
             ctx.change("fields", "field_restored", name,
                        f"Field {ctx.field_label(name)} comes back: its {plural(n, 'kept value')} "
                        "are visible again", "data", count=n)
@@ -46,13 +45,13 @@ def plan_fields(ctx: PlanContext) -> None:
                 ctx.step(RestoreColumn(ctx.flow.name, name))
         _plan_type(ctx, name, source, old_spec, new)
         if was_live:
-            _plan_presentation(ctx, name, old_fields[source], new)
+            _plan_presentation(ctx, name, source, old_fields[source], new)
     for col in facts.field_columns:
         if col in consumed:
             continue
         ctx.kept_columns[col] = facts.columns[col]
         if col in old_fields:
-            n = count_values(ctx.conn, ctx.table_name, col)
+            n = ctx.values_in(col)
             ctx.change("fields", "field_retired", col,
                        f"Field {ctx.field_label(col, ctx.old)} is removed from the form: its column and "
                        f"{plural(n, 'stored value')} are kept, hidden, and come back if the field returns",
@@ -94,7 +93,7 @@ def _renamed_away(ctx: PlanContext, name: str, present: set[str], old_fields: di
 
 
 def _rename(ctx: PlanContext, name: str, source: str, was_live: bool) -> None:
-    n = count_values(ctx.conn, ctx.table_name, source)
+    n = ctx.values_in(source)
     ctx.renamed_columns[name] = source
     ctx.step(RenameColumn(ctx.table_name, source, name))
     if was_live:
@@ -159,12 +158,13 @@ def _plan_type(ctx: PlanContext, name: str, source: str, old: FieldSpecBase | No
         ctx.change("fields", "rules_changed", name, f"Field {label} has new rules; every stored value meets them")
 
 
-def _plan_presentation(ctx: PlanContext, name: str, old: FieldSpecBase, new: FieldSpecBase) -> None:
+def _plan_presentation(ctx: PlanContext, name: str, source: str, old: FieldSpecBase, new: FieldSpecBase) -> None:
     label = ctx.field_label(name)
     if old.title != new.title:
         ctx.change("fields", "field_title", name, f"Field '{name}' is now labelled '{new.title or name}'")
     if new.required and not old.required:
-        missing = ctx.rows() - count_values(ctx.conn, ctx.table_name, name) if ctx.facts.exists else 0
+        # Before the apply the values are still in `source` (the column a rename takes over).
+        missing = ctx.rows() - ctx.values_in(source) if ctx.facts.exists else 0
         extra = f": {plural(missing, 'record')} have no value yet and must get one when next saved" if missing else ""
         ctx.change("fields", "field_required", name, f"Field {label} becomes required{extra}")
     elif old.required and not new.required:

@@ -39,6 +39,20 @@ def _describe(flow: CompiledFlow, state: str) -> str:
     return text + (" (wall time)" if sla.clock == "elapsed" else " (working time)")
 
 
+def _count(ctx: PlanContext, where: Any) -> int:
+    return ctx.conn.execute(select(func.count()).where(where)).scalar() or 0
+
+
+def _recompute_or_keep(ctx: PlanContext, name: str, count: int, recompute: bool, clock: ClockChange,
+                       recomputed: tuple[str, str], kept: tuple[str, str]) -> None:
+    """`recomputed` (kind, text) with its step when the file says recompute and records are concerned, else `kept`."""
+    if recompute and count:
+        ctx.step(clock)
+        ctx.change("sla", recomputed[0], name, recomputed[1], "data", count=count)
+    else:
+        ctx.change("sla", kept[0], name, kept[1], count=count)
+
+
 def plan_sla(ctx: PlanContext) -> None:
     if ctx.old is None:
         return
@@ -50,9 +64,7 @@ def plan_sla(ctx: PlanContext) -> None:
         old_sig, new_sig = clock_signature(ctx.old, before), clock_signature(ctx.flow, name)
         if old_sig == new_sig:
             continue
-        running = 0
-        if t is not None:
-            running = ctx.conn.execute(select(func.count()).where(t.c.sla_state == before)).scalar() or 0
+        running = _count(ctx, t.c.sla_state == before) if t is not None else 0
         what = (f"The SLA of state {ctx.state_label(name)} changes from {_describe(ctx.old, before)} "
                 f"to {_describe(ctx.flow, name)}")
         if new_sig is None:
@@ -63,26 +75,17 @@ def plan_sla(ctx: PlanContext) -> None:
             continue
         recompute = st.sla is not None and st.sla.on_change == "recompute"
         if old_sig is None:
-            waiting = 0
-            if t is not None:
-                waiting = ctx.conn.execute(select(func.count()).where(
-                    and_(t.c.state == before, t.c.sla_state.is_(None)))).scalar() or 0
-            if recompute and waiting:
-                ctx.step(ClockChange(name, "start"))
-                ctx.change("sla", "sla_added", name,
-                           f"{what}: the {plural(waiting, 'record')} already in it get a clock starting now "
-                           "(on_change: recompute)", "data", count=waiting)
-            else:
-                ctx.change("sla", "sla_added", name,
-                           f"{what}: records entering it from now on get a clock; the {plural(waiting, 'record')} "
-                           "already in it keep running without one (on_change: keep)", count=waiting)
+            waiting = _count(ctx, and_(t.c.state == before, t.c.sla_state.is_(None))) if t is not None else 0
+            _recompute_or_keep(
+                ctx, name, waiting, recompute, ClockChange(name, "start"),
+                ("sla_added", f"{what}: the {plural(waiting, 'record')} already in it get a clock starting now "
+                              "(on_change: recompute)"),
+                ("sla_added", f"{what}: records entering it from now on get a clock; the "
+                              f"{plural(waiting, 'record')} already in it keep running without one (on_change: keep)"))
             continue
-        if recompute and running:
-            ctx.step(ClockChange(name, "recompute"))
-            ctx.change("sla", "sla_recomputed", name,
-                       f"{what}: {plural(running, 'running clock')} are recomputed from their stage's start "
-                       "(on_change: recompute)", "data", count=running)
-        else:
-            ctx.change("sla", "sla_kept", name,
-                       f"{what}: {plural(running, 'running clock')} keep their due time; records entering the "
-                       "state from now on get the new rule (on_change: keep)", count=running)
+        _recompute_or_keep(
+            ctx, name, running, recompute, ClockChange(name, "recompute"),
+            ("sla_recomputed", f"{what}: {plural(running, 'running clock')} are recomputed from their stage's start "
+                               "(on_change: recompute)"),
+            ("sla_kept", f"{what}: {plural(running, 'running clock')} keep their due time; records entering the "
+                         "state from now on get the new rule (on_change: keep)"))

@@ -92,20 +92,21 @@ def make_api(url: str, flow_text: str, folder: Path) -> tuple[TestClient, Api]:
     return client, Api(client, tokens, ids)
 
 
-@pytest.fixture
-def api(sqlite_url: str, reference_flow_text: str, tmp_path: Path) -> Iterator[Api]:
-    client, a = make_api(sqlite_url, reference_flow_text, tmp_path / "flows")
+def _running_api(url: str, flow_text: str, folder: Path) -> Iterator[Api]:
+    client, a = make_api(url, flow_text, folder)
     with client:
         yield a
     client.app.state.db.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def api(sqlite_url: str, reference_flow_text: str, tmp_path: Path) -> Iterator[Api]:
+    yield from _running_api(sqlite_url, reference_flow_text, tmp_path / "flows")
 
 
 @pytest.fixture
 def api_pg(postgres_url: str, reference_flow_text: str, tmp_path: Path) -> Iterator[Api]:
-    client, a = make_api(postgres_url, reference_flow_text, tmp_path / "flows")
-    with client:
-        yield a
-    client.app.state.db.dispose()  # type: ignore[attr-defined]
+    yield from _running_api(postgres_url, reference_flow_text, tmp_path / "flows")
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import datetime, timezone
 
 import pytest
 
@@ -253,5 +254,5 @@ def test_computed_amount_is_rounded_not_dropped() -> None:
 
     flow = load_flow_text(BASE.replace('compute: "quantity * price"', 'compute: "price / 3"'))
     values = {"quantity": 1, "price": Decimal("10.00"), "customer": "x", "owner": None, "amount": None}
-    Records._compute(flow, values, Actor(id=1, username="u"), __import__("datetime").datetime.now(__import__("datetime").timezone.utc))
+    Records.compute(flow, values, Actor(id=1, username="u"), datetime.now(timezone.utc))
     assert values["amount"] == Decimal("3.33")

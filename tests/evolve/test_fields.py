@@ -1,7 +1,6 @@
 """Fields on reload: renamed, retired and restored, converted or refused, indexed — never a value lost."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -11,13 +10,6 @@ from engine.evolve import schema_steps
 from tests.evolve.helpers import BASE, Evolving, change, edit
 
 EDIT_LIST = "edit: [customer, code, qty, note]"
-
-
-@pytest.fixture
-def world(database_url: str) -> Iterator[Evolving]:
-    w = Evolving(database_url)
-    yield w
-    w.close()
 
 
 def test_a_rename_keeps_the_values_under_the_new_name(world: Evolving) -> None:
@@ -36,6 +28,20 @@ def test_a_rename_keeps_the_values_under_the_new_name(world: Evolving) -> None:
     # The file may keep renamed_from: applying it again changes nothing.
     assert world.plan(renamed).unchanged
 
+
+
+def test_a_rename_that_also_makes_the_field_required_counts_the_old_column(world: Evolving) -> None:
+    a = world.create({"customer": "ACME"})
+    world.create({"qty": 1})
+    renamed = edit(BASE, ("  customer: {type: text, title: Customer, max_length: 100}",
+                          "  client: {type: text, title: Customer, max_length: 100, renamed_from: customer, "
+                          "required: true}"),
+                   (EDIT_LIST, "edit: [client, code, qty, note]"))
+    plan = world.plan(renamed)
+    assert change(plan, "field_renamed", "client").count == 1
+    assert "1 record have no value yet" in change(plan, "field_required", "client").text
+    world.apply(renamed, plan)
+    assert world.get(a.id).values["client"] == "ACME"
 
 def test_rolling_a_rename_back_brings_the_values_back(world: Evolving) -> None:
     a = world.create({"customer": "ACME"})

@@ -1,21 +1,11 @@
 """SLA changes on reload: running clocks keep their due time or are recomputed, as the file says."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-
-import pytest
 
 from tests.evolve.helpers import BASE, Evolving, change, edit
 
 REVIEW = "  review: {owner: manager, sla: {due: 4h, clock: elapsed}}"
-
-
-@pytest.fixture
-def world(database_url: str) -> Iterator[Evolving]:
-    w = Evolving(database_url)
-    yield w
-    w.close()
 
 
 def test_keep_leaves_running_clocks_alone(world: Evolving) -> None:

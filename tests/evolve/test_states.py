@@ -1,8 +1,6 @@
 """States on reload: a removed state's records go where the file says, and their history says why."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from engine.evolve import PlanRefused
@@ -15,13 +13,6 @@ WITHOUT_LEGAL = (
     ("  to_legal: {from: review, to: legal, by: manager}\n", ""),
     ("approve: {from: [review, legal], to: done, by: manager}", "approve: {from: review, to: done, by: manager}"),
 )
-
-
-@pytest.fixture
-def world(database_url: str) -> Iterator[Evolving]:
-    w = Evolving(database_url)
-    yield w
-    w.close()
 
 
 def test_removing_a_state_that_holds_records_needs_a_mapping(world: Evolving) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,13 +11,6 @@ from tests.evolve.helpers import BASE, Evolving, edit
 
 ADD_REGION = edit(BASE, ("  note: {type: longtext}\n", "  note: {type: longtext}\n  region: {type: text}\n"))
 ADD_PHONE = edit(BASE, ("  note: {type: longtext}\n", "  note: {type: longtext}\n  phone: {type: phone}\n"))
-
-
-@pytest.fixture
-def world(database_url: str) -> Iterator[Evolving]:
-    w = Evolving(database_url)
-    yield w
-    w.close()
 
 
 def test_the_second_apply_is_told_the_live_revision_changed(world: Evolving) -> None:

@@ -104,6 +104,27 @@ class TestDateTime:
         with pytest.raises(ValidationError, match="must not be greater"):
             DateTimeField(min="2026-02-01T00:00Z", max="2026-01-01T00:00Z")
 
+    @pytest.mark.parametrize("raw, kw", [
+        ("0001-01-01T00:00+01:00", {}),
+        ("9999-12-31T23:59-01:00", {}),
+        (datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=5))), {}),
+        ("9999-12-31T23:59", {"tz": ZoneInfo("America/New_York")}),
+        ("0001-01-01T00:30", {"tz": SHANGHAI}),
+    ])
+    def test_instant_outside_utc_range_refused(self, raw, kw) -> None:
+        assert refused(DateTimeField(), raw, **kw).code == "out_of_range"
+
+    def test_extreme_years_that_fit_in_utc(self) -> None:
+        spec = DateTimeField()
+        assert spec.coerce("0001-01-01T00:00Z") == datetime(1, 1, 1, tzinfo=UTC)
+        assert spec.coerce("9999-12-31T23:59+01:00") == datetime(9999, 12, 31, 22, 59, tzinfo=UTC)
+
+    def test_option_outside_utc_range_is_a_load_error(self) -> None:
+        with pytest.raises(ValidationError, match="supported range"):
+            DateTimeField(min="0001-01-01T00:00+01:00")
+        with pytest.raises(ValidationError, match="does not fit"):
+            DateTimeField(default="9999-12-31T23:59-01:00")
+
     def test_from_db_attaches_utc_to_naive(self) -> None:
         spec = DateTimeField()
         assert spec.from_db(datetime(2026, 10, 1, 1, 30)) == datetime(2026, 10, 1, 1, 30, tzinfo=UTC)

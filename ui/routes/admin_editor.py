@@ -150,7 +150,7 @@ def _expected(page: Page) -> PlanRef | None:
     base = page.form.get("base_revision")
     if not isinstance(digest, str) or not _HASH.fullmatch(digest) or not isinstance(base, str):
         return None
-    if base and not (base.isdigit() and len(base) < 10):
+    if base and not (base.isdecimal() and len(base) < 10):
         return None
     return PlanRef(int(base) if base else None, digest)
 

@@ -1,14 +1,14 @@
 """Admin SLA pages: the simulation of a flow's clocks (htmx fragment) and the delivery log of the outbox."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from api.deps import MAX_ID
 from engine.outbox import DEAD, PENDING, SENT, counts, list_rows, requeue
 from ui.auth import is_htmx
 from ui.errors import PageRoute
@@ -48,7 +48,7 @@ def deliveries_page(request: Request, page: AdminPage, status: str = "", msg: st
 
 
 @router.post("/admin/deliveries/{outbox_id}/retry")
-def retry_delivery(request: Request, outbox_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+def retry_delivery(request: Request, outbox_id: Annotated[int, Path(ge=1, le=MAX_ID)],
                    page: AdminPost) -> Response:
     done = requeue(services(request).db, [outbox_id])
     back = page.form.get("back")

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from api.deps import MAX_ID
 from engine.notifications import list_notifications, mark_read
 from ui.auth import Page, checked_page, current_page
 from ui.errors import PageRoute
@@ -21,7 +22,7 @@ MAX_IDS = 200
 
 @router.get("/notifications")
 def notifications_page(request: Request, page: Annotated[Page, Depends(current_page)], unread: bool = False,
-                       before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None, msg: str = "") -> Response:
+                       before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, msg: str = "") -> Response:
     items = list_notifications(services(request).db, page.actor.id, unread_only=unread, limit=PAGE_SIZE + 1,
                                before_id=before)
     older = items[PAGE_SIZE - 1].id if len(items) > PAGE_SIZE else None
@@ -32,7 +33,7 @@ def notifications_page(request: Request, page: Annotated[Page, Depends(current_p
 @router.post("/notifications/read")
 def read_notifications(request: Request, page: Annotated[Page, Depends(checked_page)]) -> Response:
     """Mark the posted `id`s read, or every unread one with `all=1`; only the user's own are touched."""
-    ids = [int(v) for v in page.form.getlist("id")[:MAX_IDS] if isinstance(v, str) and v.isdigit() and len(v) < 19]
+    ids = [int(v) for v in page.form.getlist("id")[:MAX_IDS] if isinstance(v, str) and v.isdecimal() and len(v) < 19]
     everything = page.form.get("all") == "1"
     mark_read(services(request).db, page.actor.id, None if everything else ids)
     back = "/notifications?unread=true&msg=read" if page.form.get("unread") == "true" else "/notifications?msg=read"

@@ -8,6 +8,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from api.deps import RecordId
 from engine.access import FieldMode, check_create, create_modes, field_modes
 from engine.claims import may_claim, may_reassign, reassign
 from engine.errors import (
@@ -47,7 +48,7 @@ def _defaults(flow: CompiledFlow) -> dict[str, Any]:
 
 def _with_computed(flow: CompiledFlow, values: dict[str, Any], page: Page) -> dict[str, Any]:
     merged = dict(values)
-    Records._compute(flow, merged, page.actor, page.now)  # the engine's own computation, nothing saved
+    Records.compute(flow, merged, page.actor, page.now)  # the engine's own computation, nothing saved
     return merged
 
 
@@ -165,7 +166,7 @@ def _error_list(fields: list[FieldView], errors: dict[str, str], page: Page) -> 
 
 
 @router.get("/records/{flow_name}/{record_id}")
-def record_page(request: Request, flow_name: str, record_id: int, page: Annotated[Page, Depends(current_page)],
+def record_page(request: Request, flow_name: str, record_id: RecordId, page: Annotated[Page, Depends(current_page)],
                 msg: str = "") -> Response:
     rec = services(request).access.get(flow_name, record_id, page.actor)
     return _record_page(request, page, rec, msg=msg)
@@ -173,13 +174,13 @@ def record_page(request: Request, flow_name: str, record_id: int, page: Annotate
 
 def _posted_version(form: FormData) -> int | None:
     raw = form.get("version")
-    if not isinstance(raw, str) or not raw.strip().isdigit() or len(raw.strip()) > 12:
+    if not isinstance(raw, str) or not raw.strip().isdecimal() or len(raw.strip()) > 12:
         return None
     return int(raw.strip())
 
 
 @router.post("/records/{flow_name}/{record_id}")
-def act_on_record(request: Request, flow_name: str, record_id: int,
+def act_on_record(request: Request, flow_name: str, record_id: RecordId,
                   page: Annotated[Page, Depends(checked_page)]) -> Response:
     """Save the edited fields, or fire a transition (with the edits and a comment in the same step)."""
     svc = services(request)
@@ -255,7 +256,7 @@ def _stale(request: Request, page: Page, current: Record, had: int | None, comme
 
 
 @router.post("/records/{flow_name}/{record_id}/preview")
-def preview_record(request: Request, flow_name: str, record_id: int,
+def preview_record(request: Request, flow_name: str, record_id: RecordId,
                    page: Annotated[Page, Depends(checked_page)]) -> Response:
     """Computed fields and transition buttons for what is typed so far (nothing is saved)."""
     svc = services(request)
@@ -271,10 +272,10 @@ def preview_record(request: Request, flow_name: str, record_id: int,
 
 
 @router.post("/records/{flow_name}/{record_id}/reassign")
-def reassign_record(request: Request, flow_name: str, record_id: int, page: Annotated[Page, Depends(checked_page)],
+def reassign_record(request: Request, flow_name: str, record_id: RecordId, page: Annotated[Page, Depends(checked_page)],
                     assignee: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
     svc = services(request)
-    target = int(assignee) if assignee.strip().isdigit() and len(assignee.strip()) < 10 else None
+    target = int(assignee) if assignee.strip().isdecimal() and len(assignee.strip()) < 10 else None
     if assignee.strip() and target is None:
         raise NotFound("no such user")
     try:
