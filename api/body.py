@@ -29,13 +29,20 @@ def _no_constants(name: str) -> Any:
 
 async def read_json(request: Request, *, empty: Any = None) -> Any:
     """The parsed body; `empty` (when not None) stands for a missing body."""
-    ctype = request.headers.get("content-type")
+    check_body_headers(request.headers.get("content-type"), request.headers.get("content-length"))
+    return decode_json(await request.body(), empty=empty)
+
+
+def check_body_headers(ctype: str | None, length: str | None) -> None:
+    """Refuse a body that is not JSON or announces more than MAX_BODY bytes, before reading it."""
     if ctype and not _JSON_TYPE.match(ctype.strip()):
         raise ApiProblem(415, "unsupported_media_type", "send the body as application/json")
-    length = request.headers.get("content-length")
     if length and length.isdecimal() and int(length) > MAX_BODY:
         raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
-    raw = await request.body()
+
+
+def decode_json(raw: bytes, *, empty: Any = None) -> Any:
+    """Bytes read from the request as JSON: decimals kept exact, NaN/Infinity refused."""
     if len(raw) > MAX_BODY:
         raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
     if not raw.strip():

@@ -70,6 +70,15 @@ def _session_auth(svc: ApiServices, secret: str) -> CachedAuth:
     return cached
 
 
+async def token_principal(svc: ApiServices, secret: str) -> Principal:
+    """Who an API token belongs to (Unauthenticated when unknown, revoked or expired).
+
+    A cache hit is answered on the event loop; only a miss hops to the database.
+    """
+    auth = svc.auth_cache.get("t:" + hash_secret(secret)) or await svc.run(_token_auth, svc, secret)
+    return Principal(auth.actor, "token", token_id=auth.token_id)
+
+
 async def principal_of(request: Request) -> Principal:
     """Who sent the request (bearer token first, else the session cookie); Unauthenticated otherwise."""
     svc: ApiServices = request.app.state.api
@@ -78,11 +87,10 @@ async def principal_of(request: Request) -> Principal:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthenticated("use `Authorization: Bearer <token>`")
-        auth = await svc.run(_token_auth, svc, secret.strip())
-        return Principal(auth.actor, "token", token_id=auth.token_id)
+        return await token_principal(svc, secret.strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        auth = await svc.run(_session_auth, svc, cookie)
+        auth = svc.auth_cache.get("s:" + hash_secret(cookie)) or await svc.run(_session_auth, svc, cookie)
         assert auth.session is not None
         if request.method not in SAFE_METHODS and not csrf_matches(auth.session, request.headers.get(CSRF_HEADER)):
             raise ApiProblem(403, "csrf_failed", f"a signed-in browser request that changes data needs the "

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
+from api.hot_routes import HotRecordRoutes, hot_routes_enabled
 from api.openapi import install_openapi
 from api.routers import auth, deliveries, flow_admin, flows, inbox, records, tokens, users
 from api.services import ApiServices, build_services
@@ -19,4 +20,6 @@ def install_api(app: FastAPI, db: Engine, registry: FlowRegistry) -> ApiServices
     for module in (records, auth, users, tokens, inbox, flows, flow_admin, deliveries):  # records first: the hot routes match sooner
         app.include_router(module.router)
     install_openapi(app, registry)
+    if hot_routes_enabled():
+        app.add_middleware(HotRecordRoutes, services=svc)
     return svc

@@ -15,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import DateTime, TypeDecorator
 
+from engine.write_scope import flush_open_batch
+
 
 def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
@@ -52,6 +54,7 @@ def _setup_sqlite(engine: Engine) -> None:
     def do_begin(dbapi_conn: Any) -> None:
         # isolation_level None is sqlite3's autocommit mode, which `readonly=True` asks for.
         if dbapi_conn.isolation_level is not None:
+            flush_open_batch(dbapi_conn)  # never wait on a group commit this thread holds open
             dbapi_conn.execute("BEGIN IMMEDIATE")
 
     def set_connection_execution_options(connection: Connection, opts: dict[str, Any]) -> None:

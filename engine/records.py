@@ -30,6 +30,7 @@ from engine.scheduler import on_state_entry
 from engine.schema import history, users
 from engine.sla import clock_on_entry
 from engine.users import assignable_problem
+from engine.write_scope import write_transaction
 from forms import FieldValueError
 
 MAX_COMMENT = 10_000
@@ -239,7 +240,7 @@ class Records:
                 data[name] = None
         self._required_errors(flow, data, settable, errors)
         self.compute(flow, data, actor, now)
-        with self.db.begin() as conn:
+        with write_transaction(self.db) as conn:
             self._check_users(conn, flow, given, errors)
             if errors:
                 raise ValidationFailed(errors)
@@ -298,7 +299,7 @@ class Records:
         live = self.registry.get(flow_name)
         flow = live.flow
         now = now or datetime.now(timezone.utc)
-        with self.db.begin() as conn:
+        with write_transaction(self.db) as conn:
             row = self._load_for_write(conn, live, record_id)
             state = row["state"]
             self._check_version(row, expected_version)
@@ -375,7 +376,7 @@ class Records:
         comment = (comment or "").strip() or None
         if comment is not None and len(comment) > MAX_COMMENT:
             raise ValidationFailed({"comment": f"at most {MAX_COMMENT} characters"})
-        with self.db.begin() as conn:
+        with write_transaction(self.db) as conn:
             row = self._load_for_write(conn, live, record_id)
             state = row["state"]
             self._check_version(row, expected_version)

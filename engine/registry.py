@@ -74,6 +74,9 @@ class FlowRegistry:
         except KeyError:
             raise NotFound(f"no flow '{name}'") from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._flows
+
     def names(self) -> list[str]:
         return list(self._flows)
 

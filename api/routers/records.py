@@ -53,7 +53,7 @@ async def create_record(flow: str, request: Request, svc: Svc, actor: RequestAct
     svc.registry.get(flow)
 
     async def run() -> Outcome:
-        rec = await svc.run(svc.access.create, flow, actor, body.values)
+        rec = await svc.write(svc.access.create, flow, actor, body.values)
         return _record_response(svc, flow, rec, actor, 201)
 
     return await once(svc, request, actor, idempotency_key, data, run)
@@ -73,7 +73,7 @@ async def edit_record(flow: str, record_id: RecordId, request: Request, svc: Svc
     version = expected_version(body.version, if_match)
     if version is None:
         raise ApiProblem(428, "version_required", 'send the version you saw: "version" in the body or If-Match')
-    rec = await svc.run(svc.access.edit, flow, record_id, actor, body.values, expected_version=version,
+    rec = await svc.write(svc.access.edit, flow, record_id, actor, body.values, expected_version=version,
                         comment=body.comment)
     status, payload, headers = _record_response(svc, flow, rec, actor)
     return JSONResponse(payload, status_code=status, headers=headers)
@@ -140,7 +140,7 @@ async def fire_transition(flow: str, record_id: RecordId, transition: Annotated[
     version = expected_version(body.version, if_match)
 
     async def run() -> Outcome:
-        rec = await svc.run(svc.access.transition, flow, record_id, transition, actor, expected_version=version,
+        rec = await svc.write(svc.access.transition, flow, record_id, transition, actor, expected_version=version,
                             values=body.values, comment=body.comment)
         return _record_response(svc, flow, rec, actor)
 

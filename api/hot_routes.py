@@ -1,0 +1,123 @@
+"""The record routes an integration calls most, served without FastAPI's per-request machinery.
+
+Creating a record and firing a transition are what a web shop or an ERP
+sends all day long. FastAPI's routing, dependency solving and response
+classes cost several times the engine's own work for these small requests,
+so this ASGI layer answers them directly: the same authentication, body
+rules, engine calls, JSON and problem+json errors as the routes in
+api/routers/records.py, which stay the documented and complete version.
+
+Only the plain case is taken here: a bearer token, no `Idempotency-Key`, no
+query string, a known flow, a valid record id. Everything else (session
+cookies with their CSRF check, idempotent replays, unknown paths) goes on to
+the FastAPI app untouched, and is decided before the body is read.
+RELAYFLOW_API_HOT_ROUTES=off turns this layer off (the parity tests use it).
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.body import MAX_BODY, CreateBody, TransitionBody, check_body_headers, decode_json, expected_version, parse_body
+from api.deps import MAX_ID, token_principal
+from api.errors import ApiProblem, problem_response, workflow_problem
+from api.serialize import etag, record_json
+from api.services import ApiServices
+from engine.errors import Unauthenticated, WorkflowError
+from engine.records import Record
+
+_CREATE = re.compile(r"/api/flows/([^/]{1,200})/records")
+_TRANSITION = re.compile(r"/api/flows/([^/]{1,200})/records/([1-9][0-9]{0,18})/transitions/([^/]{1,64})")
+_DIVERTING_HEADERS = frozenset({b"idempotency-key", b"cookie"})
+
+
+def hot_routes_enabled() -> bool:
+    return os.environ.get("RELAYFLOW_API_HOT_ROUTES", "on").lower() not in ("off", "0", "false", "no")
+
+
+class HotRecordRoutes:
+    """ASGI middleware: POST .../records and POST .../records/{id}/transitions/{name}, plain case only."""
+
+    def __init__(self, app: ASGIApp, services: ApiServices) -> None:
+        self.app = app
+        self.svc = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["query_string"]:
+            return await self.app(scope, receive, send)
+        path: str = scope["path"]
+        create = _CREATE.fullmatch(path)
+        move = None if create else _TRANSITION.fullmatch(path)
+        match = create or move
+        if match is None or match.group(1) not in self.svc.registry or (move and int(move.group(2)) > MAX_ID):
+            return await self.app(scope, receive, send)
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in _DIVERTING_HEADERS or name in headers:
+                return await self.app(scope, receive, send)  # replays, cookies, repeated headers: the full route
+            headers[name] = value
+        if b"authorization" not in headers:
+            return await self.app(scope, receive, send)
+        try:
+            status, body, extra = await self._handle(scope, receive, headers, create is not None, match)
+        except WorkflowError as exc:
+            return await workflow_problem(Request(scope), exc)(scope, receive, send)
+        except ApiProblem as exc:
+            response = problem_response(Request(scope), exc.status, exc.code, exc.detail, errors=exc.errors,
+                                        headers=exc.headers, **exc.extra)
+            return await response(scope, receive, send)
+        await Response(orjson.dumps(body), status, extra, "application/json")(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], create: bool,
+                      match: re.Match[str]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        svc = self.svc
+        actor = (await token_principal(svc, _bearer_secret(headers[b"authorization"]))).actor
+        ctype = headers.get(b"content-type")
+        length = headers.get(b"content-length")
+        check_body_headers(ctype.decode("latin-1") if ctype else None, length.decode("latin-1") if length else None)
+        raw = await _read_body(receive)
+        flow = match.group(1)
+        if create:
+            values = parse_body(CreateBody, decode_json(raw)).values
+            rec: Record = await svc.write(svc.access.create, flow, actor, values)
+            return 201, record_json(svc.registry.get(flow).flow, rec, actor), {
+                "ETag": etag(rec.version), "Location": f"/api/flows/{flow}/records/{rec.id}"}
+        if_match = headers.get(b"if-match")
+        if if_match is not None and len(if_match) > 100:
+            raise ApiProblem(422, "validation_failed", "If-Match is too long", errors=[
+                {"field": "If-Match", "pointer": "If-Match", "detail": "at most 100 characters"}])
+        body = parse_body(TransitionBody, decode_json(raw, empty={}))
+        version = expected_version(body.version, if_match.decode("latin-1") if if_match is not None else None)
+        rec = await svc.write(svc.access.transition, flow, int(match.group(2)), match.group(3), actor,
+                            expected_version=version, values=body.values, comment=body.comment)
+        return 200, record_json(svc.registry.get(flow).flow, rec, actor), {"ETag": etag(rec.version)}
+
+
+def _bearer_secret(header: bytes) -> str:
+    scheme, _, secret = header.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated("use `Authorization: Bearer <token>`")
+    return secret.strip()
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body, refused as soon as it grows past the limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ApiProblem(400, "malformed_json", "the client went away before the body was complete")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

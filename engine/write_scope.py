@@ -1,0 +1,73 @@
+"""Where a record write runs: its own transaction, or the shared one of a group commit.
+
+On SQLite the COMMIT is the most expensive part of a small write. A server
+that runs the writes of many concurrent requests on one thread can put them
+into one transaction and commit once (api/group_commit.py). This module is
+the engine's side of that: a thread may open a `WriteBatch`; while one of its
+jobs runs, `write_transaction` hands the job the batch's connection instead
+of starting a transaction of its own.
+
+Any other write transaction started on that thread while a batch is open (a
+page that saves a session, a claim) commits the batch first, so a thread
+never waits on its own open transaction (see `flush_open_batch`, called by
+engine/db.py before every BEGIN on SQLite).
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+
+class WriteBatch(Protocol):
+    db: Engine
+    conn: Connection
+    in_job: bool
+
+    def flush(self) -> None: ...
+
+
+_local = threading.local()
+
+
+def open_batch() -> WriteBatch | None:
+    return getattr(_local, "batch", None)
+
+
+def set_open_batch(batch: WriteBatch | None) -> None:
+    _local.batch = batch
+
+
+@contextmanager
+def write_transaction(db: Engine) -> Iterator[Connection]:
+    """A connection inside a write transaction: the running batch job's, else a new transaction."""
+    batch = open_batch()
+    if batch is not None and batch.in_job and batch.db is db:
+        yield batch.conn  # the batch commits (or rolls back and re-runs) this job's work
+        return
+    with db.begin() as conn:
+        yield conn
+
+
+def flush_open_batch(dbapi_conn: Any) -> None:
+    """Before a new write transaction on this thread: commit the open batch unless it is this one."""
+    batch = open_batch()
+    if batch is not None and not batch.in_job and _raw(batch.conn) is not dbapi_conn:
+        batch.flush()
+
+
+def _raw(conn: Connection) -> Any:
+    return conn.connection.dbapi_connection
+
+
+def run_job(batch: WriteBatch, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run `fn` as one job of `batch` (its writes go into the batch's transaction)."""
+    batch.in_job = True
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        batch.in_job = False

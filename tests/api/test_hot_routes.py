@@ -1,0 +1,76 @@
+"""The lean path for create/transition answers exactly as the full FastAPI routes do, good input or bad."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import ORDER, Api, make_api
+
+URL = "/api/flows/sales_order/records"
+VOLATILE = {"created_at", "updated_at", "due_at", "warn_at", "instance"}
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ("*" if k in VOLATILE else _scrub(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _script(api: Api) -> list[tuple[int, Any, dict[str, str | None]]]:
+    """A conversation with good and bad requests; what came back (status, body, key headers)."""
+    out = []
+
+    def note(r: Any) -> Any:
+        body = r.json() if r.content else None
+        out.append((r.status_code, _scrub(body), {h: r.headers.get(h) for h in
+                                                   ("content-type", "etag", "location", "www-authenticate")}))
+        return body
+
+    c = api.client
+    rec = note(api.post("sally", URL, {"values": ORDER}))
+    note(api.post("sally", URL, {"values": {**ORDER, "quantity": "lots", "nope": 1}}))
+    note(api.post("sally", URL, {"values": ORDER, "extra": True}))
+    note(api.post("nobody", URL, {"values": ORDER}))
+    note(c.post(URL, content=b"{not json", headers={**api.h("sally"), "Content-Type": "application/json"}))
+    note(c.post(URL, content=b"[1, 2]", headers={**api.h("sally"), "Content-Type": "application/json"}))
+    note(c.post(URL, content=b"{}", headers={**api.h("sally"), "Content-Type": "text/plain"}))
+    note(c.post(URL, json={"values": ORDER}, headers={"Authorization": "Bearer not-a-token"}))
+    note(c.post(URL, json={"values": ORDER}, headers={"Authorization": "Basic abc"}))
+    move = f"{URL}/{rec['id']}/transitions"
+    note(api.post("sally", f"{move}/submit", {"version": rec["version"] + 3}))
+    note(api.post("sally", f"{move}/approve", {"version": rec["version"]}))
+    note(api.post("sally", f"{move}/no_such_transition", {"version": rec["version"]}))
+    note(api.post("sally", f"{URL}/999999/transitions/submit", {"version": 1}))
+    note(api.post("sally", f"{move}/submit", {"version": 2}, headers={"If-Match": '"1"'}))
+    note(api.post("sally", f"{move}/submit", None, headers={"If-Match": "garbage"}))
+    rec = note(api.post("sally", f"{move}/submit", None, headers={"If-Match": f'"{rec["version"]}"'}))
+    note(api.post("clerk1", f"{move}/approve", {"version": rec["version"], "comment": "x" * 10_001}))
+    note(api.post("clerk1", f"{move}/approve", {"version": rec["version"], "comment": "fine"}))
+    return out
+
+
+def _run(hot: str, url: str, flow_text: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    monkeypatch.setenv("RELAYFLOW_API_HOT_ROUTES", hot)
+    client, api = make_api(url, flow_text, folder)
+    try:
+        with client:
+            return _script(api)
+    finally:
+        client.app.state.db.dispose()  # type: ignore[attr-defined]
+
+
+def test_both_paths_answer_alike(reference_flow_text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hot = _run("on", f"sqlite:///{tmp_path / 'hot.db'}", reference_flow_text, tmp_path / "hot", monkeypatch)
+    full = _run("off", f"sqlite:///{tmp_path / 'full.db'}", reference_flow_text, tmp_path / "full", monkeypatch)
+    statuses = [s for s, _, _ in hot]
+    assert statuses == [201, 422, 422, 403, 400, 400, 415, 401, 401, 409, 403, 404, 404, 422, 400, 200, 422, 200]
+    assert {e["field"] for e in hot[1][1]["errors"]} == {"quantity", "nope"}
+    assert hot[9][1]["current_version"] == 1 and hot[9][2]["etag"] == '"1"'
+    assert hot[0][2]["location"] == "/api/flows/sales_order/records/1"
+    assert all(h["content-type"] == ("application/json" if s < 400 else "application/problem+json")
+               for s, _, h in hot)
+    assert hot == full
