@@ -9,10 +9,11 @@ A client therefore never sees a result that is not committed, and the
 commit's cost (writing the changed pages to the WAL) is shared.
 
 A job that fails without writing anything (a refused transition, a stale
-version, invalid values: the usual failures) just gets its error. A job that
-fails after writing, or a COMMIT that fails, rolls the whole batch back and
-every job of it runs again alone, in its own transaction, as if there had
-been no batch.
+version, invalid values: the usual failures) just gets its error; SQLite
+tells by its count of changed rows. A job that fails after writing (or,
+where the driver cannot tell, any failing job), or a COMMIT that fails, rolls
+the whole batch back and every job of it runs again alone, in its own
+transaction, as if there had been no batch.
 """
 from __future__ import annotations
 
@@ -99,17 +100,21 @@ class GroupCommit:
             batch = self._start(loop)
         job = _Job(loop.create_future(), fn, args, kwargs)
         batch.jobs.append(job)
-        raw = batch.conn.connection.dbapi_connection
-        changes = raw.total_changes  # type: ignore[union-attr]
+        changes = self._changes(batch)
         try:
             job.result = run_job(batch, fn, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - answered after the flush
             job.error = exc
-            if raw.total_changes != changes or isinstance(exc, SQLAlchemyError):  # type: ignore[union-attr]
+            if changes is None or self._changes(batch) != changes or isinstance(exc, SQLAlchemyError):
                 batch.spoiled = True
         if len(batch.jobs) >= MAX_JOBS:
             batch.flush()
         return await job.future
+
+    @staticmethod
+    def _changes(batch: _Batch) -> int | None:
+        """Rows the batch's connection changed so far (SQLite); None where the driver cannot tell."""
+        return getattr(batch.conn.connection.dbapi_connection, "total_changes", None)
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> _Batch:
         conn = self.db.connect()

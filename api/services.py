@@ -94,7 +94,7 @@ class ApiServices:
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a record write: in a group commit when there is one (SQLite), else like `run`."""
-        if self.group_commit is not None and self.db_mode == "inline":
+        if self.group_commit is not None:
             return await self.group_commit.run(fn, *args, **kwargs)  # type: ignore[no-any-return]
         return await self.run(fn, *args, **kwargs)
 
@@ -114,9 +114,10 @@ def build_services(db: Engine, registry: FlowRegistry) -> ApiServices:
         idempotency=IdempotencyStore(db),
         cookie_secure=os.environ.get("RELAYFLOW_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
         db_mode="thread" if mode == "thread" else "inline",
-        group_commit=GroupCommit(db) if db.dialect.name == "sqlite" and _group_commit_enabled() else None,
+        group_commit=GroupCommit(db) if _group_commit_enabled(db.dialect.name) else None,
     )
 
 
-def _group_commit_enabled() -> bool:
-    return os.environ.get("RELAYFLOW_GROUP_COMMIT", "on").lower() not in ("off", "0", "false", "no")
+def _group_commit_enabled(dialect: str) -> bool:
+    default = "on" if dialect == "sqlite" else "off"
+    return os.environ.get("RELAYFLOW_GROUP_COMMIT", default).lower() not in ("off", "0", "false", "no")

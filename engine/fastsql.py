@@ -57,9 +57,10 @@ class FastStatements:
             found = self._cache[key] = _Compiled(stmt, dialect, None if kind == "select" else keys)
         return found
 
-    def _row_processors(self, dialect: Dialect, description: Sequence[Any]) -> list[tuple[str, Processor]]:
+    def _row_processors(self, dialect: Dialect, cursor: Any) -> list[tuple[str, Processor]]:
         procs = self._result_procs.get(dialect.name)
         if procs is None:
+            description: Sequence[Any] = cursor.description  # built per call by some drivers: read it once
             cols: Sequence[ColumnElement[Any]] = list(self._select.selected_columns)
             # The driver's type code of each result column decides some processors (PostgreSQL numerics).
             procs = self._result_procs[dialect.name] = [
@@ -84,7 +85,7 @@ class FastStatements:
         compiled = self._compiled("select", self._select, conn.dialect, ("_rid",))
         cur = self._run(conn, compiled, {"_rid": record_id})
         raw = cur.fetchone()
-        procs = self._row_processors(conn.dialect, cur.description)
+        procs = self._row_processors(conn.dialect, cur)
         cur.close()
         if raw is None:
             return None

@@ -17,13 +17,16 @@ URL = "/api/flows/sales_order/records"
 
 
 @pytest.fixture
-def server(sqlite_url: str, reference_flow_text: str, tmp_path: Path) -> Any:
-    client, api = make_api(sqlite_url, reference_flow_text, tmp_path / "flows")
+def server(database_url: str, reference_flow_text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """On SQLite group commit is the default; on PostgreSQL it is switched on (it is off by default there)."""
+    if not database_url.startswith("sqlite"):
+        monkeypatch.setenv("RELAYFLOW_GROUP_COMMIT", "on")
+    client, api = make_api(database_url, reference_flow_text, tmp_path / "flows")
     svc = client.app.state.api  # type: ignore[attr-defined]
-    assert svc.group_commit is not None and svc.db_mode == "inline"
+    assert svc.group_commit is not None
     try:
         with served(client.app) as base:
-            yield base, api, sqlite_url
+            yield base, api, database_url
     finally:
         client.app.state.db.dispose()  # type: ignore[attr-defined]
 
