@@ -1,7 +1,7 @@
 """HTTP throughput of the REST API against a bare FastAPI endpoint, on SQLite and PostgreSQL.
 
     python -m bench.http_bench [--records N] [--concurrency C] [--db sqlite|postgres|both]
-                               [--db-calls inline|thread] [--json PATH]
+                               [--db-calls inline|thread] [--group-commit on|off] [--json PATH]
 
 For each database it starts two uvicorn servers as subprocesses on 127.0.0.1
 (one worker each, same options):
@@ -18,6 +18,11 @@ connections driven by asyncio with a minimal HTTP/1.1 client (much cheaper per
 request than a general client, so that it is not the bottleneck), a bounded
 number of requests, a time limit. It reports requests/s, p50/p99 latency and
 the ratio relayflow / bare (target: >= 0.25).
+
+The server runs with its defaults unless told otherwise: creates and
+transitions take the lean path of api/hot_routes.py, and on SQLite the writes
+of concurrent requests share one COMMIT (api/group_commit.py; off by default
+on PostgreSQL, `--group-commit on` measures it there).
 """
 from __future__ import annotations
 
@@ -261,6 +266,8 @@ def run_one(db_name: str, url: str, args: argparse.Namespace, work: Path) -> dic
     env = {"RELAYFLOW_DATABASE_URL": url, "RELAYFLOW_FLOWS_DIR": str(work / f"flows-{db_name}")}
     if args.db_calls:
         env["RELAYFLOW_API_DB_CALLS"] = args.db_calls
+    if args.group_commit:
+        env["RELAYFLOW_GROUP_COMMIT"] = args.group_commit
     requests = args.records * 4
     bare = Server("bench.http_bench:bare_app", {})
     try:
@@ -340,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     p.add_argument("--db-calls", choices=("inline", "thread"), help="how the API runs database work "
                    "(default: inline on SQLite, threadpool on PostgreSQL)")
+    p.add_argument("--group-commit", choices=("on", "off"), help="share one COMMIT among concurrent writes "
+                   "(default: on for SQLite, off for PostgreSQL)")
     p.add_argument("--json", help="also write the figures to this file")
     p.add_argument("--profile", type=int, metavar="N", help="instead: profile N records in-process (SQLite)")
     args = p.parse_args(argv)
