@@ -1,7 +1,7 @@
 """Run a create or a transition at most once per `Idempotency-Key` (see engine/idempotency.py)."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -10,26 +10,34 @@ from fastapi.responses import JSONResponse
 from api.services import ApiServices
 from engine.actor import Actor
 from engine.idempotency import fingerprint
+from engine.write_scope import write_transaction
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 Outcome = tuple[int, Any, dict[str, str]]
 
 
 async def once(svc: ApiServices, request: Request, actor: Actor, key: str | None, body: Any,
-               run: Callable[[], Awaitable[Outcome]]) -> JSONResponse:
-    """`run()` unless this key already ran for the same request; then the stored answer is replayed."""
+               work: Callable[[], Outcome]) -> JSONResponse:
+    """`work()` (a write and its answer) unless this key already ran for the same request; then the
+    stored answer is replayed. The answer is stored in the write's own transaction."""
     if key is None:
-        status, payload, headers = await run()
+        status, payload, headers = await svc.write(work)
         return JSONResponse(payload, status_code=status, headers=headers)
     digest = fingerprint(request.method, request.url.path, body)
     stored = await svc.run(svc.idempotency.begin, actor.id, key, digest)
     if stored is not None:
         return JSONResponse(stored.body, status_code=stored.status_code,
                             headers={**stored.headers, "Idempotent-Replayed": "true"})
+
+    def work_and_store() -> Outcome:
+        with write_transaction(svc.db):
+            status, payload, headers = work()
+            svc.idempotency.complete(actor.id, key, status, payload, headers)
+        return status, payload, headers
+
     try:
-        status, payload, headers = await run()
+        status, payload, headers = await svc.write(work_and_store)
     except BaseException:
         await svc.run(svc.idempotency.release, actor.id, key)
         raise
-    await svc.run(svc.idempotency.complete, actor.id, key, status, payload, headers)
     return JSONResponse(payload, status_code=status, headers=headers)

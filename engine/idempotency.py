@@ -9,7 +9,10 @@ without running again. Policy (docs/access-control.md):
 * same key while the first still runs → IdempotencyKeyInUse (HTTP 409);
 * a request that fails (4xx) releases its key, so a corrected retry may reuse it;
 * keys expire after `ttl` (24 h); a reservation left behind by a crashed worker
-  can be taken over after `lock_timeout`.
+  can be taken over after `lock_timeout`;
+* the stored answer is written in the same transaction as the record write
+  (the caller wraps both in `write_transaction`), so a write that committed
+  always has its answer stored, and a crash before the commit leaves neither.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.errors import ValidationFailed, WorkflowError
 from engine.schema import idempotency_keys as keys
+from engine.write_scope import write_transaction
 
 TTL = timedelta(hours=24)
 LOCK_TIMEOUT = timedelta(seconds=60)
@@ -95,7 +99,9 @@ class IdempotencyStore:
         raise IdempotencyKeyInUse("a request with this Idempotency-Key is still being processed; retry later")
 
     def complete(self, user_id: int, key: str, status_code: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        with self.db.begin() as conn:
+        """Store the answer of a run; inside a `write_transaction` it commits with the run's own writes,
+        so no crash can leave a committed write without its stored answer."""
+        with write_transaction(self.db) as conn:
             conn.execute(update(keys).where(keys.c.user_id == user_id, keys.c.key == key)
                          .values(status_code=status_code, response={"body": body, "headers": headers or {}}))
 

@@ -44,13 +44,22 @@ def set_open_batch(batch: WriteBatch | None) -> None:
 
 @contextmanager
 def write_transaction(db: Engine) -> Iterator[Connection]:
-    """A connection inside a write transaction: the running batch job's, else a new transaction."""
+    """A connection inside a write transaction: the running batch job's, or the enclosing
+    `write_transaction`'s on this thread (so that several writes commit as one), else a new one."""
     batch = open_batch()
     if batch is not None and batch.in_job and batch.db is db:
         yield batch.conn  # the batch commits (or rolls back and re-runs) this job's work
         return
+    outer: Connection | None = getattr(_local, "outer", None)
+    if outer is not None and outer.engine is db:
+        yield outer
+        return
     with db.begin() as conn:
-        yield conn
+        _local.outer = conn
+        try:
+            yield conn
+        finally:
+            _local.outer = None
 
 
 def flush_open_batch(dbapi_conn: Any) -> None:

@@ -52,11 +52,10 @@ async def create_record(flow: str, request: Request, svc: Svc, actor: RequestAct
     body = parse_body(CreateBody, data)
     svc.registry.get(flow)
 
-    async def run() -> Outcome:
-        rec = await svc.write(svc.access.create, flow, actor, body.values)
-        return _record_response(svc, flow, rec, actor, 201)
+    def work() -> Outcome:
+        return _record_response(svc, flow, svc.access.create(flow, actor, body.values), actor, 201)
 
-    return await once(svc, request, actor, idempotency_key, data, run)
+    return await once(svc, request, actor, idempotency_key, data, work)
 
 
 @router.get("/{record_id}")
@@ -139,9 +138,9 @@ async def fire_transition(flow: str, record_id: RecordId, transition: Annotated[
     body = parse_body(TransitionBody, data)
     version = expected_version(body.version, if_match)
 
-    async def run() -> Outcome:
-        rec = await svc.write(svc.access.transition, flow, record_id, transition, actor, expected_version=version,
-                            values=body.values, comment=body.comment)
+    def work() -> Outcome:
+        rec = svc.access.transition(flow, record_id, transition, actor, expected_version=version,
+                                    values=body.values, comment=body.comment)
         return _record_response(svc, flow, rec, actor)
 
-    return await once(svc, request, actor, idempotency_key, data, run)
+    return await once(svc, request, actor, idempotency_key, data, work)

@@ -4,7 +4,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from typing import Any
+
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from tests.api.conftest import ORDER, Api, make_api, served
@@ -43,6 +46,29 @@ def test_a_failed_request_releases_its_key(api: Api) -> None:
     good = api.post("sally", URL, {"values": ORDER}, headers=key)
     assert good.status_code == 201
     assert api.post("sally", URL, {"values": {"x": 1}}, headers={"Idempotency-Key": "bad key with spaces"}).status_code == 422
+
+
+def test_a_write_and_its_stored_answer_commit_together(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If storing the answer fails, the write is undone too: a retry with the key creates exactly one record."""
+    store = api.app.state.api.idempotency  # type: ignore[attr-defined]
+    real = store.complete
+    broken = [True]
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        if broken[0]:
+            raise RuntimeError("the server died before the answer was stored")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "complete", failing)
+    key = {"Idempotency-Key": "crash-between"}
+    lost = api.post("sally", URL, {"values": ORDER}, headers=key)
+    assert lost.status_code == 500 and _count(api) == 0
+    broken[0] = False
+    retry = api.post("sally", URL, {"values": ORDER}, headers=key)
+    assert retry.status_code == 201 and _count(api) == 1
+    replay = api.post("sally", URL, {"values": ORDER}, headers=key)
+    assert replay.json() == retry.json() and replay.headers["idempotent-replayed"] == "true"
+    assert _count(api) == 1
 
 
 def test_replayed_transition_fires_once(api: Api) -> None:
