@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+
+import anyio.to_thread
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,8 +55,33 @@ class _Batch:
     spoiled: bool = False  # a job failed after writing: the batch must not commit
     done: bool = False
 
-    def flush(self) -> None:
-        """Commit (or roll back and re-run alone) every job, then answer them all."""
+    @classmethod
+    def open(cls, db: Engine) -> _Batch:
+        conn = db.connect()
+        try:
+            tx = conn.begin()
+        except BaseException:
+            conn.close()
+            raise
+        return cls(db, conn, tx)
+
+    def changes(self) -> int | None:
+        """Rows this connection changed so far (SQLite); None where the driver cannot tell."""
+        return getattr(self.conn.connection.dbapi_connection, "total_changes", None)
+
+    def run(self, job: _Job) -> None:
+        """Run one job now, in the batch's transaction; remember its result or error."""
+        self.jobs.append(job)
+        before = self.changes()
+        try:
+            job.result = run_job(self, job.fn, *job.args, **job.kwargs)
+        except Exception as exc:  # noqa: BLE001 - answered after the commit
+            job.error = exc
+            if before is None or self.changes() != before or isinstance(exc, SQLAlchemyError):
+                self.spoiled = True
+
+    def finish(self) -> None:
+        """Commit every job, or roll back and run each again alone."""
         if self.done:
             return
         self.done = True
@@ -78,17 +105,27 @@ class _Batch:
                         job.error = exc
         finally:
             self.conn.close()
-            for job in self.jobs:
-                if job.future.done():
-                    continue
-                if job.error is not None:
-                    job.future.set_exception(job.error)
-                else:
-                    job.future.set_result(job.result)
+
+    def flush(self) -> None:
+        """Finish, then answer every waiting request (on the event loop's thread)."""
+        try:
+            self.finish()
+        finally:
+            _answer(self.jobs)
+
+
+def _answer(jobs: list[_Job]) -> None:
+    for job in jobs:
+        if job.future.done():
+            continue
+        if job.error is not None:
+            job.future.set_exception(job.error)
+        else:
+            job.future.set_result(job.result)
 
 
 class GroupCommit:
-    """Runs write jobs on the event loop's thread, committing them in groups."""
+    """Runs write jobs on the event loop's thread as they come, committing them in groups (SQLite)."""
 
     def __init__(self, db: Engine) -> None:
         self.db = db
@@ -97,34 +134,66 @@ class GroupCommit:
         loop = asyncio.get_running_loop()
         batch = open_batch()
         if not isinstance(batch, _Batch) or batch.done or batch.db is not self.db:
-            batch = self._start(loop)
+            batch = _Batch.open(self.db)
+            set_open_batch(batch)
+            # Runs after the callbacks that are ready now: the requests that arrived together join this batch.
+            loop.call_soon(batch.flush)
         job = _Job(loop.create_future(), fn, args, kwargs)
-        batch.jobs.append(job)
-        changes = self._changes(batch)
-        try:
-            job.result = run_job(batch, fn, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - answered after the flush
-            job.error = exc
-            if changes is None or self._changes(batch) != changes or isinstance(exc, SQLAlchemyError):
-                batch.spoiled = True
+        batch.run(job)
         if len(batch.jobs) >= MAX_JOBS:
             batch.flush()
         return await job.future
 
-    @staticmethod
-    def _changes(batch: _Batch) -> int | None:
-        """Rows the batch's connection changed so far (SQLite); None where the driver cannot tell."""
-        return getattr(batch.conn.connection.dbapi_connection, "total_changes", None)
 
-    def _start(self, loop: asyncio.AbstractEventLoop) -> _Batch:
-        conn = self.db.connect()
+class ThreadedGroupCommit:
+    """Collects the write jobs that arrive together and runs each group in a worker thread (PostgreSQL).
+
+    The event loop never waits on the database, and up to `in_flight` groups run at
+    once on their own connections, so one group's round trips overlap another's work.
+    """
+
+    def __init__(self, db: Engine, in_flight: int = 4) -> None:
+        self.db = db
+        self.max_in_flight = in_flight
+        self._in_flight = 0
+        self._pending: list[_Job] | None = None
+
+    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        job = _Job(loop.create_future(), fn, args, kwargs)
+        if self._pending is None:
+            self._pending = []
+            if self._in_flight < self.max_in_flight:
+                loop.call_soon(self._dispatch, loop)
+        self._pending.append(job)
+        return await job.future
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._pending or self._in_flight >= self.max_in_flight:
+            return
+        jobs = self._pending[:MAX_JOBS]
+        self._pending = self._pending[MAX_JOBS:] or None
+        self._in_flight += 1
+        loop.create_task(self._execute(loop, jobs))
+
+    async def _execute(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
         try:
-            tx = conn.begin()
-        except BaseException:
-            conn.close()
-            raise
-        batch = _Batch(self.db, conn, tx)
+            await anyio.to_thread.run_sync(self._run_group, jobs)
+        except BaseException as exc:  # noqa: BLE001 - e.g. no connection: every request of the group hears it
+            for job in jobs:
+                if job.error is None and job.result is None:
+                    job.error = exc if isinstance(exc, Exception) else RuntimeError("cancelled")
+        finally:
+            self._in_flight -= 1
+            _answer(jobs)
+            if self._pending:
+                self._dispatch(loop)
+
+    def _run_group(self, jobs: list[_Job]) -> None:
+        batch = _Batch.open(self.db)
         set_open_batch(batch)
-        # Runs after the callbacks that are ready now: the requests that arrived together join this batch.
-        loop.call_soon(batch.flush)
-        return batch
+        try:
+            for job in jobs:
+                batch.run(job)
+        finally:
+            batch.finish()

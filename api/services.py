@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 import anyio.to_thread
 from sqlalchemy import Engine
 
-from api.group_commit import GroupCommit
+from api.group_commit import GroupCommit, ThreadedGroupCommit
 from engine.access import Access
 from engine.actor import Actor
 from engine.idempotency import IdempotencyStore
@@ -90,7 +90,7 @@ class ApiServices:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     cookie_secure: bool = False
     db_mode: DbMode = "thread"
-    group_commit: GroupCommit | None = None
+    group_commit: GroupCommit | ThreadedGroupCommit | None = None
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a record write: in a group commit when there is one (SQLite), else like `run`."""
@@ -114,10 +114,12 @@ def build_services(db: Engine, registry: FlowRegistry) -> ApiServices:
         idempotency=IdempotencyStore(db),
         cookie_secure=os.environ.get("RELAYFLOW_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
         db_mode="thread" if mode == "thread" else "inline",
-        group_commit=GroupCommit(db) if _group_commit_enabled(db.dialect.name) else None,
+        group_commit=_group_commit(db),
     )
 
 
-def _group_commit_enabled(dialect: str) -> bool:
-    default = "on" if dialect == "sqlite" else "off"
-    return os.environ.get("RELAYFLOW_GROUP_COMMIT", default).lower() not in ("off", "0", "false", "no")
+def _group_commit(db: Engine) -> GroupCommit | ThreadedGroupCommit | None:
+    """SQLite: on the event loop (one writer anyway); PostgreSQL: groups in worker threads."""
+    if os.environ.get("RELAYFLOW_GROUP_COMMIT", "on").lower() in ("off", "0", "false", "no"):
+        return None
+    return GroupCommit(db) if db.dialect.name == "sqlite" else ThreadedGroupCommit(db)

@@ -20,9 +20,9 @@ number of requests, a time limit. It reports requests/s, p50/p99 latency and
 the ratio relayflow / bare (target: >= 0.25).
 
 The server runs with its defaults unless told otherwise: creates and
-transitions take the lean path of api/hot_routes.py, and on SQLite the writes
-of concurrent requests share one COMMIT (api/group_commit.py; off by default
-on PostgreSQL, `--group-commit on` measures it there).
+transitions take the lean path of api/hot_routes.py, and the writes of
+concurrent requests share one COMMIT (api/group_commit.py; `--group-commit
+off` measures one transaction per write).
 """
 from __future__ import annotations
 
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db-calls", choices=("inline", "thread"), help="how the API runs database work "
                    "(default: inline on SQLite, threadpool on PostgreSQL)")
     p.add_argument("--group-commit", choices=("on", "off"), help="share one COMMIT among concurrent writes "
-                   "(default: on for SQLite, off for PostgreSQL)")
+                   "(default: on)")
     p.add_argument("--json", help="also write the figures to this file")
     p.add_argument("--profile", type=int, metavar="N", help="instead: profile N records in-process (SQLite)")
     args = p.parse_args(argv)

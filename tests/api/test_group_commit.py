@@ -18,9 +18,7 @@ URL = "/api/flows/sales_order/records"
 
 @pytest.fixture
 def server(database_url: str, reference_flow_text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """On SQLite group commit is the default; on PostgreSQL it is switched on (it is off by default there)."""
-    if not database_url.startswith("sqlite"):
-        monkeypatch.setenv("RELAYFLOW_GROUP_COMMIT", "on")
+    """Group commit is the default: on the event loop for SQLite, in worker threads for PostgreSQL."""
     client, api = make_api(database_url, reference_flow_text, tmp_path / "flows")
     svc = client.app.state.api  # type: ignore[attr-defined]
     assert svc.group_commit is not None
