@@ -9,6 +9,8 @@
   value and id; a page never skips or repeats a row when others are added.
   Empty (NULL) sort values come last in both directions.
 * At most MAX_LIMIT records per page.
+* Search (`q`): a case-insensitive "contains" over the searchable fields,
+  served by the flow's trigram search index (engine/search_index.py).
 """
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ from engine.errors import ValidationFailed
 from engine.flow import CompiledFlow
 from engine.records import Record, Records
 from engine.registry import LiveFlow
+from engine.search_index import choose_fts_terms, contains_condition, search_fields, search_index_ready
 from forms import FieldSpecBase, FieldValueError
+from forms.messages import Message
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -36,7 +40,6 @@ SYSTEM_SORTS = ("id", "created_at", "updated_at", "sla_due_at")
 _NOT_NULL = frozenset({"id", "created_at", "updated_at"})
 ORDERED_TYPES = frozenset({"integer", "decimal", "money", "date", "datetime"})
 EQUALITY_TYPES = ORDERED_TYPES | {"text", "email", "phone", "url", "choice", "user", "boolean"}
-SEARCH_TYPES = frozenset({"text", "email", "phone", "url"})
 MAX_SEARCH = 100
 
 Op = Literal["eq", "gte", "lte"]
@@ -84,10 +87,6 @@ def range_fields(flow: CompiledFlow) -> dict[str, FieldSpecBase]:
     return {n: f for n, f in filterable_fields(flow).items() if f.type in ORDERED_TYPES}
 
 
-def search_fields(flow: CompiledFlow) -> list[str]:
-    return [n for n, f in filterable_fields(flow).items() if f.type in SEARCH_TYPES]
-
-
 def sort_keys(flow: CompiledFlow) -> tuple[str, ...]:
     return SYSTEM_SORTS + tuple(n for n, f in filterable_fields(flow).items() if f.type != "boolean")
 
@@ -99,7 +98,7 @@ def _coerce(flow: CompiledFlow, name: str, raw: Any, key: str) -> Any:
     except FieldValueError as exc:
         raise ValidationFailed({key: exc.message}) from None
     if value is None:
-        raise ValidationFailed({key: "give a value"})
+        raise ValidationFailed({key: Message("required", "give a value")})
     return f.to_db(value)
 
 
@@ -107,17 +106,19 @@ def _parse_sort(flow: CompiledFlow, sort: str) -> tuple[str, bool]:
     desc = sort.startswith("-")
     name = sort[1:] if desc else sort
     if name not in sort_keys(flow):
-        raise ValidationFailed({"sort": f"sort by one of: {', '.join(sort_keys(flow))} (prefix - for descending)"})
+        raise ValidationFailed({"sort": Message("bad_sort", "sort by one of: {keys} (prefix - for descending)",
+                                             keys=", ".join(sort_keys(flow)))})
     return name, desc
 
 
-def conditions(live: LiveFlow, actor: Actor, query: ListQuery) -> list[ColumnElement[bool]]:
+def conditions(live: LiveFlow, actor: Actor, query: ListQuery, db: Engine | None = None) -> list[ColumnElement[bool]]:
+    """The WHERE terms of a list; with `db`, a text search goes through the flow's search index."""
     flow, t = live.flow, live.table
     conds: list[ColumnElement[bool]] = [visible_clause(live, actor)]
     if query.states:
         unknown = [s for s in query.states if s not in flow.spec.states]
         if unknown:
-            raise ValidationFailed({"state": f"unknown state '{unknown[0]}'"})
+            raise ValidationFailed({"state": Message("unknown_state", "unknown state '{s}'", s=unknown[0])})
         conds.append(t.c.state.in_(sorted(set(query.states))))
     if query.assignee_id is not None:
         conds.append(t.c.assignee_id == query.assignee_id)
@@ -128,19 +129,25 @@ def conditions(live: LiveFlow, actor: Actor, query: ListQuery) -> list[ColumnEle
     for flt in query.filters:
         key = flt.field if flt.op == "eq" else f"{flt.field}.{flt.op}"
         if flt.field not in allowed or (flt.op != "eq" and flt.field not in ranged):
-            raise ValidationFailed({key: "not a filter of this flow"})
+            raise ValidationFailed({key: Message("not_a_filter", "not a filter of this flow")})
         col = t.c[flt.field]
         value = _coerce(flow, flt.field, flt.value, key)
         conds.append(col == value if flt.op == "eq" else col >= value if flt.op == "gte" else col <= value)
     if query.search:
         text = query.search.strip()
         if len(text) > MAX_SEARCH:
-            raise ValidationFailed({"q": f"at most {MAX_SEARCH} characters"})
+            raise ValidationFailed({"q": Message("too_long", "at most {n} characters", n=MAX_SEARCH)})
         names = search_fields(flow)
         if text and names:
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            conds.append(or_(*(t.c[n].ilike(pattern, escape="\\") for n in names)))
+            conds.append(contains_condition(t, names, text, _fts_terms(db, live, text)))
     return conds
+
+
+def _fts_terms(db: Engine | None, live: LiveFlow, text: str) -> tuple[str, ...] | None:
+    if db is None or "\x00" in text or not search_index_ready(db, live.table.name, live.revision):
+        return None
+    with db.connect().execution_options(readonly=True) as conn:
+        return choose_fts_terms(conn, live.table.name, text)
 
 
 def _encode_cursor(sort: str, value: Any, record_id: int) -> str:
@@ -153,7 +160,8 @@ def _encode_cursor(sort: str, value: Any, record_id: int) -> str:
 
 
 def _decode_cursor(flow: CompiledFlow, sort: str, name: str, cursor: str) -> tuple[Any, int]:
-    bad = ValidationFailed({"after": "invalid cursor (take `next` from the previous page, with the same sort)"})
+    bad = ValidationFailed({"after": Message(
+        "bad_cursor", "invalid cursor (take `next` from the previous page, with the same sort)")})
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         got_sort, value, record_id = json.loads(raw)
@@ -201,7 +209,7 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
     if not 1 <= query.limit <= MAX_LIMIT:
         raise ValidationFailed({"limit": f"between 1 and {MAX_LIMIT}"})
     name, desc = _parse_sort(flow, query.sort)
-    conds = conditions(live, actor, query)
+    conds = conditions(live, actor, query, db)
     cursor_at = _decode_cursor(flow, query.sort, name, query.after) if query.after else None
     col = t.c[name]
     by_id = t.c.id.desc() if desc else t.c.id.asc()
@@ -244,7 +252,7 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
 def count_by_state(db: Engine, live: LiveFlow, actor: Actor, query: ListQuery | None = None) -> dict[str, int]:
     """Visible records per state (for tabs), with the query's filters except its states."""
     t = live.table
-    conds = conditions(live, actor, query.without_states() if query else ListQuery())
+    conds = conditions(live, actor, query.without_states() if query else ListQuery(), db)
     stmt = select(t.c.state, func.count()).where(*conds).group_by(t.c.state)
     with db.connect().execution_options(readonly=True) as conn:
         got = {s: int(n) for s, n in conn.execute(stmt).all()}
@@ -259,7 +267,7 @@ def parse_filters(flow: CompiledFlow, params: Mapping[str, Sequence[str]]) -> tu
         if op and op not in ("gte", "lte"):
             raise ValidationFailed({key: "operators are .gte and .lte"})
         if name not in flow.fields:
-            raise ValidationFailed({key: "not a filter of this flow"})
+            raise ValidationFailed({key: Message("not_a_filter", "not a filter of this flow")})
         for v in values:
             out.append(Filter(name, op or "eq", v))  # type: ignore[arg-type]
     return tuple(out)

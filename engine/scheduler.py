@@ -1,82 +1,71 @@
-"""The SLA scheduler: turns due warnings, breaches and repeats into outbox rows, set-based.
+"""The SLA scheduler: turns due warnings, breaches and repeats into SLA events, set-based.
 
 One pass per flow is one transaction of three steps — breach, repeat, warn —
 and each step is a handful of SQL statements whatever the number of records:
 
-* find the due rows with an indexed query (``ix_<flow>_sla_due`` on
-  ``(sla_status, sla_due_at)`` for breaches and repeats, ``ix_<flow>_sla_warn``
-  for warnings);
-* ``INSERT INTO outbox ... SELECT`` one row per due record × recipient ×
-  channel of the flow's ``reminders:`` (recipients joined in SQL: the
-  assignee, the creator, a user or e-mail field, the members of the state's
-  owner role or of ``role:x``); broadcast channels (webhooks, IM robots) get
-  one row per event;
+* find the due rows with an indexed range: warnings on ``ix_<flow>_sla_warn_at``
+  and breaches on ``ix_<flow>_sla_due_at`` from the flow's scan mark
+  (``sla_scans``: up to where the last pass looked, less a margin for late
+  commits) to now, the status checked on the row; repeats through
+  ``sla_repeats`` (breached records by next reminder instant);
 * ``UPDATE`` the records' ``sla_status`` (on_track → warning → breached),
-  ``sla_escalated`` and ``sla_next_remind_at``.
+  ``sla_escalated`` and ``sla_next_remind_at`` — no index holds these columns,
+  so on PostgreSQL (with the flow table's fillfactor) the update is HOT;
+* ``INSERT INTO sla_events ... SELECT`` one row per event. The worker fans
+  each event out into outbox rows, one per recipient and channel
+  (engine/fanout.py; ``run_pass`` does it right after the pass).
 
-PostgreSQL runs the three as one statement (``WITH due AS (SELECT ...), upd
-AS (UPDATE ... FROM due ... RETURNING), ins AS (INSERT ... SELECT FROM upd)``);
-SQLite runs an ``INSERT ... SELECT`` then the ``UPDATE`` inside its single
-write lock.
-Several schedulers may run at once: on PostgreSQL each flow's pass holds a
-transaction-level advisory lock (a busy flow is skipped, not waited for); the
-unique dedupe key is the last guard. Due rows in the past are found like any
-other, so a pass after a downtime catches up: one reminder per missed event
-(a breach supersedes a warning that was never sent; missed repeats collapse
-into one).
+PostgreSQL runs a step as one statement (``WITH upd AS (UPDATE ... WHERE ...
+RETURNING), ins AS (INSERT ... SELECT FROM upd)``, plus the ``sla_repeats``
+upsert); SQLite runs the ``INSERT ... SELECT`` of the events, then the
+``UPDATE`` of their records inside its single write lock. Several
+schedulers may run at once: on PostgreSQL each flow's pass holds a
+transaction-level advisory lock (a busy flow is skipped, not waited for);
+the outbox's unique dedupe key is the last guard.
+
+The first pass of a flow revision (a fresh database, an upgrade, a reload
+that may have moved due instants) has no scan mark: it looks at every record
+whose instants have passed, and files every breached record that repeats in
+``sla_repeats``. Due rows in the past are found like any other, so a pass
+after a downtime catches up: one reminder per missed event (a breach
+supersedes a warning that was never sent; missed repeats collapse into one).
 
 Repeats: ``repeat: 4h`` schedules the next reminder that much working time
 (by the stage's clock) after the reminder just sent, so the next instant is
 one constant per state and pass; the repeat's dedupe key carries the instant
 it was scheduled for. A breached stage that comes back from a pause is
-reminded at the next pass.
+reminded at the next pass (the transition files it in ``sla_repeats``).
 """
 from __future__ import annotations
 
-import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Unpack
 
-from sqlalchemy import (
-    BigInteger, Engine, Integer, String, and_, case, cast, func, literal, null, or_, select, text, union_all,
-    update,
-)
+from sqlalchemy import Engine, and_, case, delete, func, literal, null, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement, FromClause, Select
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql import ColumnElement, Select
 
 from engine.channels import BROADCAST_CHANNELS
 from engine.db import UtcDateTime
+from engine.fanout import fan_out
 from engine.flow import CompiledFlow
-from engine.outbox import PENDING, add_rows, dedupe_key, epoch
+from engine.outbox import add_rows, dedupe_key, epoch
 from engine.registry import FlowRegistry, LiveFlow
-from engine.schema import outbox, role_grants, users
+from engine.reminder_plan import ReminderPlan, Rule, reminder_plan, try_flow_lock
+from engine.schema import sla_events, sla_repeats, sla_scans, users
+from engine.sla_pauses import record_pause_change
 from engine.spec import ReminderSpec
 from engine.users import role_members
 
-INSERT_COLUMNS = ("dedupe_key", "flow", "record_id", "state", "event", "rule", "channel", "recipient", "user_id",
-                  "address", "due_at", "event_at", "created_at", "status", "attempts", "next_attempt_at")
+__all__ = ["PassResult", "ReminderPlan", "Rule", "flow_pass_in", "on_state_entry", "reminder_plan",
+           "resolve_recipients", "run_flow_pass", "run_pass"]
 
-
-class epoch_seconds(FunctionElement[int]):
-    """Unix seconds of a UTC datetime column, on SQLite and PostgreSQL."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
-    return "CAST(strftime('%%s', %s) AS INTEGER)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_pg(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
-    return "CAST(EXTRACT(EPOCH FROM %s) AS BIGINT)" % compiler.process(element.clauses, **kw)
+# How far before the last scan mark a pass looks again: a transition that committed just after a pass
+# (or ran on a server whose clock is a little behind) may have set instants the pass could not see.
+LATE_COMMIT_MARGIN = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -85,65 +74,12 @@ class PassResult:
     warned: int = 0
     breached: int = 0
     repeated: int = 0
-    enqueued: int = 0
+    enqueued: int = 0  # outbox rows (after the fan-out)
     skipped: bool = False  # another scheduler was working on this flow
 
-
-@dataclass(frozen=True)
-class Rule:
-    index: int
-    spec: ReminderSpec
-    states: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ReminderPlan:
-    """The flow's reminders sorted by event, with the states each one covers."""
-
-    flow: CompiledFlow
-    by_event: Mapping[str, tuple[Rule, ...]]
-
-    def states_with(self, event: str, *, repeat: bool = False, escalate: bool = False) -> tuple[str, ...]:
-        out: list[str] = []
-        for rule in self.by_event.get(event, ()):
-            if (repeat and rule.spec.repeat is None) or (escalate and not rule.spec.escalate):
-                continue
-            out.extend(s for s in rule.states if s not in out)
-        return tuple(out)
-
-    def repeat_interval(self, state: str) -> str | None:
-        """The shortest `repeat` among the breach rules covering `state`."""
-        from engine.durations import parse_duration
-
-        found = [r.spec.repeat for r in self.by_event.get("breach", ()) if r.spec.repeat and state in r.states]
-        if not found:
-            return None
-        return min(found, key=lambda d: (parse_duration(d).days, parse_duration(d).seconds))
-
-
-_PLANS: dict[int, tuple[CompiledFlow, ReminderPlan]] = {}
-
-
-def reminder_plan(flow: CompiledFlow) -> ReminderPlan:
-    """The plan of a compiled flow (cached; a reloaded flow is a new CompiledFlow)."""
-    cached = _PLANS.get(id(flow))
-    if cached is not None and cached[0] is flow:
-        return cached[1]
-    if len(_PLANS) > 256:
-        _PLANS.clear()
-    plan = _build_plan(flow)
-    _PLANS[id(flow)] = (flow, plan)
-    return plan
-
-
-def _build_plan(flow: CompiledFlow) -> ReminderPlan:
-    by_event: dict[str, list[Rule]] = {}
-    for i, spec in enumerate(flow.spec.reminders):
-        covered = spec.states if spec.states is not None else [s for s in flow.spec.states if s in flow.clocks]
-        if spec.on in ("warn", "breach"):
-            covered = [s for s in covered if s in flow.clocks]
-        by_event.setdefault(spec.on, []).append(Rule(i, spec, tuple(covered)))
-    return ReminderPlan(flow, {k: tuple(v) for k, v in by_event.items()})
+    @property
+    def events(self) -> int:
+        return self.warned + self.breached + self.repeated
 
 
 # --- recipients, one record at a time (enter reminders, names in broadcast messages) -------------
@@ -224,37 +160,48 @@ def on_state_entry(conn: Connection, live: LiveFlow, record_id: int, before: Map
 
     record_stage_result(conn, live.flow, record_id, before, after, now, transition=transition, actor_id=actor_id)
     enqueue_enter(conn, live, record_id, after, now)
+    record_pause_change(conn, live.flow.name, record_id, before, after, now)
+    _file_resumed_breach(conn, live, record_id, before, after, now)
+
+
+def _file_resumed_breach(conn: Connection, live: LiveFlow, record_id: int, before: Mapping[str, Any],
+                         after: Mapping[str, Any], now: datetime) -> None:
+    """A breached stage back from a pause is reminded at the next pass: file it in sla_repeats."""
+    if after.get("sla_status") != "breached" or before.get("sla_status") == "breached":
+        return
+    state = after.get("sla_state")
+    if state is None or reminder_plan(live.flow).repeat_interval(state) is None:
+        return
+    _upsert_repeats(conn, select(literal(live.flow.name).label("flow"), literal(record_id).label("record_id"),
+                                 literal(now, UtcDateTime).label("remind_at")))
+
+
+def _upsert_repeats(conn: Connection, rows: Select[Unpack[tuple[Any, ...]]]) -> None:
+    """INSERT (flow, record_id, remind_at) rows into sla_repeats; an existing one takes the new instant."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    ins = dialect.insert(sla_repeats).from_select(["flow", "record_id", "remind_at"], rows)
+    conn.execute(ins.on_conflict_do_update(index_elements=["flow", "record_id"],
+                                           set_={"remind_at": ins.excluded.remind_at}))
 
 
 # --- the set-based pass ----------------------------------------------------------------------------
 
-def _text(value: str) -> ColumnElement[str]:
-    return literal(value, String)
-
-
-def _cat(*parts: ColumnElement[Any]) -> ColumnElement[str]:
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.concat(p)  # type: ignore[assignment]
-    return out
-
-
-def _str(expr: ColumnElement[Any]) -> ColumnElement[str]:
-    return cast(expr, String)
+EVENT_COLUMNS = ("flow", "record_id", "state", "event", "stage_start", "due_at", "event_at", "assignee_id",
+                 "created_by")
 
 
 class _FlowPass:
     """Builds the statements of one flow's pass at one instant."""
 
-    def __init__(self, live: LiveFlow, now: datetime) -> None:
+    def __init__(self, live: LiveFlow, now: datetime, since: datetime | None) -> None:
         self.live = live
         self.t = live.table
         self.flow = live.flow
         self.plan = reminder_plan(live.flow)
         self.now = now
-        self.repeat_states = tuple(s for s in self.plan.states_with("breach", repeat=True))
+        self.since = since  # None: look at every record whose instants have passed
         self._next: dict[str, datetime] = {}
-        for state in self.repeat_states:
+        for state in self.plan.states_with("breach", repeat=True):
             interval = self.plan.repeat_interval(state)
             if interval is not None:
                 self._next[state] = self.flow.clocks[state].clock.add(now, interval)
@@ -262,28 +209,35 @@ class _FlowPass:
     # which rows
     def condition(self, event: str) -> ColumnElement[bool] | None:
         t, now = self.t, self.now
-        if event == "breach":
-            return and_(t.c.sla_status.in_(("on_track", "warning")), t.c.sla_due_at <= now)
-        if event == "repeat":
+        if event == "breach":  # a range over ix_<flow>_sla_due_at
+            cond = and_(t.c.sla_due_at <= now, t.c.sla_status.in_(("on_track", "warning")))
+            return cond if self.since is None else and_(t.c.sla_due_at > self.since, cond)
+        if event == "repeat":  # the records filed in sla_repeats whose reminder may be due
             if not self._next:
                 return None
-            return and_(t.c.sla_status == "breached", t.c.sla_state.in_(tuple(self._next)),
-                        or_(t.c.sla_next_remind_at <= now, t.c.sla_next_remind_at.is_(None)))
-        # A range over the (sla_status, sla_warn_at) index: only on-track clocks whose warning is due.
-        return and_(t.c.sla_status == "on_track", t.c.sla_warn_at <= now, t.c.sla_due_at > now)
+            r = sla_repeats
+            filed = select(r.c.record_id).where(r.c.flow == self.flow.name, r.c.remind_at <= now)
+            return and_(t.c.id.in_(filed), self._repeat_due())
+        # a range over ix_<flow>_sla_warn_at: on-track clocks whose warning is due
+        cond = and_(t.c.sla_warn_at <= now, t.c.sla_status == "on_track", t.c.sla_due_at > now)
+        return cond if self.since is None else and_(t.c.sla_warn_at > self.since, cond)
+
+    def _repeat_due(self) -> ColumnElement[bool]:
+        t = self.t
+        return and_(t.c.sla_status == "breached", t.c.sla_state.in_(tuple(self._next)),
+                    or_(t.c.sla_next_remind_at <= self.now, t.c.sla_next_remind_at.is_(None)))
 
     # what changes on the record
-    def _next_remind(self) -> ColumnElement[Any]:
+    def _next_remind(self, state: ColumnElement[Any]) -> ColumnElement[Any]:
         if not self._next:
             return null()
-        whens = [(self.t.c.sla_state == s, literal(at, UtcDateTime)) for s, at in self._next.items()]
-        return case(*whens, else_=null())
+        return case(*[(state == s, literal(at, UtcDateTime)) for s, at in self._next.items()], else_=null())
 
     def new_values(self, event: str) -> dict[str, Any]:
         t = self.t
         if event == "warn":
             return {"sla_status": "warning"}
-        values: dict[str, Any] = {"sla_next_remind_at": self._next_remind()}
+        values: dict[str, Any] = {"sla_next_remind_at": self._next_remind(t.c.sla_state)}
         if event == "breach":
             values["sla_status"] = "breached"
             escalate = self.plan.states_with("breach", escalate=True)
@@ -291,161 +245,176 @@ class _FlowPass:
                 values["sla_escalated"] = case((t.c.sla_state.in_(escalate), True), else_=t.c.sla_escalated)
         return values
 
-    # who hears about it
     def due_columns(self, event: str) -> list[Any]:
-        """The due rows' columns, with the event instant and the key prefix computed once per row."""
         t = self.t
         if event == "repeat":
             event_at: ColumnElement[Any] = func.coalesce(t.c.sla_next_remind_at, literal(self.now, UtcDateTime))
-            tag = _cat(_text("repeat@"), _str(epoch_seconds(event_at)))
         else:
             event_at = t.c.sla_warn_at if event == "warn" else t.c.sla_due_at
-            tag = _text(event)
-        prefix = _cat(_text(f"{self.flow.name}:"), _str(t.c.id), _text(":"), t.c.sla_state, _text("@"),
-                      _str(epoch_seconds(t.c.sla_started_at)), _text(":"), tag, _text(":"))
-        cols = [t.c.id, t.c.sla_state, t.c.sla_due_at, event_at.label("event_at"), prefix.label("key_prefix"),
+        return [t.c.id, t.c.sla_state, t.c.sla_started_at, t.c.sla_due_at, event_at.label("event_at"),
                 t.c.assignee_id, t.c.created_by]
-        fields = {target.partition(":")[2] for rules in self.plan.by_event.values() for r in rules
-                  for target in r.spec.notify if target.startswith("field:")}
-        cols.extend(t.c[f] for f in sorted(fields))
-        return cols
 
-    def parts(self, event: str, due: FromClause) -> list[Select[Any]]:
-        rules = self.plan.by_event.get("breach" if event == "repeat" else event, ())
-        out: list[Select[Any]] = []
-        for rule in rules:
-            if event == "repeat" and rule.spec.repeat is None:
-                continue
-            states = rule.states if event != "repeat" else tuple(s for s in rule.states if s in self._next)
-            if not states:
-                continue
-            in_states = due.c.sla_state.in_(states)
-            for channel in rule.spec.via:
-                if channel in BROADCAST_CHANNELS:
-                    out.append(self._part(due, event, rule, channel, None, None, due, in_states))
-                    continue
-                for target in rule.spec.notify:
-                    out.extend(self._target_parts(due, event, rule, channel, target, states, in_states))
-        return out
+    def event_rows(self, event: str, due: Any) -> Select[Any]:
+        return select(literal(self.flow.name).label("flow"), due.c.id, due.c.sla_state, literal(event).label("event"),
+                      due.c.sla_started_at, due.c.sla_due_at, due.c.event_at, due.c.assignee_id, due.c.created_by)
 
-    def _target_parts(self, due: FromClause, event: str, rule: Rule, channel: str, target: str,
-                      states: Sequence[str], in_states: ColumnElement[bool]) -> list[Select[Any]]:
-        kind, _, name = target.partition(":")
-
-        def person(column: ColumnElement[Any]) -> Select[Any]:
-            joined = due.join(users, and_(users.c.id == column, users.c.active.is_(True)))
-            return self._part(due, event, rule, channel, users.c.id, None, joined, in_states)
-
-        def members(role: str, where: ColumnElement[bool]) -> Select[Any]:
-            joined = (due.join(role_grants, role_grants.c.role == role)
-                      .join(users, and_(users.c.id == role_grants.c.user_id, users.c.active.is_(True))))
-            return self._part(due, event, rule, channel, users.c.id, None, joined, where)
-
-        if target == "assignee":
-            return [person(due.c.assignee_id)]
-        if target == "creator":
-            return [person(due.c.created_by)]
-        if target == "owner":
-            by_role: dict[str, list[str]] = {}
-            for s in states:
-                owner = self.flow.state(s).owner
-                if owner:
-                    by_role.setdefault(owner, []).append(s)
-            return [members(role, due.c.sla_state.in_(ss)) for role, ss in by_role.items()]
-        if kind == "role":
-            return [members(name, in_states)]
-        if kind == "field":
-            if self.flow.fields[name].type == "email":
-                if channel != "email":
-                    return []
-                return [self._part(due, event, rule, channel, None, due.c[name], due,
-                                   and_(in_states, due.c[name].is_not(None), due.c[name] != ""))]
-            return [person(due.c[name])]
-        return []
-
-    def _part(self, due: FromClause, event: str, rule: Rule, channel: str, user_id: ColumnElement[Any] | None,
-              address: ColumnElement[Any] | None, source: FromClause, where: ColumnElement[bool]) -> Select[Any]:
-        now = literal(self.now, UtcDateTime)
-        if user_id is not None:
-            recipient = _cat(_text("u"), _str(user_id))
-        elif address is not None:
-            recipient = _cat(_text("a:"), address)
-        else:
-            recipient = _text("all")
-        key = _cat(due.c.key_prefix, recipient, _text(f":{channel}"))
-        return select(
-            key.label("dedupe_key"), _text(self.flow.name).label("flow"), due.c.id.label("record_id"),
-            due.c.sla_state.label("state"), _text(event).label("event"), literal(rule.index, Integer).label("rule"),
-            _text(channel).label("channel"), recipient.label("recipient"),
-            (user_id if user_id is not None else cast(null(), Integer)).label("user_id"),
-            (address if address is not None else cast(null(), String)).label("address"),
-            due.c.sla_due_at.label("due_at"), due.c.event_at.label("event_at"), now.label("created_at"),
-            _text(PENDING).label("status"), literal(0, Integer).label("attempts"), now.label("next_attempt_at"),
-        ).select_from(source).where(where)
+    def repeat_files(self, due: Any) -> Select[Any] | None:
+        """(flow, record_id, next reminder) of the records just breached or reminded whose stage repeats."""
+        if not self._next:
+            return None
+        return (select(literal(self.flow.name).label("flow"), due.c.id, self._next_remind(due.c.sla_state))
+                .where(due.c.sla_state.in_(tuple(self._next))))
 
     # running it
-    def run_step(self, conn: Connection, event: str) -> tuple[int, int]:
+    def run_step(self, conn: Connection, event: str) -> int:
         cond = self.condition(event)
         if cond is None:
-            return 0, 0
+            return 0
         if conn.dialect.name == "postgresql":
-            return self._run_postgres(conn, event, cond)
-        return self._run_sqlite(conn, event, cond)
+            count = self._run_postgres(conn, event, cond)
+        else:
+            count = self._run_sqlite(conn, event, cond)
+        if event == "repeat":
+            self._settle_repeats(conn)
+        return count
 
-    def _run_sqlite(self, conn: Connection, event: str, cond: ColumnElement[bool]) -> tuple[int, int]:
-        enqueued = 0
+    def _run_sqlite(self, conn: Connection, event: str, cond: ColumnElement[bool]) -> int:
+        # One writer at a time: the events written now are exactly the records to update and file.
+        e = sla_events
+        last = conn.execute(select(func.coalesce(func.max(e.c.id), 0))).scalar_one()
         due = select(*self.due_columns(event)).where(cond).cte("due").prefix_with("MATERIALIZED")
-        parts = self.parts(event, due)
-        if parts:
-            ins = (sqlite.insert(outbox).from_select(list(INSERT_COLUMNS), union_all(*parts))
-                   .on_conflict_do_nothing(index_elements=["dedupe_key"]))
-            conn.execute(ins)
-            # The statement starts with WITH, so the driver reports no rowcount: ask SQLite.
-            enqueued = int(conn.execute(text("SELECT changes()")).scalar_one())
-        events = conn.execute(update(self.t).where(cond).values(**self.new_values(event))).rowcount
-        return int(events), int(enqueued)
+        conn.execute(e.insert().from_select(list(EVENT_COLUMNS), self.event_rows(event, due)))
+        new = and_(e.c.flow == self.flow.name, e.c.id > last)
+        updated = conn.execute(update(self.t).where(self.t.c.id.in_(select(e.c.record_id).where(new)))
+                               .values(**self.new_values(event))).rowcount
+        if event != "warn" and self._next:
+            _upsert_repeats(conn, select(e.c.flow, e.c.record_id, self._next_remind(e.c.state))
+                            .where(new, e.c.state.in_(tuple(self._next))))
+        return int(updated)
 
-    def _run_postgres(self, conn: Connection, event: str, cond: ColumnElement[bool]) -> tuple[int, int]:
+    def _run_postgres(self, conn: Connection, event: str, cond: ColumnElement[bool]) -> int:
         # The UPDATE re-checks `cond` on rows a concurrent transition changed meanwhile (READ COMMITTED),
-        # and only the rows it really updated are enqueued: the reminders and the status never disagree.
+        # and only the rows it really updated become events: the events and the status never disagree.
         t = self.t
-        due = select(*self.due_columns(event)).where(cond).cte("due")
-        upd = (update(t).where(t.c.id == due.c.id, cond).values(**self.new_values(event))
-               .returning(*due.c).cte("upd"))
-        counts = [select(func.count()).select_from(upd).scalar_subquery()]
-        parts = self.parts(event, upd)
-        if parts:
-            ins = (postgresql.insert(outbox).from_select(list(INSERT_COLUMNS), union_all(*parts))
-                   .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(outbox.c.id).cte("ins"))
-            counts.append(select(func.count()).select_from(ins).scalar_subquery())
-        row = conn.execute(select(*counts)).one()
-        return int(row[0]), int(row[1]) if len(row) > 1 else 0
+        values = self.new_values(event)
+        if event == "repeat":  # the filed records, each read by its primary key; the event keeps the old instant
+            row = self._filed_rows(*self.due_columns(event), where=self._repeat_due())
+            due = select(*[c for c in row.c if c.name != "filed_id"]).cte("due")
+            upd = (update(t).where(t.c.id == due.c.id, self._repeat_due()).values(**values)
+                   .returning(*due.c).cte("upd"))
+        else:  # warnings and breaches leave the columns of the event as they were: one UPDATE ... RETURNING
+            upd = update(t).where(cond).values(**values).returning(*self.due_columns(event)).cte("upd")
+        ins = (sla_events.insert().from_select(list(EVENT_COLUMNS), self.event_rows(event, upd))
+               .returning(sla_events.c.id).cte("ins"))
+        counts = [select(func.count()).select_from(upd).scalar_subquery(),
+                  select(func.count()).select_from(ins).scalar_subquery()]
+        files = self.repeat_files(upd) if event != "warn" else None
+        if files is not None:
+            r = sla_repeats
+            filed: Any
+            if event == "repeat":  # filed already: move them to their next reminder
+                filed = (update(r).where(r.c.flow == self.flow.name, r.c.record_id == upd.c.id,
+                                         upd.c.sla_state.in_(tuple(self._next)))
+                         .values(remind_at=self._next_remind(upd.c.sla_state)).returning(r.c.record_id))
+            else:
+                ups = postgresql.insert(r).from_select(["flow", "record_id", "remind_at"], files)
+                filed = (ups.on_conflict_do_update(index_elements=["flow", "record_id"],
+                                                   set_={"remind_at": ups.excluded.remind_at})
+                         .returning(r.c.record_id))
+            counts.append(select(func.count()).select_from(filed.cte("files")).scalar_subquery())
+        return int(conn.execute(select(*counts)).one()[0])
+
+    def _filed_rows(self, *columns: Any, where: ColumnElement[bool] | None = None, outer: bool = False) -> Any:
+        """The rows of the records filed in sla_repeats whose reminder may be due (PostgreSQL).
+
+        Each is read by its primary key (a LATERAL subquery with LIMIT 1 keeps the planner from
+        trading the lookups for a scan of the whole flow table on a stale row estimate)."""
+        t, r = self.t, sla_repeats
+        inner = select(*columns).where(t.c.id == r.c.record_id)
+        if where is not None:
+            inner = inner.where(where)
+        rec = inner.limit(1).lateral("rec")
+        return (select(r.c.record_id.label("filed_id"), *rec.c)
+                .select_from(r.join(rec, literal(True), isouter=outer))
+                .where(r.c.flow == self.flow.name, r.c.remind_at <= self.now).subquery("filed"))
+
+    def _settle_repeats(self, conn: Connection) -> None:
+        """Filed records still due after the repeat step (the reminded ones were moved to their next
+        instant with it): moved to the record's own next instant, or dropped when the record no longer
+        repeats (acted upon, paused, moved on, gone)."""
+        t, r, now = self.t, sla_repeats, self.now
+        cols = (r.c.record_id.label("record_id"), t.c.sla_status, t.c.sla_state, t.c.sla_next_remind_at)
+        if conn.dialect.name == "postgresql":
+            facts = self._filed_rows(*cols[1:], outer=True)
+            rows = conn.execute(select(facts.c.filed_id.label("record_id"), *list(facts.c)[1:])).all()
+        else:
+            rows = conn.execute(select(*cols).select_from(r.outerjoin(t, t.c.id == r.c.record_id))
+                                .where(r.c.flow == self.flow.name, r.c.remind_at <= now)).all()
+        filed = {row.record_id for row in rows}
+        moved: dict[datetime, list[int]] = {}
+        for row in rows:
+            if row.sla_status == "breached" and row.sla_state in self._next:
+                filed.discard(row.record_id)
+                if row.sla_next_remind_at is not None and row.sla_next_remind_at > now:
+                    moved.setdefault(row.sla_next_remind_at, []).append(row.record_id)
+        mine = r.c.flow == self.flow.name
+        for at, ids in moved.items():
+            conn.execute(update(r).where(mine, r.c.record_id.in_(ids)).values(remind_at=at))
+        if filed:
+            conn.execute(delete(r).where(mine, r.c.record_id.in_(sorted(filed))))
+
+    def file_breached(self, conn: Connection) -> None:
+        """First pass of a revision: file every breached record of a repeating stage in sla_repeats."""
+        if not self._next:
+            return
+        t = self.t
+        _upsert_repeats(conn, select(literal(self.flow.name).label("flow"), t.c.id,
+                                     func.coalesce(t.c.sla_next_remind_at, literal(self.now, UtcDateTime)))
+                        .where(t.c.sla_due_at <= self.now, t.c.sla_status == "breached",
+                               t.c.sla_state.in_(tuple(self._next))))
 
 
-def _try_lock(conn: Connection, flow: str) -> bool:
-    if conn.dialect.name != "postgresql":
-        return True  # SQLite: BEGIN IMMEDIATE already serialises writers
-    key = zlib.crc32(f"relayflow-sla:{flow}".encode()) - 2**31
-    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar())
+def _scan_mark(conn: Connection, live: LiveFlow, now: datetime) -> datetime | None:
+    """Where this pass starts looking (None: everywhere), and the new mark written for the next pass."""
+    row = conn.execute(select(sla_scans.c.revision, sla_scans.c.scanned_until)
+                       .where(sla_scans.c.flow == live.flow.name)).first()
+    since = row.scanned_until - LATE_COMMIT_MARGIN if row is not None and row.revision == live.revision else None
+    until = max(now, row.scanned_until) if since is not None and row is not None else now
+    values = {"revision": live.revision, "scanned_until": until}
+    if row is None:
+        conn.execute(sla_scans.insert().values(flow=live.flow.name, **values))
+    else:
+        conn.execute(update(sla_scans).where(sla_scans.c.flow == live.flow.name).values(**values))
+    return since
 
 
 def flow_pass_in(conn: Connection, live: LiveFlow, now: datetime) -> PassResult:
-    """One flow's pass inside the caller's transaction: breaches, then repeats, then warnings."""
+    """One flow's pass inside the caller's transaction: breaches, then repeats, then warnings, as SLA events
+    (``enqueued`` stays 0: the events become outbox rows in the fan-out, engine/fanout.py)."""
     if not live.flow.clocks:
         return PassResult(live.flow.name)
-    if not _try_lock(conn, live.flow.name):
+    if not try_flow_lock(conn, live.flow.name):
         return PassResult(live.flow.name, skipped=True)
-    work = _FlowPass(live, now)
-    breached, e1 = work.run_step(conn, "breach")
-    repeated, e2 = work.run_step(conn, "repeat")
-    warned, e3 = work.run_step(conn, "warn")
-    return PassResult(live.flow.name, warned=warned, breached=breached, repeated=repeated, enqueued=e1 + e2 + e3)
+    if conn.dialect.name == "postgresql":
+        # A pass is a few short statements: compiling them (JIT, on a large row estimate) costs more than it saves.
+        conn.execute(text("SET LOCAL jit = off"))
+    since = _scan_mark(conn, live, now)
+    work = _FlowPass(live, now, since)
+    breached = work.run_step(conn, "breach")
+    if since is None:
+        work.file_breached(conn)
+    repeated = work.run_step(conn, "repeat")
+    warned = work.run_step(conn, "warn")
+    return PassResult(live.flow.name, warned=warned, breached=breached, repeated=repeated)
 
 
 def run_flow_pass(db: Engine, live: LiveFlow, *, now: datetime | None = None) -> PassResult:
-    """One flow's pass in its own transaction."""
+    """One flow's pass in its own transaction, then the fan-out of its events into the outbox."""
+    now = now or datetime.now(timezone.utc)
     with db.begin() as conn:
-        return flow_pass_in(conn, live, now or datetime.now(timezone.utc))
+        result = flow_pass_in(conn, live, now)
+    _, written = fan_out(db, live, now)
+    return PassResult(result.flow, result.warned, result.breached, result.repeated, written, result.skipped)
 
 
 def run_pass(db: Engine, registry: FlowRegistry, *, now: datetime | None = None) -> list[PassResult]:

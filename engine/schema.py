@@ -218,3 +218,54 @@ notifications = Table(
     Column("read_at", UtcDateTime),
     Index("ix_notifications_user_id", "user_id", "read_at", "id"),
 )
+
+# --- the scheduler's bookkeeping (migration 0005) ---------------------------------------------------
+
+# An SLA event (warn, breach, repeat) of one record, written by the scheduler pass; the worker fans it
+# out into outbox rows, one per recipient and channel, and deletes it (engine/fanout.py).
+sla_events = Table(
+    "sla_events", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("flow", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("stage_start", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime),
+    Column("event_at", UtcDateTime, nullable=False),
+    Column("assignee_id", Integer),
+    Column("created_by", Integer),
+)
+
+# Breached records whose stage repeats its reminder, by when the next one may be due: the index the
+# repeat step reads (the record's own sla_next_remind_at stays the authority and is not indexed).
+sla_repeats = Table(
+    "sla_repeats", metadata,
+    Column("flow", String(64), primary_key=True),
+    Column("record_id", BigInteger, primary_key=True),
+    Column("remind_at", UtcDateTime, nullable=False),
+    Index("ix_sla_repeats_flow_remind_at", "flow", "remind_at"),
+)
+
+# Per flow: up to which instant warnings and breaches were looked for, under which flow revision.
+sla_scans = Table(
+    "sla_scans", metadata,
+    Column("flow", String(64), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("scanned_until", UtcDateTime, nullable=False),
+)
+
+# A pause of an SLA stage (entering a `pause_sla` state until the stage resumes), so that a reload that
+# recomputes running clocks knows exactly which working time did not count. `paused_seconds_before`
+# is the stage's paused time before this pause: 0 on the first span of a fully recorded stage.
+sla_pauses = Table(
+    "sla_pauses", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("flow", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("stage_start", UtcDateTime, nullable=False),
+    Column("paused_at", UtcDateTime, nullable=False),
+    Column("resumed_at", UtcDateTime),
+    Column("paused_seconds_before", Integer, nullable=False),
+    Index("ix_sla_pauses_flow_record_id", "flow", "record_id"),
+)

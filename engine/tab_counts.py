@@ -22,7 +22,7 @@ def capped_counts(db: Engine, live: LiveFlow, actor: Actor, query: ListQuery | N
                   cap: int = DEFAULT_CAP) -> dict[str, int]:
     """state → visible records matching the query's filters (not its states), at most cap + 1."""
     t = live.table
-    conds = conditions(live, actor, query.without_states() if query else ListQuery())
+    conds = conditions(live, actor, query.without_states() if query else ListQuery(), db)
     states = list(live.flow.spec.states)
     cols = []
     for i, state in enumerate(states):

@@ -13,14 +13,24 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.types import TypeEngine
 
+from forms.messages import Message
+
 
 class FieldValueError(ValueError):
-    """A value that does not fit its field. `message` is written for a person."""
+    """A value that does not fit its field. `message` is written for a person.
+
+    `FieldValueError.of(code, template, **params)` makes the message a `Message`
+    (forms/messages.py), which pages in other languages translate.
+    """
 
     def __init__(self, message: str, code: str = "invalid") -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+
+    @classmethod
+    def of(cls, code: str, template: str, /, **params: Any) -> FieldValueError:
+        return cls(Message(code, template, **params), code)
 
 
 class FieldSpecBase(BaseModel):

@@ -37,7 +37,7 @@ class BooleanField(CheckedFieldSpec):
                 return True
             if word in _FALSE:
                 return False
-            raise FieldValueError(f"must be true or false, not {raw.strip()!r}", "not_boolean")
+            raise FieldValueError.of("not_boolean", "must be true or false, not {v}", v=repr(raw.strip()))
         raise wrong_type("true or false", raw)
 
     def parse_form(self, values: list[str], *, tz: tzinfo | None = None) -> bool | None:

@@ -61,7 +61,7 @@ class _ChoiceBase(CheckedFieldSpec):
         if not key:
             return None
         if key not in self.choices:
-            raise FieldValueError(f"{key!r} is not one of the choices ({self._allowed()})", "choice")
+            raise FieldValueError.of("choice", "'{v}' is not one of the choices ({c})", v=key, c=self._allowed())
         return key
 
     def _labels_schema(self) -> dict[str, Any]:
@@ -127,17 +127,16 @@ class MultiChoiceField(_ChoiceBase):
             if key is not None:
                 picked.add(key)
         if unknown:
-            raise FieldValueError(
-                f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not among the choices ({self._allowed()})",
-                "choice",
-            )
+            raise FieldValueError.of(
+                "choice", "{v} is not among the choices ({c})" if len(unknown) == 1
+                else "{v} are not among the choices ({c})", v=", ".join(unknown), c=self._allowed())
         value = [key for key in self.choices if key in picked]
         if not value:
             return None
         if self.min_items is not None and len(value) < self.min_items:
-            raise FieldValueError(f"pick at least {self.min_items} (picked {len(value)})", "too_few")
+            raise FieldValueError.of("too_few", "pick at least {n} (picked {has})", n=self.min_items, has=len(value))
         if self.max_items is not None and len(value) > self.max_items:
-            raise FieldValueError(f"pick at most {self.max_items} (picked {len(value)})", "too_many")
+            raise FieldValueError.of("too_many", "pick at most {n} (picked {has})", n=self.max_items, has=len(value))
         return value
 
     def parse_form(self, values: list[str], *, tz: tzinfo | None = None) -> list[str] | None:

@@ -31,9 +31,9 @@ def _whole(raw: Any) -> int | None:
     if value is None:
         return None
     if value != value.to_integral_value():
-        raise FieldValueError("must be a whole number", "not_integer")
+        raise FieldValueError.of("not_integer", "must be a whole number")
     if not BIGINT_MIN <= value <= BIGINT_MAX:
-        raise FieldValueError("is too large for a whole-number field", "too_large")
+        raise FieldValueError.of("too_large", "is too large for a whole-number field")
     return int(value)
 
 
@@ -61,9 +61,9 @@ class IntegerField(CheckedFieldSpec):
         if value is None:
             return None
         if self.min is not None and value < self.min:
-            raise FieldValueError(f"must be at least {self.min}", "too_small")
+            raise FieldValueError.of("too_small", "must be at least {n}", n=self.min)
         if self.max is not None and value > self.max:
-            raise FieldValueError(f"must be at most {self.max}", "too_large")
+            raise FieldValueError.of("too_large", "must be at most {n}", n=self.max)
         return value
 
     def from_db(self, value: Any) -> int | None:
@@ -142,13 +142,13 @@ class DecimalField(CheckedFieldSpec):
         int_digits = self.precision - self.scale
         if value != 0 and value.adjusted() >= int_digits:
             if int_digits == 0:
-                raise FieldValueError("must be less than 1 in absolute value", "too_large")
-            raise FieldValueError(f"is too large: at most {int_digits} digits before the decimal point", "too_large")
+                raise FieldValueError.of("too_large", "must be less than 1 in absolute value")
+            raise FieldValueError.of("too_large", "is too large: at most {n} digits before the decimal point", n=int_digits)
         if _places(value) > self.scale:
             if self.scale == 0:
-                raise FieldValueError("must be a whole number (no decimal places)", "scale")
-            places = "1 decimal place" if self.scale == 1 else f"{self.scale} decimal places"
-            raise FieldValueError(f"must have at most {places}", "scale")
+                raise FieldValueError.of("scale", "must be a whole number (no decimal places)")
+            raise FieldValueError.of("scale", "must have at most 1 decimal place" if self.scale == 1
+                                     else "must have at most {n} decimal places", n=self.scale)
         with localcontext(_EXACT):
             fitted = value.quantize(self._step)
         # -0.00 and 0.00 are the same amount; keep one spelling.
@@ -160,21 +160,21 @@ class DecimalField(CheckedFieldSpec):
             return None
         value = self._fit(value)
         if self.min is not None and value < self.min:
-            raise FieldValueError(f"must be at least {self.min}", "too_small")
+            raise FieldValueError.of("too_small", "must be at least {n}", n=self.min)
         if self.max is not None and value > self.max:
-            raise FieldValueError(f"must be at most {self.max}", "too_large")
+            raise FieldValueError.of("too_large", "must be at most {n}", n=self.max)
         return value
 
     def quantize(self, value: Decimal | int | float | str) -> Decimal:
         """Round a computed value half-up to `scale` places (ranges are not checked here)."""
         number = to_decimal(value)
         if number is None:
-            raise FieldValueError("a number is needed", "type")
+            raise FieldValueError.of("type", "a number is needed")
         try:
             with localcontext(_EXACT):
                 rounded = number.quantize(self._step)
         except InvalidOperation:
-            raise FieldValueError("is too large", "too_large") from None
+            raise FieldValueError.of("too_large", "is too large") from None
         return abs(rounded) if rounded == 0 else rounded
 
     def column_type(self) -> TypeEngine[Any]:

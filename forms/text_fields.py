@@ -54,8 +54,8 @@ class _TextLike(CheckedFieldSpec):
         bad = find_control_char(text, multiline=self.multiline)
         if bad is not None:
             if bad in "\n\r\u2028\u2029":
-                raise FieldValueError("must be a single line (no line breaks)", "line_break")
-            raise FieldValueError(f"contains an invisible control character (U+{ord(bad):04X})", "control_char")
+                raise FieldValueError.of("line_break", "must be a single line (no line breaks)")
+            raise FieldValueError.of("control_char", "contains an invisible control character (U+{code})", code=f"{ord(bad):04X}")
         check_length(text, self.min_length, self.max_length)
         return self._check_format(text)
 
@@ -94,7 +94,7 @@ class TextField(_TextLike):
 
     def _check_format(self, text: str) -> str:
         if self.pattern is not None and not compiled_pattern(self.pattern).fullmatch(text):
-            raise FieldValueError(f"does not match the required format ({self.pattern})", "pattern")
+            raise FieldValueError.of("pattern", "does not match the required format ({p})", p=self.pattern)
         return text
 
     def _format_schema(self) -> dict[str, Any]:
@@ -132,16 +132,16 @@ class EmailField(_TextLike):
 
     def _check_format(self, text: str) -> str:
         if text.count("@") != 1:
-            raise FieldValueError("must be an e-mail address like name@example.com", "email")
+            raise FieldValueError.of("email", "must be an e-mail address like name@example.com")
         local, domain = text.split("@")
         if not local or len(local) > 64 or not _LOCAL_RE.fullmatch(local):
-            raise FieldValueError(f"the part before '@' is not valid in an e-mail address ({local!r})", "email")
+            raise FieldValueError.of("email", "the part before '@' is not valid in an e-mail address ({v})", v=repr(local))
         domain = domain.lower()
         labels = domain.split(".")
         top = labels[-1]
         valid_top = top.startswith("xn--") or any(ch.isalpha() for ch in top)
         if len(labels) < 2 or not all(_LABEL_RE.fullmatch(label) for label in labels) or not valid_top:
-            raise FieldValueError(f"the domain after '@' is not valid ({domain!r})", "email")
+            raise FieldValueError.of("email", "the domain after '@' is not valid ({v})", v=repr(domain))
         return f"{local}@{domain}"
 
     def _format_schema(self) -> dict[str, Any]:
@@ -162,11 +162,10 @@ class PhoneField(_TextLike):
 
     def _check_format(self, text: str) -> str:
         if not _PHONE_RE.fullmatch(text):
-            raise FieldValueError(
-                "must be a phone number: digits, spaces, hyphens, parentheses and a leading +", "phone"
-            )
+            raise FieldValueError.of(
+                "phone", "must be a phone number: digits, spaces, hyphens, parentheses and a leading +")
         if sum(ch.isdigit() for ch in text) < 3:
-            raise FieldValueError("must be a phone number (too few digits)", "phone")
+            raise FieldValueError.of("phone", "must be a phone number (too few digits)")
         return text
 
     def _format_schema(self) -> dict[str, Any]:
@@ -186,22 +185,22 @@ class UrlField(_TextLike):
 
     def _check_format(self, text: str) -> str:
         if any(ch.isspace() for ch in text):
-            raise FieldValueError("must not contain spaces (write them as %20)", "url")
+            raise FieldValueError.of("url", "must not contain spaces (write them as %20)")
         try:
             parts = urlsplit(text)
             parts.port  # noqa: B018 - raises ValueError for a malformed port
         except ValueError:
-            raise FieldValueError("is not a valid web address", "url") from None
+            raise FieldValueError.of("url", "is not a valid web address") from None
         if parts.scheme.lower() not in ("http", "https"):
-            raise FieldValueError("must be a web address starting with http:// or https://", "url")
+            raise FieldValueError.of("url", "must be a web address starting with http:// or https://")
         host = parts.hostname or ""
         if ":" in host:
             try:
                 ipaddress.IPv6Address(host)
             except ValueError:
-                raise FieldValueError("has an invalid host name", "url") from None
+                raise FieldValueError.of("url", "has an invalid host name") from None
         elif not _HOST_RE.fullmatch(host):
-            raise FieldValueError("must name a host, as in https://example.com/", "url")
+            raise FieldValueError.of("url", "must name a host, as in https://example.com/")
         return text
 
     def _format_schema(self) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def _to_date(raw: Any) -> date | None:
         return None
     if isinstance(raw, datetime):
         if raw.time() != time(0):
-            raise FieldValueError("must be a date without a time of day", "has_time")
+            raise FieldValueError.of("has_time", "must be a date without a time of day")
         return raw.date()
     if isinstance(raw, date):
         return raw
@@ -40,11 +40,11 @@ def _to_date(raw: Any) -> date | None:
         if not text:
             return None
         if not _DATE_RE.fullmatch(text):
-            raise FieldValueError(f"must be a date like 2026-10-01, not {text!r}", "date")
+            raise FieldValueError.of("date", "must be a date like 2026-10-01, not {v}", v=repr(text))
         try:
             return date.fromisoformat(text)
         except ValueError as exc:
-            raise FieldValueError(f"is not a valid date ({text}: {exc})", "date") from None
+            raise FieldValueError.of("date", "is not a valid date ({v}: {why})", v=text, why=str(exc)) from None
     raise wrong_type("a date", raw)
 
 
@@ -56,14 +56,13 @@ def _to_utc(raw: Any, tz: tzinfo | None) -> datetime | None:
         if not text:
             return None
         if not _DATETIME_RE.fullmatch(text):
-            raise FieldValueError(
-                f"must be a date and time like 2026-10-01T09:30 or 2026-10-01T09:30:00+08:00, not {text!r}",
-                "datetime",
-            )
+            raise FieldValueError.of(
+                "datetime", "must be a date and time like 2026-10-01T09:30 or 2026-10-01T09:30:00+08:00, not {v}",
+                v=repr(text))
         try:
             raw = datetime.fromisoformat(text)
         except ValueError as exc:
-            raise FieldValueError(f"is not a valid date and time ({text}: {exc})", "datetime") from None
+            raise FieldValueError.of("datetime", "is not a valid date and time ({v}: {why})", v=text, why=str(exc)) from None
     elif not isinstance(raw, datetime):
         raise wrong_type("a date and time", raw)
     if raw.tzinfo is None or raw.utcoffset() is None:
@@ -71,7 +70,7 @@ def _to_utc(raw: Any, tz: tzinfo | None) -> datetime | None:
     try:
         return raw.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00: no such instant in UTC
-        raise FieldValueError("is outside the supported range (years 1 to 9999, in UTC)", "out_of_range") from None
+        raise FieldValueError.of("out_of_range", "is outside the supported range (years 1 to 9999, in UTC)") from None
 
 
 def _option(parse: Any) -> BeforeValidator:
@@ -104,9 +103,9 @@ class DateField(CheckedFieldSpec):
         if value is None:
             return None
         if self.min is not None and value < self.min:
-            raise FieldValueError(f"must be on or after {self.min.isoformat()}", "too_early")
+            raise FieldValueError.of("too_early", "must be on or after {v}", v=self.min.isoformat())
         if self.max is not None and value > self.max:
-            raise FieldValueError(f"must be on or before {self.max.isoformat()}", "too_late")
+            raise FieldValueError.of("too_late", "must be on or before {v}", v=self.max.isoformat())
         return value
 
     def from_db(self, value: Any) -> date | None:
@@ -148,9 +147,9 @@ class DateTimeField(CheckedFieldSpec):
         if value is None:
             return None
         if self.min is not None and value < self.min:
-            raise FieldValueError(f"must be at or after {_iso(self.min)}", "too_early")
+            raise FieldValueError.of("too_early", "must be at or after {v}", v=_iso(self.min))
         if self.max is not None and value > self.max:
-            raise FieldValueError(f"must be at or before {_iso(self.max)}", "too_late")
+            raise FieldValueError.of("too_late", "must be at or before {v}", v=_iso(self.max))
         return value
 
     def from_db(self, value: Any) -> datetime | None:

@@ -35,12 +35,12 @@ class UserField(CheckedFieldSpec):
             if not text:
                 return None
             if not _ID_RE.fullmatch(text):
-                raise FieldValueError(f"must be a user id (a number), not {text!r}", "user")
+                raise FieldValueError.of("user", "must be a user id (a number), not {v}", v=repr(text))
             raw = int(text) if len(text) <= 10 else _MAX_ID + 1
         elif isinstance(raw, bool) or not isinstance(raw, int):
             raise wrong_type("a user id", raw)
         if not 1 <= raw <= _MAX_ID:
-            raise FieldValueError(f"{raw} is not a valid user id", "user")
+            raise FieldValueError.of("user", "{v} is not a valid user id", v=raw)
         return raw
 
     def from_db(self, value: Any) -> int | None:

@@ -35,7 +35,7 @@ def kind_of(raw: Any) -> str:
 
 
 def wrong_type(expected: str, raw: Any) -> FieldValueError:
-    return FieldValueError(f"must be {expected}, not {kind_of(raw)}", "type")
+    return FieldValueError.of("type", f"must be {expected}, not {{kind}}", kind=kind_of(raw))
 
 
 def find_control_char(text: str, *, multiline: bool) -> str | None:
@@ -55,9 +55,9 @@ def find_control_char(text: str, *, multiline: bool) -> str | None:
 def check_length(text: str, min_length: int | None, max_length: int | None) -> None:
     size = len(text)
     if min_length is not None and size < min_length:
-        raise FieldValueError(f"must be at least {min_length} characters long (has {size})", "too_short")
+        raise FieldValueError.of("too_short", "must be at least {n} characters long (has {has})", n=min_length, has=size)
     if max_length is not None and size > max_length:
-        raise FieldValueError(f"must be at most {max_length} characters long (has {size})", "too_long")
+        raise FieldValueError.of("too_long", "must be at most {n} characters long (has {has})", n=max_length, has=size)
 
 
 def to_decimal(raw: Any, expected: str = "a number") -> Decimal | None:
@@ -73,12 +73,12 @@ def to_decimal(raw: Any, expected: str = "a number") -> Decimal | None:
         return Decimal(raw)
     if isinstance(raw, float):
         if not math.isfinite(raw):
-            raise FieldValueError("must be a finite number", "not_finite")
+            raise FieldValueError.of("not_finite", "must be a finite number")
         # repr gives the shortest text that reads back as the same float: 0.1 -> "0.1".
         return Decimal(repr(raw))
     if isinstance(raw, Decimal):
         if not raw.is_finite():
-            raise FieldValueError("must be a finite number", "not_finite")
+            raise FieldValueError.of("not_finite", "must be a finite number")
         return raw
     if isinstance(raw, str):
         text = raw.strip()
@@ -86,8 +86,8 @@ def to_decimal(raw: Any, expected: str = "a number") -> Decimal | None:
             return None
         if not _NUMBER_RE.fullmatch(text):
             if text.lower().lstrip("+-") in _NOT_FINITE:
-                raise FieldValueError("must be a finite number", "not_finite")
-            raise FieldValueError(f"must be {expected} ('{_shorten(text)}' is not a number)", "not_a_number")
+                raise FieldValueError.of("not_finite", "must be a finite number")
+            raise FieldValueError.of("not_a_number", f"must be {expected} ('{{v}}' is not a number)", v=_shorten(text))
         return Decimal(text)
     raise wrong_type(expected, raw)
 

@@ -1,7 +1,10 @@
 """Who is looking at a page: the session cookie, the CSRF check, the page's language.
 
 Sessions are the engine's (engine/sessions.py): server-side rows with a CSRF
-token each. Every state-changing request of the pages carries that token in
+token each. Like the API (api/deps.py), the pages remember who a session is
+for a few seconds (the API's AuthCache, under the same key, so both doors
+share one entry): signing out, deactivating a user or changing their roles in
+this process drops the entry at once; other processes see it within the TTL. Every state-changing request of the pages carries that token in
 a hidden `csrf_token` field or, for htmx, the `X-CSRF-Token` header (set once
 on <body> with hx-headers). The sign-in form, before any session exists, uses
 a double-submit cookie instead.
@@ -18,11 +21,14 @@ from urllib.parse import quote
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
+from api.services import CachedAuth
 from engine.actor import Actor
 from engine.errors import Unauthenticated
 from engine.notifications import unread_count
 from engine.sessions import Session, csrf_matches, session_actor
+from engine.tokens import hash_secret
 from ui.i18n import LANG_COOKIE, Translator, choose_locale, translate_message
+from ui.timezones import local_time, viewer_timezone
 
 try:  # the API defines the cookie both doors share
     from api.deps import SESSION_COOKIE
@@ -75,6 +81,8 @@ class Page:
             "translate": lambda message: translate_message(self._, message),
             # The header's unread badge: one indexed count, run only when a full page is drawn.
             "unread_count": lambda: unread_count(self.request.app.state.db, self.actor.id),
+            # A time in the viewer's zone, named: the flow's when it belongs to one, else the server's.
+            "when": lambda instant, flow=None: local_time(instant, viewer_timezone(registry, flow)),
         }
         ctx.update(extra)
         return ctx
@@ -99,10 +107,27 @@ def current_page(request: Request) -> Page:
     if not secret:
         raise LoginRequired()
     try:
-        actor, session = session_actor(request.app.state.db, secret)
+        actor, session = cached_session(request, secret)
     except Unauthenticated:
         raise LoginRequired() from None
     return Page(request, actor, session, translator_for(request, actor), datetime.now(timezone.utc))
+
+
+def session_cache_key(secret: str) -> str:
+    """The AuthCache key of a session cookie (the API's `_session_auth` uses the same)."""
+    return "s:" + hash_secret(secret)
+
+
+def cached_session(request: Request, secret: str) -> tuple[Actor, Session]:
+    """Who the session cookie is: from the short per-process cache, else the database."""
+    cache = request.app.state.api.auth_cache
+    key = session_cache_key(secret)
+    hit = cache.get(key)
+    if hit is None or hit.session is None:
+        actor, session = session_actor(request.app.state.db, secret)
+        hit = CachedAuth(actor, None, session, session.expires_at)
+        cache.put(key, hit)
+    return hit.actor, hit.session  # type: ignore[return-value]
 
 
 async def checked_page(request: Request) -> Page:

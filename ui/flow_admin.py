@@ -11,8 +11,9 @@ from engine.registry import LiveFlow
 from engine.schema import flow_revisions
 from ui.auth import Page
 from ui.services import People, services
-from ui.simulation_view import local_text, simulation
+from ui.simulation_view import simulation
 from ui.sla_report_view import report_rows
+from ui.timezones import LocalTime, local_time
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class RevisionRow:
     revision: int
     sha256: str
     applied_by: str
-    applied_at: str
+    applied_at: LocalTime | None
     live: bool
 
 
@@ -32,7 +33,7 @@ def revision_rows(request: Request, page: Page, live: LiveFlow) -> list[Revision
     with services(request).db.connect() as conn:
         rows = conn.execute(q).all()
     names = People(request).names
-    return [RevisionRow(int(n), sha, names.get(by, "") if by else "", local_text(at, live.flow, page._),
+    return [RevisionRow(int(n), sha, names.get(by, "") if by else "", local_time(at, live.flow.timezone),
                         int(n) == live.revision) for n, sha, by, at in rows]
 
 

@@ -19,7 +19,7 @@ from engine.revisions import list_revisions, read_revision
 from engine.simulate import SimulationError, parse_path, simulate
 
 router = APIRouter(prefix="/api/admin/flows", tags=["admin: flows"],
-                   responses=problem_responses(401, 403, 404, 409, 422))
+                   responses=problem_responses(400, 401, 403, 404, 409, 422))  # 400: a body that is not JSON
 
 MAX_YAML = 1_000_000
 

@@ -13,6 +13,7 @@ from engine.evolve.fields_plan import plan_fields
 from engine.evolve.model import AREAS, Plan, Step
 from engine.evolve.rules_plan import plan_rules
 from engine.evolve.schema_diff import plan_schema
+from engine.evolve.search_plan import plan_search
 from engine.evolve.sla_plan import plan_sla
 from engine.evolve.states_plan import plan_states
 from engine.evolve.table_facts import read_facts
@@ -23,9 +24,9 @@ from engine.schema import metadata as engine_metadata
 
 log = logging.getLogger("relayflow.reload")
 
-# Apply runs steps in this order: indexes that go, then columns, then data, then clocks.
-_STEP_ORDER = ("drop_index", "create_table", "rename_column", "convert_column", "add_column", "create_index",
-               "restore_column", "retire_column", "move_records", "clocks")
+# Apply runs steps in this order: indexes that go, then columns, then indexes that come, then data, then clocks.
+_STEP_ORDER = ("drop_search_index", "drop_index", "create_table", "rename_column", "convert_column", "add_column",
+               "create_index", "create_search_index", "restore_column", "retire_column", "move_records", "clocks")
 
 
 def _ordered(steps: list[Step]) -> tuple[Step, ...]:
@@ -70,6 +71,7 @@ def compute_plan(conn: Connection, flow: CompiledFlow,
     if not ctx.changes or ctx.changes[-1].effect != "refused":
         plan_fields(ctx)
         plan_schema(ctx)
+        plan_search(ctx)
         plan_states(ctx)
         plan_rules(ctx)
         plan_sla(ctx)

@@ -6,6 +6,7 @@ existed enter it as a transition would bring them (its assignment and clock).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -14,11 +15,13 @@ from sqlalchemy import Table, and_, bindparam, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
 from engine.assignment import assignee_on_entry
+from engine.calendar import Span
 from engine.durations import Duration
 from engine.evolve.model import ApplyContext, Step
 from engine.flow import CompiledFlow, StateClock
 from engine.schema import history
 from engine.sla import clock_on_entry
+from engine.sla_pauses import pauses_of, stage_pauses
 from engine.tables import build_flow_table
 
 CHUNK = 2000
@@ -108,25 +111,28 @@ class MoveRecords(Step):
 ClockMode = Literal["recompute", "start", "stop"]
 
 
-def recomputed_clock(clock: StateClock, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+def recomputed_clock(clock: StateClock, row: dict[str, Any], now: datetime,
+                     pauses: Sequence[Span] | None = None) -> dict[str, Any]:
     """New due and warn instants of a running clock under a changed SLA, from the stage's start.
 
-    Working time the clock spent paused (sla_paused_seconds) is added on top, as
-    the pause had pushed the old due instant back by that much.
+    `pauses`: the stage's finished pause intervals (engine/sla_pauses.py); a pause pushes the
+    instants back only by the working time it took before they were reached. None when they are
+    not known (paused before they were kept): the paused time (sla_paused_seconds) is then added on top.
     """
     start = row["sla_started_at"]
     if start is None:
         return {}
     paused = int(row["sla_paused_seconds"] or 0)
-    extra = Duration(seconds=paused) if paused else None
-    due = clock.clock.add(start, clock.due)
+    extra = Duration(seconds=paused) if paused and pauses is None else None
+    spans = pauses or ()
+    due = clock.clock.add(start, clock.due, spans)
     if extra:
         due = clock.clock.add(due, extra)
     warn = None
     if clock.warn_fraction is not None:
-        warn = clock.clock.warn_instant(start, due, clock.warn_fraction)
+        warn = clock.clock.warn_instant(start, due, clock.warn_fraction, spans)
     elif clock.warn_after is not None:
-        warn = clock.clock.add(start, clock.warn_after)
+        warn = clock.clock.add(start, clock.warn_after, spans)
         if extra:
             warn = clock.clock.add(warn, extra)
         if warn >= due:
@@ -169,7 +175,8 @@ class ClockChange(Step):
             return
         clock = ctx.flow.clocks[self.state]
         write = update(t).where(t.c.id == bindparam("_id"))
+        found = stage_pauses(ctx.conn, ctx.flow.name)
         for row in _rows(ctx.conn, t, t.c.sla_state == self.state):
-            new = recomputed_clock(clock, row, ctx.now)
+            new = recomputed_clock(clock, row, ctx.now, pauses_of(row, found))
             if new:
                 ctx.conn.execute(write.values(new), {"_id": row["id"]})

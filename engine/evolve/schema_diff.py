@@ -24,6 +24,7 @@ from engine.evolve.schema_steps import AddColumn, CreateIndex, CreateTable, Drop
 from engine.evolve.table_facts import quoted
 from engine.flow import CompiledFlow
 from engine.schema import NAMING
+from engine.search_index import is_search_index
 from engine.tables import build_flow_table
 
 MAX_DUPLICATE_EXAMPLES = 5
@@ -42,6 +43,8 @@ def compare_table(conn: Connection, table: Table) -> list[tuple[Any, ...]]:
     def only_this_table(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
         if type_ == "table":
             return name == table.name
+        if type_ == "index" and is_search_index(name):
+            return False  # the text search index is planned on its own (search_plan)
         return parent_names.get("table_name", table.name) == table.name
 
     ctx = MigrationContext.configure(conn, opts={

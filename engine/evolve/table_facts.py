@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 
 from engine.schema import retired_columns
+from engine.search_index import is_search_index
 from engine.tables import system_columns
 from forms import FieldSpec, FieldSpecBase
 
@@ -55,7 +56,7 @@ def read_facts(conn: Connection, flow: str, table_name: str) -> TableFacts:
         return TableFacts(table_name, False, retired=retired)
     columns = {c["name"]: c["type"] for c in insp.get_columns(table_name)}
     indexes = {str(ix["name"]): tuple(c for c in ix["column_names"] if c) for ix in insp.get_indexes(table_name)
-               if ix.get("name")}
+               if ix.get("name") and not is_search_index(ix["name"])}
     return TableFacts(table_name, True, columns, indexes, retired)
 
 

@@ -5,8 +5,10 @@ Message ids are the English text. The catalogues are read with Babel's
 `rf_lang` cookie (the language switch in the page header), then the user's
 setting, then the browser's Accept-Language, then English.
 
-Engine messages (field errors, transition reasons) arrive in English; the
-ones with a known shape are translated through `translate_message`.
+Engine messages (field errors, transition reasons) arrive in English. A
+`forms.messages.Message` carries its template (the catalogue's msgid) and
+parameters and is translated by them; older plain-text messages with a known
+shape are matched by `_PATTERNS`. Both go through `translate_message`.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from babel.messages.pofile import read_po
+
+from forms.messages import Message
 
 LOCALES: tuple[str, ...] = ("en", "zh-CN")
 DEFAULT_LOCALE = "en"
@@ -149,7 +153,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 
 def translate_message(_: Callable[..., str], message: str) -> str:
-    """An engine message in the UI's language when its shape is known, else as it is."""
+    """An engine message in the UI's language when its template or shape is known, else as it is."""
+    if isinstance(message, Message):
+        return _(message.template, **message.params) if message.params else _(message.template)
     exact = _(message)
     if exact != message:
         return exact

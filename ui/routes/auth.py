@@ -10,9 +10,9 @@ from starlette.responses import RedirectResponse, Response
 from engine.errors import Unauthenticated
 from api.routers.auth import throttle_key
 from engine.sessions import LIFETIME, LoginThrottle, end_session, login
-from engine.tokens import hash_secret
 from ui.auth import (
-    PRE_COOKIE, SESSION_COOKIE, Page, checked_page, new_pre_token, pre_token_ok, safe_next, translator_for,
+    PRE_COOKIE, SESSION_COOKIE, Page, checked_page, new_pre_token, pre_token_ok, safe_next, session_cache_key,
+    translator_for,
 )
 from ui.errors import PageRoute
 from ui.i18n import LANG_COOKIE, LOCALES
@@ -95,7 +95,7 @@ def logout(request: Request, page: Annotated[Page, Depends(checked_page)]) -> Re
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
         end_session(request.app.state.db, secret)
-        services(request).auth_cache.drop("s:" + hash_secret(secret))  # the API's cache of this session
+        services(request).auth_cache.drop(session_cache_key(secret))  # the pages' and the API's cache of it
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp

@@ -1,0 +1,77 @@
+"""The text search index in a plan: built for a new flow, rebuilt when the searchable fields change.
+
+The index (engine/search_index.py) covers the searchable fields by name, so
+adding, removing, renaming or converting one of them drops it and builds it
+again; a flow that no longer has a searchable field loses it. A live flow
+whose table has no index yet (a database made before the index existed) gets
+one: that is how existing databases are brought up to date, by the same plan
+the server applies by itself at start.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine import search_index
+from engine.evolve.context import PlanContext, plural
+from engine.evolve.estimates import describe_seconds
+from engine.evolve.model import ApplyContext, Step
+
+# Seconds per row and searchable column to build the index (bench/ui_pages.py, 1,000,000 records).
+SEARCH_INDEX_SECONDS_PER_ROW = {"sqlite": 2.0e-6, "postgresql": 8.0e-6}
+
+
+@dataclass(frozen=True)
+class DropSearchIndex(Step):
+    table_name: str
+
+    def key(self) -> tuple[str, ...]:
+        return ("drop_search_index", self.table_name)
+
+    @property
+    def changes_schema(self) -> bool:
+        return True
+
+    def run(self, ctx: ApplyContext) -> None:
+        search_index.drop(ctx.conn, self.table_name)
+
+
+@dataclass(frozen=True)
+class CreateSearchIndex(Step):
+    table_name: str
+    columns: tuple[str, ...]
+
+    def key(self) -> tuple[str, ...]:
+        return ("create_search_index", self.table_name, *self.columns)
+
+    @property
+    def changes_schema(self) -> bool:
+        return True
+
+    def run(self, ctx: ApplyContext) -> None:
+        search_index.create(ctx.conn, self.table_name, self.columns)
+
+
+def plan_search(ctx: PlanContext) -> None:
+    columns = tuple(search_index.search_fields(ctx.flow))
+    wanted = search_index.wanted(ctx.conn, ctx.table_name, columns)
+    existing = search_index.existing_ddl(ctx.conn, ctx.table_name) if ctx.facts.exists else []
+    old_columns = set(search_index.search_fields(ctx.old)) if ctx.old is not None else set()
+    touched = (set(columns) | old_columns) & (set(ctx.renamed_columns) | set(ctx.renamed_columns.values())
+                                              | ctx.converted)
+    if existing == wanted and not (touched and existing):
+        return
+    if existing:
+        ctx.step(DropSearchIndex(ctx.table_name))
+    if not wanted:
+        if existing:
+            ctx.change("indexes", "search_index_dropped", ctx.table_name,
+                       "The text search index is dropped: no field is searchable any more")
+        return
+    ctx.step(CreateSearchIndex(ctx.table_name, columns))
+    rows = ctx.rows()
+    seconds = rows * len(columns) * SEARCH_INDEX_SECONDS_PER_ROW.get(ctx.dialect, 8e-6)
+    labels = ", ".join(ctx.field_label(c) for c in columns)
+    verb = "rebuilt" if existing else "built"
+    ctx.change("indexes", "search_index_built", ctx.table_name,
+               f"The text search index over {labels} is {verb} over {plural(rows, 'record')}: "
+               f"{describe_seconds(seconds)}; writes to this flow wait meanwhile", count=rows, seconds=seconds)

@@ -1,0 +1,124 @@
+"""The scheduler's bookkeeping: events fanned out into the outbox, scan marks, repeats filed across upgrades."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect, text, update
+
+from engine.db import make_engine
+from engine.evolve import apply_flow, plan_flow
+from engine.fanout import fan_out
+from engine.loader import load_flow_text
+from engine.migrate import upgrade_database
+from engine.outbox import list_rows
+from engine.records import Records
+from engine.registry import FlowRegistry, install_flow
+from engine.scheduler import flow_pass_in, run_pass
+from engine.users import create_user, load_actor
+from tests.sla.conftest import MONDAY_10, ORDER, in_review, utc
+from tests.sla.test_reminders_over_time import DUE, REPEAT_1, SECOND
+
+SLA_INDEXES = {"ix_flow_sales_order_sla_due_at", "ix_flow_sales_order_sla_warn_at"}
+OLD_INDEXES = {"ix_flow_sales_order_sla_due": "sla_status, sla_due_at",
+               "ix_flow_sales_order_sla_warn": "sla_status, sla_warn_at",
+               "ix_flow_sales_order_sla_remind": "sla_status, sla_next_remind_at"}
+
+
+def test_a_pass_writes_one_event_per_breach_and_the_fan_out_one_row_per_recipient_and_channel(reference_world, team) -> None:  # type: ignore[no-untyped-def]
+    w = reference_world
+    rec = in_review(w, team)
+    live = w.registry.get(w.flow)
+    with w.db.begin() as conn:
+        result = flow_pass_in(conn, live, DUE)
+    assert (result.breached, result.events, result.enqueued) == (1, 1, 0)
+    assert list_rows(w.db, record_id=rec.id) == []  # not in the outbox until the fan-out
+
+    w.records.transition(w.flow, rec.id, "approve", team["clerk"], expected_version=rec.version,
+                         now=DUE + timedelta(minutes=1))  # acted upon meanwhile: the breach was still missed
+    assert fan_out(w.db, live, DUE) == (1, 5)
+    rows = [r for r in list_rows(w.db, record_id=rec.id) if r["event"] == "breach"]
+    clerk, manager = team["clerk"].id, team["manager"].id
+    assert sorted((r["recipient"], r["channel"]) for r in rows) == [
+        ("all", "webhook"), (f"u{clerk}", "email"), (f"u{clerk}", "inbox"), (f"u{manager}", "email"),
+        (f"u{manager}", "inbox")]
+    stage = int(rec.system["sla_started_at"].timestamp())
+    assert f"sales_order:{rec.id}:review@{stage}:breach:u{manager}:email" in {r["dedupe_key"] for r in rows}
+    assert fan_out(w.db, live, DUE) == (0, 0)  # the events are gone: nothing is written twice
+
+
+def test_a_reload_that_moves_due_instants_back_is_caught_by_the_next_pass(reference_world, team,
+                                                                         reference_flow_text) -> None:  # type: ignore[no-untyped-def]
+    w = reference_world
+    rec = in_review(w, team)  # Monday 10:00 Shanghai: warn 14:00, due 15:00
+    assert run_pass(w.db, w.registry, now=utc(2026, 11, 23, 5, 0))[0].events == 0  # 13:00: nothing yet
+    old = "    sla: {due: 4h, warn: 75%}\n"
+    assert reference_flow_text.count(old) == 1
+    shorter = load_flow_text(reference_flow_text.replace(old, "    sla: {due: 2h, warn: 75%, on_change: recompute}\n"))
+    apply_flow(w.db, shorter, expected=plan_flow(w.db, shorter))
+    w.registry.refresh(w.db)
+    assert w.records.get(w.flow, rec.id).system["sla_due_at"] == utc(2026, 11, 23, 4, 0)  # 12:00, before 13:00
+    [result] = run_pass(w.db, w.registry, now=utc(2026, 11, 23, 5, 5))
+    assert (result.breached, result.enqueued) == (1, 5)
+
+
+def test_upgrade_moves_flow_table_indexes_and_keeps_repeating_earlier_breaches(database_url: str,
+                                                                               reference_flow_text: str) -> None:
+    db = make_engine(database_url)
+    try:
+        upgrade_database(db, "0004")
+        live = install_flow(db, load_flow_text(reference_flow_text))
+        with db.begin() as conn:  # the flow table as the code before revision 0005 built it
+            for name in SLA_INDEXES:
+                conn.execute(text(f"DROP INDEX {name}"))
+            for name, columns in OLD_INDEXES.items():
+                conn.execute(text(f"CREATE INDEX {name} ON flow_sales_order ({columns})"))
+        create_user(db, "sally", roles=["sales"])
+        create_user(db, "carol", roles=["clerk"])
+        create_user(db, "mia", roles=["manager"])
+        registry = FlowRegistry()
+        registry.put(live)
+        records = Records(db, registry)
+        sally = load_actor(db, username="sally")
+        rec = records.create("sales_order", sally, ORDER, now=MONDAY_10)
+        rec = records.transition("sales_order", rec.id, "submit", sally, expected_version=rec.version, now=MONDAY_10)
+        with db.begin() as conn:  # breached and reminded by the scheduler of that version
+            conn.execute(update(live.table).where(live.table.c.id == rec.id).values(
+                sla_status="breached", sla_escalated=True, sla_next_remind_at=REPEAT_1))
+
+        upgrade_database(db)
+
+        with db.connect() as conn:
+            names = {ix["name"] for ix in inspect(conn).get_indexes("flow_sales_order")}
+            assert SLA_INDEXES <= names and not names & set(OLD_INDEXES)
+            if conn.dialect.name == "postgresql":
+                options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'flow_sales_order'"))
+                assert "fillfactor=90" in options.scalar_one()
+        assert run_pass(db, registry, now=REPEAT_1 - SECOND)[0].repeated == 0
+        [result] = run_pass(db, registry, now=REPEAT_1)
+        assert (result.repeated, result.enqueued) == (1, 5)
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgres
+def test_status_updates_of_a_pass_write_no_index_entries_on_postgres(postgres_url: str, reference_flow_text: str) -> None:
+    from tests.conftest import World
+
+    w = World(postgres_url, reference_flow_text)
+    try:
+        sally = w.user("sally", "sales")
+        w.user("carol", "clerk")
+        for _ in range(3):
+            rec = w.records.create(w.flow, sally, ORDER, now=MONDAY_10)
+            w.records.transition(w.flow, rec.id, "submit", sally, expected_version=rec.version, now=MONDAY_10)
+        counters = text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                        "WHERE relname = 'flow_sales_order'")
+        with w.db.connect() as conn, conn.begin():
+            before = conn.execute(counters).one()  # may hold earlier transactions' counts not yet reported
+            result = flow_pass_in(conn, w.registry.get(w.flow), DUE)
+            after = conn.execute(counters).one()
+        assert result.breached == 3
+        assert (after[0] - before[0], after[1] - before[1]) == (3, 3)  # three updates, all HOT
+    finally:
+        w.db.dispose()
