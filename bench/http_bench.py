@@ -127,6 +127,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     server_cpu_us: float = 0.0  # server process CPU per request: steadier than req/s on a busy machine
+    database_cpu_us: float = 0.0  # PostgreSQL processes' CPU per request (the machine's, so run it alone)
 
     @property
     def rps(self) -> float:
@@ -188,12 +189,27 @@ async def _drive(port: int, token: str | None, concurrency: int, count: int, wor
     return latencies, seconds, len(errors)
 
 
+def _database_cpu_seconds() -> float:
+    """CPU time used so far by this machine's PostgreSQL processes (0 without any)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def drive(name: str, server: Server, token: str | None, concurrency: int, count: int, workflow: bool) -> Result:
-    cpu0 = server.cpu_seconds()
+    cpu0, db0 = server.cpu_seconds(), _database_cpu_seconds()
     latencies, seconds, errors = asyncio.run(_drive(server.port, token, concurrency, count, workflow))
     result = _summary(name, latencies, seconds, errors)
     if latencies:
         result.server_cpu_us = (server.cpu_seconds() - cpu0) / len(latencies) * 1e6
+        result.database_cpu_us = (_database_cpu_seconds() - db0) / len(latencies) * 1e6
     return result
 
 
@@ -285,7 +301,8 @@ def run_one(db_name: str, url: str, args: argparse.Namespace, work: Path) -> dic
     for r in (bare_result, api_result):
         print(f"  {db_name:<8} {r.name:<10} {r.requests:>6} req in {r.seconds:6.2f}s  {r.rps:8.0f} req/s  "
               f"p50 {r.p50_ms:6.1f} ms  p99 {r.p99_ms:6.1f} ms  server CPU {r.server_cpu_us:6.0f} us/req  "
-              f"errors {r.errors}")
+              + (f"PostgreSQL CPU {r.database_cpu_us:5.0f} us/req  " if db_name == "postgres" else "")
+              + f"errors {r.errors}")
     cpu_ratio = bare_result.server_cpu_us / api_result.server_cpu_us if api_result.server_cpu_us else 0.0
     verdict = "meets" if ratio >= TARGET else "BELOW"
     print(f"  {db_name:<8} ratio relayflow/bare = {ratio:.3f} ({verdict} the target {TARGET}); "

@@ -15,8 +15,8 @@ engine/db.py before every BEGIN on SQLite).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
@@ -42,24 +42,52 @@ def set_open_batch(batch: WriteBatch | None) -> None:
     _local.batch = batch
 
 
-@contextmanager
-def write_transaction(db: Engine) -> Iterator[Connection]:
+class _Shared:
+    """A connection whose transaction someone else commits (the batch, or the enclosing write)."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _Own:
+    """A new transaction, which nested `write_transaction`s on this thread share until it ends."""
+
+    __slots__ = ("tx",)
+
+    def __init__(self, db: Engine) -> None:
+        self.tx = db.begin()
+
+    def __enter__(self) -> Connection:
+        conn = self.tx.__enter__()
+        _local.outer = conn
+        return conn
+
+    def __exit__(self, *exc: Any) -> None:
+        _local.outer = None
+        self.tx.__exit__(*exc)
+
+
+def write_transaction(db: Engine) -> AbstractContextManager[Connection]:
     """A connection inside a write transaction: the running batch job's, or the enclosing
-    `write_transaction`'s on this thread (so that several writes commit as one), else a new one."""
-    batch = open_batch()
+    `write_transaction`'s on this thread (so that several writes commit as one), else a new one.
+
+    (Classes rather than a generator: this is on every write's path.)
+    """
+    batch = getattr(_local, "batch", None)
     if batch is not None and batch.in_job and batch.db is db:
-        yield batch.conn  # the batch commits (or rolls back and re-runs) this job's work
-        return
+        return _Shared(batch.conn)  # the batch commits (or rolls back and re-runs) this job's work
     outer: Connection | None = getattr(_local, "outer", None)
     if outer is not None and outer.engine is db:
-        yield outer
-        return
-    with db.begin() as conn:
-        _local.outer = conn
-        try:
-            yield conn
-        finally:
-            _local.outer = None
+        return _Shared(outer)
+    return _Own(db)
 
 
 def flush_open_batch(dbapi_conn: Any) -> None:
