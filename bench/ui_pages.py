@@ -169,6 +169,11 @@ async def _measure(app: Any, args: argparse.Namespace, plan: list[str], counts: 
         "list (all states)": (client, timer, lambda: "/lists/sales_order"),
         "list (one state, by due)": (client, timer, lambda: "/lists/sales_order?state=order_review&sort=sla_due_at"),
         "list (search customer)": (client, timer, lambda: "/lists/sales_order?q=Customer%200042"),
+        # More searches, to show the index's range: 200 of 1M match; every record; none; 2 characters.
+        "list (search 4 digits)": (client, timer, lambda: "/lists/sales_order?q=4999"),
+        "list (search, all match)": (client, timer, lambda: "/lists/sales_order?q=customer"),
+        "list (search, no match)": (client, timer, lambda: "/lists/sales_order?q=Supplier%2077"),
+        "list (search 2 chars)": (client, timer, lambda: "/lists/sales_order?q=42"),
         "record": (client, timer, lambda: f"/records/sales_order/{rng.choice(mine)}"),
     }
     results: dict[str, Any] = {}
