@@ -1,11 +1,13 @@
-"""Where a record write runs: its own transaction, or the shared one of a group commit.
+"""Where a record write runs: its own transaction, an enclosing one, or the shared one of a group commit.
 
-On SQLite the COMMIT is the most expensive part of a small write. A server
-that runs the writes of many concurrent requests on one thread can put them
-into one transaction and commit once (api/group_commit.py). This module is
-the engine's side of that: a thread may open a `WriteBatch`; while one of its
-jobs runs, `write_transaction` hands the job the batch's connection instead
-of starting a transaction of its own.
+The COMMIT (SQLite: writing the WAL; PostgreSQL: BEGIN and COMMIT round trips)
+is a large part of a small write. A server that handles many concurrent
+requests can put their writes into one transaction and commit once
+(api/group_commit.py). This module is the engine's side of that: a thread may
+open a `WriteBatch`; while one of its jobs runs, `write_transaction` hands the
+job the batch's connection instead of starting a transaction of its own. The
+same goes for writes nested in another `write_transaction` on the same thread
+(a record change and its stored idempotent answer commit together).
 
 Any other write transaction started on that thread while a batch is open (a
 page that saves a session, a claim) commits the batch first, so a thread
@@ -60,18 +62,20 @@ class _Shared:
 class _Own:
     """A new transaction, which nested `write_transaction`s on this thread share until it ends."""
 
-    __slots__ = ("tx",)
+    __slots__ = ("tx", "previous")
 
     def __init__(self, db: Engine) -> None:
         self.tx = db.begin()
+        self.previous: Connection | None = None
 
     def __enter__(self) -> Connection:
         conn = self.tx.__enter__()
+        self.previous = getattr(_local, "outer", None)  # another database's write, if any
         _local.outer = conn
         return conn
 
     def __exit__(self, *exc: Any) -> None:
-        _local.outer = None
+        _local.outer = self.previous
         self.tx.__exit__(*exc)
 
 
