@@ -5,8 +5,9 @@ and each step is a handful of SQL statements whatever the number of records:
 
 * find the due rows with an indexed range: warnings on ``ix_<flow>_sla_warn_at``
   and breaches on ``ix_<flow>_sla_due_at`` from the flow's scan mark
-  (``sla_scans``: up to where the last pass looked, less a margin for late
-  commits) to now, the status checked on the row; repeats through
+  (``sla_scans``: up to where the last pass looked — on PostgreSQL never past
+  the database's clock — less a margin for late commits) to now, the status
+  checked on the row; repeats through
   ``sla_repeats`` (breached records by next reminder instant);
 * ``UPDATE`` the records' ``sla_status`` (on_track → warning → breached),
   ``sla_escalated`` and ``sla_next_remind_at`` — no index holds these columns,
@@ -38,6 +39,7 @@ reminded at the next pass (the transition files it in ``sla_repeats``).
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -67,6 +69,8 @@ __all__ = ["PassResult", "ReminderPlan", "Rule", "flow_pass_in", "on_state_entry
 # (or ran on a server whose clock is a little behind) may have set instants the pass could not see.
 LATE_COMMIT_MARGIN = timedelta(minutes=10)
 
+log = logging.getLogger("relayflow.scheduler")
+
 
 @dataclass(frozen=True)
 class PassResult:
@@ -76,6 +80,7 @@ class PassResult:
     repeated: int = 0
     enqueued: int = 0  # outbox rows (after the fan-out)
     skipped: bool = False  # another scheduler was working on this flow
+    failed: str | None = None  # the error that stopped this flow's pass (the other flows still ran)
 
     @property
     def events(self) -> int:
@@ -341,7 +346,9 @@ class _FlowPass:
     def _settle_repeats(self, conn: Connection) -> None:
         """Filed records still due after the repeat step (the reminded ones were moved to their next
         instant with it): moved to the record's own next instant, or dropped when the record no longer
-        repeats (acted upon, paused, moved on, gone)."""
+        repeats (acted upon, moved on, gone). A paused stage's row is left alone: the transition that
+        resumes it files it again (_file_resumed_breach) and may commit between this read and the
+        delete on PostgreSQL, which would then drop the row it just filed."""
         t, r, now = self.t, sla_repeats, self.now
         cols = (r.c.record_id.label("record_id"), t.c.sla_status, t.c.sla_state, t.c.sla_next_remind_at)
         if conn.dialect.name == "postgresql":
@@ -353,9 +360,9 @@ class _FlowPass:
         filed = {row.record_id for row in rows}
         moved: dict[datetime, list[int]] = {}
         for row in rows:
-            if row.sla_status == "breached" and row.sla_state in self._next:
+            if row.sla_state in self._next and row.sla_status in ("breached", "paused"):
                 filed.discard(row.record_id)
-                if row.sla_next_remind_at is not None and row.sla_next_remind_at > now:
+                if row.sla_next_remind_at is not None and row.sla_next_remind_at > now:  # paused: None
                     moved.setdefault(row.sla_next_remind_at, []).append(row.record_id)
         mine = r.c.flow == self.flow.name
         for at, ids in moved.items():
@@ -364,8 +371,10 @@ class _FlowPass:
             conn.execute(delete(r).where(mine, r.c.record_id.in_(sorted(filed))))
 
     def file_breached(self, conn: Connection) -> None:
-        """First pass of a revision: file every breached record of a repeating stage in sla_repeats."""
+        """First pass of a revision: file every breached record of a repeating stage in sla_repeats (the
+        flow's rows go when the revision repeats nothing: no repeat step would settle them)."""
         if not self._next:
+            conn.execute(delete(sla_repeats).where(sla_repeats.c.flow == self.flow.name))
             return
         t = self.t
         _upsert_repeats(conn, select(literal(self.flow.name).label("flow"), t.c.id,
@@ -376,12 +385,22 @@ class _FlowPass:
 
 def _scan_mark(conn: Connection, live: LiveFlow, now: datetime) -> datetime | None:
     """Where this pass starts looking (None: everywhere), and the new mark written for the next pass."""
-    row = conn.execute(select(sla_scans.c.revision, sla_scans.c.scanned_until)
-                       .where(sla_scans.c.flow == live.flow.name)).first()
-    since = row.scanned_until - LATE_COMMIT_MARGIN if row is not None and row.revision == live.revision else None
-    until = max(now, row.scanned_until) if since is not None and row is not None else now
+    s = sla_scans
+    mine = s.c.flow == live.flow.name
+    cols: list[Any] = [select(s.c.revision).where(mine).scalar_subquery(),
+                       select(s.c.scanned_until).where(mine).scalar_subquery()]
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        cols.append(func.now())
+    row = conn.execute(select(*cols)).one()
+    revision, scanned_until = row[0], row[1]
+    since = scanned_until - LATE_COMMIT_MARGIN if revision == live.revision and scanned_until is not None else None
+    # The mark is where this pass looked, never further: a worker whose clock runs ahead must not push it
+    # past instants that writers with a right clock have yet to write (PostgreSQL: nor past the database's
+    # clock; SQLite's writers share this machine's clock). A mark going back only widens the next range.
+    until = min(now, row[2]) if postgres else now
     values = {"revision": live.revision, "scanned_until": until}
-    if row is None:
+    if revision is None:
         conn.execute(sla_scans.insert().values(flow=live.flow.name, **values))
     else:
         conn.execute(update(sla_scans).where(sla_scans.c.flow == live.flow.name).values(**values))
@@ -418,6 +437,14 @@ def run_flow_pass(db: Engine, live: LiveFlow, *, now: datetime | None = None) ->
 
 
 def run_pass(db: Engine, registry: FlowRegistry, *, now: datetime | None = None) -> list[PassResult]:
-    """A scheduler pass over every live flow."""
+    """A scheduler pass over every live flow; one flow that fails does not stop the others (it is
+    logged, and its clocks are looked at again next cycle)."""
     now = now or datetime.now(timezone.utc)
-    return [run_flow_pass(db, live, now=now) for live in registry.all()]
+    results = []
+    for live in registry.all():
+        try:
+            results.append(run_flow_pass(db, live, now=now))
+        except Exception as exc:  # noqa: BLE001 - one broken flow must not silence every other flow
+            log.exception("SLA pass of flow %s failed", live.flow.name)
+            results.append(PassResult(live.flow.name, failed=f"{type(exc).__name__}: {exc}"[:500]))
+    return results

@@ -21,7 +21,7 @@ from engine.evolve.model import ApplyContext, Step
 from engine.flow import CompiledFlow, StateClock
 from engine.schema import history
 from engine.sla import clock_on_entry
-from engine.sla_pauses import pauses_of, stage_pauses
+from engine.sla_pauses import pauses_of, prune_pauses, stage_pauses
 from engine.tables import build_flow_table
 
 CHUNK = 2000
@@ -78,6 +78,7 @@ class MoveRecords(Step):
             self._enter(ctx, t, comment)
         # Records paused in a waiting state resume the clock of the state that replaced this one.
         ctx.conn.execute(update(t).where(t.c.sla_state == self.source).values(sla_state=self.target))
+        prune_pauses(ctx.conn, ctx.flow.name, t)  # of the stages that ended here
 
     def _history_rows(self, ctx: ApplyContext, t: Table, comment: str) -> None:
         cols = ["flow", "record_id", "at", "actor_id", "action", "from_state", "to_state", "comment", "revision"]
@@ -166,7 +167,9 @@ class ClockChange(Step):
         t = build_flow_table(ctx.flow)
         if self.mode == "stop":
             ctx.conn.execute(update(t).where(t.c.sla_state == self.state).values(_CLEARED))
+            prune_pauses(ctx.conn, ctx.flow.name, t)  # the stopped stages' pauses
             return
+        prune_pauses(ctx.conn, ctx.flow.name, t)
         if self.mode == "start":
             cond = and_(t.c.state == self.state, t.c.sla_state.is_(None))
             for row in _rows(ctx.conn, t, cond):
@@ -175,7 +178,7 @@ class ClockChange(Step):
             return
         clock = ctx.flow.clocks[self.state]
         write = update(t).where(t.c.id == bindparam("_id"))
-        found = stage_pauses(ctx.conn, ctx.flow.name)
+        found = stage_pauses(ctx.conn, ctx.flow.name, t, self.state)
         for row in _rows(ctx.conn, t, t.c.sla_state == self.state):
             new = recomputed_clock(clock, row, ctx.now, pauses_of(row, found))
             if new:

@@ -17,7 +17,12 @@ import sqlalchemy as sa
 from alembic import op
 
 from engine.db import UtcDateTime
-from engine.tables import FILLFACTOR, SLA_RANGE_COLUMNS, _name
+from engine.tables import _name
+
+# As engine/tables.py had them when this revision was written; copied so that a later change there
+# does not change what this revision does.
+FILLFACTOR = 90
+SLA_RANGE_COLUMNS = ("sla_due_at", "sla_warn_at")
 
 revision = "0005"
 down_revision = "0004"

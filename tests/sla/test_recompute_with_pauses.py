@@ -43,3 +43,26 @@ def test_recompute_counts_a_pause_before_the_new_due_and_ignores_one_after_it(re
     assert result.breached == 1
     assert w.records.get(w.flow, late.id).system["sla_status"] == "breached"
     assert w.records.get(w.flow, early.id).system["sla_status"] != "breached"
+
+
+def test_the_pauses_of_a_stage_are_dropped_when_the_stage_ends(reference_world, team) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from engine.schema import sla_pauses
+
+    w = reference_world
+    sales = team["sales"]
+
+    def pauses(record_id: int) -> int:
+        with w.db.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(sla_pauses)
+                                    .where(sla_pauses.c.record_id == record_id)).scalar_one())
+
+    rec = in_review(w, team)
+    rec = w.records.transition(w.flow, rec.id, "hold", sales, expected_version=rec.version, now=utc(2026, 11, 23, 3, 0),
+                               comment="等客户")
+    rec = w.records.transition(w.flow, rec.id, "resume", sales, expected_version=rec.version, now=utc(2026, 11, 23, 5, 0))
+    assert pauses(rec.id) == 1  # the running stage's pause, for a recompute
+    w.records.transition(w.flow, rec.id, "approve", team["clerk"], expected_version=rec.version,
+                         now=utc(2026, 11, 23, 6, 0))
+    assert pauses(rec.id) == 0

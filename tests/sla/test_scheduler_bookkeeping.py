@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect, text, update
+from sqlalchemy import inspect, select, text, update
 
 from engine.db import make_engine
 from engine.evolve import apply_flow, plan_flow
@@ -122,3 +122,95 @@ def test_status_updates_of_a_pass_write_no_index_entries_on_postgres(postgres_ur
         assert (after[0] - before[0], after[1] - before[1]) == (3, 3)  # three updates, all HOT
     finally:
         w.db.dispose()
+
+
+def test_a_breach_resumed_while_the_pass_settles_its_repeats_keeps_repeating(reference_world, team,
+                                                                              monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL: a resume that commits between the pass's read of sla_repeats and its delete must not
+    lose the row it filed (SQLite serialises the two)."""
+    import engine.scheduler as scheduler
+    from engine.schema import sla_repeats
+
+    w = reference_world
+    if w.db.dialect.name != "postgresql":
+        pytest.skip("one writer at a time on SQLite")
+    sales = team["sales"]
+    paused = in_review(w, team)
+    moved_on = in_review(w, team)
+    run_pass(w.db, w.registry, now=DUE)  # both breached, both filed for REPEAT_1
+    paused = w.records.transition(w.flow, paused.id, "hold", sales, expected_version=paused.version,
+                                  now=DUE + timedelta(hours=1), comment="等客户")
+    w.records.transition(w.flow, moved_on.id, "approve", team["clerk"], expected_version=moved_on.version,
+                         now=DUE + timedelta(hours=1))  # its row is dropped by the next pass
+    real_delete, resumed = scheduler.delete, []
+
+    def delete_after_a_resume(table):  # type: ignore[no-untyped-def]
+        if not resumed:  # another worker's request commits the resume just now
+            resumed.append(w.records.transition(w.flow, paused.id, "resume", sales, expected_version=paused.version,
+                                                now=REPEAT_1))
+        return real_delete(table)
+
+    monkeypatch.setattr(scheduler, "delete", delete_after_a_resume)
+    assert run_pass(w.db, w.registry, now=REPEAT_1)[0].repeated == 0
+    assert resumed and resumed[0].system["sla_status"] == "breached"
+    monkeypatch.setattr(scheduler, "delete", real_delete)
+    with w.db.connect() as conn:
+        assert set(conn.execute(select(sla_repeats.c.record_id)).scalars()) == {paused.id}
+    assert run_pass(w.db, w.registry, now=REPEAT_1 + SECOND)[0].repeated == 1
+
+
+def test_a_worker_clock_running_ahead_does_not_hide_later_breaches(reference_world, team) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL: the scan mark never runs past the database's clock (SQLite's writers share the
+    worker's machine and clock)."""
+    from datetime import datetime, timezone
+
+    w = reference_world
+    if w.db.dialect.name != "postgresql":
+        pytest.skip("SQLite: one machine, one clock")
+    real = datetime.now(timezone.utc).replace(microsecond=0)
+    live = w.registry.get(w.flow)
+    run_pass(w.db, w.registry, now=real + timedelta(days=30))  # a worker whose clock is a month ahead
+    rec = in_review(w, team, now=real)  # written by a server with the right clock
+    due = rec.system["sla_due_at"]
+    assert due < real + timedelta(days=20)
+    with w.db.begin() as conn:
+        assert flow_pass_in(conn, live, due).breached == 1
+
+
+def test_a_reload_that_stops_repeating_leaves_nothing_filed(reference_world, team, reference_flow_text) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func
+
+    from engine.schema import sla_repeats
+
+    w = reference_world
+    in_review(w, team)
+    run_pass(w.db, w.registry, now=DUE)  # breached, filed for its repeat
+    assert reference_flow_text.count("    repeat: 4h\n") == 1
+    quiet = load_flow_text(reference_flow_text.replace("    repeat: 4h\n", ""))
+    apply_flow(w.db, quiet, expected=plan_flow(w.db, quiet))
+    w.registry.refresh(w.db)
+    run_pass(w.db, w.registry, now=DUE + SECOND)
+    with w.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(sla_repeats)).scalar_one() == 0
+
+
+def test_a_flow_whose_pass_fails_does_not_silence_the_others(reference_world, team, reference_flow_text,  # type: ignore[no-untyped-def]
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.scheduler as scheduler
+
+    w = reference_world
+    other = install_flow(w.db, load_flow_text(reference_flow_text.replace("flow: sales_order", "flow: other_order", 1)))
+    w.registry.put(other)
+    rec = in_review(w, team)
+    real = scheduler.flow_pass_in
+
+    def broken_for_other(conn, live, now):  # type: ignore[no-untyped-def]
+        if live.flow.name == "other_order":
+            raise RuntimeError("a broken flow")
+        return real(conn, live, now)
+
+    monkeypatch.setattr(scheduler, "flow_pass_in", broken_for_other)
+    results = {r.flow: r for r in run_pass(w.db, w.registry, now=DUE)}
+    assert results["other_order"].failed == "RuntimeError: a broken flow"
+    assert results["sales_order"].failed is None and results["sales_order"].breached == 1
+    assert {r["event"] for r in list_rows(w.db, record_id=rec.id)} >= {"breach"}
