@@ -18,6 +18,13 @@ from sqlalchemy.types import DateTime, TypeDecorator
 from engine.write_scope import flush_open_batch
 
 
+UNICODE_LOWER = "rf_lower"
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -45,6 +52,8 @@ def _setup_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
         cur.close()
+        # SQLite's lower() and LIKE fold ASCII letters only; list search folds every script's case with this.
+        dbapi_conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
 
     # BEGIN is issued by the dialect itself rather than by a "begin" event listener:
     # any engine-level listener makes SQLAlchemy dispatch events on every statement.

@@ -30,7 +30,7 @@ from engine.errors import ValidationFailed
 from engine.flow import CompiledFlow
 from engine.records import Record, Records
 from engine.registry import LiveFlow
-from engine.search_index import choose_fts_terms, contains_condition, search_fields, search_index_ready
+from engine.search_index import contains_condition, fts_terms, search_fields
 from forms import FieldSpecBase, FieldValueError
 from forms.messages import Message
 
@@ -139,15 +139,13 @@ def conditions(live: LiveFlow, actor: Actor, query: ListQuery, db: Engine | None
             raise ValidationFailed({"q": Message("too_long", "at most {n} characters", n=MAX_SEARCH)})
         names = search_fields(flow)
         if text and names:
-            conds.append(contains_condition(t, names, text, _fts_terms(db, live, text)))
+            conds.append(contains_condition(t, names, text, _fts_terms(db, live, text),
+                                             db.dialect.name if db is not None else None))
     return conds
 
 
 def _fts_terms(db: Engine | None, live: LiveFlow, text: str) -> tuple[str, ...] | None:
-    if db is None or "\x00" in text or not search_index_ready(db, live.table.name, live.revision):
-        return None
-    with db.connect().execution_options(readonly=True) as conn:
-        return choose_fts_terms(conn, live.table.name, text)
+    return None if db is None else fts_terms(db, live.table.name, live.revision, text)
 
 
 def _encode_cursor(sort: str, value: Any, record_id: int) -> str:

@@ -18,24 +18,31 @@ makes it fast, it never changes which records match:
   recheck, so Chinese text and any punctuation match exactly).
 
 Shorter searches (1-2 characters: too short for a trigram) use the exact
-condition alone. The reload plan creates, rebuilds and drops the index
-(engine/evolve/search_plan.py); listing asks `search_index_ready` before
-using the FTS table.
+condition alone. The exact condition is ILIKE, except on SQLite for a search
+holding a cased letter beyond ASCII (é, Ü, Ж): SQLite's LIKE folds ASCII only,
+so there both sides are lower-cased by Python (`rf_lower`, engine/db.py).
+PostgreSQL's ILIKE folds as the database's LC_CTYPE says (ASCII only under C).
+The reload plan creates, rebuilds and drops the index
+(engine/evolve/search_plan.py); listing asks `fts_terms` (which checks
+`search_index_ready`) before using the FTS table.
 """
 from __future__ import annotations
 
 import logging
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, false, literal, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Table, and_, false, func, literal, literal_column, or_, select, text
 from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Select
 
+from engine.db import UNICODE_LOWER
 from engine.flow import CompiledFlow
 from engine.tables import _name
 
@@ -136,8 +143,15 @@ def wanted(conn: Connection, table_name: str, columns: Sequence[str]) -> list[st
 
 
 def trigram_available(conn: Connection) -> bool:
-    """PostgreSQL has pg_trgm installed in this database or can install it."""
-    return conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).first() is not None
+    """PostgreSQL has pg_trgm installed in this database, or this user may install it: a superuser, or
+    (pg_trgm being a trusted extension) a user with the CREATE privilege on the database. Without it the
+    plan wants no index, instead of planning one at every reload that `create` cannot build."""
+    return bool(conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') OR ("
+        "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') AND ("
+        "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR ("
+        "has_database_privilege(current_database(), 'CREATE') AND EXISTS ("
+        "SELECT 1 FROM pg_available_extension_versions WHERE name = 'pg_trgm' AND trusted))))")).scalar())
 
 
 def drop(conn: Connection, table_name: str) -> None:
@@ -188,11 +202,30 @@ _ready: weakref.WeakKeyDictionary[Engine, dict[tuple[str, int], bool]] = weakref
 _ready_lock = threading.Lock()
 
 
+# Engine → {(table, revision, needle): (when, chosen terms)}: a list page asks for its records and its tab
+# counts, and each next page again, with the same search; the trigram estimates are made once for them.
+# Only a choice of terms is kept (a superset of the matches whatever is written meanwhile), never "no
+# record can match" (the next write may make it false).
+_terms: weakref.WeakKeyDictionary[Engine, dict[tuple[str, int, str], tuple[float, tuple[str, ...] | None]]] = (
+    weakref.WeakKeyDictionary())
+TERMS_TTL = 10.0  # seconds
+TERMS_MAX = 1000  # remembered searches per engine
+
+
 def _forget(table_name: str) -> None:
     with _ready_lock:
         for known in list(_ready.values()):
             for key in [k for k in known if k[0] == table_name]:
                 del known[key]
+        for chosen in list(_terms.values()):
+            for search in [k for k in chosen if k[0] == table_name]:
+                del chosen[search]
+
+
+def _fts_table_exists(db: Engine, table_name: str) -> bool:
+    with db.connect() as conn:
+        return conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"),
+                            {"n": fts_table_name(table_name)}).first() is not None
 
 
 def search_index_ready(db: Engine, table_name: str, revision: int) -> bool:
@@ -202,12 +235,41 @@ def search_index_ready(db: Engine, table_name: str, revision: int) -> bool:
     known = _ready.get(db)
     hit = known.get((table_name, revision)) if known is not None else None
     if hit is None:
-        with db.connect() as conn:
-            hit = conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"),
-                               {"n": fts_table_name(table_name)}).first() is not None
+        hit = _fts_table_exists(db, table_name)
         with _ready_lock:
             _ready.setdefault(db, {})[(table_name, revision)] = hit
     return hit
+
+
+def fts_terms(db: Engine, table_name: str, revision: int, needle: str) -> tuple[str, ...] | None:
+    """`choose_fts_terms` for a list's search, when the FTS table exists (None otherwise: the exact
+    condition alone), remembered for TERMS_TTL seconds."""
+    if "\x00" in needle or len(needle) < MIN_TRIGRAM or not search_index_ready(db, table_name, revision):
+        return None
+    key = (table_name, revision, needle)
+    known = _terms.get(db)
+    hit = known.get(key) if known is not None else None
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < TERMS_TTL:
+        return hit[1]
+    try:
+        with db.connect().execution_options(readonly=True) as conn:
+            chosen = choose_fts_terms(conn, table_name, needle)
+    except OperationalError:
+        # Dropped by another process's reload since this one read its revision ("no such table"):
+        # the exact condition alone, until the new revision is served.
+        if _fts_table_exists(db, table_name):
+            raise
+        with _ready_lock:
+            _ready.setdefault(db, {})[(table_name, revision)] = False
+        return None
+    if chosen != ():
+        with _ready_lock:
+            remembered = _terms.setdefault(db, {})
+            if len(remembered) >= TERMS_MAX:
+                remembered.clear()
+            remembered[key] = (now, chosen)
+    return chosen
 
 
 def _like_pattern(needle: str) -> str:
@@ -259,15 +321,29 @@ def choose_fts_terms(conn: Connection, table_name: str, needle: str) -> tuple[st
     return tuple(gram for _, gram in estimates[:FTS_TERMS])
 
 
+def _folds_beyond_ascii(needle: str) -> bool:
+    """`needle` holds a letter with case outside ASCII (é, Ü, Ж; not 华): SQLite's LIKE would match it exactly."""
+    return any(ord(ch) > 127 and (ch.lower() != ch or ch.upper() != ch) for ch in needle)
+
+
+def _exact_condition(table: Table, columns: Sequence[str], needle: str, dialect: str | None) -> ColumnElement[bool]:
+    if dialect == "sqlite" and _folds_beyond_ascii(needle):
+        # SQLite's LIKE and lower() fold ASCII only: compare text lower-cased by Python (engine/db.py).
+        pattern = _like_pattern(needle.lower())
+        return or_(*(getattr(func, UNICODE_LOWER)(table.c[n]).like(pattern, escape="\\") for n in columns))
+    return or_(*(table.c[n].ilike(_like_pattern(needle), escape="\\") for n in columns))
+
+
 def contains_condition(table: Table, columns: Sequence[str], needle: str,
-                       fts_terms: tuple[str, ...] | None = None) -> ColumnElement[bool]:
+                       fts_terms: tuple[str, ...] | None = None, dialect: str | None = None) -> ColumnElement[bool]:
     """Records whose searchable fields contain `needle`, ignoring case.
 
     `fts_terms` (from `choose_fts_terms`): narrow to the records the FTS table finds for them
-    first; () means no record can match."""
+    first; () means no record can match. `dialect`: the database's, for case folding beyond
+    ASCII on SQLite (PostgreSQL's ILIKE folds as the database's LC_CTYPE says)."""
     if "\x00" in needle:
         return false()  # no stored text holds NUL (PostgreSQL cannot store it)
-    exact = or_(*(table.c[n].ilike(_like_pattern(needle), escape="\\") for n in columns))
+    exact = _exact_condition(table, columns, needle, dialect)
     if fts_terms is None:
         return exact
     if not fts_terms:

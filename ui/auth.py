@@ -21,11 +21,11 @@ from urllib.parse import quote
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
-from api.services import CachedAuth
+from api.deps import _session_auth
 from engine.actor import Actor
 from engine.errors import Unauthenticated
 from engine.notifications import unread_count
-from engine.sessions import Session, csrf_matches, session_actor
+from engine.sessions import Session, csrf_matches
 from engine.tokens import hash_secret
 from ui.i18n import LANG_COOKIE, Translator, choose_locale, translate_message
 from ui.timezones import local_time, viewer_timezone
@@ -119,15 +119,11 @@ def session_cache_key(secret: str) -> str:
 
 
 def cached_session(request: Request, secret: str) -> tuple[Actor, Session]:
-    """Who the session cookie is: from the short per-process cache, else the database."""
-    cache = request.app.state.api.auth_cache
-    key = session_cache_key(secret)
-    hit = cache.get(key)
-    if hit is None or hit.session is None:
-        actor, session = session_actor(request.app.state.db, secret)
-        hit = CachedAuth(actor, None, session, session.expires_at)
-        cache.put(key, hit)
-    return hit.actor, hit.session  # type: ignore[return-value]
+    """Who the session cookie is: the API's own lookup (api/deps.py), from its short per-process cache
+    or else the database."""
+    auth = _session_auth(request.app.state.api, secret)
+    assert auth.session is not None
+    return auth.actor, auth.session
 
 
 async def checked_page(request: Request) -> Page:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine import search_index
+from engine.evolve import schema_steps
 from engine.evolve.context import PlanContext, plural
 from engine.evolve.estimates import describe_seconds
 from engine.evolve.model import ApplyContext, Step
@@ -51,14 +52,22 @@ class CreateSearchIndex(Step):
         search_index.create(ctx.conn, self.table_name, self.columns)
 
 
+def _copies_table(ctx: PlanContext) -> bool:
+    """The plan copies the table (Alembic batch mode on an old SQLite): dropping the old table drops the
+    search index's triggers with it, whichever column the copy is for."""
+    return ctx.dialect == "sqlite" and bool(
+        (ctx.converted and not schema_steps.NATIVE_DROP_COLUMN)
+        or (ctx.renamed_columns and not schema_steps.NATIVE_RENAME_COLUMN))
+
+
 def plan_search(ctx: PlanContext) -> None:
-    columns = tuple(search_index.search_fields(ctx.flow))
+    columns = tuple(sorted(search_index.search_fields(ctx.flow)))  # by name: moving fields in the file is no change
     wanted = search_index.wanted(ctx.conn, ctx.table_name, columns)
     existing = search_index.existing_ddl(ctx.conn, ctx.table_name) if ctx.facts.exists else []
     old_columns = set(search_index.search_fields(ctx.old)) if ctx.old is not None else set()
     touched = (set(columns) | old_columns) & (set(ctx.renamed_columns) | set(ctx.renamed_columns.values())
                                               | ctx.converted)
-    if existing == wanted and not (touched and existing):
+    if existing == wanted and not ((touched or _copies_table(ctx)) and existing):
         return
     if existing:
         ctx.step(DropSearchIndex(ctx.table_name))

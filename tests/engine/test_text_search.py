@@ -5,6 +5,7 @@ records found must be exactly those a plain "contains" finds, for any input.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -169,5 +170,122 @@ def test_postgresql_serves_the_search_from_the_trigram_indexes(postgres_url: str
                 "EXPLAIN SELECT id FROM flow_shop WHERE customer ILIKE '%华为技术%' OR code ILIKE '%华为技术%'")))
         assert "trgm_flow_shop_customer" in plan and "trgm_flow_shop_code" in plan, plan
         assert _search(w, "华为技术") == [1]
+    finally:
+        w.close()
+
+
+def test_search_folds_case_beyond_ascii_on_sqlite(sqlite_url: str) -> None:
+    # SQLite's own LIKE folds ASCII letters only: "ü" must still find "Ü", "ж" find "Ж".
+    w = Evolving(sqlite_url, FLOW)
+    try:
+        recs = [w.create({"customer": c}) for c in ("Ünïcode GmbH", "ÄRGER Ökonomie", "ЖУРНАЛ Москва", "Éclair café",
+                                                    "北京华为", "plain ascii")]
+        for needle in ("ünïcode", "ÜNÏCODE", "ü", "ärger", "ökonomie", "öKo", "журнал", "москва", "ÉCLAIR CAFÉ",
+                       "é", "华为", "ASCII", "Ü", "zz"):
+            assert _search(w, needle) == _expected(recs, needle), repr(needle)
+            assert _search(w, needle, limit=1) == _expected(recs, needle), repr(needle)
+    finally:
+        w.close()
+
+
+def test_postgresql_without_the_right_to_create_pg_trgm_plans_no_index(postgres_url: str) -> None:
+    # A user who may not CREATE EXTENSION: the plan must not want an index it cannot build (it would be
+    # planned, "built" and reported again at every reload and server start); search still works, unindexed.
+    from sqlalchemy.engine import make_url
+    from engine.db import make_engine
+    role = f"rf_plain_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(text(f'GRANT ALL ON SCHEMA public TO "{role}"'))
+    w = Evolving(make_url(postgres_url).set(username=role).render_as_string(hide_password=False), FLOW)
+    try:
+        rec = w.create({"customer": "Plain Role Ltd"})
+        assert w.plan(FLOW).unchanged
+        assert _search(w, "role lt") == [rec.id]
+    finally:
+        w.close()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()
+
+
+def test_the_index_survives_a_table_copied_by_batch_mode(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLite before 3.35 drops a column by copying the table (Alembic batch mode): dropping the old table
+    # drops the index's triggers too, even when the converted column is not searchable.
+    from engine.evolve import schema_steps
+    monkeypatch.setattr(schema_steps, "NATIVE_DROP_COLUMN", False)
+    w = Evolving(sqlite_url, FLOW)
+    try:
+        old = w.create({"customer": "Before Copy Ltd", "qty": 3})
+        converted = edit(FLOW, ("qty: {type: integer, index: true}", "qty: {type: decimal, index: true}"))
+        w.apply(converted, w.plan(converted))
+        assert w.plan(converted).unchanged
+        new = w.create({"customer": "After Copy Ltd", "qty": "4.5"})
+        assert _search(w, "copy ltd") == [new.id, old.id]
+        w.records.edit("shop", old.id, w.actor, {"customer": "Renamed Later"}, expected_version=None)
+        assert _search(w, "before copy") == [] and _search(w, "renamed later") == [old.id]
+    finally:
+        w.close()
+
+
+def test_a_search_estimates_its_trigrams_once_for_the_list_its_counts_and_next_pages(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine import search_index
+    from engine.tab_counts import capped_counts
+    w = Evolving(sqlite_url, FLOW)
+    try:
+        recs = [w.create({"customer": f"Repeat Search {i}"}) for i in range(5)]
+        estimates: list[str] = []
+        real = search_index.choose_fts_terms
+
+        def counting(conn: object, table_name: str, needle: str) -> object:
+            estimates.append(needle)
+            return real(conn, table_name, needle)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(search_index, "choose_fts_terms", counting)
+        live = w.registry.get("shop")
+        assert _search(w, "repeat search", limit=2) == [r.id for r in reversed(recs)]  # three pages
+        assert capped_counts(w.db, live, w.actor, ListQuery(search="repeat search")) == {
+            "draft": 5, "review": 0, "done": 0}
+        assert estimates == ["repeat search"]
+        # "no record holds this" is not remembered: the next write can make it false
+        assert _search(w, "brand new name") == []
+        fresh = w.create({"customer": "Brand New Name"})
+        assert _search(w, "brand new name") == [fresh.id]
+    finally:
+        w.close()
+
+
+def test_moving_searchable_fields_in_the_file_leaves_the_index_alone(database_url: str) -> None:
+    w = Evolving(database_url, FLOW)
+    try:
+        rec = w.create({"customer": "Kept Index Co", "code": "M-1"})
+        moved = edit(FLOW, ("  customer: {type: text, title: Customer, index: true, max_length: 200}\n"
+                            "  code: {type: text, title: Code, index: true, max_length: 200}\n",
+                            "  code: {type: text, title: Code, index: true, max_length: 200}\n"
+                            "  customer: {type: text, title: Customer, index: true, max_length: 200}\n"))
+        plan = w.plan(moved)
+        assert not plan.steps and "search_index_built" not in kinds(plan), kinds(plan)
+        w.apply(moved, plan)
+        assert _search(w, "kept index") == [rec.id] and _search(w, "m-1") == [rec.id]
+    finally:
+        w.close()
+
+
+def test_an_index_dropped_by_another_process_falls_back_to_the_exact_search(sqlite_url: str) -> None:
+    # Another process applies a revision without searchable fields; this one still serves the old revision
+    # (until its poller reads the new one) and believes the FTS table is there: no 500, the plain search.
+    w = Evolving(sqlite_url, FLOW)
+    try:
+        rec = w.create({"customer": "Gone Index Ltd"})
+        assert _search(w, "gone index") == [rec.id]  # the FTS table is known to exist
+        with w.db.begin() as conn:  # what that other process's DropSearchIndex does, behind this one's back
+            for trigger in ("_ai", "_ad", "_au"):
+                conn.execute(text(f'DROP TRIGGER "flow_shop__search{trigger}"'))
+            conn.execute(text('DROP TABLE "flow_shop__search"'))
+        assert _search(w, "index ltd") == [rec.id]
+        assert _search(w, "index ltd") == [rec.id]
     finally:
         w.close()

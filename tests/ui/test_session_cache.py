@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-import ui.auth
+import api.deps
 from engine.sessions import end_session
 from tests.ui.live import sign_in
 
@@ -17,13 +17,13 @@ from tests.ui.live import sign_in
 def lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Each database lookup of a session the pages make."""
     seen: list[str] = []
-    real = ui.auth.session_actor
+    real = api.deps.session_actor  # the pages look sessions up through the API's _session_auth
 
     def counting(db: Any, secret: str, **kw: Any) -> Any:
         seen.append(secret)
         return real(db, secret, **kw)
 
-    monkeypatch.setattr(ui.auth, "session_actor", counting)
+    monkeypatch.setattr(api.deps, "session_actor", counting)
     yield seen
 
 
