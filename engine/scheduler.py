@@ -166,7 +166,28 @@ def on_state_entry(conn: Connection, live: LiveFlow, record_id: int, before: Map
     record_stage_result(conn, live.flow, record_id, before, after, now, transition=transition, actor_id=actor_id)
     enqueue_enter(conn, live, record_id, after, now)
     record_pause_change(conn, live.flow.name, record_id, before, after, now)
+    _file_missed_on_pause(conn, live, record_id, before, after, now)
     _file_resumed_breach(conn, live, record_id, before, after, now)
+
+
+def _file_missed_on_pause(conn: Connection, live: LiveFlow, record_id: int, before: Mapping[str, Any],
+                          after: Mapping[str, Any], now: datetime) -> None:
+    """A stage paused after its breach (or warning) fell due but before a pass saw it: file that event
+    now, as the pass would have. Otherwise the pause hides it, and the resume marks the stage breached
+    without anyone having been told."""
+    if after.get("sla_status") != "paused" or before.get("sla_status") not in ("on_track", "warning"):
+        return
+    due, warn = before.get("sla_due_at"), before.get("sla_warn_at")
+    if due is not None and due <= now:
+        event, at = "breach", due
+    elif before.get("sla_status") == "on_track" and warn is not None and warn <= now:
+        event, at = "warn", warn
+    else:
+        return
+    conn.execute(sla_events.insert().values(
+        flow=live.flow.name, record_id=record_id, state=before.get("sla_state"), event=event,
+        stage_start=before.get("sla_started_at"), due_at=due, event_at=at,
+        assignee_id=before.get("assignee_id"), created_by=before.get("created_by")))
 
 
 def _file_resumed_breach(conn: Connection, live: LiveFlow, record_id: int, before: Mapping[str, Any],

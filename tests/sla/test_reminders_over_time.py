@@ -134,3 +134,30 @@ def test_catch_up_after_downtime_sends_each_missed_event_once(reference_world, t
     # The next repeat comes 4 working hours after the catch-up, not in a burst.
     assert w.records.get(w.flow, rec.id).system["sla_next_remind_at"] == utc(2026, 11, 27, 8, 0)
     assert run_pass(w.db, w.registry, now=back)[0].enqueued == 0
+
+
+def test_a_breach_no_pass_saw_before_a_pause_is_still_sent(reference_world, team) -> None:  # type: ignore[no-untyped-def]
+    """The review falls due at 15:00, the pass last ran at 14:59, and the record is put on hold at 15:00:10.
+    The breach is not hidden by the pause: the next cycle tells the clerk and the manager, once."""
+    w = reference_world
+    rec = in_review(w, team)
+    run_pass(w.db, w.registry, now=DUE - SECOND)
+    rec = w.records.get(w.flow, rec.id)
+    w.records.transition(w.flow, rec.id, "hold", team["sales"], expected_version=rec.version,
+                         now=DUE + timedelta(seconds=10), comment="客户要求暂停")
+    run_pass(w.db, w.registry, now=DUE + timedelta(seconds=15))
+    breach = [r for r in list_rows(w.db, record_id=rec.id) if r["event"] == "breach"]
+    assert {(r["recipient"], r["channel"]) for r in breach} >= {
+        (f"u{team['clerk'].id}", "email"), (f"u{team['manager'].id}", "email")}
+    run_pass(w.db, w.registry, now=DUE + timedelta(days=1))  # still paused: nothing more
+    assert len([r for r in list_rows(w.db, record_id=rec.id) if r["event"] == "breach"]) == len(breach)
+
+
+def test_a_warning_no_pass_saw_before_a_pause_is_still_sent(reference_world, team) -> None:  # type: ignore[no-untyped-def]
+    w = reference_world
+    rec = in_review(w, team)
+    warn_at = rec.system["sla_warn_at"]
+    w.records.transition(w.flow, rec.id, "hold", team["sales"], expected_version=rec.version,
+                         now=warn_at + timedelta(seconds=10), comment="客户要求暂停")
+    run_pass(w.db, w.registry, now=warn_at + timedelta(seconds=15))
+    assert {r["event"] for r in list_rows(w.db, record_id=rec.id)} == {"warn"}
