@@ -235,6 +235,7 @@ sla_events = Table(
     Column("event_at", UtcDateTime, nullable=False),
     Column("assignee_id", Integer),
     Column("created_by", Integer),
+    Index("ix_sla_events_flow_id", "flow", "id"),  # each flow's fan-out takes its oldest events
 )
 
 # Breached records whose stage repeats its reminder, by when the next one may be due: the index the

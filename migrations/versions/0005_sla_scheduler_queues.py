@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Integer),
         sa.PrimaryKeyConstraint("id", name="pk_sla_events"),
     )
+    op.create_index("ix_sla_events_flow_id", "sla_events", ["flow", "id"])
     op.create_table(
         "sla_repeats",
         sa.Column("flow", sa.String(64), nullable=False),
