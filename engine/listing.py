@@ -205,7 +205,7 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
     """One page of the records `actor` may see, filtered and sorted."""
     flow, t = live.flow, live.table
     if not 1 <= query.limit <= MAX_LIMIT:
-        raise ValidationFailed({"limit": f"between 1 and {MAX_LIMIT}"})
+        raise ValidationFailed({"limit": Message("out_of_range", "between {lo} and {hi}", lo=1, hi=MAX_LIMIT)})
     name, desc = _parse_sort(flow, query.sort)
     conds = conditions(live, actor, query, db)
     cursor_at = _decode_cursor(flow, query.sort, name, query.after) if query.after else None
@@ -263,7 +263,7 @@ def parse_filters(flow: CompiledFlow, params: Mapping[str, Sequence[str]]) -> tu
     for key, values in params.items():
         name, _, op = key.partition(".")
         if op and op not in ("gte", "lte"):
-            raise ValidationFailed({key: "operators are .gte and .lte"})
+            raise ValidationFailed({key: Message("bad_operator", "operators are .gte and .lte")})
         if name not in flow.fields:
             raise ValidationFailed({key: Message("not_a_filter", "not a filter of this flow")})
         for v in values:
