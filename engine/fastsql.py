@@ -11,13 +11,29 @@ Everything else keeps using SQLAlchemy as usual.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, Insert, Select, Table, Update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 
+from engine.db import UtcDateTime
+
 Processor = Callable[[Any], Any] | None
+
+
+def _sqlite_utc_text(value: datetime) -> str:
+    """What SQLAlchemy's SQLite DATETIME stores for UtcDateTime (naive UTC, always six decimals), in one call."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _bind_processor(type_: Any, dialect: Dialect) -> Processor:
+    if dialect.name == "sqlite" and isinstance(type_, UtcDateTime):
+        return _sqlite_utc_text  # the general path formats through two processors per value
+    return type_.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
 
 
 class _Compiled:
@@ -28,7 +44,7 @@ class _Compiled:
         names = list(compiled.positiontup or []) if self.positional else list(compiled.binds)
         self.names = names
         self.processors: list[tuple[str, Processor]] = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
+            (name, _bind_processor(compiled.binds[name].type, dialect)) for name in names]
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         processed = [(name, proc(values[name]) if proc is not None and values[name] is not None else values[name])
