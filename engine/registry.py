@@ -67,12 +67,12 @@ class FlowRegistry:
         self.calendars: dict[str, CalendarSpec] = {}
 
     def get(self, name: str) -> LiveFlow:
-        from engine.errors import NotFound
+        live = self._flows.get(name)  # several times per request: no import or exception on the way
+        if live is None:
+            from engine.errors import NotFound
 
-        try:
-            return self._flows[name]
-        except KeyError:
-            raise NotFound(f"no flow '{name}'") from None
+            raise NotFound(f"no flow '{name}'")
+        return live
 
     def __contains__(self, name: object) -> bool:
         return name in self._flows
