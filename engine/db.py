@@ -8,6 +8,8 @@ for writers.
 """
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,6 +25,39 @@ UNICODE_LOWER = "rf_lower"
 
 def _unicode_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
+
+
+BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for a lock (SQLite's busy handler)
+BEGIN_POLL_SECONDS = 0.001
+
+
+def begin_immediate(dbapi_conn: Any) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer by trying again every millisecond.
+
+    SQLite's own busy handler backs off to 100 ms between tries, so against a
+    writer that holds the lock most of the time (a server's group commit) a
+    waiting process would only get in by luck; trying every millisecond catches
+    the gaps between its transactions. Gives up after BUSY_TIMEOUT_MS, as the
+    busy handler would.
+    """
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline: float | None = None
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + BUSY_TIMEOUT_MS / 1000
+                elif now >= deadline:
+                    raise
+                time.sleep(BEGIN_POLL_SECONDS)
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:
@@ -49,7 +84,7 @@ def _setup_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
         cur.close()
         # SQLite's lower() and LIKE fold ASCII letters only; list search folds every script's case with this.
@@ -64,7 +99,7 @@ def _setup_sqlite(engine: Engine) -> None:
         # isolation_level None is sqlite3's autocommit mode, which `readonly=True` asks for.
         if dbapi_conn.isolation_level is not None:
             flush_open_batch(dbapi_conn)  # never wait on a group commit this thread holds open
-            dbapi_conn.execute("BEGIN IMMEDIATE")
+            begin_immediate(dbapi_conn)
 
     def set_connection_execution_options(connection: Connection, opts: dict[str, Any]) -> None:
         if opts.get("readonly") and "isolation_level" not in opts:
