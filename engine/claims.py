@@ -38,12 +38,18 @@ def may_claim(flow: CompiledFlow, state: str, assignee_id: int | None, actor: Ac
             and owner in actor.roles)
 
 
-def _row(conn, live: LiveFlow, record_id: int, actor: Actor):  # type: ignore[no-untyped-def]
+def _row(conn, live: LiveFlow, record_id: int, actor: Actor, expected_version: int | None,  # type: ignore[no-untyped-def]
+         what: str):
+    """The record as the actor may see it, at the version they saw and not closed; else the matching error."""
     t = live.table
     row = conn.execute(select(t.c.id, t.c.state, t.c.version, t.c.assignee_id)
                        .where(t.c.id == record_id, visible_clause(live, actor))).mappings().first()
     if row is None:
         raise NotFound(f"no {live.flow.name} record {record_id}")
+    if expected_version is not None and row["version"] != expected_version:
+        raise StaleVersion(row["version"], expected_version)
+    if row["state"] in live.flow.final_states:
+        raise RecordClosed(f"the record is closed; it cannot be {what}")
     return row
 
 
@@ -70,11 +76,7 @@ def claim(db: Engine, registry: FlowRegistry, flow_name: str, record_id: int, ac
     flow = live.flow
     now = now or datetime.now(timezone.utc)
     with db.begin() as conn:
-        row = _row(conn, live, record_id, actor)
-        if expected_version is not None and row["version"] != expected_version:
-            raise StaleVersion(row["version"], expected_version)
-        if row["state"] in flow.final_states:
-            raise RecordClosed("the record is closed; it cannot be claimed")
+        row = _row(conn, live, record_id, actor, expected_version, "claimed")
         if row["assignee_id"] == actor.id:
             return int(row["version"])
         if row["assignee_id"] is not None:
@@ -94,11 +96,7 @@ def reassign(db: Engine, registry: FlowRegistry, flow_name: str, record_id: int,
     if not may_reassign(flow, actor):
         raise Forbidden("reassigning needs an administrator or a manager role of the flow")
     with db.begin() as conn:
-        row = _row(conn, live, record_id, actor)
-        if expected_version is not None and row["version"] != expected_version:
-            raise StaleVersion(row["version"], expected_version)
-        if row["state"] in flow.final_states:
-            raise RecordClosed("the record is closed; it cannot be reassigned")
+        row = _row(conn, live, record_id, actor, expected_version, "reassigned")
         if to_user is not None:
             problem = assignable_problem(conn, to_user, flow.state(row["state"]).owner)
             if problem:

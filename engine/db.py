@@ -106,8 +106,8 @@ def _setup_sqlite(engine: Engine) -> None:
             opts = {**opts, "isolation_level": "AUTOCOMMIT"}
         set_options(connection, opts)
 
-    dialect.do_begin = do_begin  # type: ignore[method-assign]
-    dialect.set_connection_execution_options = set_connection_execution_options  # type: ignore[method-assign]
+    dialect.do_begin = do_begin  # type: ignore[method-assign,assignment]
+    dialect.set_connection_execution_options = set_connection_execution_options  # type: ignore[method-assign,assignment]
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -9,10 +9,12 @@ from pydantic import BaseModel, Field
 
 from api.deps import AdminActor, Services
 from api.errors import ApiProblem, problem_responses
+from api.services import ApiServices
 from engine.errors import NotFound
 from engine.evolve import apply_flow, plan_flow
 from engine.evolve.apply import PlanRef
 from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
+from engine.flow import CompiledFlow
 from engine.loader import load_flow_text
 from engine.problems import FlowLoadError
 from engine.revisions import list_revisions, read_revision
@@ -37,9 +39,13 @@ def _problems(exc: FlowLoadError) -> list[dict[str, Any]]:
     return [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems]
 
 
-def _invalid_file(exc: FlowLoadError) -> ApiProblem:
-    return ApiProblem(422, "invalid_flow_file", f"the flow file has {len(exc.problems)} problem(s)",
-                      problems=_problems(exc))
+def _load(yaml_text: str, svc: ApiServices) -> CompiledFlow:
+    """The flow of a posted file; a 422 listing every problem when it does not load."""
+    try:
+        return load_flow_text(yaml_text, calendars=svc.registry.calendars)
+    except FlowLoadError as exc:
+        raise ApiProblem(422, "invalid_flow_file", f"the flow file has {len(exc.problems)} problem(s)",
+                         problems=_problems(exc)) from None
 
 
 @router.post("/validate", summary="Check a flow file; every problem located as line and column")
@@ -53,20 +59,14 @@ async def validate(body: FlowText, svc: Services, actor: AdminActor) -> dict[str
 
 @router.post("/plan", summary="What applying this flow file would do, in words, with the plan hash")
 async def plan(body: FlowText, svc: Services, actor: AdminActor) -> Any:
-    try:
-        flow = load_flow_text(body.yaml, calendars=svc.registry.calendars)
-    except FlowLoadError as exc:
-        raise _invalid_file(exc) from None
+    flow = _load(body.yaml, svc)
     result = await svc.run(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
     return result.to_dict()
 
 
 @router.post("/apply", summary="Apply the plan the admin approved (refused if the live revision changed since)")
 async def apply(body: ApplyBody, svc: Services, actor: AdminActor) -> Any:
-    try:
-        flow = load_flow_text(body.yaml, calendars=svc.registry.calendars)
-    except FlowLoadError as exc:
-        raise _invalid_file(exc) from None
+    flow = _load(body.yaml, svc)
     expected = PlanRef(body.base_revision, body.plan_hash)
     try:
         applied = await svc.run(apply_flow, svc.db, flow, expected=expected, applied_by=actor.id,
