@@ -17,12 +17,18 @@ from engine.worker import start_worker_thread, worker_enabled
 
 
 @asynccontextmanager
-async def _sla_worker(app: FastAPI) -> AsyncIterator[None]:
-    """The SLA worker thread runs while the server does (RELAYFLOW_WORKER=off: not in this process)."""
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the server runs: the SLA worker thread (RELAYFLOW_WORKER=off: not in this process), and
+    PostgreSQL group commits on the serving event loop (api/group_commit.py)."""
     handle = start_worker_thread(app.state.db, app.state.registry) if worker_enabled() else None
+    group_commit = getattr(app.state.api.group_commit, "start", None) and app.state.api.group_commit
     try:
+        if group_commit is not None:
+            await group_commit.start()
         yield
     finally:
+        if group_commit is not None:
+            await group_commit.stop()
         if handle is not None:
             handle.shutdown()
 
@@ -34,7 +40,7 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     upgrade_database(db)
     registry = FlowRegistry()
     broken = install_folder(db, registry, settings.flows_dir)
-    app = FastAPI(title="Relayflow", version="0.1.0", lifespan=_sla_worker)
+    app = FastAPI(title="Relayflow", version="0.1.0", lifespan=_lifespan)
     app.state.db = db
     app.state.registry = registry
     app.state.broken_flows = [str(e) for e in broken]

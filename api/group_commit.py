@@ -1,4 +1,4 @@
-"""Group commit for SQLite: the record writes of concurrent requests share one COMMIT.
+"""Group commit: the record writes of concurrent requests share one COMMIT.
 
 With SQLite the API runs database work on the event loop (one writer at a
 time anyway). Each create, edit or transition still runs at once and alone,
@@ -14,6 +14,12 @@ tells by its count of changed rows. A job that fails after writing (or,
 where the driver cannot tell, any failing job), or a COMMIT that fails, rolls
 the whole batch back and every job of it runs again alone, in its own
 transaction, as if there had been no batch.
+
+PostgreSQL (`PostgresGroupCommit`): the requests that arrive together form a
+group, up to eight groups run at once, each in one transaction on its own
+connection. A group reads its rows ahead and sends its writes together
+(engine/write_ahead.py), in greenlets on the serving event loop over psycopg's
+asyncio connection, so that no thread waits on a round trip.
 """
 from __future__ import annotations
 
@@ -28,8 +34,12 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, RootTransaction
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from engine.write_scope import open_batch, run_job, set_open_batch
+from engine.registry import FlowRegistry
+from engine.write_ahead import WriteAhead, WriteAheadFailed
+from engine.write_ahead import install as install_write_ahead
+from engine.write_scope import Touch, open_batch, run_job, set_context_batch, set_open_batch
 
 MAX_JOBS = 64  # a batch commits at the latest after this many jobs
 log = logging.getLogger("relayflow.api")
@@ -41,6 +51,7 @@ class _Job:
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
+    touch: Touch | None = None
     result: Any = None
     error: BaseException | None = None
 
@@ -54,6 +65,8 @@ class _Batch:
     in_job: bool = False
     spoiled: bool = False  # a job failed after writing: the batch must not commit
     done: bool = False
+    ahead: WriteAhead | None = None  # PostgreSQL: rows read ahead, writes held back (engine/write_ahead.py)
+    owns_conn: bool = True
 
     @classmethod
     def open(cls, db: Engine) -> _Batch:
@@ -66,7 +79,10 @@ class _Batch:
         return cls(db, conn, tx)
 
     def changes(self) -> int | None:
-        """Rows this connection changed so far (SQLite); None where the driver cannot tell."""
+        """Rows this connection changed so far (SQLite), or statements the jobs ran (PostgreSQL with a
+        WriteAhead); None where the driver cannot tell."""
+        if self.ahead is not None:
+            return self.ahead.statements
         return getattr(self.conn.connection.dbapi_connection, "total_changes", None)
 
     def run(self, job: _Job) -> None:
@@ -77,34 +93,44 @@ class _Batch:
             job.result = run_job(self, job.fn, *job.args, **job.kwargs)
         except Exception as exc:  # noqa: BLE001 - answered after the commit
             job.error = exc
-            if before is None or self.changes() != before or isinstance(exc, SQLAlchemyError):
+            if (before is None or self.changes() != before or isinstance(exc, SQLAlchemyError)
+                    or (self.ahead is not None and self.ahead.failed)):
                 self.spoiled = True
 
     def finish(self) -> None:
         """Commit every job, or roll back and run each again alone."""
         if self.done:
             return
+        try:
+            if not self.settle():
+                self.rerun_alone()
+        finally:
+            if self.owns_conn:
+                self.conn.close()
+
+    def settle(self) -> bool:
+        """Commit, or roll back a spoiled batch; False when its jobs must run again alone."""
         self.done = True
         if open_batch() is self:
             set_open_batch(None)
-        try:
-            if not self.spoiled:
-                try:
-                    self.tx.commit()
-                except SQLAlchemyError:
-                    log.warning("group commit failed; running its %d jobs one by one", len(self.jobs), exc_info=True)
-                    self.spoiled = True
-            if self.spoiled:
-                if self.tx.is_active:
-                    self.tx.rollback()
-                for job in self.jobs:
-                    job.error, job.result = None, None
-                    try:
-                        job.result = job.fn(*job.args, **job.kwargs)
-                    except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-                        job.error = exc
-        finally:
-            self.conn.close()
+        if not self.spoiled:
+            try:
+                if self.ahead is not None:
+                    self.ahead.flush()
+                self.tx.commit()
+            except WriteAheadFailed as exc:
+                log.info("grouped writes of %d jobs did not apply (%s); running them one by one", len(self.jobs), exc)
+                self.spoiled = True
+            except SQLAlchemyError:
+                log.warning("group commit failed; running its %d jobs one by one", len(self.jobs), exc_info=True)
+                self.spoiled = True
+        if self.spoiled and self.tx.is_active:
+            self.tx.rollback()
+        return not self.spoiled
+
+    def rerun_alone(self) -> None:
+        """Run every job again, each in its own transaction (after the batch rolled back)."""
+        _rerun_alone(self.jobs)
 
     def flush(self) -> None:
         """Finish, then answer every waiting request (on the event loop's thread)."""
@@ -130,7 +156,7 @@ class GroupCommit:
     def __init__(self, db: Engine) -> None:
         self.db = db
 
-    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def run(self, fn: Callable[..., Any], *args: Any, touch: Touch | None = None, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
         batch = open_batch()
         if not isinstance(batch, _Batch) or batch.done or batch.db is not self.db:
@@ -145,22 +171,44 @@ class GroupCommit:
         return await job.future
 
 
-class ThreadedGroupCommit:
-    """Collects the write jobs that arrive together and runs each group in a worker thread (PostgreSQL).
+class PostgresGroupCommit:
+    """Collects the write jobs that arrive together and runs each group on a connection of its own
+    (PostgreSQL), up to `in_flight` groups at once, so that one group's round trips overlap another's work.
 
-    The event loop never waits on the database, and up to `in_flight` groups run at
-    once on their own connections, so one group's round trips overlap another's work.
+    With the registry, a group reads ahead and holds its writes back (engine/write_ahead.py): a few
+    round trips per group instead of three or four per job. Once `start()` has run on the serving
+    event loop (the app's lifespan), groups run there, in greenlets over psycopg's asyncio connection:
+    no worker thread, no GIL hand-off per round trip. Elsewhere (no lifespan, another loop, or
+    without the registry) a group runs in a worker thread on the blocking driver.
     """
 
-    def __init__(self, db: Engine, in_flight: int = 4) -> None:
+    def __init__(self, db: Engine, registry: FlowRegistry | None = None, in_flight: int = 4) -> None:
         self.db = db
+        self.registry = registry
         self.max_in_flight = in_flight
         self._in_flight = 0
         self._pending: list[_Job] | None = None
+        self._async_db: AsyncEngine | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
 
-    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def start(self) -> None:
+        """Run groups on this event loop from now on (called where the server serves)."""
+        if self.registry is None or self._async_db is not None:
+            return
+        self._async_db = create_async_engine(
+            self.db.url.set(drivername="postgresql+psycopg_async"),
+            pool_size=self.max_in_flight, max_overflow=0, pool_recycle=1800)
+        install_write_ahead(self._async_db.sync_engine)
+        self._async_loop = asyncio.get_running_loop()
+
+    async def stop(self) -> None:
+        db, self._async_db, self._async_loop = self._async_db, None, None
+        if db is not None:
+            await db.dispose()
+
+    async def run(self, fn: Callable[..., Any], *args: Any, touch: Touch | None = None, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
-        job = _Job(loop.create_future(), fn, args, kwargs)
+        job = _Job(loop.create_future(), fn, args, kwargs, touch)
         if self._pending is None:
             self._pending = []
             if self._in_flight < self.max_in_flight:
@@ -178,7 +226,13 @@ class ThreadedGroupCommit:
 
     async def _execute(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
         try:
-            await anyio.to_thread.run_sync(self._run_group, jobs)
+            if self._async_db is not None and self._async_loop is loop:
+                async with self._async_db.connect() as conn:
+                    settled = await conn.run_sync(self._run_group_here, jobs)
+                if not settled:  # rare: each job again alone, in a thread (the blocking driver)
+                    await anyio.to_thread.run_sync(_rerun_alone, jobs)
+            else:
+                await anyio.to_thread.run_sync(self._run_group, jobs)
         except BaseException as exc:  # noqa: BLE001 - e.g. no connection: every request of the group hears it
             for job in jobs:
                 if job.error is None and job.result is None:
@@ -190,10 +244,61 @@ class ThreadedGroupCommit:
                 self._dispatch(loop)
 
     def _run_group(self, jobs: list[_Job]) -> None:
+        """In a worker thread, on a connection of the blocking driver."""
         batch = _Batch.open(self.db)
         set_open_batch(batch)
         try:
-            for job in jobs:
-                batch.run(job)
+            self._run_jobs(batch, jobs)
         finally:
             batch.finish()
+
+    def _run_group_here(self, conn: Connection, jobs: list[_Job]) -> bool:
+        """In a greenlet on the event loop (SQLAlchemy's run_sync): every round trip is awaited.
+        Returns False when the batch rolled back and its jobs must run again alone."""
+        batch = _Batch(self.db, conn, conn.begin(), owns_conn=False)
+        set_context_batch(batch)  # this greenlet's context only: other groups share the thread
+        try:
+            self._run_jobs(batch, jobs)
+        finally:
+            set_context_batch(None)
+            settled = batch.settle()
+        return settled
+
+    def _run_jobs(self, batch: _Batch, jobs: list[_Job]) -> None:
+        if self.registry is not None:
+            batch.ahead = WriteAhead(batch.conn)
+            try:
+                self._read_ahead(batch.ahead, jobs)
+            except Exception:  # noqa: BLE001 - the jobs still run, each alone
+                log.warning("reading ahead for a group failed; running its %d jobs one by one", len(jobs),
+                            exc_info=True)
+                batch.jobs.extend(jobs)
+                batch.spoiled = True
+                return
+        for job in jobs:
+            batch.run(job)
+
+    def _read_ahead(self, ahead: WriteAhead, jobs: list[_Job]) -> None:
+        assert self.registry is not None
+        loads, creates = [], []
+        for job in jobs:
+            if job.touch is None:
+                continue
+            flow, record_id = job.touch
+            if flow not in self.registry:
+                continue  # the job itself answers 404
+            fast = self.registry.get(flow).fast
+            if record_id is None:
+                creates.append(fast)
+            else:
+                loads.append((fast, record_id))
+        ahead.read_ahead(loads, creates)
+
+
+def _rerun_alone(jobs: list[_Job]) -> None:
+    for job in jobs:
+        job.error, job.result = None, None
+        try:
+            job.result = job.fn(*job.args, **job.kwargs)
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+            job.error = exc

@@ -85,7 +85,7 @@ class HotRecordRoutes:
         flow = match.group(1)
         if create:
             values = parse_body(CreateBody, decode_json(raw)).values
-            rec: Record = await svc.write(svc.access.create, flow, actor, values)
+            rec: Record = await svc.write(svc.access.create, flow, actor, values, touch=(flow, None))
             return 201, record_json(svc.registry.get(flow).flow, rec, actor), {
                 "ETag": etag(rec.version), "Location": f"/api/flows/{flow}/records/{rec.id}"}
         if_match = headers.get(b"if-match")
@@ -94,8 +94,10 @@ class HotRecordRoutes:
                 {"field": "If-Match", "pointer": "If-Match", "detail": "at most 100 characters"}])
         body = parse_body(TransitionBody, decode_json(raw, empty={}))
         version = expected_version(body.version, if_match.decode("latin-1") if if_match is not None else None)
-        rec = await svc.write(svc.access.transition, flow, int(match.group(2)), match.group(3), actor,
-                            expected_version=version, values=body.values, comment=body.comment)
+        record_id = int(match.group(2))
+        rec = await svc.write(svc.access.transition, flow, record_id, match.group(3), actor,
+                              expected_version=version, values=body.values, comment=body.comment,
+                              touch=(flow, record_id))
         return 200, record_json(svc.registry.get(flow).flow, rec, actor), {"ETag": etag(rec.version)}
 
 

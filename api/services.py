@@ -12,13 +12,14 @@ from typing import Any, Literal, TypeVar
 import anyio.to_thread
 from sqlalchemy import Engine
 
-from api.group_commit import GroupCommit, ThreadedGroupCommit
+from api.group_commit import GroupCommit, PostgresGroupCommit
 from engine.access import Access
 from engine.actor import Actor
 from engine.idempotency import IdempotencyStore
 from engine.records import Records
 from engine.registry import FlowRegistry
 from engine.sessions import LoginThrottle, Session
+from engine.write_scope import Touch
 
 T = TypeVar("T")
 DbMode = Literal["inline", "thread"]
@@ -90,12 +91,14 @@ class ApiServices:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     cookie_secure: bool = False
     db_mode: DbMode = "thread"
-    group_commit: GroupCommit | ThreadedGroupCommit | None = None
+    group_commit: GroupCommit | PostgresGroupCommit | None = None
 
-    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a record write: in a group commit when there is one (SQLite), else like `run`."""
+    async def write(self, fn: Callable[..., T], *args: Any, touch: Touch | None = None, **kwargs: Any) -> T:
+        """Run a record write: in a group commit when there is one, else like `run`.
+
+        `touch` names the record it writes (a new one: id None), for a PostgreSQL group to read ahead."""
         if self.group_commit is not None:
-            return await self.group_commit.run(fn, *args, **kwargs)  # type: ignore[no-any-return]
+            return await self.group_commit.run(fn, *args, touch=touch, **kwargs)  # type: ignore[no-any-return]
         return await self.run(fn, *args, **kwargs)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -114,12 +117,22 @@ def build_services(db: Engine, registry: FlowRegistry) -> ApiServices:
         idempotency=IdempotencyStore(db),
         cookie_secure=os.environ.get("RELAYFLOW_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
         db_mode="thread" if mode == "thread" else "inline",
-        group_commit=_group_commit(db),
+        group_commit=_group_commit(db, registry),
     )
 
 
-def _group_commit(db: Engine) -> GroupCommit | ThreadedGroupCommit | None:
-    """SQLite: on the event loop (one writer anyway); PostgreSQL: groups in worker threads."""
-    if os.environ.get("RELAYFLOW_GROUP_COMMIT", "on").lower() in ("off", "0", "false", "no"):
+def _switched_off(name: str) -> bool:
+    return os.environ.get(name, "on").lower() in ("off", "0", "false", "no")
+
+
+def _group_commit(db: Engine, registry: FlowRegistry) -> GroupCommit | PostgresGroupCommit | None:
+    """SQLite: on the event loop (one writer anyway); PostgreSQL: groups in worker threads, which read
+    ahead and hold writes back (engine/write_ahead.py) unless RELAYFLOW_WRITE_AHEAD=off."""
+    if _switched_off("RELAYFLOW_GROUP_COMMIT"):
         return None
-    return GroupCommit(db) if db.dialect.name == "sqlite" else ThreadedGroupCommit(db)
+    if db.dialect.name == "sqlite":
+        return GroupCommit(db)
+    if _switched_off("RELAYFLOW_WRITE_AHEAD"):
+        return PostgresGroupCommit(db)
+    # Groups on the event loop cost no thread: more of them in flight overlap more round trips.
+    return PostgresGroupCommit(db, registry, in_flight=8)

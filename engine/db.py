@@ -74,7 +74,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # No pre-ping: it costs a round trip per transaction. Connections are recycled
     # instead, and one that died is invalidated by SQLAlchemy on its first error.
     kwargs.setdefault("pool_recycle", 1800)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql":
+        from engine.write_ahead import install
+        install(engine)  # statements on a group's connection send its held-back writes first
+    return engine
 
 
 def _setup_sqlite(engine: Engine) -> None:

@@ -7,6 +7,9 @@ compiled once per dialect and parameter set, with their bind and result
 processors taken from the column types (the public TypeEngine API), and run on
 the DBAPI cursor of the SQLAlchemy connection that holds the transaction.
 Everything else keeps using SQLAlchemy as usual.
+
+Inside a PostgreSQL group commit these statements also take part in its
+read-ahead and held-back writes (engine/write_ahead.py).
 """
 from __future__ import annotations
 
@@ -14,11 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, Select, Table, Update
+from sqlalchemy import BigInteger, ColumnElement, Insert, Select, Table, Update, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 
 from engine.db import UtcDateTime
+from engine.write_ahead import ahead_for
 
 Processor = Callable[[Any], Any] | None
 
@@ -63,6 +68,8 @@ class FastStatements:
         self._select = select_by_id
         self._insert = insert_returning_id
         self._update = guarded_update
+        self._select_many: Select[Any] | None = None
+        self._insert_plain = table.insert()
         self._cache: dict[tuple[str, str, tuple[str, ...]], _Compiled] = {}
         self._result_procs: dict[str, list[tuple[str, Processor]]] = {}
 
@@ -70,13 +77,13 @@ class FastStatements:
         key = (dialect.name, kind, keys)
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = _Compiled(stmt, dialect, None if kind == "select" else keys)
+            found = self._cache[key] = _Compiled(stmt, dialect, None if kind.startswith("select") else keys)
         return found
 
-    def _row_processors(self, dialect: Dialect, cursor: Any) -> list[tuple[str, Processor]]:
+    def _row_processors(self, dialect: Dialect, description: Sequence[Any]) -> list[tuple[str, Processor]]:
+        """`description`: the cursor's (built per call by some drivers: read it only on the first call)."""
         procs = self._result_procs.get(dialect.name)
         if procs is None:
-            description: Sequence[Any] = cursor.description  # built per call by some drivers: read it once
             cols: Sequence[ColumnElement[Any]] = list(self._select.selected_columns)
             # The driver's type code of each result column decides some processors (PostgreSQL numerics).
             procs = self._result_procs[dialect.name] = [
@@ -98,16 +105,53 @@ class FastStatements:
         return cur
 
     def select_by_id(self, conn: Connection, record_id: int) -> dict[str, Any] | None:
+        ahead = ahead_for(conn)
+        if ahead is not None:
+            row = ahead.take_row(self, record_id)
+            if row is not None:
+                return row
+            ahead.statements += 1
+            ahead.flush()
         compiled = self._compiled("select", self._select, conn.dialect, ("_rid",))
         cur = self._run(conn, compiled, {"_rid": record_id})
         raw = cur.fetchone()
-        procs = self._row_processors(conn.dialect, cur)
+        procs = self._result_procs.get(conn.dialect.name) or self._row_processors(conn.dialect, cur.description)
         cur.close()
         if raw is None:
             return None
         return {name: (proc(v) if proc is not None else v) for (name, proc), v in zip(procs, raw)}
 
+    # Read-ahead of a PostgreSQL group (engine/write_ahead.py runs these in its pipeline).
+
+    def select_many_statement(self, dialect: Dialect, record_ids: list[int]) -> tuple[str, Any]:
+        if self._select_many is None:
+            self._select_many = select(*self._select.selected_columns).where(
+                self.table.c.id == any_(bindparam("_ids", type_=ARRAY(BigInteger))))
+        compiled = self._compiled("select_many", self._select_many, dialect, ("_ids",))
+        return compiled.sql, compiled.params({"_ids": record_ids})
+
+    def rows_from(self, dialect: Dialect, description: Any, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        procs = self._row_processors(dialect, description)
+        return [{name: (proc(v) if proc is not None else v) for (name, proc), v in zip(procs, raw)} for raw in rows]
+
+    def reserve_ids_statement(self, count: int) -> tuple[str, Any]:
+        """The next `count` ids of the table's sequence, for creates whose INSERT is held back."""
+        return ("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                (self.table.name, count))
+
     def insert(self, conn: Connection, row: Mapping[str, Any]) -> int:
+        ahead = ahead_for(conn)
+        if ahead is not None:
+            new_id = ahead.take_id(self)
+            if new_id is not None:
+                with_id = {**row, "id": new_id}
+                compiled = self._compiled("insert_with_id", self._insert_plain, conn.dialect, tuple(with_id))
+                ahead.queue(compiled.sql, compiled.params(with_id))
+                return new_id
+            ahead.statements += 1
+            ahead.flush()
         compiled = self._compiled("insert", self._insert, conn.dialect, tuple(row))
         cur = self._run(conn, compiled, row)
         new_id = cur.fetchone()[0]
@@ -115,9 +159,16 @@ class FastStatements:
         return int(new_id)
 
     def update(self, conn: Connection, record_id: int, version: int, values: Mapping[str, Any]) -> int:
-        """Rows updated (0 when the version no longer matches)."""
+        """Rows updated (0 when the version no longer matches).
+
+        Held back in a PostgreSQL group: 1 now, and the group's flush fails if it is not."""
         compiled = self._compiled("update", self._update, conn.dialect, tuple(values))
-        cur = self._run(conn, compiled, {**values, "_rid": record_id, "_ver": version})
+        params = {**values, "_rid": record_id, "_ver": version}
+        ahead = ahead_for(conn)
+        if ahead is not None:
+            ahead.queue(compiled.sql, compiled.params(params), expect_rows=1)
+            return 1
+        cur = self._run(conn, compiled, params)
         count = cur.rowcount
         cur.close()
         return int(count)
@@ -134,7 +185,12 @@ class FastInsert:
         key = (conn.dialect.name, tuple(row))
         compiled = self._cache.get(key)
         if compiled is None:
-            compiled = self._cache[key] = _Compiled(self.table.insert(), conn.dialect, tuple(row))
+            # inline(): no RETURNING of the new id, which nobody reads
+            compiled = self._cache[key] = _Compiled(self.table.insert().inline(), conn.dialect, tuple(row))
+        ahead = ahead_for(conn)
+        if ahead is not None:
+            ahead.queue(compiled.sql, compiled.params(row))
+            return
         cur = FastStatements._cursor(conn)
         try:
             cur.execute(compiled.sql, compiled.params(row))

@@ -17,6 +17,7 @@ engine/db.py before every BEGIN on SQLite).
 from __future__ import annotations
 
 import threading
+from contextvars import ContextVar
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -33,15 +34,27 @@ class WriteBatch(Protocol):
     def flush(self) -> None: ...
 
 
+# What a write job will touch, so that a PostgreSQL group can read it ahead (engine/write_ahead.py):
+# (flow name, record id), the record id None for a record it creates.
+Touch = tuple[str, int | None]
+
 _local = threading.local()
+# A batch run in a greenlet on the event loop (api/group_commit.py, PostgreSQL): other groups and
+# requests share the loop's thread, but each greenlet has a context of its own.
+_context_batch: ContextVar[WriteBatch | None] = ContextVar("relayflow_write_batch", default=None)
 
 
 def open_batch() -> WriteBatch | None:
-    return getattr(_local, "batch", None)
+    return _context_batch.get() or getattr(_local, "batch", None)
 
 
 def set_open_batch(batch: WriteBatch | None) -> None:
     _local.batch = batch
+
+
+def set_context_batch(batch: WriteBatch | None) -> None:
+    """The batch of the code running in this context only (a greenlet's own context)."""
+    _context_batch.set(batch)
 
 
 class _Shared:
@@ -85,7 +98,7 @@ def write_transaction(db: Engine) -> AbstractContextManager[Connection]:
 
     (Classes rather than a generator: this is on every write's path.)
     """
-    batch = getattr(_local, "batch", None)
+    batch = open_batch()
     if batch is not None and batch.in_job and batch.db is db:
         return _Shared(batch.conn)  # the batch commits (or rolls back and re-runs) this job's work
     outer: Connection | None = getattr(_local, "outer", None)

@@ -73,7 +73,7 @@ async def edit_record(flow: str, record_id: RecordId, request: Request, svc: Svc
     if version is None:
         raise ApiProblem(428, "version_required", 'send the version you saw: "version" in the body or If-Match')
     rec = await svc.write(svc.access.edit, flow, record_id, actor, body.values, expected_version=version,
-                        comment=body.comment)
+                          comment=body.comment, touch=(flow, record_id))
     status, payload, headers = _record_response(svc, flow, rec, actor)
     return JSONResponse(payload, status_code=status, headers=headers)
 

@@ -1,0 +1,222 @@
+"""PostgreSQL group writes in a few round trips: rows read ahead, writes sent together.
+
+A group commit (api/group_commit.py) runs the record writes of concurrent
+requests in one transaction. Run statement by statement, every SELECT, UPDATE
+and INSERT of every job is a network round trip, and on each one the worker
+thread gives up the GIL, sleeps and wakes (a context switch on both sides);
+that, not the SQL, is most of what a write costs on PostgreSQL.
+
+With a `WriteAhead` on the batch, the group instead:
+
+1. reads ahead, in one pipelined round trip (which also carries BEGIN), the
+   rows its transitions and edits will load and the ids its creates will get
+   (`nextval` of the table's sequence);
+2. runs the jobs: a job's `select_by_id` of a row read ahead costs nothing,
+   and its guarded UPDATE and its INSERTs are queued instead of sent
+   (engine/fastsql.py asks `ahead_for`);
+3. sends the queued writes in one pipeline before any other statement runs on
+   the connection (so every read still sees every earlier write of the batch)
+   and before COMMIT, and checks that each guarded UPDATE changed its row.
+
+Nothing is trusted that the database does not confirm: an UPDATE guarded by
+the version the job saw changes no row if the record moved on since it was
+read ahead, and a write that fails or misses its row fails the flush. Either
+way the batch is spoiled: it rolls back and every job runs again alone, where
+the usual checks give the usual answers (409 with the current version, 422
+for a duplicate value).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.util import await_
+
+from engine.write_scope import open_batch
+
+if TYPE_CHECKING:
+    from engine.fastsql import FastStatements
+
+
+class WriteAheadFailed(SQLAlchemyError):
+    """The queued writes of a group failed or missed a row; the group runs again job by job."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    rowcount: int
+    description: Any
+    rows: list[Any]
+
+
+def _pipelined(driver: Any, statements: list[tuple[str, Any]], many: bool = False) -> list[_Outcome]:
+    """Run `statements` in one pipeline on a psycopg connection, sync or async (then from a greenlet).
+
+    many: each statement's params is a list of parameter sets (executemany; rowcount is their total)."""
+    if isinstance(driver, psycopg.AsyncConnection):
+        return await_(_pipelined_async(driver, statements, many))  # type: ignore[no-any-return]
+    cursors = []
+    try:
+        with driver.pipeline():
+            for sql, params in statements:
+                cur = driver.cursor()
+                cursors.append(cur)
+                if many:
+                    cur.executemany(sql, params)
+                else:
+                    cur.execute(sql, params)
+        return [_Outcome(c.rowcount, c.description, [] if many or not c.description else c.fetchall())
+                for c in cursors]
+    finally:
+        for cur in cursors:
+            cur.close()
+
+
+async def _pipelined_async(driver: Any, statements: list[tuple[str, Any]], many: bool) -> list[_Outcome]:
+    cursors = []
+    try:
+        async with driver.pipeline():
+            for sql, params in statements:
+                cur = driver.cursor()
+                cursors.append(cur)
+                if many:
+                    await cur.executemany(sql, params)
+                else:
+                    await cur.execute(sql, params)
+        return [_Outcome(c.rowcount, c.description, [] if many or not c.description else await c.fetchall())
+                for c in cursors]
+    finally:
+        for cur in cursors:
+            await cur.close()
+
+
+class WriteAhead:
+    """Rows read ahead and writes held back for one batch's connection (PostgreSQL)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.driver: Any = conn.connection.driver_connection
+        self.rows: dict[tuple[FastStatements, int], dict[str, Any]] = {}
+        self.ids: dict[FastStatements, list[int]] = {}
+        self.pending: list[tuple[str, Any, int | None]] = []
+        # Statements queued or run for jobs so far: a failing job that leaves it unchanged wrote nothing.
+        self.statements = 0
+        self.failed = False
+
+    # --- 1. reading ahead ------------------------------------------------------------------------
+
+    def read_ahead(self, loads: Iterable[tuple[FastStatements, int]], creates: Iterable[FastStatements]) -> None:
+        """Fetch the rows and reserve the ids the group's jobs will want, in one round trip."""
+        wanted: dict[FastStatements, list[int]] = {}
+        for fast, record_id in loads:
+            wanted.setdefault(fast, []).append(record_id)
+        counts: dict[FastStatements, int] = {}
+        for fast in creates:
+            counts[fast] = counts.get(fast, 0) + 1
+        if not wanted and not counts:
+            return
+        dialect = self.conn.dialect
+        statements = [fast.select_many_statement(dialect, sorted(set(ids))) for fast, ids in wanted.items()]
+        statements += [fast.reserve_ids_statement(n) for fast, n in counts.items()]
+        outcomes = _pipelined(self.driver, statements)
+        for fast, found in zip(wanted, outcomes):
+            for row in fast.rows_from(dialect, found.description, found.rows):
+                self.rows[(fast, row["id"])] = row
+        for fast, reserved in zip(counts, outcomes[len(wanted):]):
+            self.ids[fast] = [int(r[0]) for r in reserved.rows]
+
+    def take_row(self, fast: FastStatements, record_id: int) -> dict[str, Any] | None:
+        """The row as read ahead, once: a second load of it in the batch must see the first job's write."""
+        return self.rows.pop((fast, record_id), None)
+
+    def take_id(self, fast: FastStatements) -> int | None:
+        ids = self.ids.get(fast)
+        return ids.pop() if ids else None
+
+    # --- 2./3. holding writes back and sending them -------------------------------------------------
+
+    def queue(self, sql: str, params: Any, expect_rows: int | None = None) -> None:
+        self.pending.append((sql, params, expect_rows))
+        self.statements += 1
+
+    def flush(self) -> None:
+        """Send the queued writes in one pipeline; raise WriteAheadFailed if any failed or missed its row."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        # One executemany per statement text, in the order the texts first came: the jobs of a group
+        # write different records, and each job's writes do not depend on one another. (Where two
+        # jobs update the same record, the second UPDATE may now miss: the group then runs again
+        # job by job, in order.)
+        same: dict[str, tuple[list[Any], list[int]]] = {}
+        for sql, params, expect in pending:
+            sets, expected = same.setdefault(sql, ([], [0]))
+            sets.append(params)
+            expected[0] += expect or 0
+        try:
+            outcomes = _pipelined(self.driver, [(sql, sets) for sql, (sets, _) in same.items()], many=True)
+        except Exception as exc:
+            self.failed = True
+            raise WriteAheadFailed(f"a grouped write failed: {exc}") from exc
+        missed = sum(1 for (_, expected), done in zip(same.values(), outcomes)
+                     if expected[0] and done.rowcount != expected[0])
+        if missed:
+            self.failed = True
+            raise WriteAheadFailed(f"{missed} grouped update(s) found their record changed since it was read")
+
+
+def ahead_for(conn: Connection) -> WriteAhead | None:
+    """The WriteAhead of the batch job running on this thread with `conn`, if any."""
+    batch = open_batch()
+    if batch is None or not batch.in_job:
+        return None
+    ahead: WriteAhead | None = getattr(batch, "ahead", None)
+    if ahead is None or ahead.conn is not conn:
+        return None
+    return ahead
+
+
+def install(engine: Engine) -> None:
+    """Make every other statement on a batch's connection send its queued writes first.
+
+    The dialect's execute methods are wrapped (as engine/db.py does for SQLite's
+    BEGIN) rather than an event listener added: a listener makes SQLAlchemy
+    dispatch events on every statement of every connection.
+    """
+    dialect = engine.dialect
+    if getattr(dialect, "_relayflow_write_ahead", False):
+        return
+    dialect._relayflow_write_ahead = True  # type: ignore[attr-defined]
+
+    def before(context: Any) -> None:
+        batch = open_batch()
+        if batch is None:
+            return
+        ahead: WriteAhead | None = getattr(batch, "ahead", None)
+        if ahead is None or context is None or context.root_connection is not ahead.conn:
+            return
+        if batch.in_job:
+            ahead.statements += 1
+        ahead.flush()
+
+    execute, execute_many, execute_no_params = dialect.do_execute, dialect.do_executemany, dialect.do_execute_no_params
+
+    def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        before(context)
+        execute(cursor, statement, parameters, context)
+
+    def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        before(context)
+        execute_many(cursor, statement, parameters, context)
+
+    def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> None:
+        before(context)
+        execute_no_params(cursor, statement, context)
+
+    dialect.do_execute = do_execute  # type: ignore[method-assign]
+    dialect.do_executemany = do_executemany  # type: ignore[method-assign]
+    dialect.do_execute_no_params = do_execute_no_params  # type: ignore[method-assign]
