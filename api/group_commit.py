@@ -42,6 +42,7 @@ from engine.write_ahead import install as install_write_ahead
 from engine.write_scope import Touch, open_batch, run_job, set_context_batch, set_open_batch
 
 MAX_JOBS = 64  # a batch commits at the latest after this many jobs
+GROUP_WAIT = 0.002  # PostgreSQL: the longest a write waits for others to share its group
 log = logging.getLogger("relayflow.api")
 
 
@@ -116,8 +117,8 @@ class _Batch:
         if not self.spoiled:
             try:
                 if self.ahead is not None:
-                    self.ahead.flush()
-                self.tx.commit()
+                    self.ahead.flush(commit=True)
+                self.tx.commit()  # after a flush that committed, nothing left to send
             except WriteAheadFailed as exc:
                 log.info("grouped writes of %d jobs did not apply (%s); running them one by one", len(self.jobs), exc)
                 self.spoiled = True
@@ -188,6 +189,9 @@ class PostgresGroupCommit:
         self.max_in_flight = in_flight
         self._in_flight = 0
         self._pending: list[_Job] | None = None
+        self._soon = False  # a dispatch is due at the loop's next round
+        self._timer: asyncio.TimerHandle | None = None  # or later: pending jobs wait for more to join
+        self.min_group = int(__import__("os").environ.get("RF_MIN", "1"))
         self._async_db: AsyncEngine | None = None
         self._async_loop: asyncio.AbstractEventLoop | None = None
 
@@ -209,14 +213,26 @@ class PostgresGroupCommit:
     async def run(self, fn: Callable[..., Any], *args: Any, touch: Touch | None = None, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
         job = _Job(loop.create_future(), fn, args, kwargs, touch)
-        if self._pending is None:
-            self._pending = []
-            if self._in_flight < self.max_in_flight:
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = []
+        pending.append(job)
+        # A group starts at once when none is running. While some are, it starts once it is worth one
+        # (a group's round trips cost about the same for one job as for twenty), when a running one
+        # ends, or after GROUP_WAIT at the latest (a group stuck on a lock does not hold the others).
+        if self._in_flight < self.max_in_flight and not self._soon:
+            if self._in_flight == 0 or len(pending) >= self.min_group:
+                self._soon = True
                 loop.call_soon(self._dispatch, loop)
-        self._pending.append(job)
+            elif self._timer is None:
+                self._timer = loop.call_later(GROUP_WAIT, self._dispatch, loop)
         return await job.future
 
     def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._soon = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if not self._pending or self._in_flight >= self.max_in_flight:
             return
         jobs = self._pending[:MAX_JOBS]

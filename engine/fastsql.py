@@ -45,6 +45,7 @@ class _Compiled:
     def __init__(self, stmt: Insert | Update | Select[Any], dialect: Dialect, keys: Sequence[str] | None) -> None:
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
         self.sql = str(compiled)
+        self.checked_sql: str | None = None  # see FastStatements.update
         self.positional = bool(compiled.positional)
         names = list(compiled.positiontup or []) if self.positional else list(compiled.binds)
         self.names = names
@@ -166,7 +167,14 @@ class FastStatements:
         params = {**values, "_rid": record_id, "_ver": version}
         ahead = ahead_for(conn)
         if ahead is not None:
-            ahead.queue(compiled.sql, compiled.params(params), expect_rows=1)
+            if compiled.checked_sql is None:
+                # The database itself refuses a held-back UPDATE that misses its row (the record moved
+                # on since it was read), failing the group's transaction: it can then commit in the same
+                # round trip as its writes. (The message depends on count(*), so it is never folded.)
+                compiled.checked_sql = (
+                    f"WITH changed AS ({compiled.sql} RETURNING 1) SELECT CASE WHEN count(*) = 1 THEN 1 "
+                    "ELSE CAST('record changed since it was read: ' || count(*) AS INTEGER) END FROM changed")
+            ahead.queue(compiled.checked_sql, compiled.params(params))
             return 1
         cur = self._run(conn, compiled, params)
         count = cur.rowcount

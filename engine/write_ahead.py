@@ -15,12 +15,13 @@ With a `WriteAhead` on the batch, the group instead:
    and its guarded UPDATE and its INSERTs are queued instead of sent
    (engine/fastsql.py asks `ahead_for`);
 3. sends the queued writes in one pipeline before any other statement runs on
-   the connection (so every read still sees every earlier write of the batch)
-   and before COMMIT, and checks that each guarded UPDATE changed its row.
+   the connection (so every read still sees every earlier write of the batch),
+   at the end together with the COMMIT.
 
 Nothing is trusted that the database does not confirm: an UPDATE guarded by
 the version the job saw changes no row if the record moved on since it was
-read ahead, and a write that fails or misses its row fails the flush. Either
+read ahead, and the held-back form of that UPDATE then raises an error in the
+database, which fails the transaction before its COMMIT, like any failing write. Either
 way the batch is spoiled: it rolls back and every job runs again alone, where
 the usual checks give the usual answers (409 with the current version, 422
 for a duplicate value).
@@ -53,12 +54,14 @@ class _Outcome:
     rows: list[Any]
 
 
-def _pipelined(driver: Any, statements: list[tuple[str, Any]], many: bool = False) -> list[_Outcome]:
+def _pipelined(driver: Any, statements: list[tuple[str, Any]], many: bool = False,
+               commit: bool = False) -> list[_Outcome]:
     """Run `statements` in one pipeline on a psycopg connection, sync or async (then from a greenlet).
 
-    many: each statement's params is a list of parameter sets (executemany; rowcount is their total)."""
+    many: each statement's params is a list of parameter sets (executemany; rowcount is their total).
+    commit: COMMIT in the same round trip (skipped by the server if a statement failed)."""
     if isinstance(driver, psycopg.AsyncConnection):
-        return await_(_pipelined_async(driver, statements, many))  # type: ignore[no-any-return]
+        return await_(_pipelined_async(driver, statements, many, commit))  # type: ignore[no-any-return]
     cursors = []
     try:
         with driver.pipeline():
@@ -69,6 +72,8 @@ def _pipelined(driver: Any, statements: list[tuple[str, Any]], many: bool = Fals
                     cur.executemany(sql, params)
                 else:
                     cur.execute(sql, params)
+            if commit:
+                driver.commit()
         return [_Outcome(c.rowcount, c.description, [] if many or not c.description else c.fetchall())
                 for c in cursors]
     finally:
@@ -76,7 +81,8 @@ def _pipelined(driver: Any, statements: list[tuple[str, Any]], many: bool = Fals
             cur.close()
 
 
-async def _pipelined_async(driver: Any, statements: list[tuple[str, Any]], many: bool) -> list[_Outcome]:
+async def _pipelined_async(driver: Any, statements: list[tuple[str, Any]], many: bool,
+                           commit: bool) -> list[_Outcome]:
     cursors = []
     try:
         async with driver.pipeline():
@@ -87,6 +93,8 @@ async def _pipelined_async(driver: Any, statements: list[tuple[str, Any]], many:
                     await cur.executemany(sql, params)
                 else:
                     await cur.execute(sql, params)
+            if commit:
+                await driver.commit()
         return [_Outcome(c.rowcount, c.description, [] if many or not c.description else await c.fetchall())
                 for c in cursors]
     finally:
@@ -102,7 +110,7 @@ class WriteAhead:
         self.driver: Any = conn.connection.driver_connection
         self.rows: dict[tuple[FastStatements, int], dict[str, Any]] = {}
         self.ids: dict[FastStatements, list[int]] = {}
-        self.pending: list[tuple[str, Any, int | None]] = []
+        self.pending: list[tuple[str, Any]] = []
         # Statements queued or run for jobs so far: a failing job that leaves it unchanged wrote nothing.
         self.statements = 0
         self.failed = False
@@ -139,12 +147,13 @@ class WriteAhead:
 
     # --- 2./3. holding writes back and sending them -------------------------------------------------
 
-    def queue(self, sql: str, params: Any, expect_rows: int | None = None) -> None:
-        self.pending.append((sql, params, expect_rows))
+    def queue(self, sql: str, params: Any) -> None:
+        self.pending.append((sql, params))
         self.statements += 1
 
-    def flush(self) -> None:
-        """Send the queued writes in one pipeline; raise WriteAheadFailed if any failed or missed its row."""
+    def flush(self, *, commit: bool = False) -> None:
+        """Send the queued writes in one pipeline (and COMMIT with them); WriteAheadFailed if any failed,
+        a guarded UPDATE included (it fails when it misses its row: FastStatements.update)."""
         if not self.pending:
             return
         pending, self.pending = self.pending, []
@@ -152,21 +161,14 @@ class WriteAhead:
         # write different records, and each job's writes do not depend on one another. (Where two
         # jobs update the same record, the second UPDATE may now miss: the group then runs again
         # job by job, in order.)
-        same: dict[str, tuple[list[Any], list[int]]] = {}
-        for sql, params, expect in pending:
-            sets, expected = same.setdefault(sql, ([], [0]))
-            sets.append(params)
-            expected[0] += expect or 0
+        same: dict[str, list[Any]] = {}
+        for sql, params in pending:
+            same.setdefault(sql, []).append(params)
         try:
-            outcomes = _pipelined(self.driver, [(sql, sets) for sql, (sets, _) in same.items()], many=True)
+            _pipelined(self.driver, list(same.items()), many=True, commit=commit)
         except Exception as exc:
             self.failed = True
-            raise WriteAheadFailed(f"a grouped write failed: {exc}") from exc
-        missed = sum(1 for (_, expected), done in zip(same.values(), outcomes)
-                     if expected[0] and done.rowcount != expected[0])
-        if missed:
-            self.failed = True
-            raise WriteAheadFailed(f"{missed} grouped update(s) found their record changed since it was read")
+            raise WriteAheadFailed(f"grouped writes did not apply: {exc}") from exc
 
 
 def ahead_for(conn: Connection) -> WriteAhead | None:
