@@ -17,7 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Insert, Select, Table, Update, any_, bindparam, select
+from sqlalchemy import (
+    BigInteger, ColumnElement, Insert, Integer, Select, String, Table, Update, any_, bindparam, select, text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
@@ -60,6 +62,10 @@ class _Compiled:
         return dict(processed)
 
 
+_RESERVE_IDS = text("SELECT nextval(pg_get_serial_sequence(:_table, 'id')) FROM generate_series(1, :_count)"
+                    ).bindparams(bindparam("_table", type_=String()), bindparam("_count", type_=Integer()))
+
+
 class FastStatements:
     """Compiled forms of one table's write statements, per dialect and parameter names."""
 
@@ -75,19 +81,19 @@ class FastStatements:
         self._result_procs: dict[str, list[tuple[str, Processor]]] = {}
 
     def _compiled(self, kind: str, stmt: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
-        key = (dialect.name, kind, keys)
+        key = (dialect.driver, kind, keys)
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = _Compiled(stmt, dialect, None if kind.startswith("select") else keys)
+            found = self._cache[key] = _Compiled(stmt, dialect, keys if kind in ("insert", "insert_with_id", "update") else None)
         return found
 
     def _row_processors(self, dialect: Dialect, description: Sequence[Any]) -> list[tuple[str, Processor]]:
         """`description`: the cursor's (built per call by some drivers: read it only on the first call)."""
-        procs = self._result_procs.get(dialect.name)
+        procs = self._result_procs.get(dialect.driver)
         if procs is None:
             cols: Sequence[ColumnElement[Any]] = list(self._select.selected_columns)
             # The driver's type code of each result column decides some processors (PostgreSQL numerics).
-            procs = self._result_procs[dialect.name] = [
+            procs = self._result_procs[dialect.driver] = [
                 (c.key, c.type.dialect_impl(dialect).result_processor(dialect, d[1]))  # type: ignore[attr-defined]
                 for c, d in zip(cols, description)]
         return procs
@@ -111,12 +117,11 @@ class FastStatements:
             row = ahead.take_row(self, record_id)
             if row is not None:
                 return row
-            ahead.statements += 1
             ahead.flush()
         compiled = self._compiled("select", self._select, conn.dialect, ("_rid",))
         cur = self._run(conn, compiled, {"_rid": record_id})
         raw = cur.fetchone()
-        procs = self._result_procs.get(conn.dialect.name) or self._row_processors(conn.dialect, cur.description)
+        procs = self._result_procs.get(conn.dialect.driver) or self._row_processors(conn.dialect, cur.description)
         cur.close()
         if raw is None:
             return None
@@ -137,10 +142,10 @@ class FastStatements:
         procs = self._row_processors(dialect, description)
         return [{name: (proc(v) if proc is not None else v) for (name, proc), v in zip(procs, raw)} for raw in rows]
 
-    def reserve_ids_statement(self, count: int) -> tuple[str, Any]:
+    def reserve_ids_statement(self, dialect: Dialect, count: int) -> tuple[str, Any]:
         """The next `count` ids of the table's sequence, for creates whose INSERT is held back."""
-        return ("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                (self.table.name, count))
+        compiled = self._compiled("reserve_ids", _RESERVE_IDS, dialect, ("_table", "_count"))
+        return compiled.sql, compiled.params({"_table": self.table.name, "_count": count})
 
     def insert(self, conn: Connection, row: Mapping[str, Any]) -> int:
         ahead = ahead_for(conn)
@@ -190,7 +195,7 @@ class FastInsert:
         self._cache: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
 
     def __call__(self, conn: Connection, row: Mapping[str, Any]) -> None:
-        key = (conn.dialect.name, tuple(row))
+        key = (conn.dialect.driver, tuple(row))
         compiled = self._cache.get(key)
         if compiled is None:
             # inline(): no RETURNING of the new id, which nobody reads

@@ -2,29 +2,31 @@
 
 A group commit (api/group_commit.py) runs the record writes of concurrent
 requests in one transaction. Run statement by statement, every SELECT, UPDATE
-and INSERT of every job is a network round trip, and on each one the worker
-thread gives up the GIL, sleeps and wakes (a context switch on both sides);
-that, not the SQL, is most of what a write costs on PostgreSQL.
+and INSERT of every job is a network round trip, with the driver's work and a
+wait on each; that, not the SQL, is most of what a write costs on PostgreSQL.
 
 With a `WriteAhead` on the batch, the group instead:
 
-1. reads ahead, in one pipelined round trip (which also carries BEGIN), the
-   rows its transitions and edits will load and the ids its creates will get
-   (`nextval` of the table's sequence);
+1. reads ahead the rows its transitions and edits will load and the ids its
+   creates will get (`nextval` of the table's sequence);
 2. runs the jobs: a job's `select_by_id` of a row read ahead costs nothing,
    and its guarded UPDATE and its INSERTs are queued instead of sent
    (engine/fastsql.py asks `ahead_for`);
-3. sends the queued writes in one pipeline before any other statement runs on
-   the connection (so every read still sees every earlier write of the batch),
-   at the end together with the COMMIT.
+3. sends the queued writes before any other statement runs on the connection
+   (so every read still sees every earlier write of the batch) and before
+   COMMIT, one executemany per statement text.
+
+With psycopg (a group in a worker thread) steps 1 and 3 are one pipelined
+round trip each, the COMMIT riding with step 3; with asyncpg (a group in a
+greenlet on the event loop) each statement is a round trip, but a cheap one.
 
 Nothing is trusted that the database does not confirm: an UPDATE guarded by
 the version the job saw changes no row if the record moved on since it was
 read ahead, and the held-back form of that UPDATE then raises an error in the
-database, which fails the transaction before its COMMIT, like any failing write. Either
-way the batch is spoiled: it rolls back and every job runs again alone, where
-the usual checks give the usual answers (409 with the current version, 422
-for a duplicate value).
+database, which fails the transaction before its COMMIT, like any failing
+write. Either way the batch is spoiled: it rolls back and every job runs again
+alone, where the usual checks give the usual answers (409 with the current
+version, 422 for a duplicate value).
 """
 from __future__ import annotations
 
@@ -35,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.util import await_
 
 from engine.write_scope import open_batch
 
@@ -54,14 +55,17 @@ class _Outcome:
     rows: list[Any]
 
 
-def _pipelined(driver: Any, statements: list[tuple[str, Any]], many: bool = False,
+def _pipelined(dbapi: Any, driver: Any, statements: list[tuple[str, Any]], many: bool = False,
                commit: bool = False) -> list[_Outcome]:
-    """Run `statements` in one pipeline on a psycopg connection, sync or async (then from a greenlet).
+    """Run `statements` in as few round trips as the driver allows: psycopg in one pipeline; other
+    drivers (asyncpg behind SQLAlchemy's adapter, in a greenlet) one by one, an executemany being one
+    round trip there too.
 
     many: each statement's params is a list of parameter sets (executemany; rowcount is their total).
-    commit: COMMIT in the same round trip (skipped by the server if a statement failed)."""
-    if isinstance(driver, psycopg.AsyncConnection):
-        return await_(_pipelined_async(driver, statements, many, commit))  # type: ignore[no-any-return]
+    commit: psycopg only: COMMIT in the same round trip (skipped by the server if a statement failed);
+    elsewhere the caller commits."""
+    if not isinstance(driver, psycopg.Connection):
+        return _one_by_one(dbapi, statements, many)
     cursors = []
     try:
         with driver.pipeline():
@@ -81,25 +85,20 @@ def _pipelined(driver: Any, statements: list[tuple[str, Any]], many: bool = Fals
             cur.close()
 
 
-async def _pipelined_async(driver: Any, statements: list[tuple[str, Any]], many: bool,
-                           commit: bool) -> list[_Outcome]:
-    cursors = []
-    try:
-        async with driver.pipeline():
-            for sql, params in statements:
-                cur = driver.cursor()
-                cursors.append(cur)
-                if many:
-                    await cur.executemany(sql, params)
-                else:
-                    await cur.execute(sql, params)
-            if commit:
-                await driver.commit()
-        return [_Outcome(c.rowcount, c.description, [] if many or not c.description else await c.fetchall())
-                for c in cursors]
-    finally:
-        for cur in cursors:
-            await cur.close()
+def _one_by_one(dbapi: Any, statements: list[tuple[str, Any]], many: bool) -> list[_Outcome]:
+    outcomes = []
+    for sql, params in statements:
+        cur = dbapi.cursor()
+        try:
+            if many:
+                cur.executemany(sql, params)
+                outcomes.append(_Outcome(cur.rowcount, None, []))
+            else:
+                cur.execute(sql, params)
+                outcomes.append(_Outcome(cur.rowcount, cur.description, cur.fetchall() if cur.description else []))
+        finally:
+            cur.close()
+    return outcomes
 
 
 class WriteAhead:
@@ -107,11 +106,13 @@ class WriteAhead:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.dbapi: Any = conn.connection.dbapi_connection
         self.driver: Any = conn.connection.driver_connection
         self.rows: dict[tuple[FastStatements, int], dict[str, Any]] = {}
         self.ids: dict[FastStatements, list[int]] = {}
         self.pending: list[tuple[str, Any]] = []
-        # Statements queued or run for jobs so far: a failing job that leaves it unchanged wrote nothing.
+        # Writes queued or run for jobs so far: a failing job that leaves it unchanged wrote nothing,
+        # so the group need not roll back for it (reads do not count).
         self.statements = 0
         self.failed = False
 
@@ -129,8 +130,8 @@ class WriteAhead:
             return
         dialect = self.conn.dialect
         statements = [fast.select_many_statement(dialect, sorted(set(ids))) for fast, ids in wanted.items()]
-        statements += [fast.reserve_ids_statement(n) for fast, n in counts.items()]
-        outcomes = _pipelined(self.driver, statements)
+        statements += [fast.reserve_ids_statement(dialect, n) for fast, n in counts.items()]
+        outcomes = _pipelined(self.dbapi, self.driver, statements)
         for fast, found in zip(wanted, outcomes):
             for row in fast.rows_from(dialect, found.description, found.rows):
                 self.rows[(fast, row["id"])] = row
@@ -165,7 +166,7 @@ class WriteAhead:
         for sql, params in pending:
             same.setdefault(sql, []).append(params)
         try:
-            _pipelined(self.driver, list(same.items()), many=True, commit=commit)
+            _pipelined(self.dbapi, self.driver, list(same.items()), many=True, commit=commit)
         except Exception as exc:
             self.failed = True
             raise WriteAheadFailed(f"grouped writes did not apply: {exc}") from exc
@@ -180,6 +181,12 @@ def ahead_for(conn: Connection) -> WriteAhead | None:
     if ahead is None or ahead.conn is not conn:
         return None
     return ahead
+
+
+def _reads_only(context: Any) -> bool:
+    """A compiled SELECT (text and DDL count as writes: they may be)."""
+    return bool(context.compiled is not None and not context.is_text and not context.isddl
+                and not (context.isinsert or context.isupdate or context.isdelete))
 
 
 def install(engine: Engine) -> None:
@@ -201,7 +208,7 @@ def install(engine: Engine) -> None:
         ahead: WriteAhead | None = getattr(batch, "ahead", None)
         if ahead is None or context is None or context.root_connection is not ahead.conn:
             return
-        if batch.in_job:
+        if batch.in_job and not _reads_only(context):
             ahead.statements += 1
         ahead.flush()
 
