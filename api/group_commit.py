@@ -92,6 +92,8 @@ class _Batch:
     def run(self, job: _Job) -> None:
         """Run one job now, in the batch's transaction; remember its result or error."""
         self.jobs.append(job)
+        if self.ahead is not None:
+            self.ahead.end_job()  # the INSERTs of this job do not join the last one's statement
         before = self.changes()
         try:
             job.result = run_job(self, job.fn, *job.args, **job.kwargs)

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 
 from engine.db import UtcDateTime
-from engine.write_ahead import ahead_for
+from engine.write_ahead import CHECK_ONE_CHANGED, COUNT_CHANGED, ahead_for
 
 Processor = Callable[[Any], Any] | None
 
@@ -47,7 +47,6 @@ class _Compiled:
     def __init__(self, stmt: Insert | Update | Select[Any], dialect: Dialect, keys: Sequence[str] | None) -> None:
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
         self.sql = str(compiled)
-        self.checked_sql: str | None = None  # see FastStatements.update
         self.positional = bool(compiled.positional)
         names = list(compiled.positiontup or []) if self.positional else list(compiled.binds)
         self.names = names
@@ -154,7 +153,7 @@ class FastStatements:
             if new_id is not None:
                 with_id = {**row, "id": new_id}
                 compiled = self._compiled("insert_with_id", self._insert_plain, conn.dialect, tuple(with_id))
-                ahead.queue(compiled.sql, compiled.params(with_id))
+                ahead.queue_change(compiled.sql, compiled.params(with_id), COUNT_CHANGED)
                 return new_id
             ahead.statements += 1
             ahead.flush()
@@ -167,19 +166,12 @@ class FastStatements:
     def update(self, conn: Connection, record_id: int, version: int, values: Mapping[str, Any]) -> int:
         """Rows updated (0 when the version no longer matches).
 
-        Held back in a PostgreSQL group: 1 now, and the group's flush fails if it is not."""
+        Held back in a PostgreSQL group: 1 now, and the group's transaction fails if it is not."""
         compiled = self._compiled("update", self._update, conn.dialect, tuple(values))
         params = {**values, "_rid": record_id, "_ver": version}
         ahead = ahead_for(conn)
         if ahead is not None:
-            if compiled.checked_sql is None:
-                # The database itself refuses a held-back UPDATE that misses its row (the record moved
-                # on since it was read), failing the group's transaction: it can then commit in the same
-                # round trip as its writes. (The message depends on count(*), so it is never folded.)
-                compiled.checked_sql = (
-                    f"WITH changed AS ({compiled.sql} RETURNING 1) SELECT CASE WHEN count(*) = 1 THEN 1 "
-                    "ELSE CAST('record changed since it was read: ' || count(*) AS INTEGER) END FROM changed")
-            ahead.queue(compiled.checked_sql, compiled.params(params))
+            ahead.queue_change(compiled.sql, compiled.params(params), CHECK_ONE_CHANGED)
             return 1
         cur = self._run(conn, compiled, params)
         count = cur.rowcount
@@ -202,7 +194,7 @@ class FastInsert:
             compiled = self._cache[key] = _Compiled(self.table.insert().inline(), conn.dialect, tuple(row))
         ahead = ahead_for(conn)
         if ahead is not None:
-            ahead.queue(compiled.sql, compiled.params(row))
+            ahead.queue_insert(compiled.sql, compiled.params(row))
             return
         cur = FastStatements._cursor(conn)
         try:

@@ -30,6 +30,7 @@ version, 422 for a duplicate value).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -101,6 +102,49 @@ def _one_by_one(dbapi: Any, statements: list[tuple[str, Any]], many: bool) -> li
     return outcomes
 
 
+CHECK_ONE_CHANGED = ("SELECT CASE WHEN count(*) = 1 THEN 1 ELSE "
+                     "CAST('record changed since it was read: ' || count(*) AS INTEGER) END FROM changed")
+COUNT_CHANGED = "SELECT count(*) FROM changed"
+_NAMED = re.compile(r"%\((\w+)\)s")
+_NUMBERED = re.compile(r"\$(\d+)")
+
+
+class _Chain:
+    """One job's writes as one statement: the change of its record (an UPDATE or INSERT), then the
+    INSERTs that go with it (history, stage results) as data-modifying CTEs, run only with that change.
+
+    `final` reads the change: CHECK_ONE_CHANGED makes a guarded UPDATE that missed its row (the
+    record moved on since it was read) fail in the database, failing the group's transaction before
+    its COMMIT; the message depends on count(*), so the planner never folds the error in advance."""
+
+    __slots__ = ("parts", "params", "final")
+
+    def __init__(self, sql: str, params: Any, final: str) -> None:
+        self.parts = [f"WITH changed AS ({sql} RETURNING 1)"]
+        self.params: Any = dict(params) if isinstance(params, dict) else list(params)
+        self.final = final
+
+    def add(self, insert_sql: str, params: Any) -> None:
+        """An `INSERT ... VALUES (...)` of the same job, made to insert only along with the change."""
+        head, found, values = insert_sql.partition(") VALUES (")
+        if not found or not values.endswith(")"):
+            raise ValueError(f"not a single-row INSERT: {insert_sql[:60]}")
+        sql = f"{head}) SELECT {values[:-1]} FROM changed"
+        n = len(self.parts)
+        if isinstance(self.params, dict):  # named parameters (psycopg): prefixed, to stay apart
+            sql = _NAMED.sub(lambda m: f"%(w{n}_{m.group(1)})s", sql)
+            self.params.update({f"w{n}_{k}": v for k, v in params.items()})
+        else:  # numbered ones (asyncpg): shifted past those before
+            offset = len(self.params)
+            sql = _NUMBERED.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
+            self.params.extend(params)
+        self.parts.append(f"w{n} AS ({sql})")
+
+    def render(self) -> tuple[str, Any]:
+        params = self.params if isinstance(self.params, dict) else tuple(self.params)
+        return ", ".join(self.parts) + " " + self.final, params
+
+
 class WriteAhead:
     """Rows read ahead and writes held back for one batch's connection (PostgreSQL)."""
 
@@ -110,7 +154,8 @@ class WriteAhead:
         self.driver: Any = conn.connection.driver_connection
         self.rows: dict[tuple[FastStatements, int], dict[str, Any]] = {}
         self.ids: dict[FastStatements, list[int]] = {}
-        self.pending: list[tuple[str, Any]] = []
+        self.pending: list[tuple[str, Any] | _Chain] = []
+        self.chain: _Chain | None = None  # the running job's, while more of its INSERTs may join it
         # Writes queued or run for jobs so far: a failing job that leaves it unchanged wrote nothing,
         # so the group need not roll back for it (reads do not count).
         self.statements = 0
@@ -148,13 +193,27 @@ class WriteAhead:
 
     # --- 2./3. holding writes back and sending them -------------------------------------------------
 
-    def queue(self, sql: str, params: Any) -> None:
-        self.pending.append((sql, params))
+    def queue_change(self, sql: str, params: Any, final: str) -> None:
+        """A job's UPDATE or INSERT of its record (see _Chain for `final`)."""
+        self.chain = _Chain(sql, params, final)
+        self.pending.append(self.chain)
         self.statements += 1
+
+    def queue_insert(self, sql: str, params: Any) -> None:
+        """An INSERT that goes with the running job's change, else on its own."""
+        if self.chain is not None:
+            self.chain.add(sql, params)
+        else:
+            self.pending.append((sql, params))
+        self.statements += 1
+
+    def end_job(self) -> None:
+        self.chain = None
 
     def flush(self, *, commit: bool = False) -> None:
         """Send the queued writes in one pipeline (and COMMIT with them); WriteAheadFailed if any failed,
-        a guarded UPDATE included (it fails when it misses its row: FastStatements.update)."""
+        a guarded UPDATE that missed its row included."""
+        self.chain = None
         if not self.pending:
             return
         pending, self.pending = self.pending, []
@@ -163,7 +222,8 @@ class WriteAhead:
         # jobs update the same record, the second UPDATE may now miss: the group then runs again
         # job by job, in order.)
         same: dict[str, list[Any]] = {}
-        for sql, params in pending:
+        for entry in pending:
+            sql, params = entry.render() if isinstance(entry, _Chain) else entry
             same.setdefault(sql, []).append(params)
         try:
             _pipelined(self.dbapi, self.driver, list(same.items()), many=True, commit=commit)
