@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, ColumnElement, Insert, Integer, Select, String, Table, Update, any_, bindparam, select, text,
+    BigInteger, ColumnElement, CompoundSelect, Insert, Integer, Select, String, Table, Update, any_, bindparam, cast,
+    func, literal_column, null, select, union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
@@ -61,10 +62,6 @@ class _Compiled:
         return dict(processed)
 
 
-_RESERVE_IDS = text("SELECT nextval(pg_get_serial_sequence(:_table, 'id')) FROM generate_series(1, :_count)"
-                    ).bindparams(bindparam("_table", type_=String()), bindparam("_count", type_=Integer()))
-
-
 class FastStatements:
     """Compiled forms of one table's write statements, per dialect and parameter names."""
 
@@ -74,7 +71,7 @@ class FastStatements:
         self._select = select_by_id
         self._insert = insert_returning_id
         self._update = guarded_update
-        self._select_many: Select[Any] | None = None
+        self._read_ahead: CompoundSelect | None = None
         self._insert_plain = table.insert()
         self._cache: dict[tuple[str, str, tuple[str, ...]], _Compiled] = {}
         self._result_procs: dict[str, list[tuple[str, Processor]]] = {}
@@ -126,25 +123,31 @@ class FastStatements:
             return None
         return {name: (proc(v) if proc is not None else v) for (name, proc), v in zip(procs, raw)}
 
-    # Read-ahead of a PostgreSQL group (engine/write_ahead.py runs these in its pipeline).
+    # Read-ahead of a PostgreSQL group (engine/write_ahead.py).
 
-    def select_many_statement(self, dialect: Dialect, record_ids: list[int]) -> tuple[str, Any]:
-        if self._select_many is None:
-            self._select_many = select(*self._select.selected_columns).where(
+    def read_ahead_statement(self, dialect: Dialect, record_ids: list[int], new_ids: int) -> tuple[str, Any]:
+        """The rows of `record_ids` and `new_ids` ids of the table's sequence (for creates whose INSERT
+        is held back), in one statement: the rows, then one row per id with only `_new_id` set."""
+        if self._read_ahead is None:
+            columns = list(self._select.selected_columns)
+            rows = select(*columns, cast(null(), BigInteger).label("_new_id")).where(
                 self.table.c.id == any_(bindparam("_ids", type_=ARRAY(BigInteger))))
-        compiled = self._compiled("select_many", self._select_many, dialect, ("_ids",))
-        return compiled.sql, compiled.params({"_ids": record_ids})
+            sequence = func.pg_get_serial_sequence(bindparam("_table", type_=String()), literal_column("'id'"))
+            ids = select(*[null() for _ in columns], func.nextval(sequence)).select_from(
+                func.generate_series(literal_column("1"), bindparam("_count", type_=Integer())))
+            self._read_ahead = union_all(rows, ids)
+        compiled = self._compiled("read_ahead", self._read_ahead, dialect, ("_ids", "_table", "_count"))
+        return compiled.sql, compiled.params({"_ids": record_ids, "_table": self.table.name, "_count": new_ids})
 
-    def rows_from(self, dialect: Dialect, description: Any, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    def read_ahead_rows(self, dialect: Dialect, description: Any,
+                        rows: Sequence[Sequence[Any]]) -> tuple[list[dict[str, Any]], list[int]]:
+        """What read_ahead_statement found: the rows (as select_by_id gives them) and the new ids."""
         if not rows:
-            return []
+            return [], []
         procs = self._row_processors(dialect, description)
-        return [{name: (proc(v) if proc is not None else v) for (name, proc), v in zip(procs, raw)} for raw in rows]
-
-    def reserve_ids_statement(self, dialect: Dialect, count: int) -> tuple[str, Any]:
-        """The next `count` ids of the table's sequence, for creates whose INSERT is held back."""
-        compiled = self._compiled("reserve_ids", _RESERVE_IDS, dialect, ("_table", "_count"))
-        return compiled.sql, compiled.params({"_table": self.table.name, "_count": count})
+        found = [{name: (proc(v) if proc is not None else v) for (name, proc), v in zip(procs, raw)}
+                 for raw in rows if raw[-1] is None]
+        return found, [int(raw[-1]) for raw in rows if raw[-1] is not None]
 
     def insert(self, conn: Connection, row: Mapping[str, Any]) -> int:
         ahead = ahead_for(conn)

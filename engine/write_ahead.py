@@ -164,7 +164,7 @@ class WriteAhead:
     # --- 1. reading ahead ------------------------------------------------------------------------
 
     def read_ahead(self, loads: Iterable[tuple[FastStatements, int]], creates: Iterable[FastStatements]) -> None:
-        """Fetch the rows and reserve the ids the group's jobs will want, in one round trip."""
+        """Fetch the rows and reserve the ids the group's jobs will want: one statement per flow table."""
         wanted: dict[FastStatements, list[int]] = {}
         for fast, record_id in loads:
             wanted.setdefault(fast, []).append(record_id)
@@ -174,14 +174,14 @@ class WriteAhead:
         if not wanted and not counts:
             return
         dialect = self.conn.dialect
-        statements = [fast.select_many_statement(dialect, sorted(set(ids))) for fast, ids in wanted.items()]
-        statements += [fast.reserve_ids_statement(dialect, n) for fast, n in counts.items()]
-        outcomes = _pipelined(self.dbapi, self.driver, statements)
-        for fast, found in zip(wanted, outcomes):
-            for row in fast.rows_from(dialect, found.description, found.rows):
+        tables = list({**dict.fromkeys(wanted), **dict.fromkeys(counts)})
+        statements = [fast.read_ahead_statement(dialect, sorted(set(wanted.get(fast, ()))), counts.get(fast, 0))
+                      for fast in tables]
+        for fast, found in zip(tables, _pipelined(self.dbapi, self.driver, statements)):
+            rows, new_ids = fast.read_ahead_rows(dialect, found.description, found.rows)
+            for row in rows:
                 self.rows[(fast, row["id"])] = row
-        for fast, reserved in zip(counts, outcomes[len(wanted):]):
-            self.ids[fast] = [int(r[0]) for r in reserved.rows]
+            self.ids[fast] = new_ids
 
     def take_row(self, fast: FastStatements, record_id: int) -> dict[str, Any] | None:
         """The row as read ahead, once: a second load of it in the batch must see the first job's write."""
