@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from api.front import RelayflowApp
 from api.live_flows import serve_live_revisions
 from api.setup import install_api
 from engine.db import make_engine
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     upgrade_database(db)
     registry = FlowRegistry()
     broken = install_folder(db, registry, settings.flows_dir)
-    app = FastAPI(title="Relayflow", version="0.1.0", lifespan=_lifespan)
+    app = RelayflowApp(title="Relayflow", version="0.1.0", lifespan=_lifespan)
     app.state.db = db
     app.state.registry = registry
     app.state.broken_flows = [str(e) for e in broken]

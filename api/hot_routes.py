@@ -15,6 +15,7 @@ RELAYFLOW_API_HOT_ROUTES=off turns this layer off (the parity tests use it).
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 from typing import Any
@@ -35,6 +36,7 @@ from engine.records import Record
 _CREATE = re.compile(r"/api/flows/([^/]{1,200})/records")
 _TRANSITION = re.compile(r"/api/flows/([^/]{1,200})/records/([1-9][0-9]{0,18})/transitions/([^/]{1,64})")
 _DIVERTING_HEADERS = frozenset({b"idempotency-key", b"cookie"})
+log = logging.getLogger("relayflow.api")
 
 
 def hot_routes_enabled() -> bool:
@@ -72,6 +74,10 @@ class HotRecordRoutes:
             response = problem_response(Request(scope), exc.status, exc.code, exc.detail, errors=exc.errors,
                                         headers=exc.headers, **exc.extra)
             return await response(scope, receive, send)
+        except Exception:  # in front of FastAPI's error middleware: answer as its handler would
+            log.exception("unhandled error on POST %s", path)
+            crash = problem_response(Request(scope), 500, "internal_error", "something went wrong on our side")
+            return await crash(scope, receive, send)
         await Response(orjson.dumps(body), status, extra, "application/json")(scope, receive, send)
 
     async def _handle(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], create: bool,

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.front import RelayflowApp
 from engine.evolve.runtime import FlowFolderWatcher, LiveRevisionPoller
 from engine.registry import FlowRegistry
 from engine.settings import Settings
@@ -35,7 +36,10 @@ class LiveRevisionMiddleware:
 
 def serve_live_revisions(app: FastAPI, db: Engine, registry: FlowRegistry, settings: Settings) -> None:
     poller = LiveRevisionPoller(db, registry, interval=POLL_SECONDS)
-    app.add_middleware(LiveRevisionMiddleware, poller=poller)
+    if isinstance(app, RelayflowApp):
+        app.add_front(LiveRevisionMiddleware, poller=poller)  # before the lean record routes too
+    else:
+        app.add_middleware(LiveRevisionMiddleware, poller=poller)
     app.state.revision_poller = poller
     app.state.flow_watcher = None
     if settings.reload_flows:

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
+from api.front import RelayflowApp
 from api.hot_routes import HotRecordRoutes, hot_routes_enabled
 from api.openapi import install_openapi
 from api.routers import auth, deliveries, flow_admin, flows, inbox, records, tokens, users
@@ -21,5 +22,8 @@ def install_api(app: FastAPI, db: Engine, registry: FlowRegistry) -> ApiServices
         app.include_router(module.router)
     install_openapi(app, registry)
     if hot_routes_enabled():
-        app.add_middleware(HotRecordRoutes, services=svc)
+        if isinstance(app, RelayflowApp):
+            app.add_front(HotRecordRoutes, services=svc)  # ahead of FastAPI's own middleware
+        else:
+            app.add_middleware(HotRecordRoutes, services=svc)
     return svc

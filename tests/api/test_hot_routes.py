@@ -74,3 +74,29 @@ def test_both_paths_answer_alike(reference_flow_text: str, tmp_path: Path, monke
     assert all(h["content-type"] == ("application/json" if s < 400 else "application/problem+json")
                for s, _, h in hot)
     assert hot == full
+
+
+@pytest.mark.parametrize("hot", ["on", "off"])
+def test_an_unexpected_failure_is_a_problem_500_on_both_paths(
+        hot: str, reference_flow_text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lean path runs in front of FastAPI's error middleware: a crash still answers problem+json 500
+    without internals, and the server goes on serving."""
+    monkeypatch.setenv("RELAYFLOW_API_HOT_ROUTES", hot)
+    client, api = make_api(f"sqlite:///{tmp_path / 'db.sqlite'}", reference_flow_text, tmp_path / "flows")
+    svc = client.app.state.api  # type: ignore[attr-defined]
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    try:
+        with client:
+            real = svc.access.create
+            monkeypatch.setattr(svc.access, "create", crash)
+            r = api.post("sally", URL, {"values": ORDER})
+            assert r.status_code == 500
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["code"] == "internal_error" and "secret" not in r.text
+            monkeypatch.setattr(svc.access, "create", real)
+            assert api.post("sally", URL, {"values": ORDER}).status_code == 201
+    finally:
+        client.app.state.db.dispose()  # type: ignore[attr-defined]
