@@ -22,7 +22,6 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.body import MAX_BODY, CreateBody, TransitionBody, check_body_headers, decode_json, expected_version, parse_body
@@ -78,7 +77,12 @@ class HotRecordRoutes:
             log.exception("unhandled error on POST %s", path)
             crash = problem_response(Request(scope), 500, "internal_error", "something went wrong on our side")
             return await crash(scope, receive, send)
-        await Response(orjson.dumps(body), status, extra, "application/json")(scope, receive, send)
+        payload = orjson.dumps(body)
+        # What starlette's Response(payload, status, extra, "application/json") sends, built directly.
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+        raw += [(b"content-length", str(len(payload)).encode("latin-1")), (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": payload})
 
     async def _handle(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], create: bool,
                       match: re.Match[str]) -> tuple[int, dict[str, Any], dict[str, str]]:

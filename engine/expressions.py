@@ -58,11 +58,39 @@ class TextTemplate:
     names: frozenset[str]
     _render: Callable[..., str]
 
+    # Text and bare `{{ name }}`s only (most titles): joined directly, as Jinja2 would render them.
+    _parts: tuple[tuple[bool, str], ...] | None = None
+
     def render(self, context: Mapping[str, Any]) -> str:
+        if self._parts is not None:
+            out = []
+            for is_name, text in self._parts:
+                if is_name:
+                    value = context.get(text)
+                    out.append("" if value is None else str(value))
+                else:
+                    out.append(text)
+            return "".join(out)
         try:
             return self._render(**{k: ("" if v is None else v) for k, v in context.items()})
         except Exception:  # a title must never break a page
             return ""
+
+
+def _plain_parts(ast: nodes.Template) -> tuple[tuple[bool, str], ...] | None:
+    """(is a name, text or name) of a template of text and bare names only; else None."""
+    parts: list[tuple[bool, str]] = []
+    for node in ast.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                parts.append((False, child.data))
+            elif isinstance(child, nodes.Name) and child.ctx == "load":
+                parts.append((True, child.name))
+            else:
+                return None
+    return tuple(parts)
 
 
 def _names(ast: nodes.Template) -> frozenset[str]:
@@ -90,4 +118,4 @@ def compile_template(source: str) -> TextTemplate:
         tpl = _TEXT_ENV.from_string(source)
     except TemplateSyntaxError as exc:
         raise ExpressionError(f"template does not compile: {exc.message}") from None
-    return TextTemplate(source=source, names=_names(ast), _render=tpl.render)
+    return TextTemplate(source=source, names=_names(ast), _render=tpl.render, _parts=_plain_parts(ast))

@@ -57,3 +57,21 @@ def test_sandbox_refuses_escapes(source: str) -> None:
 def test_expression_with_braces_is_refused_with_a_hint() -> None:
     with pytest.raises(ExpressionError, match="without"):
         compile_expression("{{ amount > 1 }}")
+
+
+@pytest.mark.parametrize("source", [
+    "{{ customer }} · {{ product_model }} × {{ quantity }}", "{{ subject }}", "Order {{ missing }}!", "plain text",
+    "{{ a }}\n", "{{a}}{{ b }} {# note #}", "{{ customer|upper }}", "{% if a %}{{ a }}{% endif %}", "{{ d }}"])
+def test_title_templates_render_as_jinja_does(source: str) -> None:
+    """Plain titles take a direct path; whatever the path, the text is what Jinja2 renders."""
+    from datetime import date
+    from decimal import Decimal
+
+    from engine.expressions import compile_template
+
+    tpl = compile_template(source)
+    for ctx in ({"customer": "ACME 有限公司", "product_model": None, "quantity": Decimal("10.50"), "subject": "",
+                 "a": True, "b": 0, "d": date(2026, 12, 31)},
+                {"customer": None, "quantity": 3, "a": None}):
+        expected = tpl._render(**{k: ("" if v is None else v) for k, v in ctx.items()})
+        assert tpl.render(ctx) == expected
