@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, RootTransaction
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from engine.registry import FlowRegistry
 from engine.write_ahead import WriteAhead, WriteAheadFailed
@@ -247,9 +247,12 @@ class PostgresGroupCommit:
 
     async def _execute(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
         try:
-            if self._async_db is not None and self._async_loop is loop:
-                async with self._async_db.connect() as conn:
+            conn = await self._loop_connection(loop)
+            if conn is not None:
+                try:
                     settled = await conn.run_sync(self._run_group_here, jobs)
+                finally:
+                    await conn.close()
                 if not settled:  # rare: each job again alone, in a thread (the blocking driver)
                     await anyio.to_thread.run_sync(_rerun_alone, jobs)
             else:
@@ -263,6 +266,17 @@ class PostgresGroupCommit:
             _answer(jobs)
             if self._pending:
                 self._dispatch(loop)
+
+    async def _loop_connection(self, loop: asyncio.AbstractEventLoop) -> AsyncConnection | None:
+        """A connection for a group on this loop; None: run it in a thread (also when asyncpg cannot
+        connect where psycopg can, e.g. a URL option only psycopg knows)."""
+        if self._async_db is None or self._async_loop is not loop:
+            return None
+        try:
+            return await self._async_db.connect().start()
+        except Exception:  # noqa: BLE001 - the blocking driver gets its chance, and its own error
+            log.warning("asyncpg could not connect; this group runs in a worker thread", exc_info=True)
+            return None
 
     def _run_group(self, jobs: list[_Job]) -> None:
         """In a worker thread, on a connection of the blocking driver."""

@@ -490,3 +490,22 @@ def test_write_ahead_off_still_groups_and_commits(postgres_url: str, reference_f
     for rec in recs:
         assert _record(postgres_url, rec["id"])["state"] == "review"
         assert _history(postgres_url, rec["id"]) == [("create", None), ("transition", "submit")]
+
+
+def test_when_asyncpg_cannot_connect_groups_run_in_threads(server: Server, groups: Groups,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database asyncpg cannot reach (where psycopg can) costs speed, not answers."""
+    gc = server.svc.group_commit
+    assert gc._async_db is not None
+
+    class Refusing:
+        def connect(self) -> Any:
+            raise OSError("asyncpg refused")
+
+    monkeypatch.setattr(gc, "_async_db", Refusing())
+    with _one_group(gc, 4):
+        created = _gather(server.base, [_create_call(server.api, customer=f"Thread {i}") for i in range(4)])
+    assert [r.status_code for r in created] == [201] * 4, [r.text for r in created]
+    assert groups.sizes[-1] == 4 and not groups.on_async[-1] and groups.ahead[-1], groups
+    for r in created:
+        assert _record(server.url, r.json()["id"])["customer"].startswith("Thread ")
