@@ -83,8 +83,8 @@ class _Batch:
         return cls(db, conn, tx)
 
     def changes(self) -> int | None:
-        """Rows this connection changed so far (SQLite), or statements the jobs ran (PostgreSQL with a
-        WriteAhead); None where the driver cannot tell."""
+        """Rows this connection changed so far (SQLite), or writes the jobs queued or ran (PostgreSQL
+        with a WriteAhead); None where the driver cannot tell."""
         if self.ahead is not None:
             return self.ahead.statements
         return getattr(self.conn.connection.dbapi_connection, "total_changes", None)
@@ -200,6 +200,7 @@ class PostgresGroupCommit:
         self.min_group = MIN_GROUP
         self._async_db: AsyncEngine | None = None
         self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Run groups on this event loop from now on (called where the server serves)."""
@@ -243,7 +244,9 @@ class PostgresGroupCommit:
         jobs = self._pending[:MAX_JOBS]
         self._pending = self._pending[MAX_JOBS:] or None
         self._in_flight += 1
-        loop.create_task(self._execute(loop, jobs))
+        task = loop.create_task(self._execute(loop, jobs))
+        self._tasks.add(task)  # the loop keeps only a weak reference to a running task
+        task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
         try:

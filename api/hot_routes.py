@@ -16,7 +16,6 @@ RELAYFLOW_API_HOT_ROUTES=off turns this layer off (the parity tests use it).
 from __future__ import annotations
 
 import logging
-import os
 import re
 from typing import Any
 
@@ -31,6 +30,7 @@ from api.serialize import etag, record_json
 from api.services import ApiServices
 from engine.errors import Unauthenticated, WorkflowError
 from engine.records import Record
+from engine.settings import switched_on
 
 _CREATE = re.compile(r"/api/flows/([^/]{1,200})/records")
 _TRANSITION = re.compile(r"/api/flows/([^/]{1,200})/records/([1-9][0-9]{0,18})/transitions/([^/]{1,64})")
@@ -39,7 +39,7 @@ log = logging.getLogger("relayflow.api")
 
 
 def hot_routes_enabled() -> bool:
-    return os.environ.get("RELAYFLOW_API_HOT_ROUTES", "on").lower() not in ("off", "0", "false", "no")
+    return switched_on("RELAYFLOW_API_HOT_ROUTES")
 
 
 class HotRecordRoutes:

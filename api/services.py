@@ -19,6 +19,7 @@ from engine.idempotency import IdempotencyStore
 from engine.records import Records
 from engine.registry import FlowRegistry
 from engine.sessions import LoginThrottle, Session
+from engine.settings import switched_on
 from engine.write_scope import Touch
 
 T = TypeVar("T")
@@ -121,18 +122,15 @@ def build_services(db: Engine, registry: FlowRegistry) -> ApiServices:
     )
 
 
-def _switched_off(name: str) -> bool:
-    return os.environ.get(name, "on").lower() in ("off", "0", "false", "no")
-
-
 def _group_commit(db: Engine, registry: FlowRegistry) -> GroupCommit | PostgresGroupCommit | None:
-    """SQLite: on the event loop (one writer anyway); PostgreSQL: groups in worker threads, which read
-    ahead and hold writes back (engine/write_ahead.py) unless RELAYFLOW_WRITE_AHEAD=off."""
-    if _switched_off("RELAYFLOW_GROUP_COMMIT"):
+    """SQLite: on the event loop (one writer anyway). PostgreSQL: groups that read ahead and hold their
+    writes back (engine/write_ahead.py), on the event loop over asyncpg once the server runs; with
+    RELAYFLOW_WRITE_AHEAD=off, groups in worker threads, statement by statement."""
+    if not switched_on("RELAYFLOW_GROUP_COMMIT"):
         return None
     if db.dialect.name == "sqlite":
         return GroupCommit(db)
-    if _switched_off("RELAYFLOW_WRITE_AHEAD"):
+    if not switched_on("RELAYFLOW_WRITE_AHEAD"):
         return PostgresGroupCommit(db)
     # Groups on the event loop cost no thread: more of them in flight overlap more round trips.
     return PostgresGroupCommit(db, registry, in_flight=8)

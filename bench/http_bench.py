@@ -22,7 +22,10 @@ the ratio relayflow / bare (target: >= 0.25).
 The server runs with its defaults unless told otherwise: creates and
 transitions take the lean path of api/hot_routes.py, and the writes of
 concurrent requests share one COMMIT (api/group_commit.py; `--group-commit
-off` measures one transaction per write).
+off` measures one transaction per write). On PostgreSQL a group reads ahead
+and sends its writes together over asyncpg on the event loop
+(engine/write_ahead.py); RELAYFLOW_WRITE_AHEAD=off in the environment
+measures the previous way (worker threads, statement by statement).
 """
 from __future__ import annotations
 

@@ -80,7 +80,8 @@ class FastStatements:
         key = (dialect.driver, kind, keys)
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = _Compiled(stmt, dialect, keys if kind in ("insert", "insert_with_id", "update") else None)
+            writes = kind in ("insert", "insert_with_id", "update")  # their keys name the columns written
+            found = self._cache[key] = _Compiled(stmt, dialect, keys if writes else None)
         return found
 
     def _row_processors(self, dialect: Dialect, description: Sequence[Any]) -> list[tuple[str, Processor]]:

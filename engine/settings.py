@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,3 +23,8 @@ class Settings:
             flows_dir=Path(os.environ.get("RELAYFLOW_FLOWS_DIR", "flows")),
             reload_flows=os.environ.get("RELAYFLOW_RELOAD_FLOWS", "").strip().lower() in ("1", "true", "yes", "on"),
         )
+
+
+def switched_on(name: str, env: Mapping[str, str] | None = None) -> bool:
+    """An on/off setting that is on unless the environment says off, 0, false or no."""
+    return (os.environ if env is None else env).get(name, "on").strip().lower() not in ("off", "0", "false", "no")

@@ -31,6 +31,7 @@ from engine.outbox import Claimed, DeliveryPolicy, claim, mark_failed, mark_sent
 from engine.records import Records, values_from_row
 from engine.registry import FlowRegistry
 from engine.scheduler import PassResult, resolve_recipients, run_pass
+from engine.settings import switched_on
 
 log = logging.getLogger("relayflow.worker")
 
@@ -39,8 +40,7 @@ DEFAULT_INTERVAL = 15.0
 
 def worker_enabled(env: Mapping[str, str] | None = None) -> bool:
     """False when RELAYFLOW_WORKER is off/0/false/no (the server then runs no worker thread)."""
-    value = (os.environ if env is None else env).get("RELAYFLOW_WORKER", "on").strip().lower()
-    return value not in {"off", "0", "false", "no"}
+    return switched_on("RELAYFLOW_WORKER", env)
 
 
 def worker_interval(env: Mapping[str, str] | None = None) -> float:

@@ -14,7 +14,9 @@ With a `WriteAhead` on the batch, the group instead:
    (engine/fastsql.py asks `ahead_for`);
 3. sends the queued writes before any other statement runs on the connection
    (so every read still sees every earlier write of the batch) and before
-   COMMIT, one executemany per statement text.
+   COMMIT. A job's INSERTs (history, stage result) ride on its record's UPDATE
+   or INSERT as data-modifying CTEs (`_Chain`), so a job is one statement, and
+   the jobs of one kind go as one executemany.
 
 With psycopg (a group in a worker thread) steps 1 and 3 are one pipelined
 round trip each, the COMMIT riding with step 3; with asyncpg (a group in a
