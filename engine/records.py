@@ -419,5 +419,8 @@ class Records:
                 revision=live.revision))
             merged = {**dict(row), **changed_db, **new_sys}
             on_state_entry(conn, live, record_id, row, merged, now, transition=name, actor_id=actor.id)
-        return self.row_to_record(live, merged)
+        # `after` holds the field values already (parsed from the row, or coerced like any write):
+        # no second parse of every column.
+        return Record(flow.name, record_id, t.to, merged["version"], after,
+                      {k: merged[k] for k in SYSTEM_FIELDS}, None, flow)
 

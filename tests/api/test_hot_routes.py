@@ -100,3 +100,27 @@ def test_an_unexpected_failure_is_a_problem_500_on_both_paths(
             assert api.post("sally", URL, {"values": ORDER}).status_code == 201
     finally:
         client.app.state.db.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_a_transition_answers_the_values_it_stored(db: str, request: pytest.FixtureRequest,
+                                                   reference_flow_text: str, tmp_path: Path) -> None:
+    """Values given with a transition (every kind of field the draft state edits, a computed one
+    too) come back in its answer exactly as a later read gives them."""
+    url = request.getfixturevalue("sqlite_url" if db == "sqlite" else "postgres_url")
+    client, api = make_api(url, reference_flow_text, tmp_path / "flows")
+    try:
+        with client:
+            rec = api.create()
+            values = {"customer": "  Übersee GmbH  ", "contact_phone": "+49 30 1234567", "sales_rep": api.ids["sam"],
+                      "quantity": "12", "unit_price": "99.5", "delivery_date": "2027-01-15", "priority": "urgent",
+                      "special_requirements": "Zwei Paletten\nbitte"}
+            moved = api.post("sally", f"{URL}/{rec['id']}/transitions/submit",
+                             {"version": rec["version"], "values": values})
+            assert moved.status_code == 200, moved.text
+            stored = api.get("sally", f"{URL}/{rec['id']}").json()
+            assert moved.json()["values"] == stored["values"]
+            assert stored["values"]["amount"] == "1194.00" and stored["values"]["unit_price"] == "99.50"
+            assert moved.json()["title"] == stored["title"]
+    finally:
+        client.app.state.db.dispose()  # type: ignore[attr-defined]
