@@ -509,3 +509,30 @@ def test_when_asyncpg_cannot_connect_groups_run_in_threads(server: Server, group
     assert groups.sizes[-1] == 4 and not groups.on_async[-1] and groups.ahead[-1], groups
     for r in created:
         assert _record(server.url, r.json()["id"])["customer"].startswith("Thread ")
+
+
+def test_writes_go_on_across_a_flow_change(server: Server, groups: Groups, reference_flow_text: str) -> None:
+    """An admin adds a field while records are written: the groups on the event loop (asyncpg caches
+    its prepared statements) keep writing, old records move on, and the new field is stored."""
+    base, api, url = server.base, server.api, server.url
+    recs = _created(base, api, 4)
+    admin = api.h("root")
+    added = reference_flow_text.replace("  paid_amount:", "  remarks: {type: text, title: Remarks}\n  paid_amount:")
+    added = added.replace("edit: [customer, contact_phone,", "edit: [remarks, customer, contact_phone,", 1)
+    with httpx.Client(base_url=base, timeout=30) as c:
+        plan = c.post("/api/admin/flows/plan", json={"yaml": added}, headers=admin).json()
+        applied = c.post("/api/admin/flows/apply", headers=admin,
+                         json={"yaml": added, "plan_hash": plan["hash"], "base_revision": plan["base_revision"]})
+        assert applied.status_code == 200, applied.text
+    groups.clear()
+    calls = [_move_call(api, r, "submit") for r in recs[:2]]
+    calls += [_create_call(api, customer="After", remarks=f"note {i}") for i in range(2)]
+    calls.append(("POST", f"{URL}/{recs[2]['id']}/transitions/submit", api.h("sally"),
+                  {"version": recs[2]["version"], "values": {"remarks": "late note"}}))
+    with _one_group(server.svc.group_commit, len(calls)):
+        answers = _gather(base, calls)
+    assert [r.status_code for r in answers] == [200, 200, 201, 201, 200], [r.text for r in answers]
+    assert all(groups.on_async) and groups.reruns == [], groups
+    assert _record(url, recs[2]["id"])["remarks"] == "late note"
+    assert sorted(_record(url, r.json()["id"])["remarks"] for r in answers[2:4]) == ["note 0", "note 1"]
+    assert [_record(url, r["id"])["state"] for r in recs] == ["review", "review", "review", "draft"]
