@@ -45,6 +45,7 @@ from engine.flow import CompiledFlow
 from engine.records import Record, Records, TransitionOption
 from engine.registry import FlowRegistry, LiveFlow
 from engine.schema import history
+from engine.write_scope import read_connection
 
 
 class FieldMode(StrEnum):
@@ -231,7 +232,7 @@ class Access:
         live = self.registry.get(flow_name)
         t = live.table
         q = select(t).where(t.c.id == record_id, visible_clause(live, actor))
-        with self.db.connect().execution_options(readonly=True) as conn:
+        with read_connection(self.db) as conn:
             row = conn.execute(q).mappings().first()
         if row is None:
             raise NotFound(f"no {flow_name} record {record_id}")
@@ -241,7 +242,7 @@ class Access:
         """The state of a record the actor may see (a light probe before a write); NotFound otherwise."""
         live = self.registry.get(flow_name)
         stmt = _state_probe(live, actor)
-        with self.db.connect().execution_options(readonly=True) as conn:
+        with read_connection(self.db) as conn:  # also inside a write job (a refused write, `own` flows)
             state = conn.execute(stmt, {"rid": record_id, "uid": actor.id}).scalar()
         if state is None:
             raise NotFound(f"no {flow_name} record {record_id}")

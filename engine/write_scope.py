@@ -107,6 +107,19 @@ def write_transaction(db: Engine) -> AbstractContextManager[Connection]:
     return _Own(db)
 
 
+def read_connection(db: Engine) -> AbstractContextManager[Connection]:
+    """A connection for a read: inside a write job or an enclosing write on this thread, that write's
+    own (it sees the write so far, and a PostgreSQL group on the event loop opens no blocking
+    connection beside its own); else a read-only one."""
+    batch = open_batch()
+    if batch is not None and batch.in_job and batch.db is db:
+        return _Shared(batch.conn)
+    outer: Connection | None = getattr(_local, "outer", None)
+    if outer is not None and outer.engine is db:
+        return _Shared(outer)
+    return db.connect().execution_options(readonly=True)
+
+
 def flush_open_batch(dbapi_conn: Any) -> None:
     """Before a new write transaction on this thread: commit the open batch unless it is this one."""
     batch = open_batch()

@@ -536,3 +536,31 @@ def test_writes_go_on_across_a_flow_change(server: Server, groups: Groups, refer
     assert _record(url, recs[2]["id"])["remarks"] == "late note"
     assert sorted(_record(url, r.json()["id"])["remarks"] for r in answers[2:4]) == ["note 0", "note 1"]
     assert [_record(url, r["id"])["state"] for r in recs] == ["review", "review", "review", "draft"]
+
+
+def test_refused_writes_on_the_event_loop_open_no_blocking_connection(
+        server: Server, groups: Groups, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused write probes whether the caller may see the record; in a group on the event loop that
+    read uses the group's own connection, never a blocking psycopg one on the loop's thread."""
+    import asyncio
+
+    base, api = server.base, server.api
+    recs = _created(base, api, 2)
+    db = server.svc.db
+    real_connect = db.connect
+    on_loop: list[str] = []
+
+    def connect(*args: Any, **kwargs: Any) -> Any:
+        if asyncio._get_running_loop() is not None:  # the serving loop's thread
+            on_loop.append("connect")
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(db, "connect", connect)
+    groups.clear()
+    calls = [_move_call(api, recs[0], "submit"), _move_call(api, recs[1], "approve"),  # sally is no clerk
+             _move_call(api, recs[1], "submit", version=recs[1]["version"] + 3)]  # stale
+    with _one_group(server.svc.group_commit, len(calls)):
+        answers = _gather(base, calls)
+    assert [r.status_code for r in answers] == [200, 403, 409], [r.text for r in answers]
+    assert all(groups.on_async) and groups.reruns == [], groups
+    assert on_loop == []
