@@ -564,3 +564,19 @@ def test_refused_writes_on_the_event_loop_open_no_blocking_connection(
     assert [r.status_code for r in answers] == [200, 403, 409], [r.text for r in answers]
     assert all(groups.on_async) and groups.reruns == [], groups
     assert on_loop == []
+
+
+def test_an_idempotent_create_on_the_event_loop_stores_and_replays_its_answer(server: Server, groups: Groups) -> None:
+    """The stored answer (a JSON column, written through asyncpg in the create's own group) replays."""
+    base, api, url = server.base, server.api, server.url
+    headers = api.h("sally", **{"Idempotency-Key": "loop-key-1"})
+    body = {"values": {**ORDER, "customer": "Keyed on the loop"}}
+    with httpx.Client(base_url=base, timeout=30) as c:
+        first = c.post(URL, json=body, headers=headers)
+        again = c.post(URL, json=body, headers=headers)
+        other = c.post(URL, json={"values": {**ORDER, "customer": "Something else"}}, headers=headers)
+    assert first.status_code == 201 and again.status_code == 201, (first.text, again.text)
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json() == first.json()
+    assert other.status_code == 422
+    assert groups.on_async and all(groups.on_async), groups
+    assert _rows(url, f"SELECT COUNT(*) FROM flow_{FLOW} WHERE customer = 'Keyed on the loop'")[0][0] == 1
