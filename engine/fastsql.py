@@ -18,15 +18,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, ColumnElement, CompoundSelect, Insert, Integer, Select, String, Table, Update, any_, bindparam, cast,
-    func, literal_column, null, select, union_all,
+    BigInteger, Boolean, ColumnElement, CompoundSelect, Insert, Integer, Select, String, Table, Update, any_,
+    bindparam, case, cast, func, literal_column, null, select, union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 
 from engine.db import UtcDateTime
-from engine.write_ahead import CHECK_ONE_CHANGED, COUNT_CHANGED, ahead_for
+from engine.write_ahead import ahead_for
 
 Processor = Callable[[Any], Any] | None
 
@@ -157,7 +157,7 @@ class FastStatements:
             if new_id is not None:
                 with_id = {**row, "id": new_id}
                 compiled = self._compiled("insert_with_id", self._insert_plain, conn.dialect, tuple(with_id))
-                ahead.queue_change(compiled.sql, compiled.params(with_id), COUNT_CHANGED)
+                ahead.queue_insert_record(self, compiled.sql, compiled.params(with_id))
                 return new_id
             ahead.statements += 1
             ahead.flush()
@@ -167,17 +167,32 @@ class FastStatements:
         cur.close()
         return int(new_id)
 
+    def unified_update(self, dialect: Dialect, keys: tuple[str, ...], always: frozenset[str]) -> _Compiled:
+        """The guarded UPDATE of several jobs at once (engine/write_ahead.py): columns in `always` are set
+        from `_v_<column>`; the others only where `_set_<column>` is true, else kept as they are."""
+        kind = "unified_update:" + ",".join(sorted(always))
+        found = self._cache.get((dialect.driver, kind, keys))
+        if found is None:
+            t = self.table
+            sets: dict[str, Any] = {}
+            for k in keys:
+                value = bindparam(f"_v_{k}", type_=t.c[k].type)
+                sets[k] = value if k in always else case(
+                    (bindparam(f"_set_{k}", type_=Boolean()), value), else_=t.c[k])
+            stmt = t.update().where(t.c.id == bindparam("_rid"), t.c.version == bindparam("_ver")).values(sets)
+            found = self._cache[(dialect.driver, kind, keys)] = _Compiled(stmt, dialect, None)
+        return found
+
     def update(self, conn: Connection, record_id: int, version: int, values: Mapping[str, Any]) -> int:
         """Rows updated (0 when the version no longer matches).
 
         Held back in a PostgreSQL group: 1 now, and the group's transaction fails if it is not."""
-        compiled = self._compiled("update", self._update, conn.dialect, tuple(values))
-        params = {**values, "_rid": record_id, "_ver": version}
         ahead = ahead_for(conn)
         if ahead is not None:
-            ahead.queue_change(compiled.sql, compiled.params(params), CHECK_ONE_CHANGED)
+            ahead.queue_update(self, record_id, version, dict(values))
             return 1
-        cur = self._run(conn, compiled, params)
+        compiled = self._compiled("update", self._update, conn.dialect, tuple(values))
+        cur = self._run(conn, compiled, {**values, "_rid": record_id, "_ver": version})
         count = cur.rowcount
         cur.close()
         return int(count)
@@ -198,7 +213,7 @@ class FastInsert:
             compiled = self._cache[key] = _Compiled(self.table.insert().inline(), conn.dialect, tuple(row))
         ahead = ahead_for(conn)
         if ahead is not None:
-            ahead.queue_insert(compiled.sql, compiled.params(row))
+            ahead.queue_insert(compiled.sql, compiled.names, compiled.params(row))
             return
         cur = FastStatements._cursor(conn)
         try:

@@ -15,8 +15,8 @@ With a `WriteAhead` on the batch, the group instead:
 3. sends the queued writes before any other statement runs on the connection
    (so every read still sees every earlier write of the batch) and before
    COMMIT. A job's INSERTs (history, stage result) ride on its record's UPDATE
-   or INSERT as data-modifying CTEs (`_Chain`), so a job is one statement, and
-   the jobs of one kind go as one executemany.
+   or INSERT as data-modifying CTEs, so a job is one statement, and the jobs
+   that change one table go as one executemany (`_JobWrites`).
 
 With psycopg (a group in a worker thread) steps 1 and 3 are one pipelined
 round trip each, the COMMIT riding with step 3; with asyncpg (a group in a
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.write_scope import open_batch
@@ -111,40 +111,107 @@ _NAMED = re.compile(r"%\((\w+)\)s")
 _NUMBERED = re.compile(r"\$(\d+)")
 
 
-class _Chain:
-    """One job's writes as one statement: the change of its record (an UPDATE or INSERT), then the
-    INSERTs that go with it (history, stage results) as data-modifying CTEs, run only with that change.
+class _Tail:
+    """An INSERT that goes with a job's change (history, stage result): compiled as FastInsert has it."""
 
-    `final` reads the change: CHECK_ONE_CHANGED makes a guarded UPDATE that missed its row (the
-    record moved on since it was read) fail in the database, failing the group's transaction before
-    its COMMIT; the message depends on count(*), so the planner never folds the error in advance."""
+    __slots__ = ("sql", "names", "params")
 
-    __slots__ = ("parts", "params", "final")
-
-    def __init__(self, sql: str, params: Any, final: str) -> None:
-        self.parts = [f"WITH changed AS ({sql} RETURNING 1)"]
-        self.params: Any = dict(params) if isinstance(params, dict) else list(params)
-        self.final = final
-
-    def add(self, insert_sql: str, params: Any) -> None:
-        """An `INSERT ... VALUES (...)` of the same job, made to insert only along with the change."""
-        head, found, values = insert_sql.partition(") VALUES (")
+    def __init__(self, sql: str, names: list[str], params: Any) -> None:
+        head, found, values = sql.partition(") VALUES (")
         if not found or not values.endswith(")"):
-            raise ValueError(f"not a single-row INSERT: {insert_sql[:60]}")
-        sql = f"{head}) SELECT {values[:-1]} FROM changed"
-        n = len(self.parts)
-        if isinstance(self.params, dict):  # named parameters (psycopg): prefixed, to stay apart
-            sql = _NAMED.sub(lambda m: f"%(w{n}_{m.group(1)})s", sql)
-            self.params.update({f"w{n}_{k}": v for k, v in params.items()})
-        else:  # numbered ones (asyncpg): shifted past those before
-            offset = len(self.params)
-            sql = _NUMBERED.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
-            self.params.extend(params)
-        self.parts.append(f"w{n} AS ({sql})")
+            raise ValueError(f"not a single-row INSERT: {sql[:60]}")
+        self.sql = f"{head}) SELECT {values[:-1]} FROM changed"  # inserts only along with the change
+        self.names = names
+        self.params = params
 
-    def render(self) -> tuple[str, Any]:
-        params = self.params if isinstance(self.params, dict) else tuple(self.params)
-        return ", ".join(self.parts) + " " + self.final, params
+
+class _JobWrites:
+    """One job's writes as one statement: the change of its record (a guarded UPDATE, or an INSERT),
+    then its other INSERTs as data-modifying CTEs that run only with that change.
+
+    A guarded UPDATE that misses its row (the record moved on since it was read) makes the statement
+    fail in the database (CHECK_ONE_CHANGED; its message depends on count(*), so the planner never
+    folds the error in advance), which fails the group's transaction before its COMMIT.
+
+    At the flush, jobs that change records of the same table go as one statement text: the UPDATE
+    sets the union of their columns, each one that a job leaves alone kept by
+    `CASE WHEN <set it> THEN <value> ELSE <column> END`, and every INSERT of any of them is there,
+    each behind a flag. One executemany then carries them all."""
+
+    __slots__ = ("fast", "values", "record_id", "version", "insert_sql", "insert_params", "tails")
+
+    def __init__(self, fast: FastStatements, *, values: dict[str, Any] | None = None, record_id: int = 0,
+                 version: int = 0, insert_sql: str = "", insert_params: Any = None) -> None:
+        self.fast = fast
+        self.values = values  # an UPDATE's new values (not yet bound); None for an INSERT
+        self.record_id = record_id
+        self.version = version
+        self.insert_sql = insert_sql
+        self.insert_params = insert_params
+        self.tails: list[_Tail] = []
+
+    def group(self) -> tuple[Any, ...]:
+        return ("update", self.fast) if self.values is not None else ("insert", self.insert_sql)
+
+
+def _render_group(dialect: Dialect, jobs: list[_JobWrites]) -> tuple[str, list[Any]]:
+    """One statement text for `jobs` (same group()), and each job's parameters for it."""
+    first = jobs[0]
+    tails: dict[str, list[str]] = {}  # every INSERT text that any of them has, in order, with its names
+    for job in jobs:
+        for tail in job.tails:
+            tails.setdefault(tail.sql, tail.names)
+    if first.values is not None:
+        keys = sorted({k for job in jobs for k in job.values})  # type: ignore[union-attr]
+        always = frozenset.intersection(*(frozenset(job.values) for job in jobs))  # type: ignore[arg-type]
+        head = first.fast.unified_update(dialect, tuple(keys), always)
+        head_sql, final = head.sql, CHECK_ONE_CHANGED
+        head_params = []
+        for job in jobs:
+            bound: dict[str, Any] = {"_rid": job.record_id, "_ver": job.version}
+            for k in keys:
+                bound[f"_v_{k}"] = job.values.get(k)  # type: ignore[union-attr]
+                if k not in always:
+                    bound[f"_set_{k}"] = k in job.values  # type: ignore[operator]
+            head_params.append(head.params(bound))
+    else:
+        head_sql, final = first.insert_sql, COUNT_CHANGED
+        head_params = [job.insert_params for job in jobs]
+    named = isinstance(head_params[0], dict)
+    parts = [f"WITH changed AS ({head_sql} RETURNING 1)"]
+    offset = len(head_params[0])
+    renamed: list[tuple[str, list[str], str]] = []  # (tail sql, its names, its flag's name)
+    for n, (sql, names) in enumerate(tails.items(), start=1):
+        if named:
+            text = _NAMED.sub(lambda m, n=n: f"%(w{n}_{m.group(1)})s", sql)
+            flag = f"w{n}__on"
+            text += f" WHERE %({flag})s"
+        else:
+            text = _NUMBERED.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", sql)
+            offset += len(names) + 1
+            flag = ""
+            text += f" WHERE ${offset}::BOOLEAN"
+        parts.append(f"w{n} AS ({text})")
+        renamed.append((sql, names, flag))
+    statement = ", ".join(parts) + " " + final
+    all_params = []
+    for job, params in zip(jobs, head_params):
+        mine = {tail.sql: tail for tail in job.tails}
+        if named:
+            merged = dict(params)
+            for n, (sql, names, flag) in enumerate(renamed, start=1):
+                tail = mine.get(sql)
+                merged.update({f"w{n}_{k}": (tail.params[k] if tail else None) for k in names})
+                merged[flag] = tail is not None
+            all_params.append(merged)
+        else:
+            flat = list(params)
+            for sql, names, _ in renamed:
+                tail = mine.get(sql)
+                flat.extend(tail.params if tail else [None] * len(names))
+                flat.append(tail is not None)
+            all_params.append(tuple(flat))
+    return statement, all_params
 
 
 class WriteAhead:
@@ -156,8 +223,8 @@ class WriteAhead:
         self.driver: Any = conn.connection.driver_connection
         self.rows: dict[tuple[FastStatements, int], dict[str, Any]] = {}
         self.ids: dict[FastStatements, list[int]] = {}
-        self.pending: list[tuple[str, Any] | _Chain] = []
-        self.chain: _Chain | None = None  # the running job's, while more of its INSERTs may join it
+        self.pending: list[tuple[str, Any] | _JobWrites] = []
+        self.job: _JobWrites | None = None  # the running job's writes, while more INSERTs may join them
         # Writes queued or run for jobs so far: a failing job that leaves it unchanged wrote nothing,
         # so the group need not roll back for it (reads do not count).
         self.statements = 0
@@ -195,27 +262,33 @@ class WriteAhead:
 
     # --- 2./3. holding writes back and sending them -------------------------------------------------
 
-    def queue_change(self, sql: str, params: Any, final: str) -> None:
-        """A job's UPDATE or INSERT of its record (see _Chain for `final`)."""
-        self.chain = _Chain(sql, params, final)
-        self.pending.append(self.chain)
+    def queue_update(self, fast: FastStatements, record_id: int, version: int, values: dict[str, Any]) -> None:
+        """A job's guarded UPDATE of its record (see _JobWrites)."""
+        self.job = _JobWrites(fast, values=values, record_id=record_id, version=version)
+        self.pending.append(self.job)
         self.statements += 1
 
-    def queue_insert(self, sql: str, params: Any) -> None:
+    def queue_insert_record(self, fast: FastStatements, sql: str, params: Any) -> None:
+        """A job's INSERT of its new record (its id reserved ahead)."""
+        self.job = _JobWrites(fast, insert_sql=sql, insert_params=params)
+        self.pending.append(self.job)
+        self.statements += 1
+
+    def queue_insert(self, sql: str, names: list[str], params: Any) -> None:
         """An INSERT that goes with the running job's change, else on its own."""
-        if self.chain is not None:
-            self.chain.add(sql, params)
+        if self.job is not None:
+            self.job.tails.append(_Tail(sql, names, params))
         else:
             self.pending.append((sql, params))
         self.statements += 1
 
     def end_job(self) -> None:
-        self.chain = None
+        self.job = None
 
     def flush(self, *, commit: bool = False) -> None:
         """Send the queued writes in one pipeline (and COMMIT with them); WriteAheadFailed if any failed,
         a guarded UPDATE that missed its row included."""
-        self.chain = None
+        self.job = None
         if not self.pending:
             return
         pending, self.pending = self.pending, []
@@ -223,12 +296,20 @@ class WriteAhead:
         # write different records, and each job's writes do not depend on one another. (Where two
         # jobs update the same record, the second UPDATE may now miss: the group then runs again
         # job by job, in order.)
-        same: dict[str, list[Any]] = {}
+        same: dict[Any, list[Any]] = {}
         for entry in pending:
-            sql, params = entry.render() if isinstance(entry, _Chain) else entry
-            same.setdefault(sql, []).append(params)
+            if isinstance(entry, _JobWrites):
+                same.setdefault(entry.group(), []).append(entry)
+            else:
+                same.setdefault(entry[0], []).append(entry[1])
+        statements = []
+        for key, members in same.items():
+            if isinstance(key, str):
+                statements.append((key, members))
+            else:
+                statements.append(_render_group(self.conn.dialect, members))
         try:
-            _pipelined(self.dbapi, self.driver, list(same.items()), many=True, commit=commit)
+            _pipelined(self.dbapi, self.driver, statements, many=True, commit=commit)
         except Exception as exc:
             self.failed = True
             raise WriteAheadFailed(f"grouped writes did not apply: {exc}") from exc

@@ -1,0 +1,89 @@
+"""The held-back writes of a PostgreSQL group, sent as one statement per table: on both drivers the
+columns a job leaves alone keep what the database has, and a record that moved on fails the group."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from engine.write_ahead import WriteAhead, WriteAheadFailed, install
+from tests.conftest import World
+
+ORDER = {"customer": "ACME", "product_model": "X-100", "quantity": 10, "unit_price": "12.50",
+         "delivery_date": "2026-12-20"}
+
+
+def _two_records(world: World) -> tuple[int, int]:
+    sally = world.user("sally", "sales")
+    a = world.records.create(world.flow, sally, ORDER)
+    b = world.records.create(world.flow, sally, {**ORDER, "customer": "Other"})
+    t = world.live.table
+    with world.db.begin() as conn:  # b's priority set outside any job
+        conn.execute(update(t).where(t.c.id == b.id).values(priority="urgent"))
+    return a.id, b.id
+
+
+def _flush_two_jobs(conn: Connection, fast: Any, a: int, b: int, b_version: int) -> None:
+    """Job 1 sets a's priority; job 2 changes b's customer only: one UPDATE text for both."""
+    ahead = WriteAhead(conn)
+    ahead.queue_update(fast, a, 1, {"priority": "normal", "version": 2})
+    ahead.end_job()
+    ahead.queue_update(fast, b, b_version, {"customer": "Renamed", "version": b_version + 1})
+    ahead.flush()
+
+
+def _in_transaction(conn: Connection, fn: Callable[[Connection], Any]) -> None:
+    with conn.begin():  # as a group does: the transaction is SQLAlchemy's, the writes go beside it
+        fn(conn)
+
+
+def _run_on(driver: str, world: World, fn: Callable[[Connection], Any]) -> None:
+    if driver == "psycopg":
+        with world.db.connect() as conn:
+            _in_transaction(conn, fn)
+        return
+
+    async def go() -> None:
+        adb = create_async_engine(world.db.url.set(drivername="postgresql+asyncpg"))
+        install(adb.sync_engine)
+        try:
+            async with adb.connect() as conn:
+                await conn.run_sync(_in_transaction, fn)
+        finally:
+            await adb.dispose()
+
+    asyncio.run(go())
+
+
+@pytest.fixture
+def world(postgres_url: str, reference_flow_text: str) -> Iterator[World]:
+    w = World(postgres_url, reference_flow_text)
+    yield w
+    w.db.dispose()
+
+
+def _states(world: World) -> dict[int, tuple[str, str, int]]:
+    t = world.live.table
+    with world.db.connect() as conn:
+        return {r.id: (r.priority, r.customer, r.version)
+                for r in conn.execute(select(t.c.id, t.c.priority, t.c.customer, t.c.version))}
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_columns_a_job_leaves_alone_keep_their_value(driver: str, world: World) -> None:
+    a, b = _two_records(world)
+    _run_on(driver, world, lambda conn: _flush_two_jobs(conn, world.live.fast, a, b, 1))
+    assert _states(world) == {a: ("normal", "ACME", 2), b: ("urgent", "Renamed", 2)}
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_a_record_that_moved_on_fails_the_whole_flush(driver: str, world: World) -> None:
+    a, b = _two_records(world)
+    with pytest.raises(WriteAheadFailed, match="record changed since it was read"):
+        _run_on(driver, world, lambda conn: _flush_two_jobs(conn, world.live.fast, a, b, 7))
+    assert _states(world) == {a: ("normal", "ACME", 1), b: ("urgent", "Other", 1)}  # nothing of either job
