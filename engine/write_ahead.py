@@ -114,9 +114,10 @@ _NUMBERED = re.compile(r"\$(\d+)")
 class _Tail:
     """An INSERT that goes with a job's change (history, stage result): compiled as FastInsert has it."""
 
-    __slots__ = ("sql", "names", "params")
+    __slots__ = ("raw", "sql", "names", "params")
 
     def __init__(self, sql: str, names: list[str], params: Any) -> None:
+        self.raw = sql
         head, found, values = sql.partition(") VALUES (")
         if not found or not values.endswith(")"):
             raise ValueError(f"not a single-row INSERT: {sql[:60]}")
@@ -276,9 +277,10 @@ class WriteAhead:
 
     def queue_insert(self, sql: str, names: list[str], params: Any) -> None:
         """An INSERT that goes with the running job's change, else on its own."""
-        if self.job is not None:
-            self.job.tails.append(_Tail(sql, names, params))
-        else:
+        job = self.job
+        if job is not None and all(tail.raw != sql for tail in job.tails):
+            job.tails.append(_Tail(sql, names, params))
+        else:  # no change to ride on, or a second row of the same kind: a statement of its own
             self.pending.append((sql, params))
         self.statements += 1
 

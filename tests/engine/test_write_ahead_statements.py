@@ -87,3 +87,31 @@ def test_a_record_that_moved_on_fails_the_whole_flush(driver: str, world: World)
     with pytest.raises(WriteAheadFailed, match="record changed since it was read"):
         _run_on(driver, world, lambda conn: _flush_two_jobs(conn, world.live.fast, a, b, 7))
     assert _states(world) == {a: ("normal", "ACME", 1), b: ("urgent", "Other", 1)}  # nothing of either job
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_two_rows_of_one_kind_for_one_job_are_both_written(driver: str, world: World) -> None:
+    from datetime import datetime, timezone
+
+    from engine.fastsql import _Compiled
+    from engine.records import _history_row
+    from engine.schema import history
+
+    a, _ = _two_records(world)
+
+    def job(conn: Connection) -> None:
+        rows = [_history_row(flow=world.flow, record_id=a, at=datetime.now(timezone.utc), action="note",
+                             comment=text, revision=1) for text in ("first", "second")]
+        compiled = _Compiled(history.insert().inline(), conn.dialect, tuple(rows[0]))
+        ahead = WriteAhead(conn)
+        ahead.queue_update(world.live.fast, a, 1, {"priority": "urgent", "version": 2})
+        for row in rows:
+            ahead.queue_insert(compiled.sql, compiled.names, compiled.params(row))
+        ahead.flush()
+
+    _run_on(driver, world, job)
+    with world.db.connect() as conn:
+        notes = conn.execute(select(history.c.comment).where(history.c.record_id == a, history.c.action == "note")
+                             .order_by(history.c.id)).scalars().all()
+    assert notes == ["first", "second"]
+    assert _states(world)[a] == ("urgent", "ACME", 2)
