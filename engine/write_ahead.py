@@ -53,7 +53,6 @@ class WriteAheadFailed(SQLAlchemyError):
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    rowcount: int
     description: Any
     rows: list[Any]
 
@@ -64,7 +63,7 @@ def _pipelined(dbapi: Any, driver: Any, statements: list[tuple[str, Any]], many:
     drivers (asyncpg behind SQLAlchemy's adapter, in a greenlet) one by one, an executemany being one
     round trip there too.
 
-    many: each statement's params is a list of parameter sets (executemany; rowcount is their total).
+    many: each statement's params is a list of parameter sets (executemany; nothing is read back).
     commit: psycopg only: COMMIT in the same round trip (skipped by the server if a statement failed);
     elsewhere the caller commits."""
     if not isinstance(driver, psycopg.Connection):
@@ -81,7 +80,7 @@ def _pipelined(dbapi: Any, driver: Any, statements: list[tuple[str, Any]], many:
                     cur.execute(sql, params)
             if commit:
                 driver.commit()
-        return [_Outcome(c.rowcount, c.description, [] if many or not c.description else c.fetchall())
+        return [_Outcome(c.description, [] if many or not c.description else c.fetchall())
                 for c in cursors]
     finally:
         for cur in cursors:
@@ -95,10 +94,10 @@ def _one_by_one(dbapi: Any, statements: list[tuple[str, Any]], many: bool) -> li
         try:
             if many:
                 cur.executemany(sql, params)
-                outcomes.append(_Outcome(cur.rowcount, None, []))
+                outcomes.append(_Outcome(None, []))
             else:
                 cur.execute(sql, params)
-                outcomes.append(_Outcome(cur.rowcount, cur.description, cur.fetchall() if cur.description else []))
+                outcomes.append(_Outcome(cur.description, cur.fetchall() if cur.description else []))
         finally:
             cur.close()
     return outcomes
