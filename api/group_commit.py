@@ -197,7 +197,6 @@ class PostgresGroupCommit:
         self._pending: list[_Job] | None = None
         self._soon = False  # a dispatch is due at the loop's next round
         self._timer: asyncio.TimerHandle | None = None  # or later: pending jobs wait for more to join
-        self.min_group = MIN_GROUP
         self._async_db: AsyncEngine | None = None
         self._async_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -227,7 +226,7 @@ class PostgresGroupCommit:
         # A group starts at once when none is running; while some are, see MIN_GROUP (GROUP_WAIT: a
         # group stuck on a lock does not hold the writes that come after it).
         if self._in_flight < self.max_in_flight and not self._soon:
-            if self._in_flight == 0 or len(pending) >= self.min_group:
+            if self._in_flight == 0 or len(pending) >= MIN_GROUP:
                 self._soon = True
                 loop.call_soon(self._dispatch, loop)
             elif self._timer is None:
