@@ -10,11 +10,11 @@ from fastapi import APIRouter, FastAPI
 from api.front import RelayflowApp
 from api.live_flows import serve_live_revisions
 from api.setup import install_api
-from engine.db import make_engine
-from engine.migrate import upgrade_database
-from engine.registry import FlowRegistry, install_folder
+from engine.storage.db import make_engine
+from engine.storage.migrate import upgrade_database
+from engine.storage.registry import FlowRegistry, install_folder
 from engine.settings import Settings
-from engine.worker import start_worker_thread, worker_enabled
+from engine.delivery.worker import start_worker_thread, worker_enabled
 
 
 @asynccontextmanager

@@ -15,7 +15,7 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from api.errors import ApiProblem
-from engine.records import MAX_COMMENT
+from engine.records.records import MAX_COMMENT
 
 MAX_BODY = 1_000_000
 MAX_VERSION = 2**31 - 1

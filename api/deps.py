@@ -16,10 +16,10 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from api.errors import ApiProblem
 from api.services import ApiServices, CachedAuth
-from engine.actor import Actor
-from engine.errors import Forbidden, Unauthenticated
-from engine.sessions import Session, csrf_matches, session_actor
-from engine.tokens import authenticate, hash_secret
+from engine.records.actor import Actor
+from engine.records.errors import Forbidden, Unauthenticated
+from engine.people.sessions import Session, csrf_matches, session_actor
+from engine.people.tokens import authenticate, hash_secret
 
 SESSION_COOKIE = "relayflow_session"
 CSRF_HEADER = "X-CSRF-Token"

@@ -22,8 +22,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine import errors as E
-from engine.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused
+from engine.records import errors as E
+from engine.records.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:relayflow:problem:"

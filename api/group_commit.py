@@ -18,7 +18,7 @@ transaction, as if there had been no batch.
 PostgreSQL (`PostgresGroupCommit`): the requests that arrive together form a
 group, up to eight groups run at once, each in one transaction on its own
 connection. A group reads its rows ahead and sends its writes together
-(engine/write_ahead.py), in greenlets on the serving event loop over psycopg's
+(engine/storage/write_ahead.py), in greenlets on the serving event loop over psycopg's
 asyncio connection, so that no thread waits on a round trip.
 """
 from __future__ import annotations
@@ -36,10 +36,10 @@ from sqlalchemy.engine import Connection, RootTransaction
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from engine.registry import FlowRegistry
-from engine.write_ahead import WriteAhead, WriteAheadFailed
-from engine.write_ahead import install as install_write_ahead
-from engine.write_scope import Touch, open_batch, run_job, set_context_batch, set_open_batch
+from engine.storage.registry import FlowRegistry
+from engine.storage.write_ahead import WriteAhead, WriteAheadFailed
+from engine.storage.write_ahead import install as install_write_ahead
+from engine.storage.write_scope import Touch, open_batch, run_job, set_context_batch, set_open_batch
 
 MAX_JOBS = 64  # a batch commits at the latest after this many jobs
 # PostgreSQL: while groups run, a new one starts once this many writes wait (or a running one ends,
@@ -69,7 +69,7 @@ class _Batch:
     in_job: bool = False
     spoiled: bool = False  # a job failed after writing: the batch must not commit
     done: bool = False
-    ahead: WriteAhead | None = None  # PostgreSQL: rows read ahead, writes held back (engine/write_ahead.py)
+    ahead: WriteAhead | None = None  # PostgreSQL: rows read ahead, writes held back (engine/storage/write_ahead.py)
     owns_conn: bool = True
 
     @classmethod
@@ -181,7 +181,7 @@ class PostgresGroupCommit:
     """Collects the write jobs that arrive together and runs each group on a connection of its own
     (PostgreSQL), up to `in_flight` groups at once, so that one group's round trips overlap another's work.
 
-    With the registry, a group reads ahead and holds its writes back (engine/write_ahead.py): a few
+    With the registry, a group reads ahead and holds its writes back (engine/storage/write_ahead.py): a few
     round trips per group instead of three or four per job. Once `start()` has run on the serving
     event loop (the app's lifespan), groups run there, in greenlets (SQLAlchemy's run_sync) over
     asyncpg: no worker thread, no GIL hand-off per round trip, and asyncpg costs a fraction of the

@@ -28,8 +28,8 @@ from api.deps import MAX_ID, token_principal
 from api.errors import ApiProblem, problem_response, workflow_problem
 from api.serialize import etag, record_json
 from api.services import ApiServices
-from engine.errors import Unauthenticated, WorkflowError
-from engine.records import Record
+from engine.records.errors import Unauthenticated, WorkflowError
+from engine.records.records import Record
 from engine.settings import switched_on
 
 _CREATE = re.compile(r"/api/flows/([^/]{1,200})/records")

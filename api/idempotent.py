@@ -1,4 +1,4 @@
-"""Run a create or a transition at most once per `Idempotency-Key` (see engine/idempotency.py)."""
+"""Run a create or a transition at most once per `Idempotency-Key` (see engine/records/idempotency.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,9 +8,9 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from api.services import ApiServices
-from engine.actor import Actor
-from engine.idempotency import fingerprint
-from engine.write_scope import write_transaction
+from engine.records.actor import Actor
+from engine.records.idempotency import fingerprint
+from engine.storage.write_scope import write_transaction
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 Outcome = tuple[int, Any, dict[str, str]]

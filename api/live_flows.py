@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.front import RelayflowApp
 from engine.evolve.runtime import FlowFolderWatcher, LiveRevisionPoller
-from engine.registry import FlowRegistry
+from engine.storage.registry import FlowRegistry
 from engine.settings import Settings
 
 POLL_SECONDS = 0.5

@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from api.body import MAX_VERSION
 from api.schemas import RecordBase
-from engine.access import create_fields
-from engine.flow import CompiledFlow
-from engine.records import MAX_COMMENT
-from engine.registry import LiveFlow
+from engine.records.access import create_fields
+from engine.language.flow import CompiledFlow
+from engine.records.records import MAX_COMMENT
+from engine.storage.registry import LiveFlow
 from forms import FieldSpecBase
 
 

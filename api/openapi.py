@@ -24,8 +24,8 @@ from api.errors import problem_responses
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.models import FlowModels, _value_schema, models_for
 from api.schemas import HistoryEntry, TransitionList
-from engine.listing import MAX_LIMIT, MAX_SEARCH, filterable_fields, range_fields, sort_keys
-from engine.registry import FlowRegistry, LiveFlow
+from engine.records.listing import MAX_LIMIT, MAX_SEARCH, filterable_fields, range_fields, sort_keys
+from engine.storage.registry import FlowRegistry, LiveFlow
 
 KW = inspect.Parameter.KEYWORD_ONLY
 DESCRIPTION = """\

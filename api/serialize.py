@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine.access import editable_fields
-from engine.actor import Actor
-from engine.flow import CompiledFlow
-from engine.inbox import InboxItem
-from engine.records import Record
+from engine.records.access import editable_fields
+from engine.records.actor import Actor
+from engine.language.flow import CompiledFlow
+from engine.records.inbox import InboxItem
+from engine.records.records import Record
 
 
 def iso(value: datetime | None) -> str | None:

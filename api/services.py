@@ -13,14 +13,14 @@ import anyio.to_thread
 from sqlalchemy import Engine
 
 from api.group_commit import GroupCommit, PostgresGroupCommit
-from engine.access import Access
-from engine.actor import Actor
-from engine.idempotency import IdempotencyStore
-from engine.records import Records
-from engine.registry import FlowRegistry
-from engine.sessions import LoginThrottle, Session
+from engine.records.access import Access
+from engine.records.actor import Actor
+from engine.records.idempotency import IdempotencyStore
+from engine.records.records import Records
+from engine.storage.registry import FlowRegistry
+from engine.people.sessions import LoginThrottle, Session
 from engine.settings import switched_on
-from engine.write_scope import Touch
+from engine.storage.write_scope import Touch
 
 T = TypeVar("T")
 DbMode = Literal["inline", "thread"]
@@ -124,7 +124,7 @@ def build_services(db: Engine, registry: FlowRegistry) -> ApiServices:
 
 def _group_commit(db: Engine, registry: FlowRegistry) -> GroupCommit | PostgresGroupCommit | None:
     """SQLite: on the event loop (one writer anyway). PostgreSQL: groups that read ahead and hold their
-    writes back (engine/write_ahead.py), on the event loop over asyncpg once the server runs; with
+    writes back (engine/storage/write_ahead.py), on the event loop over asyncpg once the server runs; with
     RELAYFLOW_WRITE_AHEAD=off, groups in worker threads, statement by statement."""
     if not switched_on("RELAYFLOW_GROUP_COMMIT"):
         return None

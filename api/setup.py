@@ -10,7 +10,7 @@ from api.hot_routes import HotRecordRoutes, hot_routes_enabled
 from api.openapi import install_openapi
 from api.routers import auth, deliveries, flow_admin, flows, inbox, records, tokens, users
 from api.services import ApiServices, build_services
-from engine.registry import FlowRegistry
+from engine.storage.registry import FlowRegistry
 
 
 def install_api(app: FastAPI, db: Engine, registry: FlowRegistry) -> ApiServices:

@@ -4,7 +4,7 @@
         [--json PATH] [--profile [--profile-records P]] [--warmup W]
 
 For each database (SQLite: a WAL file in a temporary directory, with the
-pragmas of engine/db.py; PostgreSQL: a fresh database on the throw-away server
+pragmas of engine/storage/db.py; PostgreSQL: a fresh database on the throw-away server
 of tests/pg_server.py) it runs, on separate databases with equivalent tables:
 
 * engine   -- N records of the bench flow below, each made with
@@ -50,11 +50,11 @@ from psycopg.types.json import Json
 from sqlalchemy.engine import make_url
 
 from bench.common import REQUEST_ROLES_AND_CALENDAR
-from engine.db import make_engine
-from engine.migrate import upgrade_database
-from engine.records import Records
-from engine.registry import FlowRegistry, install_text
-from engine.users import create_user, load_actor
+from engine.storage.db import make_engine
+from engine.storage.migrate import upgrade_database
+from engine.records.records import Records
+from engine.storage.registry import FlowRegistry, install_text
+from engine.people.users import create_user, load_actor
 
 TARGETS = {"sqlite": 0.3, "postgres": 0.4}
 STEPS_PER_RECORD = 4
@@ -520,7 +520,7 @@ def _short_path(filename: str) -> str:
 
 def run_sqlite(records: int, warmup: int, profile: int) -> tuple[Result, dict[str, Any] | None]:
     with tempfile.TemporaryDirectory(prefix="relayflow-bench-") as tmp:
-        engine = EngineWorkload(f"sqlite:///{Path(tmp) / 'engine.db'}")
+        engine = EngineWorkload(f"sqlite:///{Path(tmp) / 'engine.storage.db'}")
         baseline = SqliteBaseline(Path(tmp) / "baseline.db")
         try:
             result = _measure("sqlite", engine, baseline, records, warmup, f"SQLite {sqlite3.sqlite_version}")

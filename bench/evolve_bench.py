@@ -36,12 +36,12 @@ import sqlalchemy
 from sqlalchemy import Engine, func, select, table
 
 from bench.common import timed
-from engine.db import make_engine
+from engine.storage.db import make_engine
 from engine.evolve import apply_flow, plan_flow
-from engine.loader import load_flow_text
-from engine.migrate import upgrade_database
-from engine.records import Records
-from engine.registry import FlowRegistry
+from engine.language.loader import load_flow_text
+from engine.storage.migrate import upgrade_database
+from engine.records.records import Records
+from engine.storage.registry import FlowRegistry
 
 DEFAULT_RECORDS = 1_000_000
 APPLY_TARGET = 1.0  # seconds: adding a plain field

@@ -24,7 +24,7 @@ transitions take the lean path of api/hot_routes.py, and the writes of
 concurrent requests share one COMMIT (api/group_commit.py; `--group-commit
 off` measures one transaction per write). On PostgreSQL a group reads ahead
 and sends its writes together over asyncpg on the event loop
-(engine/write_ahead.py); RELAYFLOW_WRITE_AHEAD=off in the environment
+(engine/storage/write_ahead.py); RELAYFLOW_WRITE_AHEAD=off in the environment
 measures the previous way (worker threads, statement by statement).
 """
 from __future__ import annotations
@@ -260,11 +260,11 @@ class Server:
 
 def prepare(url: str, folder: Path) -> str:
     """Tables, the bench flow and one user holding its three roles; returns an API token."""
-    from engine.db import make_engine
-    from engine.migrate import upgrade_database
-    from engine.registry import install_folder, FlowRegistry
-    from engine.tokens import create_token
-    from engine.users import create_user
+    from engine.storage.db import make_engine
+    from engine.storage.migrate import upgrade_database
+    from engine.storage.registry import install_folder, FlowRegistry
+    from engine.people.tokens import create_token
+    from engine.people.users import create_user
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{FLOW}.yaml").write_text(FLOW_YAML, encoding="utf-8")

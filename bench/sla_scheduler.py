@@ -16,14 +16,14 @@ down for an hour: every due instant lies in the hour since).
 Timed, on the same database:
 * baseline -- the three raw indexed queries that find the due rows
   (SELECT id ... ; what the pass cannot do faster than);
-* pass     -- engine.scheduler.flow_pass_in: find, update sla_status /
+* pass     -- engine.sla.scheduler.flow_pass_in: find, update sla_status /
   sla_escalated / sla_next_remind_at, write one SLA event per due record.
   R rounds are run and rolled back (median reported), then one pass is
   committed and timed with its commit. Target: under 300 ms per pass. On
   SQLite the WAL checkpoint that follows is timed on its own;
 * first    -- the same pass without a scan mark (the first pass after an
   upgrade or a flow reload: every record whose instants passed), rolled back;
-* fan-out  -- engine.fanout.fan_out after the committed pass: the events
+* fan-out  -- engine.delivery.fanout.fan_out after the committed pass: the events
   become outbox rows, one per recipient and channel (2 per warning, 5 per
   breach or repeat), in batches of 5,000 events per transaction.
 PostgreSQL: the throw-away server of tests/pg_server.py, restarted with
@@ -44,13 +44,13 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, text
 
 from bench.common import timed
-from engine.db import make_engine
-from engine.fanout import fan_out
-from engine.migrate import upgrade_database
-from engine.registry import FlowRegistry, LiveFlow, install_text
-from engine.scheduler import LATE_COMMIT_MARGIN, flow_pass_in
-from engine.schema import outbox, sla_scans
-from engine.users import create_user
+from engine.storage.db import make_engine
+from engine.delivery.fanout import fan_out
+from engine.storage.migrate import upgrade_database
+from engine.storage.registry import FlowRegistry, LiveFlow, install_text
+from engine.sla.scheduler import LATE_COMMIT_MARGIN, flow_pass_in
+from engine.storage.schema import outbox, sla_scans
+from engine.people.users import create_user
 
 REFERENCE_FLOW = Path(__file__).resolve().parent.parent / "tests" / "acceptance" / "sales_order.yaml"
 TARGET_MS = 300.0

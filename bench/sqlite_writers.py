@@ -13,7 +13,7 @@ With group commit the server holds SQLite's write lock for most of the time
 under load, so a waiting writer gets in only when it tries at a free moment.
 SQLite's own busy handler backs off to 100 ms between tries (p99 waits of
 0.3-0.5 s here); the engine's BEGIN tries every millisecond instead
-(engine/db.py). This bench puts a number on the other writer's wait.
+(engine/storage/db.py). This bench puts a number on the other writer's wait.
 """
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ from bench.http_bench import FLOW, Server, drive, prepare
 
 OTHER_WRITER = r"""
 import json, sys, time
-from engine.db import make_engine
-from engine.records import Records
-from engine.registry import FlowRegistry, install_folder
-from engine.users import load_actor
+from engine.storage.db import make_engine
+from engine.records.records import Records
+from engine.storage.registry import FlowRegistry, install_folder
+from engine.people.users import load_actor
 
 db = make_engine(sys.argv[1])
 registry = FlowRegistry()

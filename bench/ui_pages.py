@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ["RELAYFLOW_WORKER"] = "off"
     from engine.settings import Settings
-    from engine.users import user_id
+    from engine.people.users import user_id
     from examples.seed import seed_demo
     from ui.app import create_app
     from ui.routes.lists import COUNT_TTL, _counts

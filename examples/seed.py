@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from engine.errors import NotFound
-from engine.users import create_user, user_id
-from engine.yaml_safe import load_yaml
+from engine.records.errors import NotFound
+from engine.people.users import create_user, user_id
+from engine.language.yaml_safe import load_yaml
 
 DEMO_USERS = Path(__file__).with_name("demo_users.yaml")
 
@@ -40,8 +40,8 @@ def seed_demo(db: Engine) -> list[tuple[str, str, list[str]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.db import make_engine
-    from engine.migrate import upgrade_database
+    from engine.storage.db import make_engine
+    from engine.storage.migrate import upgrade_database
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:

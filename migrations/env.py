@@ -1,6 +1,6 @@
 """Alembic environment for the engine's own tables.
 
-The engine calls Alembic programmatically (engine/migrate.py) and passes an
+The engine calls Alembic programmatically (engine/storage/migrate.py) and passes an
 open connection; the command line `alembic -c migrations/alembic.ini` works
 too with RELAYFLOW_DATABASE_URL set.
 """
@@ -11,8 +11,8 @@ import os
 from alembic import context
 from sqlalchemy import Connection
 
-from engine.db import make_engine
-from engine.schema import metadata
+from engine.storage.db import make_engine
+from engine.storage.schema import metadata
 
 VERSION_TABLE = "relayflow_schema_version"
 

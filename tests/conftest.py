@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-# Apps built in tests run no background SLA worker; tests drive engine.worker themselves.
+# Apps built in tests run no background SLA worker; tests drive engine.delivery.worker themselves.
 os.environ.setdefault("RELAYFLOW_WORKER", "off")
 
 try:
@@ -162,11 +162,11 @@ class World:
     """A database with the engine's tables, one flow installed and a user per role."""
 
     def __init__(self, url: str, flow_text: str) -> None:
-        from engine.db import make_engine
-        from engine.loader import load_flow_text
-        from engine.migrate import upgrade_database
-        from engine.records import Records
-        from engine.registry import FlowRegistry, install_flow
+        from engine.storage.db import make_engine
+        from engine.language.loader import load_flow_text
+        from engine.storage.migrate import upgrade_database
+        from engine.records.records import Records
+        from engine.storage.registry import FlowRegistry, install_flow
 
         self.db = make_engine(url)
         upgrade_database(self.db)
@@ -177,7 +177,7 @@ class World:
         self.flow = self.live.flow.name
 
     def user(self, username: str, *roles: str):  # type: ignore[no-untyped-def]
-        from engine.users import create_user, load_actor
+        from engine.people.users import create_user, load_actor
 
         create_user(self.db, username, display_name=username.title(), roles=list(roles))
         return load_actor(self.db, username=username)

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from api.cli import main
-from engine.yaml_safe import load_yaml
+from cli.entry import main
+from engine.language.yaml_safe import load_yaml
 
 REFERENCE = Path(__file__).parent / "acceptance" / "sales_order.yaml"
 

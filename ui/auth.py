@@ -1,6 +1,6 @@
 """Who is looking at a page: the session cookie, the CSRF check, the page's language.
 
-Sessions are the engine's (engine/sessions.py): server-side rows with a CSRF
+Sessions are the engine's (engine/people/sessions.py): server-side rows with a CSRF
 token each. Like the API (api/deps.py), the pages remember who a session is
 for a few seconds (the API's AuthCache, under the same key, so both doors
 share one entry): signing out, deactivating a user or changing their roles in
@@ -22,11 +22,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from api.deps import _session_auth
-from engine.actor import Actor
-from engine.errors import Unauthenticated
-from engine.notifications import unread_count
-from engine.sessions import Session, csrf_matches
-from engine.tokens import hash_secret
+from engine.records.actor import Actor
+from engine.records.errors import Unauthenticated
+from engine.delivery.notifications import unread_count
+from engine.people.sessions import Session, csrf_matches
+from engine.people.tokens import hash_secret
 from ui.i18n import LANG_COOKIE, Translator, choose_locale, translate_message
 from ui.timezones import local_time, viewer_timezone
 

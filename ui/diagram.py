@@ -15,7 +15,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from engine.flow import CompiledFlow
+from engine.language.flow import CompiledFlow
 
 NODE_H = 58
 GAP_X = 56

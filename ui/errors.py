@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from engine.errors import Forbidden, NotFound, StaleVersion, WorkflowError
+from engine.records.errors import Forbidden, NotFound, StaleVersion, WorkflowError
 from ui.auth import CsrfFailed, LoginRequired, is_htmx, login_url, translator_for
 from ui.i18n import N_, translate_message
 from ui.templating import render

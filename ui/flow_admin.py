@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from starlette.requests import Request
 
-from engine.registry import LiveFlow
-from engine.schema import flow_revisions
+from engine.storage.registry import LiveFlow
+from engine.storage.schema import flow_revisions
 from ui.auth import Page
 from ui.services import People, services
 from ui.simulation_view import simulation

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from engine.evolve import Plan
 from engine.evolve.model import AREAS, Change
-from engine.flow import CompiledFlow
-from engine.loader import MAX_FLOW_BYTES, load_flow_text
-from engine.problems import FlowLoadError
-from engine.registry import FlowRegistry
+from engine.language.flow import CompiledFlow
+from engine.language.loader import MAX_FLOW_BYTES, load_flow_text
+from engine.language.problems import FlowLoadError
+from engine.storage.registry import FlowRegistry
 from ui.i18n import N_
 from ui.values import Gettext
 

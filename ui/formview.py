@@ -13,8 +13,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from engine.access import FieldMode
-from engine.flow import CompiledFlow
+from engine.records.access import FieldMode
+from engine.language.flow import CompiledFlow
 from forms import FieldSpecBase, FieldValueError
 from ui.i18n import translate_message
 from ui.values import Gettext, display, link_of, to_inputs

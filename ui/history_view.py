@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.flow import CompiledFlow
+from engine.language.flow import CompiledFlow
 from ui.values import Gettext, display, from_json
 
 

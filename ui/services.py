@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from starlette.requests import Request
 
 from api.services import ApiServices
-from engine.users import list_users
+from engine.people.users import list_users
 
 
 def services(request: Request) -> ApiServices:

@@ -1,6 +1,6 @@
 """The SLA simulation of the flow admin page: a start instant and a path → the timeline of each stage.
 
-The timeline is engine/simulate.py's, the code the running system uses; this
+The timeline is engine/sla/simulate.py's, the code the running system uses; this
 module only reads the form (a start in the flow's timezone, transition ids
 separated by commas) and formats the instants in the flow's timezone.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from engine.flow import CompiledFlow
-from engine.simulate import SimulationError, StageTimeline, parse_path, simulate
+from engine.language.flow import CompiledFlow
+from engine.sla.simulate import SimulationError, StageTimeline, parse_path, simulate
 from ui.i18n import N_, translate_message
 from ui.values import Gettext
 

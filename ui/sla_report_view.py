@@ -1,6 +1,6 @@
 """The SLA report of the flow admin page: per clocked stage, finished on time or late, and what is open now.
 
-The numbers are engine/sla_report.py's; margins are working time of the stage's clock.
+The numbers are engine/sla/report.py's; margins are working time of the stage's clock.
 """
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from engine.registry import FlowRegistry
-from engine.sla_report import StageSummary, stage_report
+from engine.storage.registry import FlowRegistry
+from engine.sla.report import StageSummary, stage_report
 from ui.values import Gettext
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.calendar import ElapsedClock
-from engine.flow import CompiledFlow
+from engine.sla.calendar import ElapsedClock
+from engine.language.flow import CompiledFlow
 from ui.values import Gettext
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.registry import FlowRegistry
+from engine.storage.registry import FlowRegistry
 
 log = logging.getLogger("relayflow.ui")
 TIMEZONE_ENV = "RELAYFLOW_TIMEZONE"

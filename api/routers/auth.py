@@ -8,10 +8,10 @@ from fastapi import APIRouter, Request, Response
 from api.deps import SESSION_COOKIE, CurrentPrincipal, Services
 from api.errors import ApiProblem, problem_responses
 from api.schemas import LoginBody, SessionOut
-from engine.actor import Actor
-from engine.errors import Unauthenticated
-from engine.sessions import LIFETIME, end_session, login
-from engine.tokens import hash_secret
+from engine.records.actor import Actor
+from engine.records.errors import Unauthenticated
+from engine.people.sessions import LIFETIME, end_session, login
+from engine.people.tokens import hash_secret
 
 router = APIRouter(prefix="/api", tags=["session"])
 

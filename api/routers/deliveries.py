@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.deps import MAX_ID, AdminActor, Services
 from api.errors import problem_responses
-from engine.outbox import delivery_log, list_rows, requeue
+from engine.delivery.outbox import delivery_log, list_rows, requeue
 
 router = APIRouter(prefix="/api/admin/outbox", tags=["admin: reminders"], responses=problem_responses(401, 403, 422))
 

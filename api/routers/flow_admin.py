@@ -10,15 +10,15 @@ from pydantic import BaseModel, Field
 from api.deps import AdminActor, Services
 from api.errors import ApiProblem, problem_responses
 from api.services import ApiServices
-from engine.errors import NotFound
+from engine.records.errors import NotFound
 from engine.evolve import apply_flow, plan_flow
 from engine.evolve.apply import PlanRef
 from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
-from engine.flow import CompiledFlow
-from engine.loader import load_flow_text
-from engine.problems import FlowLoadError
-from engine.revisions import list_revisions, read_revision
-from engine.simulate import SimulationError, parse_path, simulate
+from engine.language.flow import CompiledFlow
+from engine.language.loader import load_flow_text
+from engine.language.problems import FlowLoadError
+from engine.storage.revisions import list_revisions, read_revision
+from engine.sla.simulate import SimulationError, parse_path, simulate
 
 router = APIRouter(prefix="/api/admin/flows", tags=["admin: flows"],
                    responses=problem_responses(400, 401, 403, 404, 409, 422))  # 400: a body that is not JSON

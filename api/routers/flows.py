@@ -9,7 +9,7 @@ from api.deps import CurrentActor, Services
 from api.errors import problem_responses
 from api.models import record_schema
 from api.schemas import FlowDetail
-from engine.access import create_fields, may_create, visibility_rule
+from engine.records.access import create_fields, may_create, visibility_rule
 
 router = APIRouter(prefix="/api/flows", tags=["flows"], responses=problem_responses(401, 404, 422))
 

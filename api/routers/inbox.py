@@ -9,7 +9,7 @@ from api.deps import CurrentActor, Services
 from api.errors import problem_responses
 from api.schemas import InboxEntry
 from api.serialize import inbox_json
-from engine.inbox import inbox
+from engine.records.inbox import inbox
 
 router = APIRouter(prefix="/api", tags=["inbox"], responses=problem_responses(401, 422))
 

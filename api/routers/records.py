@@ -17,8 +17,8 @@ from api.errors import ApiProblem
 from api.idempotent import IDEMPOTENCY_HEADER, Outcome, once
 from api.serialize import etag, history_json, record_json
 from api.services import ApiServices
-from engine.errors import ValidationFailed
-from engine.listing import ListQuery, list_records, parse_filters
+from engine.records.errors import ValidationFailed
+from engine.records.listing import ListQuery, list_records, parse_filters
 
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
 LIST_PARAMS = frozenset({"state", "sort", "limit", "after", "q", "assignee", "created_by"})

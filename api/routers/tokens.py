@@ -11,10 +11,10 @@ from fastapi import APIRouter, Path, Query
 from api.deps import CurrentActor, Services
 from api.errors import problem_responses
 from api.schemas import NewTokenOut, TokenCreate, TokenOut
-from engine.actor import Actor
-from engine.errors import Forbidden, NotFound
-from engine.tokens import TokenInfo, create_token, get_token, list_tokens, revoke_token
-from engine.users import user_id
+from engine.records.actor import Actor
+from engine.records.errors import Forbidden, NotFound
+from engine.people.tokens import TokenInfo, create_token, get_token, list_tokens, revoke_token
+from engine.people.users import user_id
 
 router = APIRouter(prefix="/api/tokens", tags=["tokens"], responses=problem_responses(400, 401, 403, 404, 422))
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]

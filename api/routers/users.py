@@ -10,9 +10,9 @@ from api.deps import AdminActor, CurrentActor, Services
 from api.errors import problem_responses
 from api.schemas import Me, UserCreate, UserOut, UserPatch
 from api.services import ApiServices
-from engine.errors import NotFound
-from engine.sessions import end_user_sessions
-from engine.users import (
+from engine.records.errors import NotFound
+from engine.people.sessions import end_user_sessions
+from engine.people.users import (
     create_user, grant_role, list_users, revoke_role, set_active, set_password, update_user, user_id,
 )
 

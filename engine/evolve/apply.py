@@ -25,15 +25,15 @@ from sqlalchemy import Engine, insert, inspect, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from engine.calendar import CalendarSpec
-from engine.errors import WorkflowError
+from engine.sla.calendar import CalendarSpec
+from engine.records.errors import WorkflowError
 from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
 from engine.evolve.model import ApplyContext, Plan
 from engine.evolve.planner import compute_plan
 from engine.evolve.schema_diff import compare_table, target_table
 from engine.evolve.table_facts import quoted
-from engine.flow import CompiledFlow
-from engine.schema import flow_revisions, flows
+from engine.language.flow import CompiledFlow
+from engine.storage.schema import flow_revisions, flows
 
 # Called with a checkpoint's name at each stage of an apply (tests use it to crash there).
 CHECKPOINT_HOOKS: list[Callable[[str], None]] = []

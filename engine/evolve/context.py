@@ -9,7 +9,7 @@ from sqlalchemy.types import TypeEngine
 
 from engine.evolve.model import Area, Change, Effect, Step
 from engine.evolve.table_facts import TableFacts, count_rows, count_values
-from engine.flow import CompiledFlow
+from engine.language.flow import CompiledFlow
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.errors import WorkflowError
+from engine.records.errors import WorkflowError
 
 if TYPE_CHECKING:
     from engine.evolve.model import Plan

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from alembic.operations import Operations
     from sqlalchemy.engine import Connection
 
-    from engine.flow import CompiledFlow
+    from engine.language.flow import CompiledFlow
 
 Effect = Literal["safe", "data", "refused"]
 Area = Literal["flow", "fields", "states", "rules", "sla", "indexes"]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from engine.calendar import CalendarSpec
+from engine.sla.calendar import CalendarSpec
 from engine.evolve.context import PlanContext, plural
 from engine.evolve.fields_plan import plan_fields
 from engine.evolve.model import AREAS, Plan, Step
@@ -17,10 +17,10 @@ from engine.evolve.search_plan import plan_search
 from engine.evolve.sla_plan import plan_sla
 from engine.evolve.states_plan import plan_states
 from engine.evolve.table_facts import read_facts
-from engine.flow import CompiledFlow
-from engine.problems import FlowLoadError
-from engine.revisions import StoredRevision, calendars_used, read_live, rename_history
-from engine.schema import metadata as engine_metadata
+from engine.language.flow import CompiledFlow
+from engine.language.problems import FlowLoadError
+from engine.storage.revisions import StoredRevision, calendars_used, read_live, rename_history
+from engine.storage.schema import metadata as engine_metadata
 
 log = logging.getLogger("relayflow.reload")
 

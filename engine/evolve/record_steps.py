@@ -14,15 +14,15 @@ from typing import Any, Literal
 from sqlalchemy import Table, and_, bindparam, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
-from engine.assignment import assignee_on_entry
-from engine.calendar import Span
-from engine.durations import Duration
+from engine.records.assignment import assignee_on_entry
+from engine.sla.calendar import Span
+from engine.language.durations import Duration
 from engine.evolve.model import ApplyContext, Step
-from engine.flow import CompiledFlow, StateClock
-from engine.schema import history
-from engine.sla import clock_on_entry
-from engine.sla_pauses import pauses_of, prune_pauses, stage_pauses
-from engine.tables import build_flow_table
+from engine.language.flow import CompiledFlow, StateClock
+from engine.storage.schema import history
+from engine.sla.clock import clock_on_entry
+from engine.sla.pauses import pauses_of, prune_pauses, stage_pauses
+from engine.storage.tables import build_flow_table
 
 CHUNK = 2000
 MIGRATE_ACTION = "migrate"
@@ -116,7 +116,7 @@ def recomputed_clock(clock: StateClock, row: dict[str, Any], now: datetime,
                      pauses: Sequence[Span] | None = None) -> dict[str, Any]:
     """New due and warn instants of a running clock under a changed SLA, from the stage's start.
 
-    `pauses`: the stage's finished pause intervals (engine/sla_pauses.py); a pause pushes the
+    `pauses`: the stage's finished pause intervals (engine/sla/pauses.py); a pause pushes the
     instants back only by the working time it took before they were reached. None when they are
     not known (paused before they were kept): the paused time (sla_paused_seconds) is then added on top.
     """

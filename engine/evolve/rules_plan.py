@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.evolve.context import PlanContext
-from engine.spec import StateSpec, TransitionSpec
+from engine.language.spec import StateSpec, TransitionSpec
 
 _TRANSITION_KEYS = {"from_": "from", "to": "to", "by": "who may fire it", "when": "condition",
                     "require": "required fields", "comment": "comment", "title": "label", "confirm": "confirmation"}

@@ -21,16 +21,16 @@ from time import monotonic
 
 from sqlalchemy import Engine
 
-from engine.calendar import CalendarSpec
+from engine.sla.calendar import CalendarSpec
 from engine.evolve.apply import AppliedRevision, NotAllowedHere, apply_flow
 from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
 from engine.evolve.model import Plan
 from engine.evolve.planner import plan_flow
 from engine.evolve.render import render_plan
-from engine.flow import CompiledFlow
-from engine.problems import FlowLoadError, FlowProblem
-from engine.registry import CALENDARS_FILE, FlowRegistry, LiveFlow, load_folder
-from engine.tables import build_flow_table
+from engine.language.flow import CompiledFlow
+from engine.language.problems import FlowLoadError, FlowProblem
+from engine.storage.registry import CALENDARS_FILE, FlowRegistry, LiveFlow, load_folder
+from engine.storage.tables import build_flow_table
 
 log = logging.getLogger("relayflow.reload")
 
@@ -104,8 +104,8 @@ def _superseded_files(db: Engine, flows: list[CompiledFlow]) -> dict[str, tuple[
     """Flows whose file is an earlier (not the live) revision: name → (that revision, live revision)."""
     from sqlalchemy import select
 
-    from engine.schema import flow_revisions
-    from engine.schema import flows as flows_table
+    from engine.storage.schema import flow_revisions
+    from engine.storage.schema import flows as flows_table
 
     names = [f.name for f in flows]
     if not names:

@@ -22,10 +22,10 @@ from engine.evolve.context import PlanContext, plural
 from engine.evolve.estimates import describe_seconds, index_seconds
 from engine.evolve.schema_steps import AddColumn, CreateIndex, CreateTable, DropIndex
 from engine.evolve.table_facts import quoted
-from engine.flow import CompiledFlow
-from engine.schema import NAMING
-from engine.search_index import is_search_index
-from engine.tables import build_flow_table
+from engine.language.flow import CompiledFlow
+from engine.storage.schema import NAMING
+from engine.storage.search_index import is_search_index
+from engine.storage.tables import build_flow_table
 
 MAX_DUPLICATE_EXAMPLES = 5
 

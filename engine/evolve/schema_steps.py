@@ -20,7 +20,7 @@ from sqlalchemy.types import TypeEngine
 from engine.evolve.column_types import Strategy, converter, stored_values, type_key
 from engine.evolve.model import ApplyContext, Step
 from engine.evolve.table_facts import field_to_json, quoted
-from engine.schema import retired_columns
+from engine.storage.schema import retired_columns
 from forms import FieldSpecBase
 
 NATIVE_DROP_COLUMN = sqlite3.sqlite_version_info >= (3, 35)

@@ -1,6 +1,6 @@
 """The text search index in a plan: built for a new flow, rebuilt when the searchable fields change.
 
-The index (engine/search_index.py) covers the searchable fields by name, so
+The index (engine/storage/search_index.py) covers the searchable fields by name, so
 adding, removing, renaming or converting one of them drops it and builds it
 again; a flow that no longer has a searchable field loses it. A live flow
 whose table has no index yet (a database made before the index existed) gets
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import search_index
+from engine.storage import search_index
 from engine.evolve import schema_steps
 from engine.evolve.context import PlanContext, plural
 from engine.evolve.estimates import describe_seconds

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
-from engine.calendar import BusinessCalendar
+from engine.sla.calendar import BusinessCalendar
 from engine.evolve.context import PlanContext, plural
 from engine.evolve.record_steps import ClockChange
-from engine.flow import CompiledFlow
-from engine.tables import build_flow_table
+from engine.language.flow import CompiledFlow
+from engine.storage.tables import build_flow_table
 
 
 def clock_signature(flow: CompiledFlow, state: str) -> tuple[Any, ...] | None:

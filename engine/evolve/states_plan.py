@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, select
 from engine.evolve.context import PlanContext, plural
 from engine.evolve.record_steps import MoveRecords
 from engine.evolve.table_facts import distinct_states
-from engine.tables import build_flow_table
+from engine.storage.tables import build_flow_table
 
 
 def resolved_moves(moved: dict[str, str]) -> dict[str, str]:

@@ -9,9 +9,9 @@ from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 
-from engine.schema import retired_columns
-from engine.search_index import is_search_index
-from engine.tables import system_columns
+from engine.storage.schema import retired_columns
+from engine.storage.search_index import is_search_index
+from engine.storage.tables import system_columns
 from forms import FieldSpec, FieldSpecBase
 
 SYSTEM_COLUMNS = frozenset(c.name for c in system_columns())

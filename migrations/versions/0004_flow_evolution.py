@@ -11,7 +11,7 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
-from engine.db import UtcDateTime
+from engine.storage.db import UtcDateTime
 
 revision = "0004"
 down_revision = "0003"

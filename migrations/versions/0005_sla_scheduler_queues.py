@@ -16,10 +16,10 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
-from engine.db import UtcDateTime
-from engine.tables import _name
+from engine.storage.db import UtcDateTime
+from engine.storage.tables import _name
 
-# As engine/tables.py had them when this revision was written; copied so that a later change there
+# As engine/storage/tables.py had them when this revision was written; copied so that a later change there
 # does not change what this revision does.
 FILLFACTOR = 90
 SLA_RANGE_COLUMNS = ("sla_due_at", "sla_warn_at")

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from engine.settings import Settings
-from engine.tokens import create_token
-from engine.schema import users
-from engine.users import create_user, hash_password
+from engine.people.tokens import create_token
+from engine.storage.schema import users
+from engine.people.users import create_user, hash_password
 
 ORDER = {"customer": "ACME 有限公司", "product_model": "X-100", "quantity": 10, "unit_price": "1250.50",
          "delivery_date": "2026-12-20", "contact_phone": "+86 21 5555 0101"}

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from api.deps import CSRF_HEADER, SESSION_COOKIE
-from engine.tokens import create_token, parse_expiry
+from engine.people.tokens import create_token, parse_expiry
 from tests.api.conftest import ORDER, PASSWORD, Api
 
 URL = "/api/flows/sales_order/records"

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
-from engine.db import make_engine
-from engine.errors import Unauthenticated
-from engine.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused, IdempotencyStore
-from engine.migrate import upgrade_database
-from engine.sessions import create_session, end_user_sessions, get_session, login, purge_expired
-from engine.tokens import authenticate
-from engine.users import create_user
+from cli.commands import main
+from engine.storage.db import make_engine
+from engine.records.errors import Unauthenticated
+from engine.records.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused, IdempotencyStore
+from engine.storage.migrate import upgrade_database
+from engine.people.sessions import create_session, end_user_sessions, get_session, login, purge_expired
+from engine.people.tokens import authenticate
+from engine.people.users import create_user
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 

@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.settings import Settings
-from engine.tokens import create_token
-from engine.users import create_user
+from engine.people.tokens import create_token
+from engine.people.users import create_user
 
 REFERENCE = (Path(__file__).parents[1] / "acceptance" / "sales_order.yaml").read_text(encoding="utf-8")
 

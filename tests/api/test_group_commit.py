@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import records as records_module
-from engine.errors import ValidationFailed
+from engine.records import records as records_module
+from engine.records.errors import ValidationFailed
 from tests.api.conftest import ORDER, make_api, served
 
 URL = "/api/flows/sales_order/records"

@@ -1,7 +1,7 @@
 """History through the API leaves out fields hidden in the record's current state."""
 from __future__ import annotations
 
-from engine.access import Access
+from engine.records.access import Access
 from tests.conftest import World
 
 FLOW = """\

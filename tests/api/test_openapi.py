@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import jsonschema
 
-from engine.loader import load_flow_text
-from engine.registry import install_flow
+from engine.language.loader import load_flow_text
+from engine.storage.registry import install_flow
 from tests.api.conftest import Api
 
 

@@ -1,7 +1,7 @@
 """Every transition × every role × a record in every state, through the HTTP API, against the flow file.
 
 The expectation is computed here from the YAML alone (an independent reading
-of the rules in docs/access-control.md), never from engine/access.py:
+of the rules in docs/access-control.md), never from engine/records/access.py:
 
 * 404 when the role's user may not see the record (visibility `roles`),
 * 403 when the role is not in the transition's `by`,

@@ -40,10 +40,10 @@ class Target:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     from api.app import create_app
-    from engine.schema import api_tokens
+    from engine.storage.schema import api_tokens
     from engine.settings import Settings
-    from engine.tokens import create_token
-    from engine.users import create_user
+    from engine.people.tokens import create_token
+    from engine.people.users import create_user
 
     root = tmp_path_factory.mktemp("schemathesis")
     flows = root / "flows"

@@ -1,13 +1,13 @@
-"""The three visibility rules, on SQLite and PostgreSQL, through engine/access.py and engine/listing.py."""
+"""The three visibility rules, on SQLite and PostgreSQL, through engine/records/access.py and engine/records/listing.py."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 import pytest
 
-from engine.access import Access, FieldMode, create_modes, field_modes, may_create, my_states
-from engine.errors import NotFound
-from engine.listing import ListQuery, count_by_state, list_records
+from engine.records.access import Access, FieldMode, create_modes, field_modes, may_create, my_states
+from engine.records.errors import NotFound
+from engine.records.listing import ListQuery, count_by_state, list_records
 from tests.api.conftest import ORDER
 from tests.conftest import World
 
@@ -33,7 +33,7 @@ def test_visibility_rules(database_url: str, reference_flow_text: str, rule: str
         clerk1, clerk2 = w.user("clerk1", "clerk"), w.user("clerk2", "clerk")
         paul, stranger = w.user("paul", "production"), w.user("stranger")
         admin = w.user("root")
-        from engine.users import update_user, load_actor
+        from engine.people.users import update_user, load_actor
         update_user(w.db, "root", is_admin=True)
         admin = load_actor(w.db, username="root")
         access = Access(w.db, w.registry, w.records)

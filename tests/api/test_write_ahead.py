@@ -1,4 +1,4 @@
-"""PostgreSQL write-ahead groups (engine/write_ahead.py): concurrent writes are grouped, rows read ahead and
+"""PostgreSQL write-ahead groups (engine/storage/write_ahead.py): concurrent writes are grouped, rows read ahead and
 writes held back, yet every client gets the answer it would get alone, and only committed data.
 
 Groups are made deterministic by holding a group commit's dispatch until the expected number of jobs wait
@@ -22,9 +22,9 @@ import api.group_commit as group_commit_module
 from api.errors import workflow_problem
 from api.group_commit import PostgresGroupCommit, _Batch, _Job
 from api.services import ApiServices
-from engine.errors import StaleVersion, WorkflowError
-from engine.users import load_actor
-from engine.write_ahead import WriteAhead
+from engine.records.errors import StaleVersion, WorkflowError
+from engine.people.users import load_actor
+from engine.storage.write_ahead import WriteAhead
 from tests.api.conftest import ORDER, Api, make_api, served
 
 FLOW = "sales_order"

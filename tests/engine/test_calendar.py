@@ -1,4 +1,4 @@
-"""Tests for engine.calendar: calendar validation and the clock rules 1-9.
+"""Tests for engine.sla.calendar: calendar validation and the clock rules 1-9.
 
 Every expected instant is computed by hand; the comments show the arithmetic.
 Weekdays used below (2026): 09-18 Fri, 09-19 Sat, 09-20 Sun, 09-21 Mon,
@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from engine.calendar import (
+from engine.sla.calendar import (
     BusinessCalendar,
     CalendarHorizonError,
     CalendarSpec,
     Clock,
     ElapsedClock,
 )
-from engine.durations import Duration, parse_duration
+from engine.language.durations import Duration, parse_duration
 
 UTC = timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,10 +1,10 @@
-"""Claiming a queued record and reassigning records (engine/claims.py)."""
+"""Claiming a queued record and reassigning records (engine/records/claims.py)."""
 from __future__ import annotations
 
 import pytest
 
-from engine.claims import claim, may_reassign, reassign
-from engine.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
+from engine.records.claims import claim, may_reassign, reassign
+from engine.records.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
 from tests.conftest import World
 
 ORDER = {"customer": "ACME", "product_model": "M", "quantity": 2, "unit_price": "10.00",

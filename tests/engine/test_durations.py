@@ -1,8 +1,8 @@
-"""Tests for engine.durations: parsing and canonical text of durations."""
+"""Tests for engine.language.durations: parsing and canonical text of durations."""
 
 import pytest
 
-from engine.durations import MAX_DAYS, Duration, parse_duration
+from engine.language.durations import MAX_DAYS, Duration, parse_duration
 
 
 @pytest.mark.parametrize(

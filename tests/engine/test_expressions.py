@@ -5,8 +5,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from engine.errors import ConditionFailed
-from engine.expressions import EvaluationError, ExpressionError, compile_expression
+from engine.records.errors import ConditionFailed
+from engine.language.expressions import EvaluationError, ExpressionError, compile_expression
 from tests.conftest import World
 
 FLOW = """\
@@ -67,7 +67,7 @@ def test_title_templates_render_as_jinja_does(source: str) -> None:
     from datetime import date
     from decimal import Decimal
 
-    from engine.expressions import compile_template
+    from engine.language.expressions import compile_template
 
     tpl = compile_template(source)
     for ctx in ({"customer": "ACME 有限公司", "product_model": None, "quantity": Decimal("10.50"), "subject": "",

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engine.loader import load_flow_text
-from engine.problems import FlowLoadError
+from engine.language.loader import load_flow_text
+from engine.language.problems import FlowLoadError
 
 BASE = """\
 flow: demo
@@ -227,7 +227,7 @@ def test_not_a_mapping() -> None:
 
 
 def test_shared_calendar_by_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from engine.loader import load_calendars_file
+    from engine.language.loader import load_calendars_file
 
     cal = tmp_path / "calendars.yaml"
     cal.write_text("calendars:\n  office:\n    timezone: Europe/Berlin\n    hours: {mon-fri: ['09:00-17:00']}\n")
@@ -249,8 +249,8 @@ def test_shared_calendar_by_name(tmp_path) -> None:  # type: ignore[no-untyped-d
 def test_computed_amount_is_rounded_not_dropped() -> None:
     from decimal import Decimal
 
-    from engine.actor import Actor
-    from engine.records import Records
+    from engine.records.actor import Actor
+    from engine.records.records import Records
 
     flow = load_flow_text(BASE.replace('compute: "quantity * price"', 'compute: "price / 3"'))
     values = {"quantity": 1, "price": Decimal("10.00"), "customer": "x", "owner": None, "amount": None}

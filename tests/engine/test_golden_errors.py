@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.loader import load_flow_file
-from engine.problems import FlowLoadError
+from engine.language.loader import load_flow_file
+from engine.language.problems import FlowLoadError
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.yaml"))

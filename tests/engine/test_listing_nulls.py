@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine.listing import ListQuery, list_records
+from engine.records.listing import ListQuery, list_records
 
 MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 ORDER = {"customer": "C", "product_model": "M", "quantity": 1, "unit_price": "1", "delivery_date": "2026-12-20"}

@@ -5,9 +5,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from engine.db import make_engine
-from engine.migrate import upgrade_database
-from engine.schema import metadata
+from engine.storage.db import make_engine
+from engine.storage.migrate import upgrade_database
+from engine.storage.schema import metadata
 
 
 def test_upgrade_matches_the_schema_and_is_repeatable(database_url: str) -> None:
@@ -28,14 +28,14 @@ def test_upgrade_matches_the_schema_and_is_repeatable(database_url: str) -> None
 
 
 def test_the_write_path_stores_instants_as_sqlalchemy_would_on_sqlite() -> None:
-    """engine/fastsql.py formats UTC instants itself on SQLite: the text must equal SQLAlchemy's, naive refused."""
+    """engine/storage/fastsql.py formats UTC instants itself on SQLite: the text must equal SQLAlchemy's, naive refused."""
     from datetime import datetime, timedelta, timezone
 
     import pytest
     from sqlalchemy.dialects import sqlite
 
-    from engine.db import UtcDateTime
-    from engine.fastsql import _bind_processor
+    from engine.storage.db import UtcDateTime
+    from engine.storage.fastsql import _bind_processor
 
     dialect = sqlite.dialect()
     general = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)

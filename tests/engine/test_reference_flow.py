@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import (
+from engine.records.errors import (
     CommentRequired, ConditionFailed, Forbidden, MissingRequired, NotFound, ReadOnlyField, RecordClosed,
     StaleVersion, UnknownTransition, ValidationFailed, WrongState,
 )
-from engine.schema import history
+from engine.storage.schema import history
 
 # Monday 2026-11-23 10:00 in Shanghai: inside working hours.
 MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
@@ -259,7 +259,7 @@ def test_least_loaded_and_round_robin_spread_work(reference_world, team) -> None
 
 
 def test_inbox_shows_mine_and_my_roles_queue(reference_world, team) -> None:  # type: ignore[no-untyped-def]
-    from engine.inbox import inbox
+    from engine.records.inbox import inbox
 
     w, t = reference_world, team
     a = w.records.create(w.flow, t["sales"], ORDER, now=MONDAY_10)

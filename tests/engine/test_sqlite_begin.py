@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import db as db_module
-from engine.db import begin_immediate
+from engine.storage import db as db_module
+from engine.storage.db import begin_immediate
 
 
 def _connections(tmp_path: Path) -> tuple[sqlite3.Connection, sqlite3.Connection]:

@@ -1,9 +1,9 @@
-"""Capped per-state counts for list tabs (engine/tab_counts.py)."""
+"""Capped per-state counts for list tabs (engine/records/tab_counts.py)."""
 from __future__ import annotations
 
-from engine.actor import Actor
-from engine.listing import Filter, ListQuery
-from engine.tab_counts import capped_counts
+from engine.records.actor import Actor
+from engine.records.listing import Filter, ListQuery
+from engine.records.tab_counts import capped_counts
 from tests.conftest import World
 
 ORDER = {"customer": "ACME", "product_model": "M", "quantity": 2, "unit_price": "10.00",

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from engine.listing import ListQuery, list_records
-from engine.records import Record
-from engine.search_index import fts_table_name, search_index_ready
+from engine.records.listing import ListQuery, list_records
+from engine.records.records import Record
+from engine.storage.search_index import fts_table_name, search_index_ready
 from tests.evolve.helpers import Evolving, change, edit, kinds
 
 FLOW = """\
@@ -94,7 +94,7 @@ def test_search_combines_with_states_filters_sorting_and_pages(shop: Evolving) -
     recs = [shop.get(r.id) for r in recs]
     got = _search(shop, "widget work", states=("review",), sort="-customer", limit=4)
     assert got == [r.id for r in sorted(recs, key=lambda r: r.values["customer"], reverse=True) if r.state == "review"]
-    from engine.listing import Filter
+    from engine.records.listing import Filter
     got = _search(shop, "WORKS", filters=(Filter("qty", "gte", "10"),), sort="qty", limit=5)
     assert got == [r.id for r in recs if r.values["qty"] >= 10]
     got = _search(shop, "ks 1", filters=(Filter("code", "eq", "W1"),), limit=2)
@@ -150,7 +150,7 @@ def test_the_plan_builds_rebuilds_and_drops_the_index(shop: Evolving) -> None:
 
 def test_a_database_made_before_the_index_gets_it_from_the_plan(shop: Evolving) -> None:
     rec = shop.create({"customer": "Legacy Co", "code": "L-1"})
-    from engine import search_index
+    from engine.storage import search_index
     with shop.db.begin() as conn:
         search_index.drop(conn, "flow_shop")
     plan = shop.plan(FLOW)
@@ -192,7 +192,7 @@ def test_postgresql_without_the_right_to_create_pg_trgm_plans_no_index(postgres_
     # A user who may not CREATE EXTENSION: the plan must not want an index it cannot build (it would be
     # planned, "built" and reported again at every reload and server start); search still works, unindexed.
     from sqlalchemy.engine import make_url
-    from engine.db import make_engine
+    from engine.storage.db import make_engine
     role = f"rf_plain_{uuid.uuid4().hex[:10]}"
     admin = make_engine(postgres_url)
     with admin.begin() as conn:
@@ -232,8 +232,8 @@ def test_the_index_survives_a_table_copied_by_batch_mode(sqlite_url: str, monkey
 
 def test_a_search_estimates_its_trigrams_once_for_the_list_its_counts_and_next_pages(
         sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import search_index
-    from engine.tab_counts import capped_counts
+    from engine.storage import search_index
+    from engine.records.tab_counts import capped_counts
     w = Evolving(sqlite_url, FLOW)
     try:
         recs = [w.create({"customer": f"Repeat Search {i}"}) for i in range(5)]

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from engine.write_ahead import WriteAhead, WriteAheadFailed, install
+from engine.storage.write_ahead import WriteAhead, WriteAheadFailed, install
 from tests.conftest import World
 
 ORDER = {"customer": "ACME", "product_model": "X-100", "quantity": 10, "unit_price": "12.50",
@@ -93,9 +93,9 @@ def test_a_record_that_moved_on_fails_the_whole_flush(driver: str, world: World)
 def test_two_rows_of_one_kind_for_one_job_are_both_written(driver: str, world: World) -> None:
     from datetime import datetime, timezone
 
-    from engine.fastsql import _Compiled
-    from engine.records import _history_row
-    from engine.schema import history
+    from engine.storage.fastsql import _Compiled
+    from engine.records.records import _history_row
+    from engine.storage.schema import history
 
     a, _ = _two_records(world)
 

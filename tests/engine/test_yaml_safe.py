@@ -1,4 +1,4 @@
-"""Tests for engine.yaml_safe: safe YAML 1.2-style loading with positions."""
+"""Tests for engine.language.yaml_safe: safe YAML 1.2-style loading with positions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path as FsPath
 
 import pytest
 
-from engine.yaml_safe import Mark, Positions, YamlLoadError, YamlProblem, load_yaml
+from engine.language.yaml_safe import Mark, Positions, YamlLoadError, YamlProblem, load_yaml
 
 REPO = FsPath(__file__).resolve().parents[2]
 REFERENCE_CANDIDATES = [REPO / "tests" / "acceptance" / "sales_order.yaml"]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from api.cli import main
+from cli.entry import main
 from tests.evolve.helpers import BASE, edit
 
 NARROW = edit(BASE, ("  code: {type: text, max_length: 100}", "  code: {type: text, max_length: 2}"))

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from engine.evolve.planner import compute_plan
-from engine.revisions import list_revisions, read_live
-from engine.schema import history, retired_columns
+from engine.storage.revisions import list_revisions, read_live
+from engine.storage.schema import history, retired_columns
 from engine.settings import Settings
 from tests.evolve.helpers import BASE, Evolving, edit
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.evolve.runtime import FlowFolderWatcher, LiveRevisionPoller, sync_folder
-from engine.registry import FlowRegistry
+from engine.storage.registry import FlowRegistry
 from engine.settings import Settings
 from tests.evolve.helpers import BASE, Evolving, edit
 

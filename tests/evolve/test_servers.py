@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from engine.db import make_engine
+from engine.storage.db import make_engine
 from engine.evolve import apply_flow
-from engine.loader import load_flow_text
+from engine.language.loader import load_flow_text
 from tests.evolve.helpers import BASE, edit
 
 ROOT = Path(__file__).resolve().parents[2]

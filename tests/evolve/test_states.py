@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from engine.evolve import PlanRefused
-from engine.loader import load_flow_text
-from engine.problems import FlowLoadError
+from engine.language.loader import load_flow_text
+from engine.language.problems import FlowLoadError
 from tests.evolve.helpers import BASE, Evolving, change, edit
 
 WITHOUT_LEGAL = (

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.db import make_engine
+from engine.storage.db import make_engine
 from engine.evolve import apply_flow
-from engine.loader import load_flow_text
-from engine.migrate import upgrade_database
-from engine.registry import FlowRegistry, install_folder
+from engine.language.loader import load_flow_text
+from engine.storage.migrate import upgrade_database
+from engine.storage.registry import FlowRegistry, install_folder
 
 REFERENCE = (Path(__file__).parents[1] / "acceptance" / "sales_order.yaml").read_text(encoding="utf-8")
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from engine.evolve import LiveRevisionChanged, PlanChanged, apply_flow
-from engine.loader import load_flow_text
+from engine.language.loader import load_flow_text
 from tests.evolve.helpers import BASE, Evolving, edit
 
 ADD_REGION = edit(BASE, ("  note: {type: longtext}\n", "  note: {type: longtext}\n  region: {type: text}\n"))

@@ -25,7 +25,7 @@ def utc(*args: int) -> datetime:
 @pytest.fixture
 def team(reference_world):  # type: ignore[no-untyped-def]
     """One person per role (clerk: a single clerk, so round robin always picks her), with e-mail addresses."""
-    from engine.users import create_user, load_actor
+    from engine.people.users import create_user, load_actor
 
     w = reference_world
     people = {}

@@ -9,12 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from engine.channels import build_channels
-from engine.channels.settings import ChannelSettings
-from engine.channels.webhook import verify_signature
-from engine.outbox import DeliveryPolicy, delivery_log, list_rows
-from engine.scheduler import run_pass
-from engine.worker import Worker
+from engine.delivery.channels import build_channels
+from engine.delivery.channels.settings import ChannelSettings
+from engine.delivery.channels.webhook import verify_signature
+from engine.delivery.outbox import DeliveryPolicy, delivery_log, list_rows
+from engine.sla.scheduler import run_pass
+from engine.delivery.worker import Worker
 from tests.sla.conftest import in_review, utc
 
 DUE = utc(2026, 11, 23, 7, 0)
@@ -32,7 +32,7 @@ def world(sqlite_url, reference_flow_text):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def team(world):  # type: ignore[no-untyped-def]
-    from engine.users import create_user, load_actor
+    from engine.people.users import create_user, load_actor
 
     for username, roles in [("sally", ["sales"]), ("carol", ["clerk"]), ("mia", ["manager"])]:
         create_user(world.db, username, display_name=username.title(), email=f"{username}@example.com", roles=roles)
@@ -141,7 +141,7 @@ reminders:
 
 
 def test_dingtalk_wecom_feishu_payloads_and_signatures(sqlite_url, reference_flow_text, receiver) -> None:  # type: ignore[no-untyped-def]
-    from engine.users import create_user, load_actor
+    from engine.people.users import create_user, load_actor
     from tests.conftest import World
 
     text = reference_flow_text[: reference_flow_text.index("reminders:")] + ROBOT_FLOW_REMINDERS
@@ -186,9 +186,9 @@ def test_dingtalk_wecom_feishu_payloads_and_signatures(sqlite_url, reference_flo
 def test_robot_error_code_is_retried(world, team, receiver) -> None:  # type: ignore[no-untyped-def]
     receiver.answer = {"errcode": 130101, "errmsg": "send too fast"}
     settings = ChannelSettings.from_env({"RELAYFLOW_DINGTALK_URL": receiver.url})
-    from engine.channels.base import DeliveryFailed
-    from engine.channels.dingtalk import DingTalkChannel
-    from engine.channels.message import OutboundMessage
+    from engine.delivery.channels.base import DeliveryFailed
+    from engine.delivery.channels.dingtalk import DingTalkChannel
+    from engine.delivery.channels.message import OutboundMessage
 
     msg = OutboundMessage(outbox_id=1, dedupe_key="k", attempt=1, channel="dingtalk", event="breach", flow="f",
                           flow_title="F", record_id=1, record_title="R", state="s", state_title="S", due_at=None,

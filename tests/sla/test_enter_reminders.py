@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import CommentRequired
-from engine.outbox import list_rows
+from engine.records.errors import CommentRequired
+from engine.delivery.outbox import list_rows
 from tests.conftest import World
 from tests.sla.conftest import MONDAY_10, ORDER
 

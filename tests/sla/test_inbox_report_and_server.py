@@ -7,11 +7,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from engine.channels.inbox import InboxChannel
-from engine.notifications import list_notifications, mark_read, unread_count
-from engine.scheduler import run_pass
-from engine.sla_report import stage_report
-from engine.worker import Worker, worker_enabled
+from engine.delivery.channels.inbox import InboxChannel
+from engine.delivery.notifications import list_notifications, mark_read, unread_count
+from engine.sla.scheduler import run_pass
+from engine.sla.report import stage_report
+from engine.delivery.worker import Worker, worker_enabled
 from tests.conftest import REFERENCE_FLOW
 from tests.sla.conftest import MONDAY_10, in_review, utc
 
@@ -66,7 +66,7 @@ def test_worker_thread_runs_in_the_server_unless_switched_off(sqlite_url, tmp_pa
 
 
 def test_cli_worker_outbox_and_report(sqlite_url, tmp_path: Path) -> None:
-    from engine.cli import main
+    from cli.commands import main
 
     flows = tmp_path / "flows"
     flows.mkdir()

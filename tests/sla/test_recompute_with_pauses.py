@@ -3,8 +3,8 @@ before the stage was due under the new rule pushes the due instant back."""
 from __future__ import annotations
 
 from engine.evolve import apply_flow, plan_flow
-from engine.loader import load_flow_text
-from engine.scheduler import run_pass
+from engine.language.loader import load_flow_text
+from engine.sla.scheduler import run_pass
 from tests.sla.conftest import in_review, utc
 
 REVIEW_SLA = "    sla: {due: 4h, warn: 75%}\n"
@@ -48,7 +48,7 @@ def test_recompute_counts_a_pause_before_the_new_due_and_ignores_one_after_it(re
 def test_the_pauses_of_a_stage_are_dropped_when_the_stage_ends(reference_world, team) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
 
-    from engine.schema import sla_pauses
+    from engine.storage.schema import sla_pauses
 
     w = reference_world
     sales = team["sales"]

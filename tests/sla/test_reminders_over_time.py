@@ -5,11 +5,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine.notifications import list_notifications
-from engine.outbox import list_rows
-from engine.scheduler import run_pass
-from engine.schema import sla_results
-from engine.worker import Worker
+from engine.delivery.notifications import list_notifications
+from engine.delivery.outbox import list_rows
+from engine.sla.scheduler import run_pass
+from engine.storage.schema import sla_results
+from engine.delivery.worker import Worker
 from tests.sla.conftest import MONDAY_10, in_review, utc
 
 WARN = utc(2026, 11, 23, 6, 0)       # Mon 14:00 Shanghai: 3 working hours (10-12, 13-14)
@@ -59,7 +59,7 @@ def test_untouched_review_warns_breaches_and_repeats_until_someone_acts(referenc
     assert repeats == {f"repeat@{int(REPEAT_1.timestamp())}", f"repeat@{int(REPEAT_2.timestamp())}"}
 
     # The in-app inbox gets them through the worker (the other channels are not configured here).
-    worker = Worker(w.db, w.registry, channels={"inbox": __import__("engine.channels.inbox", fromlist=["x"]).InboxChannel(w.db)})
+    worker = Worker(w.db, w.registry, channels={"inbox": __import__("engine.delivery.channels.inbox", fromlist=["x"]).InboxChannel(w.db)})
     worker.run_once(now=REPEAT_2)
     assert [n.event for n in list_notifications(w.db, carol.id)] == ["repeat", "repeat", "breach", "warn"]
     assert [n.event for n in list_notifications(w.db, mia.id)] == ["repeat", "repeat", "breach"]

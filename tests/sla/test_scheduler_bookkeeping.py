@@ -6,16 +6,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import inspect, select, text, update
 
-from engine.db import make_engine
+from engine.storage.db import make_engine
 from engine.evolve import apply_flow, plan_flow
-from engine.fanout import fan_out
-from engine.loader import load_flow_text
-from engine.migrate import upgrade_database
-from engine.outbox import list_rows
-from engine.records import Records
-from engine.registry import FlowRegistry, install_flow
-from engine.scheduler import flow_pass_in, run_pass
-from engine.users import create_user, load_actor
+from engine.delivery.fanout import fan_out
+from engine.language.loader import load_flow_text
+from engine.storage.migrate import upgrade_database
+from engine.delivery.outbox import list_rows
+from engine.records.records import Records
+from engine.storage.registry import FlowRegistry, install_flow
+from engine.sla.scheduler import flow_pass_in, run_pass
+from engine.people.users import create_user, load_actor
 from tests.sla.conftest import MONDAY_10, ORDER, in_review, utc
 from tests.sla.test_reminders_over_time import DUE, REPEAT_1, SECOND
 
@@ -128,8 +128,8 @@ def test_a_breach_resumed_while_the_pass_settles_its_repeats_keeps_repeating(ref
                                                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL: a resume that commits between the pass's read of sla_repeats and its delete must not
     lose the row it filed (SQLite serialises the two)."""
-    import engine.scheduler as scheduler
-    from engine.schema import sla_repeats
+    import engine.sla.scheduler as scheduler
+    from engine.storage.schema import sla_repeats
 
     w = reference_world
     if w.db.dialect.name != "postgresql":
@@ -180,7 +180,7 @@ def test_a_worker_clock_running_ahead_does_not_hide_later_breaches(reference_wor
 def test_a_reload_that_stops_repeating_leaves_nothing_filed(reference_world, team, reference_flow_text) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import func
 
-    from engine.schema import sla_repeats
+    from engine.storage.schema import sla_repeats
 
     w = reference_world
     in_review(w, team)
@@ -196,7 +196,7 @@ def test_a_reload_that_stops_repeating_leaves_nothing_filed(reference_world, tea
 
 def test_a_flow_whose_pass_fails_does_not_silence_the_others(reference_world, team, reference_flow_text,  # type: ignore[no-untyped-def]
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.scheduler as scheduler
+    import engine.sla.scheduler as scheduler
 
     w = reference_world
     other = install_flow(w.db, load_flow_text(reference_flow_text.replace("flow: sales_order", "flow: other_order", 1)))

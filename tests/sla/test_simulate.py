@@ -6,8 +6,8 @@ from datetime import datetime
 import pytest
 from click.testing import CliRunner
 
-from engine.loader import load_flow_text
-from engine.simulate import SimulationError, parse_path, simulate
+from engine.language.loader import load_flow_text
+from engine.sla.simulate import SimulationError, parse_path, simulate
 from tests.conftest import REFERENCE_FLOW
 
 START = "2026-09-30T17:30+08:00"
@@ -54,7 +54,7 @@ def test_bad_paths_are_refused(reference_flow_text) -> None:  # type: ignore[no-
 
 
 def test_cli_prints_the_timeline() -> None:
-    from engine.cli import main
+    from cli.commands import main
 
     result = CliRunner().invoke(main, ["simulate", str(REFERENCE_FLOW), "--start", START, "--path", PATH])
     assert result.exit_code == 0, result.output

@@ -6,10 +6,10 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from engine.channels.settings import ChannelSettings
-from engine.outbox import DeliveryPolicy, claim, list_rows, mark_sent
-from engine.scheduler import run_pass
-from engine.worker import Worker
+from engine.delivery.channels.settings import ChannelSettings
+from engine.delivery.outbox import DeliveryPolicy, claim, list_rows, mark_sent
+from engine.sla.scheduler import run_pass
+from engine.delivery.worker import Worker
 from tests.conftest import World
 from tests.sla.conftest import MONDAY_10, ORDER, utc
 
@@ -30,7 +30,7 @@ class CountingChannel:
 
 
 def _world_with_due_reminders(url: str, flow_text: str, records: int) -> World:
-    from engine.users import create_user, load_actor
+    from engine.people.users import create_user, load_actor
 
     w = World(url, flow_text)
     for username, roles in [("sally", ["sales"]), ("carol", ["clerk"]), ("mia", ["manager"])]:

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from engine.settings import Settings
-from engine.users import create_user, load_actor
+from engine.people.users import create_user, load_actor
 
 REFERENCE_FLOW = Path(__file__).resolve().parents[1] / "acceptance" / "sales_order.yaml"
 PASSWORD = "secret-pass-1"

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
 from engine.evolve import apply_flow
-from engine.loader import load_flow_text
-from engine.revisions import list_revisions
+from engine.language.loader import load_flow_text
+from engine.storage.revisions import list_revisions
 from tests.ui.live import REFERENCE_FLOW, new_order, sign_in
 
 FLOW = REFERENCE_FLOW.read_text(encoding="utf-8")

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from engine.loader import load_flow_text
-from engine.problems import FlowLoadError
+from engine.language.loader import load_flow_text
+from engine.language.problems import FlowLoadError
 from tests.ui.live import REFERENCE_FLOW, sign_in
 
 SAMPLES = {"flow_name": "sales_order", "username": "clerk1", "outbox_id": "1"}

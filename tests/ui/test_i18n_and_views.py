@@ -7,7 +7,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from engine.loader import load_flow_text
+from engine.language.loader import load_flow_text
 from tests.ui.live import REFERENCE_FLOW
 from ui.diagram import flow_svg
 from ui.highlight import highlight_yaml

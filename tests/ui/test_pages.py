@@ -6,7 +6,7 @@ import re
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from engine.users import load_actor
+from engine.people.users import load_actor
 from tests.ui.live import PASSWORD, move, new_order, sign_in
 
 SCRIPT = "<script>alert('x')</script>"

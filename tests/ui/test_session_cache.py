@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import api.deps
-from engine.sessions import end_session
+from engine.people.sessions import end_session
 from tests.ui.live import sign_in
 
 

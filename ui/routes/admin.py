@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from engine.errors import Forbidden, ValidationFailed
-from engine.sessions import end_user_sessions
-from engine.users import create_user, grant_role, list_users, revoke_role, set_active, user_id
+from engine.records.errors import Forbidden, ValidationFailed
+from engine.people.sessions import end_user_sessions
+from engine.people.users import create_user, grant_role, list_users, revoke_role, set_active, user_id
 from ui.auth import Page, checked_page, current_page
 from ui.diagram import flow_svg
 from ui.errors import PageRoute

@@ -24,10 +24,10 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from engine.errors import NotFound, WorkflowError
+from engine.records.errors import NotFound, WorkflowError
 from engine.evolve import LiveRevisionChanged, PlanChanged, PlanRef, PlanRefused, apply_flow, plan_flow
-from engine.loader import MAX_FLOW_BYTES
-from engine.revisions import read_revision
+from engine.language.loader import MAX_FLOW_BYTES
+from engine.storage.revisions import read_revision
 from ui.auth import Page, is_htmx
 from ui.errors import PageRoute
 from ui.flow_editor import Checked, PlanView, check_text, plan_view, read_upload

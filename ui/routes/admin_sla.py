@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import MAX_ID
-from engine.outbox import DEAD, PENDING, SENT, counts, list_rows, requeue
+from engine.delivery.outbox import DEAD, PENDING, SENT, counts, list_rows, requeue
 from ui.auth import is_htmx
 from ui.errors import PageRoute
 from ui.i18n import N_

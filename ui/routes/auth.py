@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from engine.errors import Unauthenticated
+from engine.records.errors import Unauthenticated
 from api.routers.auth import throttle_key
-from engine.sessions import LIFETIME, LoginThrottle, end_session, login
+from engine.people.sessions import LIFETIME, LoginThrottle, end_session, login
 from ui.auth import (
     PRE_COOKIE, SESSION_COOKIE, Page, checked_page, new_pre_token, pre_token_ok, safe_next, session_cache_key,
     translator_for,

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import RecordId
-from engine.claims import claim, may_claim
-from engine.inbox import InboxItem, inbox
+from engine.records.claims import claim, may_claim
+from engine.records.inbox import InboxItem, inbox
 from ui.auth import Page, checked_page, current_page, is_htmx
 from ui.errors import PageRoute
 from ui.services import services

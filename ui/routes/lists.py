@@ -10,15 +10,15 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from engine.access import may_create
-from engine.errors import ValidationFailed
-from engine.listing import (
+from engine.records.access import may_create
+from engine.records.errors import ValidationFailed
+from engine.records.listing import (
     DEFAULT_LIMIT, ListQuery, filterable_fields, list_records, parse_filters, range_fields,
     search_fields, sort_keys,
 )
-from engine.records import Record
-from engine.registry import LiveFlow
-from engine.tab_counts import DEFAULT_CAP, capped_counts
+from engine.records.records import Record
+from engine.storage.registry import LiveFlow
+from engine.records.tab_counts import DEFAULT_CAP, capped_counts
 from ui.auth import Page, current_page
 from ui.errors import PageRoute
 from ui.i18n import translate_message

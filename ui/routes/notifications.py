@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import MAX_ID
-from engine.notifications import list_notifications, mark_read
+from engine.delivery.notifications import list_notifications, mark_read
 from ui.auth import Page, checked_page, current_page
 from ui.errors import PageRoute
 from ui.services import services

@@ -9,13 +9,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import RecordId
-from engine.access import FieldMode, check_create, create_modes, field_modes
-from engine.claims import may_claim, may_reassign, reassign
-from engine.errors import (
+from engine.records.access import FieldMode, check_create, create_modes, field_modes
+from engine.records.claims import may_claim, may_reassign, reassign
+from engine.records.errors import (
     CommentRequired, MissingRequired, NotFound, ReadOnlyField, StaleVersion, TransitionNotAllowed, ValidationFailed,
 )
-from engine.flow import CompiledFlow
-from engine.records import Record, Records
+from engine.language.flow import CompiledFlow
+from engine.records.records import Record, Records
 from forms import FieldValueError
 from ui.auth import Page, checked_page, current_page
 from ui.errors import PageRoute

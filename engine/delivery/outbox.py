@@ -1,0 +1,203 @@
+"""The outbox: notifications waiting to be delivered, claimed with a lease, retried with backoff.
+
+Rows are written in the same transaction as the event that caused them (a
+transition, or a scheduler pass), each with a stable ``dedupe_key``
+(``flow:record:state@stage-start:event[@instant]:recipient:channel``) that is
+unique in the table and travels with every delivery so receivers can drop
+repeats.
+
+Claiming: a worker takes up to N pending rows whose ``next_attempt_at`` has
+come, and pushes ``next_attempt_at`` to the end of its lease (PostgreSQL:
+``FOR UPDATE SKIP LOCKED``, so workers never wait on each other; SQLite: one
+atomic ``UPDATE ... RETURNING``, its single writer does the rest). A worker
+that dies mid-batch leaves its rows pending with an expired lease: they are
+claimed again. Retries use the same column: a failure sets
+``next_attempt_at`` to now + backoff (exponential, capped), so the schedule
+survives restarts; after ``max_attempts`` claims the row is dead-lettered.
+Every attempt is written to ``deliveries``, the log an admin reads.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from engine.storage.schema import deliveries, outbox
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How many times to try, how long to wait between tries, how long a claim lasts."""
+
+    max_attempts: int = 8
+    base_backoff: float = 30.0  # seconds before the 2nd attempt; doubles each time
+    max_backoff: float = 6 * 3600.0
+    lease: float = 120.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DeliveryPolicy:
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            max_attempts=int(env.get("RELAYFLOW_OUTBOX_MAX_ATTEMPTS") or d.max_attempts),
+            base_backoff=float(env.get("RELAYFLOW_OUTBOX_BACKOFF") or d.base_backoff),
+            max_backoff=float(env.get("RELAYFLOW_OUTBOX_MAX_BACKOFF") or d.max_backoff),
+            lease=float(env.get("RELAYFLOW_OUTBOX_LEASE") or d.lease),
+        )
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Wait after the ``attempts``-th failed try: base, 2·base, 4·base … capped."""
+        return timedelta(seconds=min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1)))
+
+
+def epoch(instant: datetime) -> int:
+    return int(instant.timestamp())
+
+
+def dedupe_key(flow: str, record_id: int, state: str, stage_start: int, event: str, recipient: str,
+               channel: str) -> str:
+    """``sales_order:42:review@1795400000:breach:u7:email`` (event may carry ``@instant`` for repeats)."""
+    return f"{flow}:{record_id}:{state}@{stage_start}:{event}:{recipient}:{channel}"
+
+
+def add_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert outbox rows given as dicts (missing bookkeeping columns filled in); repeats of a key are skipped."""
+    if not rows:
+        return 0
+    existing = set(conn.execute(select(outbox.c.dedupe_key).where(
+        outbox.c.dedupe_key.in_([r["dedupe_key"] for r in rows]))).scalars())
+    fresh: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["dedupe_key"] not in existing and r["dedupe_key"] not in fresh:
+            fresh[r["dedupe_key"]] = {"status": PENDING, "attempts": 0, "next_attempt_at": r["created_at"],
+                                      "user_id": None, "address": None, "due_at": None, **r}
+    if fresh:
+        conn.execute(insert(outbox), list(fresh.values()))
+    return len(fresh)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One claimed outbox row; ``attempt`` identifies the claim (it only ever grows)."""
+
+    row: Mapping[str, Any]
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    @property
+    def attempt(self) -> int:
+        return int(self.row["attempts"])
+
+
+def claim(db: Engine, worker: str, *, limit: int = 50, now: datetime | None = None,
+          policy: DeliveryPolicy | None = None) -> list[Claimed]:
+    """Claim up to ``limit`` due rows for ``worker`` until now + lease."""
+    policy = policy or DeliveryPolicy()
+    now = now or datetime.now(timezone.utc)
+    due = (select(outbox.c.id)
+           .where(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now)
+           .order_by(outbox.c.next_attempt_at, outbox.c.id)
+           .limit(limit))
+    with db.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        stmt = (update(outbox)
+                .where(outbox.c.id.in_(due.scalar_subquery()))
+                .values(next_attempt_at=now + timedelta(seconds=policy.lease), claimed_by=worker,
+                        attempts=outbox.c.attempts + 1)
+                .returning(*outbox.c))
+        rows = conn.execute(stmt).mappings().all()
+    return sorted((Claimed(dict(r)) for r in rows), key=lambda c: c.id)
+
+
+def _log(conn: Connection, c: Claimed, worker: str, outcome: str, started: datetime, detail: str | None) -> None:
+    ended = datetime.now(timezone.utc)
+    conn.execute(insert(deliveries).values(
+        outbox_id=c.id, attempt=c.attempt, at=ended, worker=worker, outcome=outcome,
+        duration_ms=max(0, int((ended - started).total_seconds() * 1000)), detail=(detail or "")[:2000] or None))
+
+
+def _mine(c: Claimed, worker: str) -> Any:
+    """Only the claim that is still current may settle a row (a re-claim after the lease wins)."""
+    return and_(outbox.c.id == c.id, outbox.c.claimed_by == worker, outbox.c.attempts == c.attempt,
+                outbox.c.status == PENDING)
+
+
+def mark_sent(db: Engine, c: Claimed, worker: str, *, started: datetime, detail: str | None = None) -> bool:
+    """Record a successful delivery; False if the claim had already expired and was taken over."""
+    now = datetime.now(timezone.utc)
+    with db.begin() as conn:
+        res = conn.execute(update(outbox).where(_mine(c, worker)).values(status=SENT, sent_at=now, last_error=None))
+        _log(conn, c, worker, SENT, started, detail if res.rowcount else f"{detail or ''} (claim had expired)")
+    return res.rowcount == 1
+
+
+def mark_failed(db: Engine, c: Claimed, worker: str, error: str, *, started: datetime, permanent: bool = False,
+                policy: DeliveryPolicy | None = None, now: datetime | None = None) -> str:
+    """Schedule a retry at now + backoff, or dead-letter the row; returns the outcome ('retry' or 'dead')."""
+    policy = policy or DeliveryPolicy()
+    now = now or datetime.now(timezone.utc)
+    dead = permanent or c.attempt >= policy.max_attempts
+    values: dict[str, Any] = {"last_error": error[:2000]}
+    if dead:
+        values["status"] = DEAD
+    else:
+        values["next_attempt_at"] = now + policy.backoff(c.attempt)
+    outcome = DEAD if dead else "retry"
+    with db.begin() as conn:
+        conn.execute(update(outbox).where(_mine(c, worker)).values(**values))
+        _log(conn, c, worker, outcome, started, error)
+    return outcome
+
+
+def requeue(db: Engine, ids: Sequence[int], *, now: datetime | None = None) -> int:
+    """Give dead-lettered rows a fresh set of attempts (an admin's "retry")."""
+    now = now or datetime.now(timezone.utc)
+    with db.begin() as conn:
+        res = conn.execute(update(outbox).where(outbox.c.id.in_(list(ids)), outbox.c.status == DEAD)
+                           .values(status=PENDING, attempts=0, next_attempt_at=now, claimed_by=None))
+    return int(res.rowcount)
+
+
+def list_rows(db: Engine, *, status: str | None = None, flow: str | None = None, record_id: int | None = None,
+              limit: int = 100) -> list[dict[str, Any]]:
+    """Outbox rows, newest first (for the admin)."""
+    q = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+    if status:
+        q = q.where(outbox.c.status == status)
+    if flow:
+        q = q.where(outbox.c.flow == flow)
+    if record_id is not None:
+        q = q.where(outbox.c.record_id == record_id)
+    with db.connect().execution_options(readonly=True) as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def delivery_log(db: Engine, *, outbox_id: int | None = None, outcome: str | None = None,
+                 limit: int = 100) -> list[dict[str, Any]]:
+    """Delivery attempts with their message's key, channel and recipient, newest first."""
+    q = (select(deliveries, outbox.c.dedupe_key, outbox.c.channel, outbox.c.recipient, outbox.c.flow,
+                outbox.c.record_id, outbox.c.event, outbox.c.status)
+         .join(outbox, outbox.c.id == deliveries.c.outbox_id)
+         .order_by(deliveries.c.id.desc()).limit(limit))
+    if outbox_id is not None:
+        q = q.where(deliveries.c.outbox_id == outbox_id)
+    if outcome:
+        q = q.where(deliveries.c.outcome == outcome)
+    with db.connect().execution_options(readonly=True) as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def counts(db: Engine) -> dict[str, int]:
+    """How many rows are pending, sent and dead."""
+    with db.connect().execution_options(readonly=True) as conn:
+        return {s: int(n) for s, n in conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))}

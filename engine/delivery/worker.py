@@ -1,0 +1,191 @@
+"""The worker: a scheduler pass, then a batch of deliveries, again and again.
+
+It runs as a thread inside the server (``start_worker_thread``; off with
+``RELAYFLOW_WORKER=off``) and on its own as ``relayflow worker``. Any number
+may run at once: scheduler passes lock per flow, deliveries are claimed with a
+lease (engine/delivery/outbox.py), so nothing is sent twice by two healthy workers; a
+crashed one's claims are taken over after their lease, and every message
+carries its dedupe key for receivers. Due rows in the past are found like any
+other, so a worker that was down catches up.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from engine.delivery.channels import BROADCAST_CHANNELS, Channel, DeliveryFailed, build_channels
+from engine.delivery.channels.message import OutboundMessage, Person, compose, load_people
+from engine.delivery.channels.settings import ChannelSettings
+from engine.records.errors import NotFound
+from engine.delivery.outbox import Claimed, DeliveryPolicy, claim, mark_failed, mark_sent
+from engine.records.records import Records, values_from_row
+from engine.storage.registry import FlowRegistry
+from engine.sla.scheduler import PassResult, resolve_recipients, run_pass
+from engine.settings import switched_on
+
+log = logging.getLogger("relayflow.worker")
+
+DEFAULT_INTERVAL = 15.0
+
+
+def worker_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """False when RELAYFLOW_WORKER is off/0/false/no (the server then runs no worker thread)."""
+    return switched_on("RELAYFLOW_WORKER", env)
+
+
+def worker_interval(env: Mapping[str, str] | None = None) -> float:
+    return float((os.environ if env is None else env).get("RELAYFLOW_WORKER_INTERVAL") or DEFAULT_INTERVAL)
+
+
+@dataclass
+class CycleResult:
+    passes: list[PassResult] = field(default_factory=list)
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    @property
+    def enqueued(self) -> int:
+        return sum(p.enqueued for p in self.passes)
+
+
+class Worker:
+    """Scheduler passes and deliveries for the flows of a registry."""
+
+    def __init__(self, db: Engine, registry: FlowRegistry, *, channels: Mapping[str, Channel] | None = None,
+                 settings: ChannelSettings | None = None, policy: DeliveryPolicy | None = None,
+                 batch: int = 50, name: str | None = None) -> None:
+        self.db = db
+        self.registry = registry
+        self.settings = settings or ChannelSettings.from_env()
+        self.channels = channels if channels is not None else build_channels(db, self.settings)
+        self.policy = policy or DeliveryPolicy.from_env()
+        self.batch = batch
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    # --- one cycle -------------------------------------------------------------------------------
+
+    def run_once(self, *, now: datetime | None = None, deliver: bool = True) -> CycleResult:
+        """One scheduler pass over every flow, then deliveries until nothing due is left (bounded)."""
+        self.registry.refresh(self.db)  # serve a flow revision applied by another process
+        result = CycleResult(passes=run_pass(self.db, self.registry, now=now))
+        if deliver:
+            for _ in range(100):
+                claimed = self.deliver_batch(now=now, into=result)
+                if claimed < self.batch:
+                    break
+        return result
+
+    def deliver_batch(self, *, now: datetime | None = None, into: CycleResult | None = None) -> int:
+        """Claim up to `batch` due messages and send them; returns how many were claimed."""
+        claimed = claim(self.db, self.name, limit=self.batch, now=now, policy=self.policy)
+        for c in claimed:
+            outcome = self.deliver(c, now=now)
+            if into is not None:
+                if outcome == "sent":
+                    into.sent += 1
+                elif outcome == "retry":
+                    into.retried += 1
+                else:
+                    into.dead += 1
+        return len(claimed)
+
+    def deliver(self, c: Claimed, *, now: datetime | None = None) -> str:
+        """Send one claimed message; `now` (default: the clock) is when a retry is scheduled from."""
+        started = datetime.now(timezone.utc)
+        try:
+            channel = self.channels.get(c.row["channel"])
+            if channel is None:
+                raise DeliveryFailed(f"no channel '{c.row['channel']}'", permanent=True)
+            detail = channel.send(self.message(c))
+        except DeliveryFailed as exc:
+            outcome = mark_failed(self.db, c, self.name, str(exc), started=started, permanent=exc.permanent,
+                                  policy=self.policy, now=now)
+            log.info("delivery %s (%s) failed: %s → %s", c.row["dedupe_key"], c.attempt, exc, outcome)
+            return outcome
+        except Exception as exc:  # a bug or an unexpected error in a channel: retried, then dead-lettered
+            log.exception("delivery %s crashed", c.row["dedupe_key"])
+            return mark_failed(self.db, c, self.name, f"{type(exc).__name__}: {exc}", started=started,
+                               policy=self.policy, now=now)
+        mark_sent(self.db, c, self.name, started=started, detail=detail)
+        return "sent"
+
+    def message(self, c: Claimed) -> OutboundMessage:
+        """Compose the message of a claimed row from the live flow and the record as it is now."""
+        row = c.row
+        flow_title, record_title, state_title = row["flow"], f"{row['flow']} #{row['record_id']}", row["state"]
+        tz, language = timezone.utc, None
+        record: Mapping[str, Any] = {}
+        try:
+            live = self.registry.get(row["flow"])
+        except NotFound:
+            live = None
+        with self.db.connect().execution_options(readonly=True) as conn:
+            if live is not None:
+                flow = live.flow
+                flow_title = flow.spec.title or flow.name
+                tz, language = flow.timezone, flow.spec.language
+                if row["state"] in flow.spec.states:
+                    state_title = flow.state(row["state"]).title or row["state"]
+                found = conn.execute(select(live.table).where(live.table.c.id == row["record_id"])).mappings().first()
+                if found is not None:
+                    record = found
+                    record_title = Records.title_of(flow, values_from_row(flow, found), row["record_id"])
+            person: Person | None = None
+            if row["user_id"] is not None:
+                people = load_people(conn, [row["user_id"]])
+                person = people[0] if people else Person(row["user_id"], f"user {row['user_id']}", None)
+            recipients: list[Person] = []
+            if row["channel"] in BROADCAST_CHANNELS and live is not None and record:
+                rules = live.flow.spec.reminders
+                if 0 <= row["rule"] < len(rules) and row["state"] in live.flow.spec.states:
+                    found_people = resolve_recipients(conn, live.flow, rules[row["rule"]], row["state"],
+                                                      {**record, "state": row["state"]})
+                    recipients = load_people(conn, [p.user_id for p in found_people if p.user_id is not None])
+        return compose(outbox_row=row, flow_title=flow_title, record_title=record_title, state_title=state_title,
+                       tz=tz, language=language, base_url=self.settings.base_url, person=person,
+                       recipients=recipients)
+
+    # --- the loop --------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, *, interval: float = DEFAULT_INTERVAL) -> None:
+        """Cycle every `interval` seconds until `stop` is set; errors are logged, never fatal."""
+        log.info("worker %s started (every %.1fs)", self.name, interval)
+        while not stop.is_set():
+            began = time.monotonic()
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("worker cycle failed")
+            stop.wait(max(0.0, interval - (time.monotonic() - began)))
+        log.info("worker %s stopped", self.name)
+
+
+@dataclass
+class WorkerThread:
+    thread: threading.Thread
+    stop: threading.Event
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self.stop.set()
+        self.thread.join(timeout)
+
+
+def start_worker_thread(db: Engine, registry: FlowRegistry, *, interval: float | None = None) -> WorkerThread:
+    """The worker as a daemon thread (what the server runs)."""
+    stop = threading.Event()
+    worker = Worker(db, registry)
+    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"interval": interval or worker_interval()},
+                              name="relayflow-worker", daemon=True)
+    thread.start()
+    return WorkerThread(thread, stop)

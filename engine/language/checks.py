@@ -1,0 +1,307 @@
+"""The second pass over a flow: references, reachability, expressions.
+
+Works on a structurally valid FlowSpec and collects every problem as
+(path into the YAML document, message); the loader turns paths into
+line:column. Nothing here stops at the first problem.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from engine.language.expressions import BUILTIN_NAMES, ExpressionError, compile_expression, compile_template
+from engine.language.identifiers import did_you_mean, identifier_problem
+from engine.language.spec import FlowSpec
+
+Path = tuple[Any, ...]
+Problem = tuple[Path, str]
+
+
+def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
+    """Every meaning problem of `spec`; `calendars` are the names of the shared calendars."""
+    problems: list[Problem] = []
+    for check in (_identifiers, _roles, _fields, _states, _transitions, _reachability,
+                  _computed, _expressions, _reminders, _moved_states, _renamed_fields):
+        problems.extend(check(spec))
+    problems.extend(_calendar_refs(spec, set(calendars)))
+    return problems
+
+
+def _calendar_refs(spec: FlowSpec, known: set[str]) -> Iterator[Problem]:
+    def unknown(name: str) -> str:
+        if not known:
+            return f"unknown calendar '{name}': no shared calendars are defined (calendars.yaml beside the flows)"
+        return _ref("calendar", name, sorted(known))
+
+    if isinstance(spec.calendar, str) and spec.calendar not in known:
+        yield ("calendar",), unknown(spec.calendar)
+    for name, state in spec.states.items():
+        if state.sla is not None and state.sla.calendar is not None and state.sla.calendar not in known:
+            yield ("states", name, "sla", "calendar"), unknown(state.sla.calendar)
+
+
+def _ref(kind: str, name: str, known: Iterable[str]) -> str:
+    known = list(known)
+    return f"unknown {kind} '{name}'{did_you_mean(name, known)}"
+
+
+def _identifiers(spec: FlowSpec) -> Iterator[Problem]:
+    msg = identifier_problem(spec.flow, what="flow")
+    if msg:
+        yield ("flow",), msg
+    for section, what in (("roles", "role"), ("fields", "field"), ("states", "state"), ("transitions", "transition")):
+        for name in getattr(spec, section):
+            msg = identifier_problem(name, what=what, is_field=(section == "fields"))
+            if msg:
+                yield (section, name, "__key__"), msg
+
+
+def _role_refs(spec: FlowSpec, roles: list[str], path: Path) -> Iterator[Problem]:
+    for i, role in enumerate(roles):
+        if role not in spec.roles:
+            yield path + (i,), _ref("role", role, spec.roles)
+
+
+def _field_refs(spec: FlowSpec, names: list[str], path: Path) -> Iterator[Problem]:
+    for i, name in enumerate(names):
+        if name not in spec.fields:
+            yield path + (i,), _ref("field", name, spec.fields)
+
+
+def _state_ref(spec: FlowSpec, name: str, path: Path) -> Iterator[Problem]:
+    if name not in spec.states:
+        yield path, _ref("state", name, spec.states)
+
+
+def _roles(spec: FlowSpec) -> Iterator[Problem]:
+    if spec.create_by is not None:
+        yield from _role_refs(spec, spec.create_by, ("create_by",))
+    if not spec.states:
+        yield ("states",), "a flow needs at least one state"
+    if spec.initial is not None:
+        yield from _state_ref(spec, spec.initial, ("initial",))
+
+
+def _fields(spec: FlowSpec) -> Iterator[Problem]:
+    if not spec.fields:
+        yield ("fields",), "a flow needs at least one field"
+    for name, field in spec.fields.items():
+        role = getattr(field, "role", None)
+        if role is not None and role not in spec.roles:
+            yield ("fields", name, "role"), _ref("role", role, spec.roles)
+        if field.compute is not None and field.default is not None:
+            yield ("fields", name, "default"), f"field '{name}' is computed and cannot have a default"
+        if field.compute is not None and field.required:
+            yield ("fields", name, "required"), f"field '{name}' is computed; it cannot be required"
+
+
+def _states(spec: FlowSpec) -> Iterator[Problem]:
+    for name, state in spec.states.items():
+        base: Path = ("states", name)
+        if state.owner is not None and state.owner not in spec.roles:
+            yield base + ("owner",), _ref("role", state.owner, spec.roles)
+        if state.edit_by is not None:
+            yield from _role_refs(spec, state.edit_by, base + ("edit_by",))
+        yield from _field_refs(spec, state.edit, base + ("edit",))
+        yield from _field_refs(spec, state.hide, base + ("hide",))
+        for i, f in enumerate(state.edit):
+            if f in spec.fields and spec.fields[f].compute is not None:
+                yield base + ("edit", i), f"field '{f}' is computed and cannot be edited"
+            if f in state.hide:
+                yield base + ("edit", i), f"field '{f}' is both editable and hidden in state '{name}'"
+        if state.assign is not None:
+            if state.assign.strategy == "field":
+                f = state.assign.field or ""
+                if f not in spec.fields:
+                    yield base + ("assign", "field"), _ref("field", f, spec.fields)
+                elif spec.fields[f].type != "user":
+                    yield base + ("assign", "field"), f"assign field '{f}' must be a user field, not {spec.fields[f].type}"
+            elif state.assign.field is not None:
+                yield base + ("assign",), "only the field strategy takes a field"
+            if state.assign.strategy in ("round_robin", "least_loaded") and state.owner is None:
+                yield base + ("assign",), f"{state.assign.strategy} picks among the owner role's members: give state '{name}' an owner"
+        if state.final:
+            for key in ("sla", "assign", "pause_sla"):
+                if getattr(state, key):
+                    yield base + (key,), f"final state '{name}' cannot have {key}"
+            if state.edit:
+                yield base + ("edit",), f"final state '{name}' is closed; nothing can be edited in it"
+        if state.pause_sla and state.sla is not None:
+            yield base + ("sla",), f"state '{name}' pauses the clock; it cannot have a clock of its own"
+        if state.moved_to is not None:
+            yield base + ("moved_to",), (
+                f"moved_to marks a removed state and stands alone: write `{name}: {{moved_to: {state.moved_to}}}` "
+                "to remove this state, or drop moved_to to keep it"
+            )
+        if state.sla is not None and state.sla.clock == "business" and spec.calendar is None and state.sla.calendar is None:
+            yield base + ("sla",), (
+                f"state '{name}' counts business time but the flow has no calendar; "
+                "add a top-level calendar or use clock: elapsed"
+            )
+
+
+def _transitions(spec: FlowSpec) -> Iterator[Problem]:
+    for name, t in spec.transitions.items():
+        base: Path = ("transitions", name)
+        for i, s in enumerate(t.from_):
+            yield from _state_ref(spec, s, base + ("from", i))
+            if s in spec.states and spec.states[s].final:
+                yield base + ("from", i), f"transition '{name}' leaves final state '{s}'; a final state is closed"
+        yield from _state_ref(spec, t.to, base + ("to",))
+        yield from _role_refs(spec, t.by, base + ("by",))
+        if not t.by:
+            yield base + ("by",), f"transition '{name}' names no role that may fire it"
+        yield from _field_refs(spec, t.require, base + ("require",))
+
+
+def _reachability(spec: FlowSpec) -> Iterator[Problem]:
+    if not spec.states:
+        return
+    start = spec.initial_state
+    if start not in spec.states:
+        return
+    # An unknown state in a transition is reported on its own; guessing reachability around it only adds noise.
+    for t in spec.transitions.values():
+        if t.to not in spec.states or any(s not in spec.states for s in t.from_):
+            return
+    edges: dict[str, set[str]] = {s: set() for s in spec.states}
+    for t in spec.transitions.values():
+        for s in t.from_:
+            if s in edges and t.to in spec.states:
+                edges[s].add(t.to)
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        for nxt in edges[queue.popleft()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    for name, state in spec.states.items():
+        if name not in seen:
+            yield ("states", name, "__key__"), f"state '{name}' cannot be reached from '{start}': no transition leads to it"
+        if not state.final and not edges[name]:
+            yield ("states", name, "__key__"), f"state '{name}' is not final but no transition leaves it; mark it final: true or add a way out"
+
+
+def _computed(spec: FlowSpec) -> Iterator[Problem]:
+    deps: dict[str, set[str]] = {}
+    for name, field in spec.fields.items():
+        if field.compute is None:
+            continue
+        try:
+            expr = compile_expression(field.compute)
+        except ExpressionError:
+            continue  # reported by _expressions
+        for ref in sorted(expr.names - BUILTIN_NAMES):
+            if ref not in spec.fields:
+                yield ("fields", name, "compute"), f"computed field '{name}' uses {_ref('field', ref, spec.fields)}"
+        deps[name] = {r for r in expr.names if r in spec.fields and spec.fields[r].compute is not None}
+    # Cycle detection among computed fields (depth-first, three colours).
+    colour: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        colour[node] = 1
+        for nxt in sorted(deps.get(node, ())):
+            if colour.get(nxt) == 1:
+                return trail + [node, nxt]
+            if colour.get(nxt) is None:
+                found = visit(nxt, trail + [node])
+                if found:
+                    return found
+        colour[node] = 2
+        return None
+
+    reported: set[str] = set()
+    for name in deps:
+        if colour.get(name) is None:
+            cycle = visit(name, [])
+            if cycle:
+                start = cycle.index(cycle[-1])
+                loop = cycle[start:]
+                first = loop[0]
+                if first not in reported:
+                    reported.update(loop)
+                    yield ("fields", first, "compute"), "computed fields depend on each other in a cycle: " + " → ".join(loop)
+
+
+def _expressions(spec: FlowSpec) -> Iterator[Problem]:
+    allowed = set(spec.fields) | BUILTIN_NAMES
+    items: list[tuple[Path, str]] = [(("fields", n, "compute"), f.compute) for n, f in spec.fields.items() if f.compute]
+    items += [(("transitions", n, "when"), t.when) for n, t in spec.transitions.items() if t.when]
+    for path, source in items:
+        try:
+            expr = compile_expression(source)
+        except ExpressionError as exc:
+            yield path, str(exc)
+            continue
+        if path[0] == "transitions":
+            for ref in sorted(expr.names - allowed):
+                yield path, f"condition uses {_ref('field', ref, allowed)}"
+    if spec.record_title:
+        try:
+            tpl = compile_template(spec.record_title)
+        except ExpressionError as exc:
+            yield ("record_title",), str(exc)
+        else:
+            for ref in sorted(tpl.names - set(spec.fields)):
+                yield ("record_title",), f"record_title uses {_ref('field', ref, spec.fields)}"
+
+
+def _reminders(spec: FlowSpec) -> Iterator[Problem]:
+    for i, r in enumerate(spec.reminders):
+        base: Path = ("reminders", i)
+        for j, target in enumerate(r.notify):
+            kind, _, name = target.partition(":")
+            if target in ("assignee", "owner", "creator"):
+                continue
+            if kind == "role" and name:
+                if name not in spec.roles:
+                    yield base + ("notify", j), _ref("role", name, spec.roles)
+            elif kind == "field" and name:
+                if name not in spec.fields:
+                    yield base + ("notify", j), _ref("field", name, spec.fields)
+                elif spec.fields[name].type not in ("user", "email"):
+                    yield base + ("notify", j), f"field '{name}' is a {spec.fields[name].type} field; notify needs a user or email field"
+            else:
+                yield base + ("notify", j), (
+                    f"unknown recipient '{target}': use assignee, owner, creator, role:<role> or field:<user field>"
+                )
+        for j, s in enumerate(r.states or []):
+            yield from _state_ref(spec, s, base + ("states", j))
+        if r.repeat is not None and r.on != "breach":
+            yield base + ("repeat",), "repeat only applies to breach reminders"
+        if r.escalate and r.on != "breach":
+            yield base + ("escalate",), "escalate only applies to breach reminders"
+
+
+def _moved_states(spec: FlowSpec) -> Iterator[Problem]:
+    """`old: {moved_to: new}` must lead, possibly through other removed states, to a live state."""
+    moved = spec.moved_states
+    for name, target in moved.items():
+        path: Path = ("states", name, "moved_to")
+        seen = [name]
+        while target in moved and target not in seen:
+            seen.append(target)
+            target = moved[target]
+        if target in seen:
+            yield path, "removed states move to each other in a circle: " + " → ".join(seen + [target])
+        elif target not in spec.states:
+            yield path, f"state '{name}' is removed and moves its records to {_ref('state', target, spec.states)}"
+
+
+def _renamed_fields(spec: FlowSpec) -> Iterator[Problem]:
+    sources: dict[str, str] = {}
+    for name, field in spec.fields.items():
+        old = field.renamed_from
+        if old is None:
+            continue
+        path: Path = ("fields", name, "renamed_from")
+        if old == name:
+            yield path, f"field '{name}' cannot be renamed from itself"
+        elif old in spec.fields:
+            yield path, f"field '{name}' is renamed from '{old}', but '{old}' is still a field of this flow"
+        elif old in sources:
+            yield path, f"fields '{sources[old]}' and '{name}' are both renamed from '{old}'"
+        else:
+            sources[old] = name

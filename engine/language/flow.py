@@ -1,0 +1,208 @@
+"""A flow compiled for running: expressions compiled, lookups precomputed.
+
+A CompiledFlow is immutable and cheap to share between threads. The spec says
+what the business user wrote; this says what the engine does with it.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from engine.sla.calendar import BusinessCalendar, CalendarSpec, ElapsedClock
+from engine.language.durations import Duration, parse_duration
+from engine.language.expressions import Expression, TextTemplate, compile_expression, compile_template
+from engine.language.spec import FlowSpec, StateSpec, TransitionSpec
+from forms import FieldSpecBase
+
+DEFAULT_TZ = "UTC"
+
+
+@dataclass(frozen=True)
+class StateClock:
+    """The SLA clock of one state, ready to compute due and warn instants."""
+
+    clock: BusinessCalendar | ElapsedClock
+    due: Duration
+    warn_fraction: float | None
+    warn_after: Duration | None
+
+
+@dataclass(frozen=True)
+class CompiledFlow:
+    spec: FlowSpec
+    source_text: str
+    source: str
+    fields: dict[str, FieldSpecBase]
+    computed_order: tuple[str, ...]
+    compute: dict[str, Expression]
+    when: dict[str, Expression]
+    title: TextTemplate | None
+    clocks: dict[str, StateClock]
+    timezone: ZoneInfo
+    transitions_from: dict[str, tuple[tuple[str, TransitionSpec], ...]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.flow
+
+    @property
+    def table_name(self) -> str:
+        return f"flow_{self.spec.flow}"
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.source_text.encode("utf-8")).hexdigest()
+
+    @property
+    def initial(self) -> str:
+        return self.spec.initial_state
+
+    def state(self, name: str) -> StateSpec:
+        return self.spec.states[name]
+
+    @cached_property
+    def creator_roles(self) -> frozenset[str]:
+        if self.spec.create_by is not None:
+            return frozenset(self.spec.create_by)
+        owner = self.spec.states[self.initial].owner
+        return frozenset([owner]) if owner else frozenset()
+
+    @cached_property
+    def final_states(self) -> frozenset[str]:
+        return frozenset(n for n, s in self.spec.states.items() if s.final)
+
+    @cached_property
+    def open_states(self) -> tuple[str, ...]:
+        return tuple(n for n, s in self.spec.states.items() if not s.final)
+
+    @cached_property
+    def states_owned_by(self) -> dict[str, frozenset[str]]:
+        owned: dict[str, set[str]] = {}
+        for name, st in self.spec.states.items():
+            if st.owner and not st.final:
+                owned.setdefault(st.owner, set()).add(name)
+        return {r: frozenset(s) for r, s in owned.items()}
+
+    def editors_of(self, state: str) -> frozenset[str]:
+        st = self.spec.states[state]
+        if st.edit_by is not None:
+            return frozenset(st.edit_by)
+        return frozenset([st.owner]) if st.owner else frozenset()
+
+    @cached_property
+    def _edit_fields(self) -> dict[str, frozenset[str]]:
+        """state → the fields its `edit` list names, computed ones left out (once per flow)."""
+        return {n: frozenset(f for f in st.edit if f not in self.compute) for n, st in self.spec.states.items()}
+
+    def editable_fields(self, state: str, roles: frozenset[str]) -> frozenset[str]:
+        """Fields this set of roles may edit in `state` (computed fields never)."""
+        if not (self.editors_of(state) & roles):
+            return frozenset()
+        return self._edit_fields[state]
+
+    @cached_property
+    def create_fields(self) -> frozenset[str]:
+        """Fields a creator may set: those editable in the initial state (never computed ones)."""
+        return self._edit_fields[self.initial]
+
+    @cached_property
+    def states_by_role(self) -> dict[str, frozenset[str]]:
+        """role → the non-final states where that role may act (own, edit or fire a transition)."""
+        acting: dict[str, set[str]] = {}
+        for name, st in self.spec.states.items():
+            if st.final:
+                continue
+            roles = set(self.editors_of(name))
+            if st.owner:
+                roles.add(st.owner)
+            for _, t in self.transitions_from.get(name, ()):
+                roles.update(t.by)
+            for role in roles:
+                acting.setdefault(role, set()).add(name)
+        return {r: frozenset(s) for r, s in acting.items()}
+
+    def hidden_fields(self, state: str) -> frozenset[str]:
+        return frozenset(self.spec.states[state].hide)
+
+    @cached_property
+    def roles_of_flow(self) -> frozenset[str]:
+        return frozenset(self.spec.roles)
+
+
+def _topological(compute: dict[str, Expression], order: list[str]) -> tuple[str, ...]:
+    done: list[str] = []
+    placed: set[str] = set()
+
+    def place(name: str) -> None:
+        if name in placed:
+            return
+        placed.add(name)
+        for dep in sorted(compute[name].names):
+            if dep in compute:
+                place(dep)
+        done.append(name)
+
+    for name in order:
+        if name in compute:
+            place(name)
+    return tuple(done)
+
+
+def _clock_for(spec: FlowSpec, st: StateSpec, tz: ZoneInfo, calendars: dict[str, CalendarSpec]) -> StateClock | None:
+    if st.sla is None:
+        return None
+    sla = st.sla
+    clock: BusinessCalendar | ElapsedClock
+    if sla.clock == "elapsed":
+        clock = ElapsedClock(tz)
+    else:
+        cal = calendars.get(sla.calendar) if sla.calendar else None
+        if cal is None:
+            cal = spec.calendar if isinstance(spec.calendar, CalendarSpec) else calendars.get(str(spec.calendar))
+        if cal is None:
+            raise ValueError(f"no calendar for the clock of {st.title or 'a state'}")
+        clock = BusinessCalendar.from_spec(cal)
+    warn_fraction = warn_after = None
+    if sla.warn:
+        if sla.warn.endswith("%"):
+            warn_fraction = int(sla.warn[:-1]) / 100
+        else:
+            warn_after = parse_duration(sla.warn)
+    return StateClock(clock, parse_duration(sla.due), warn_fraction, warn_after)
+
+
+def compile_flow(spec: FlowSpec, source_text: str, source: str,
+                 calendars: dict[str, CalendarSpec] | None = None) -> CompiledFlow:
+    calendars = calendars or {}
+    tzname = DEFAULT_TZ
+    if isinstance(spec.calendar, CalendarSpec):
+        tzname = spec.calendar.timezone
+    elif isinstance(spec.calendar, str) and spec.calendar in calendars:
+        tzname = calendars[spec.calendar].timezone
+    tz = ZoneInfo(tzname)
+    compute = {n: compile_expression(f.compute) for n, f in spec.fields.items() if f.compute}
+    when = {n: compile_expression(t.when) for n, t in spec.transitions.items() if t.when}
+    by_state: dict[str, list[tuple[str, TransitionSpec]]] = {s: [] for s in spec.states}
+    for n, t in spec.transitions.items():
+        for s in t.from_:
+            by_state[s].append((n, t))
+    clocks = {}
+    for n, st in spec.states.items():
+        c = _clock_for(spec, st, tz, calendars)
+        if c is not None:
+            clocks[n] = c
+    return CompiledFlow(
+        spec=spec,
+        source_text=source_text,
+        source=source,
+        fields=dict(spec.fields),
+        computed_order=_topological(compute, list(spec.fields)),
+        compute=compute,
+        when=when,
+        title=compile_template(spec.record_title) if spec.record_title else None,
+        clocks=clocks,
+        timezone=tz,
+        transitions_from={s: tuple(v) for s, v in by_state.items()},
+    )

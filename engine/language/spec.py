@@ -1,0 +1,226 @@
+"""The flow language as pydantic models (structure only; meaning is checked in checks.py).
+
+Short forms are expanded before validation so that error locations stay plain
+paths into the file: `sla: 4h` is `sla: {due: 4h}`, `by: clerk` is
+`by: [clerk]`, `from: draft` is `from: [draft]`, `assign: {field: x}` names a
+user field.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
+
+from engine.sla.calendar import CalendarSpec
+from engine.language.durations import parse_duration
+from forms import FieldSpec
+
+_PERCENT_RE = re.compile(r"^(\d{1,2})%$")
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+def _check_warn(value: str) -> str:
+    m = _PERCENT_RE.match(value)
+    if m:
+        if not 1 <= int(m.group(1)) <= 99:
+            raise ValueError("a warning percentage must be between 1% and 99%")
+        return value
+    parse_duration(value)
+    return value
+
+
+DurationText = Annotated[
+    str,
+    AfterValidator(_check_duration),
+    Field(description="Duration such as 45s, 90m, 4h, 2d or 1h30m", examples=["4h", "2d", "1h30m"]),
+]
+WarnText = Annotated[
+    str,
+    AfterValidator(_check_warn),
+    Field(description="When to warn: a duration after the stage starts, or a percentage of the due time", examples=["75%", "3h"]),
+]
+
+
+def _listify(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RoleSpec(_Model):
+    title: str | None = None
+    description: str | None = None
+
+
+class SlaSpec(_Model):
+    due: DurationText
+    warn: WarnText | None = None
+    clock: Literal["business", "elapsed"] = Field(
+        default="business", description="business: count working time of the calendar; elapsed: wall time"
+    )
+    calendar: str | None = Field(default=None, description="Name of a shared calendar instead of the flow's own")
+    on_change: Literal["keep", "recompute"] = Field(
+        default="keep", description="When this SLA changes on reload: running clocks keep their due time or are recomputed"
+    )
+
+
+class AssignSpec(_Model):
+    strategy: Literal["creator", "field", "round_robin", "least_loaded"]
+    field: str | None = None
+
+
+class StateSpec(_Model):
+    title: str | None = None
+    description: str | None = None
+    owner: str | None = Field(default=None, description="Role responsible in this state; its members see the record in their inbox")
+    assign: AssignSpec | None = Field(default=None, description="creator | round_robin | least_loaded | {field: a_user_field}")
+    edit: list[str] = Field(default_factory=list, description="Fields editable in this state")
+    edit_by: list[str] | None = Field(default=None, description="Roles that may edit (default: the owner role)")
+    hide: list[str] = Field(default_factory=list, description="Fields not shown in this state")
+    sla: SlaSpec | None = None
+    pause_sla: bool = Field(default=False, description="A waiting state: the interrupted stage's clock stops")
+    final: bool = False
+    moved_to: str | None = Field(
+        default=None,
+        description="Only on a removed state, alone (`old: {moved_to: new}`): where its records go when the flow is reloaded",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        sla = data.get("sla")
+        if isinstance(sla, (str, int)):
+            data["sla"] = {"due": str(sla)}
+        assign = data.get("assign")
+        if isinstance(assign, str):
+            data["assign"] = {"strategy": assign}
+        elif isinstance(assign, dict) and set(assign) == {"field"}:
+            data["assign"] = {"strategy": "field", "field": assign["field"]}
+        for key in ("edit_by", "edit", "hide"):
+            if key in data:
+                data[key] = _listify(data[key])
+        return data
+
+
+class TransitionSpec(_Model):
+    title: str | None = None
+    from_: list[str] = Field(alias="from", description="State or list of states the transition leaves")
+    to: str
+    by: list[str] = Field(description="Roles allowed to fire it")
+    when: str | None = Field(default=None, description="Condition over the record and the user, e.g. amount >= 100000")
+    require: list[str] = Field(default_factory=list, description="Fields that must be filled before it may fire")
+    comment: Literal["required", "optional"] | None = None
+    confirm: str | None = Field(default=None, description="Confirmation question shown before firing")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("from", "by", "require"):
+                if key in data:
+                    data[key] = _listify(data[key])
+        return data
+
+
+class ReminderSpec(_Model):
+    on: Literal["warn", "breach", "enter"]
+    notify: list[str] = Field(description="assignee | owner | role:<role> | field:<user field>")
+    via: list[Literal["inbox", "email", "webhook", "dingtalk", "wecom", "feishu"]] = Field(default_factory=lambda: ["inbox"])
+    states: list[str] | None = Field(default=None, description="Only for these states (default: every state with a clock)")
+    repeat: DurationText | None = Field(default=None, description="Keep reminding at this interval while still breached")
+    escalate: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("notify", "via", "states"):
+                if key in data:
+                    data[key] = _listify(data[key])
+        return data
+
+
+class VisibilitySpec(_Model):
+    """Who may read records of the flow (beyond admins)."""
+
+    read: Literal["all", "roles", "own"] = Field(
+        default="roles",
+        description="Besides admins (everything) and 'mine' (created by me or assigned to me): "
+        "all = every record, for anyone with a role of this flow; "
+        "roles = records now or ever in a state where one of my roles may act (owner, edit_by, a transition's by), "
+        "or that I acted on; own = records waiting unassigned in such a state (my role queue). "
+        "See docs/access-control.md",
+    )
+
+
+class FlowSpec(_Model):
+    flow: str = Field(description="Identifier of the flow (snake_case); names its table")
+    title: str | None = None
+    description: str | None = None
+    language: str | None = Field(default=None, description="Language of the titles, e.g. zh-CN or en")
+    record_title: str | None = Field(default=None, description="Template naming one record, e.g. '{{ customer }} · {{ product_model }}'")
+    roles: dict[str, RoleSpec] = Field(default_factory=dict)
+    calendar: CalendarSpec | str | None = Field(default=None, description="Default business calendar (or a shared calendar's name)")
+    create_by: list[str] | None = Field(default=None, description="Roles that may create records (default: the first state's owner)")
+    visibility: VisibilitySpec = Field(default_factory=VisibilitySpec)
+    fields: dict[str, FieldSpec]
+    initial: str | None = None
+    states: dict[str, StateSpec]
+    transitions: dict[str, TransitionSpec] = Field(default_factory=dict)
+    reminders: list[ReminderSpec] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            roles = data.get("roles")
+            if isinstance(roles, dict):
+                data["roles"] = {k: ({"title": v} if isinstance(v, str) else v) for k, v in roles.items()}
+            if "create_by" in data:
+                data["create_by"] = _listify(data["create_by"])
+            if isinstance(data.get("visibility"), str):
+                data["visibility"] = {"read": data["visibility"]}
+        return data
+
+    # Removed states (`old: {moved_to: new}` under states) are taken out of `states`
+    # when the file is read: the engine never serves them, only the reload maps them.
+    _moved_states: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _removed_states(cls, data: Any, handler: ModelWrapValidatorHandler["FlowSpec"]) -> "FlowSpec":
+        moved: dict[str, str] = {}
+        if isinstance(data, dict) and isinstance(data.get("states"), dict):
+            live = {}
+            for name, body in data["states"].items():
+                if isinstance(body, dict) and set(body) == {"moved_to"} and isinstance(body["moved_to"], str):
+                    moved[name] = body["moved_to"]
+                else:
+                    live[name] = body
+            data = {**data, "states": live}
+        spec = handler(data)
+        if moved:
+            spec._moved_states = moved
+        return spec
+
+    @property
+    def moved_states(self) -> dict[str, str]:
+        """Removed state → the state its records move to, as written in the file."""
+        return dict(self._moved_states)
+
+    @property
+    def initial_state(self) -> str:
+        return self.initial or next(iter(self.states))

@@ -1,0 +1,1 @@
+"""People: users and role grants, browser sessions, API tokens."""

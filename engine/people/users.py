@@ -1,0 +1,179 @@
+"""Users and role grants. Passwords are hashed with argon2id (argon2-cffi)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from engine.records.actor import Actor
+from engine.records.errors import NotFound, ValidationFailed
+from engine.language.identifiers import IDENTIFIER_RE
+from engine.storage.schema import role_grants, users
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(db: Engine, username: str, *, display_name: str | None = None, password: str | None = None,
+                email: str | None = None, is_admin: bool = False, roles: list[str] | tuple[str, ...] = (),
+                locale: str | None = None) -> int:
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise ValidationFailed({"username": "a user name is 1 to 64 characters without spaces"})
+    _check_lengths(display_name=display_name, email=email, locale=locale)
+    for role in roles:
+        _check_role(role)
+    with db.begin() as conn:
+        try:
+            uid = conn.execute(
+                insert(users).values(
+                    username=username, display_name=display_name or username, email=email,
+                    password_hash=hash_password(password) if password else None, locale=locale,
+                    is_admin=is_admin, active=True, created_at=datetime.now(timezone.utc),
+                ).returning(users.c.id)
+            ).scalar_one()
+        except IntegrityError:
+            raise ValidationFailed({"username": f"user '{username}' already exists"}) from None
+        for role in roles:
+            conn.execute(insert(role_grants).values(user_id=uid, role=role))
+    return int(uid)
+
+
+_MAX_LENGTHS = {"display_name": 200, "email": 254, "locale": 16}  # the column sizes (engine/storage/schema.py)
+MAX_ROLE = 64
+
+
+def _check_lengths(**values: str | None) -> None:
+    """Refuse values longer than their column, before PostgreSQL does it with a traceback."""
+    errors = {k: f"at most {_MAX_LENGTHS[k]} characters" for k, v in values.items()
+              if v is not None and len(v) > _MAX_LENGTHS[k]}
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _check_role(role: str) -> None:
+    if not IDENTIFIER_RE.match(role):
+        raise ValidationFailed({"role": f"role '{role}' is not a snake_case identifier"})
+    if len(role) > MAX_ROLE:
+        raise ValidationFailed({"role": f"a role name is at most {MAX_ROLE} characters"})
+
+
+def user_id(db: Engine, username: str) -> int:
+    with db.connect() as conn:
+        uid = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
+    if uid is None:
+        raise NotFound(f"no user '{username}'")
+    return int(uid)
+
+
+def grant_role(db: Engine, username: str, role: str) -> None:
+    _check_role(role)
+    uid = user_id(db, username)
+    with db.begin() as conn:
+        exists = conn.execute(select(role_grants.c.role).where(role_grants.c.user_id == uid, role_grants.c.role == role)).first()
+        if not exists:
+            conn.execute(insert(role_grants).values(user_id=uid, role=role))
+
+
+def revoke_role(db: Engine, username: str, role: str) -> None:
+    uid = user_id(db, username)
+    with db.begin() as conn:
+        conn.execute(delete(role_grants).where(role_grants.c.user_id == uid, role_grants.c.role == role))
+
+
+def set_password(db: Engine, username: str, password: str) -> None:
+    uid = user_id(db, username)
+    with db.begin() as conn:
+        conn.execute(update(users).where(users.c.id == uid).values(password_hash=hash_password(password)))
+
+
+def set_active(db: Engine, username: str, active: bool) -> None:
+    uid = user_id(db, username)
+    with db.begin() as conn:
+        conn.execute(update(users).where(users.c.id == uid).values(active=active))
+
+
+def load_actor(db: Engine, *, username: str | None = None, uid: int | None = None) -> Actor:
+    """The active user with their roles; NotFound for unknown or deactivated users."""
+    q = select(users)
+    q = q.where(users.c.username == username) if username is not None else q.where(users.c.id == uid)
+    with db.connect() as conn:
+        row = conn.execute(q).mappings().first()
+        if row is None or not row["active"]:
+            raise NotFound(f"no active user '{username or uid}'")
+        roles = roles_of(conn, row["id"])
+    return Actor(id=row["id"], username=row["username"], display_name=row["display_name"],
+                 roles=roles, is_admin=bool(row["is_admin"]), locale=row["locale"])
+
+
+def list_users(db: Engine) -> list[dict[str, object]]:
+    with db.connect() as conn:
+        rows = conn.execute(select(users).order_by(users.c.id)).mappings().all()
+        grants = conn.execute(select(role_grants)).all()
+    by_user: dict[int, list[str]] = {}
+    for uid, role in grants:
+        by_user.setdefault(uid, []).append(role)
+    return [
+        {"id": r["id"], "username": r["username"], "display_name": r["display_name"], "email": r["email"],
+         "is_admin": r["is_admin"], "active": r["active"], "roles": sorted(by_user.get(r["id"], []))}
+        for r in rows
+    ]
+
+
+def roles_of(conn: Connection, uid: int) -> frozenset[str]:
+    """The roles granted to a user."""
+    return frozenset(conn.execute(select(role_grants.c.role).where(role_grants.c.user_id == uid)).scalars().all())
+
+
+def assignable_problem(conn: Connection, uid: int, role: str | None) -> str | None:
+    """Why user `uid` may not be given a record (or a user field) limited to `role`; None when they may.
+
+    With a role: the user must be an active member of it; without one: any active user.
+    """
+    q = select(users.c.id).where(users.c.id == uid, users.c.active.is_(True))
+    if role:
+        q = q.join(role_grants, role_grants.c.user_id == users.c.id).where(role_grants.c.role == role)
+        if conn.execute(q).first() is None:
+            return f"user {uid} is not an active member of role '{role}'"
+    elif conn.execute(q).first() is None:
+        return f"no active user {uid}"
+    return None
+
+
+def role_members(conn: Connection, role: str) -> list[int]:
+    """Active members of a role, by id (the order round-robin follows)."""
+    q = (select(users.c.id).join(role_grants, role_grants.c.user_id == users.c.id)
+         .where(role_grants.c.role == role, users.c.active.is_(True)).order_by(users.c.id))
+    return [int(x) for x in conn.execute(q).scalars().all()]
+
+
+def update_user(db: Engine, username: str, *, display_name: str | None = None, email: str | None = None,
+                is_admin: bool | None = None) -> None:
+    """Change a user's name, e-mail or admin flag (None leaves a value as it is)."""
+    _check_lengths(display_name=display_name, email=email)
+    uid = user_id(db, username)
+    values: dict[str, object] = {}
+    if display_name is not None:
+        values["display_name"] = display_name
+    if email is not None:
+        values["email"] = email or None
+    if is_admin is not None:
+        values["is_admin"] = is_admin
+    if values:
+        with db.begin() as conn:
+            conn.execute(update(users).where(users.c.id == uid).values(**values))

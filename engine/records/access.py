@@ -1,0 +1,307 @@
+"""Access control in one place: who may create, see, edit and move which records.
+
+Every door (the REST API, the pages, bulk actions, the CLI when it acts for a
+user) asks this module; nothing else decides. The rules come from the flow
+file alone (docs/access-control.md):
+
+* create: `create_by` (default: the owner of the initial state).
+* see (`visibility:`), admins always see everything; besides, everyone sees
+  the records they created or that are assigned to them ("mine"), and:
+    - `all`   — holding any role of the flow: every record;
+    - `roles` — records now in one of "my states", or that were ever in one
+                (history), or that I acted on;
+    - `own`   — records waiting unassigned in one of my states (the role
+                queue my inbox shows).
+  "My states" for a user are the states where one of their roles may act:
+  the owner role, the `edit_by` roles, and the roles of every transition
+  leaving the state. So whoever may fire a transition can always see the
+  record (except under `own`, where an assignee narrows it down).
+* fields: editable in a state by its editors (`edit`, minus computed ones),
+  hidden where `hide` says so, read-only otherwise; nothing is editable in a
+  final state.
+* transitions: shown to the roles in `by`; allowed when, besides, the `when`
+  condition holds and the required fields are filled (Records decides those
+  and gives the reasons).
+
+Visibility is a SQL condition (`visible_clause`), so lists filter in the
+database and invisible records never leave it; a single record is read with
+the same condition, so "invisible" and "unknown" both answer NotFound.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, true
+from sqlalchemy.engine import Engine
+
+from engine.records.actor import Actor
+from engine.records.errors import Forbidden, NotFound, ReadOnlyField, RecordClosed, UnknownTransition, WorkflowError
+from engine.language.flow import CompiledFlow
+from engine.records.records import Record, Records, TransitionOption
+from engine.storage.registry import FlowRegistry, LiveFlow
+from engine.storage.schema import history
+from engine.storage.write_scope import read_connection
+
+
+class FieldMode(StrEnum):
+    EDIT = "edit"
+    READ = "read"
+    HIDDEN = "hidden"
+
+
+VISIBILITY_RULES = ("all", "roles", "own")
+
+
+# --- per-flow lookups, computed once per compiled flow --------------------------------------------
+
+_cache_lock = threading.Lock()
+
+
+def states_by_role(flow: CompiledFlow) -> dict[str, frozenset[str]]:
+    """role → the non-final states where that role may act (own, edit or fire a transition)."""
+    return flow.states_by_role
+
+
+def my_states(flow: CompiledFlow, actor: Actor) -> frozenset[str]:
+    """States where one of the actor's roles may act."""
+    by_role = states_by_role(flow)
+    out: set[str] = set()
+    for role in actor.roles:
+        out |= by_role.get(role, frozenset())
+    return frozenset(out)
+
+
+# --- create ---------------------------------------------------------------------------------------
+
+def may_create(flow: CompiledFlow, actor: Actor) -> bool:
+    return bool(actor.roles & flow.creator_roles)
+
+
+def check_create(flow: CompiledFlow, actor: Actor) -> None:
+    if not may_create(flow, actor):
+        raise Forbidden(f"creating a {flow.spec.title or flow.name} needs one of the roles: "
+                        + ", ".join(sorted(flow.creator_roles)))
+
+
+def create_fields(flow: CompiledFlow) -> frozenset[str]:
+    """Fields a creator may set: those editable in the initial state (never computed ones)."""
+    return flow.create_fields
+
+
+# --- see ------------------------------------------------------------------------------------------
+
+def visibility_rule(flow: CompiledFlow) -> str:
+    return flow.spec.visibility.read
+
+
+def visible_clause(live: LiveFlow, actor: Actor, user: Any = None) -> ColumnElement[bool]:
+    """SQL condition on the flow table: the records `actor` may see.
+
+    `user` stands for the actor's id in the SQL (a bind parameter, for statements
+    that are built once and reused); by default the id itself.
+    """
+    if actor.is_admin:
+        return true()
+    uid = actor.id if user is None else user
+    flow, t = live.flow, live.table
+    mine = or_(t.c.created_by == uid, t.c.assignee_id == uid)
+    rule = visibility_rule(flow)
+    if rule == "all":
+        return true() if actor.roles & flow.roles_of_flow else mine
+    states = sorted(my_states(flow, actor))
+    if rule == "own":
+        if not states:
+            return mine
+        return or_(mine, and_(t.c.assignee_id.is_(None), t.c.state.in_(states)))
+    # roles: now in one of my states, or ever was (history), or I acted on it
+    h = history
+    trace = h.c.actor_id == uid
+    if states:
+        trace = or_(h.c.to_state.in_(states), trace)
+    passed = exists().where(h.c.flow == flow.name, h.c.record_id == t.c.id, trace)
+    terms = [mine]
+    if states:
+        terms.append(t.c.state.in_(states))
+    terms.append(passed)
+    return or_(*terms)
+
+
+# --- fields ---------------------------------------------------------------------------------------
+
+def editable_fields(flow: CompiledFlow, state: str, actor: Actor) -> frozenset[str]:
+    if state in flow.final_states:
+        return frozenset()
+    return flow.editable_fields(state, actor.roles)
+
+
+def _modes(flow: CompiledFlow, editable: frozenset[str], hidden: frozenset[str]) -> dict[str, FieldMode]:
+    return {name: (FieldMode.EDIT if name in editable else FieldMode.HIDDEN if name in hidden else FieldMode.READ)
+            for name in flow.fields}
+
+
+def field_modes(flow: CompiledFlow, state: str, actor: Actor) -> dict[str, FieldMode]:
+    """Mode of every field of a record in `state` for `actor` (in the flow's field order)."""
+    return _modes(flow, editable_fields(flow, state, actor), flow.hidden_fields(state))
+
+
+def create_modes(flow: CompiledFlow, actor: Actor) -> dict[str, FieldMode]:
+    """Field modes of the new-record form."""
+    editable = create_fields(flow) if may_create(flow, actor) else frozenset()
+    return _modes(flow, editable, flow.hidden_fields(flow.initial))
+
+
+def shown_values(flow: CompiledFlow, state: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a reader gets: everything except the fields hidden in `state`."""
+    hidden = flow.hidden_fields(state)
+    return {k: v for k, v in values.items() if k not in hidden}
+
+
+def check_edit(flow: CompiledFlow, state: str, actor: Actor, names: list[str] | set[str] | frozenset[str]) -> None:
+    """Refuse an edit of these fields before it reaches the engine (which checks again)."""
+    if state in flow.final_states:
+        raise RecordClosed(f"the record is closed ({flow.state(state).title or state}); it cannot be edited")
+    editable = editable_fields(flow, state, actor)
+    if not editable:
+        raise Forbidden(f"you may not edit records in state '{flow.state(state).title or state}'")
+    for name in names:
+        if name in flow.fields and name not in editable:
+            raise ReadOnlyField(f"field '{name}' cannot be changed in state '{state}'", field=name)
+
+
+# --- transitions ----------------------------------------------------------------------------------
+
+def check_transition(flow: CompiledFlow, name: str, actor: Actor) -> None:
+    """Unknown transition or a role that may never fire it: refused whatever the state."""
+    t = flow.spec.transitions.get(name)
+    if t is None:
+        raise UnknownTransition(f"flow '{flow.name}' has no transition '{name}'")
+    if not (actor.roles & set(t.by)):
+        raise Forbidden(f"'{t.title or name}' needs one of the roles: {', '.join(t.by)}")
+
+
+@dataclass(frozen=True)
+class TransitionView:
+    """A transition leaving the record's state, as one user sees it."""
+
+    option: TransitionOption
+    visible: bool  # the user holds a role in `by` (a button is shown)
+
+    @property
+    def allowed(self) -> bool:
+        return self.option.allowed
+
+
+# --- the facade used by the web layers ------------------------------------------------------------
+
+_probes: dict[tuple[int, frozenset[str], bool], tuple[LiveFlow, Any]] = {}
+
+
+def _state_probe(live: LiveFlow, actor: Actor) -> Any:
+    """`SELECT state WHERE id = :rid AND <visible to :uid>`, built once per flow table and role set."""
+    key = (id(live), actor.roles, actor.is_admin)
+    hit = _probes.get(key)
+    if hit is not None and hit[0] is live:
+        return hit[1]
+    t = live.table
+    stmt = select(t.c.state).where(t.c.id == bindparam("rid"), visible_clause(live, actor, bindparam("uid")))
+    with _cache_lock:
+        if len(_probes) > 1024:
+            _probes.clear()
+        _probes[key] = (live, stmt)
+    return stmt
+
+
+class Access:
+    """Reads records through the visibility rule and answers permission questions."""
+
+    def __init__(self, db: Engine, registry: FlowRegistry, records: Records) -> None:
+        self.db = db
+        self.registry = registry
+        self.records = records
+
+    def live(self, flow_name: str) -> LiveFlow:
+        return self.registry.get(flow_name)
+
+    def get(self, flow_name: str, record_id: int, actor: Actor) -> Record:
+        """A record the actor may see; NotFound when it does not exist or is invisible to them."""
+        live = self.registry.get(flow_name)
+        t = live.table
+        q = select(t).where(t.c.id == record_id, visible_clause(live, actor))
+        with read_connection(self.db) as conn:
+            row = conn.execute(q).mappings().first()
+        if row is None:
+            raise NotFound(f"no {flow_name} record {record_id}")
+        return self.records.row_to_record(live, cast(Mapping[str, Any], row))
+
+    def visible_state(self, flow_name: str, record_id: int, actor: Actor) -> str:
+        """The state of a record the actor may see (a light probe before a write); NotFound otherwise."""
+        live = self.registry.get(flow_name)
+        stmt = _state_probe(live, actor)
+        with read_connection(self.db) as conn:  # also inside a write job (a refused write, `own` flows)
+            state = conn.execute(stmt, {"rid": record_id, "uid": actor.id}).scalar()
+        if state is None:
+            raise NotFound(f"no {flow_name} record {record_id}")
+        return str(state)
+
+    def may_see(self, flow_name: str, record_id: int, actor: Actor) -> bool:
+        try:
+            self.visible_state(flow_name, record_id, actor)
+        except NotFound:
+            return False
+        return True
+
+    def transitions(self, record: Record, actor: Actor, *, now: datetime | None = None) -> list[TransitionView]:
+        opts = self.records.available_transitions(record, actor, now=now)
+        return [TransitionView(o, o.has_role) for o in opts]
+
+    # Writes. Under `all` and `roles`, whoever may edit in a state or fire a transition from it can see
+    # the record (see the module docstring), so a write that succeeds needs no visibility probe: the
+    # probe runs only when the write is refused, and turns any refusal into NotFound for someone who
+    # may not see the record. Under `own` the probe comes first.
+
+    def _guarded(self, flow_name: str, record_id: int, actor: Actor, write: Callable[[], Record]) -> Record:
+        live = self.registry.get(flow_name)
+        if visibility_rule(live.flow) == "own" and not actor.is_admin:
+            self.visible_state(flow_name, record_id, actor)
+            return write()
+        try:
+            return write()
+        except WorkflowError:
+            self.visible_state(flow_name, record_id, actor)
+            raise
+
+    def edit(self, flow_name: str, record_id: int, actor: Actor, values: Mapping[str, Any], *,
+             expected_version: int | None, comment: str | None = None) -> Record:
+        return self._guarded(flow_name, record_id, actor, lambda: self.records.edit(
+            flow_name, record_id, actor, values, expected_version=expected_version, comment=comment))
+
+    def transition(self, flow_name: str, record_id: int, name: str, actor: Actor, *,
+                   expected_version: int | None, values: Mapping[str, Any] | None = None,
+                   comment: str | None = None) -> Record:
+        def write() -> Record:
+            check_transition(self.live(flow_name).flow, name, actor)
+            return self.records.transition(flow_name, record_id, name, actor, expected_version=expected_version,
+                                           values=values, comment=comment)
+
+        return self._guarded(flow_name, record_id, actor, write)
+
+    def create(self, flow_name: str, actor: Actor, values: Mapping[str, Any] | None = None) -> Record:
+        check_create(self.live(flow_name).flow, actor)
+        return self.records.create(flow_name, actor, values)
+
+    def history(self, flow_name: str, record_id: int, actor: Actor) -> list[dict[str, Any]]:
+        if not self.may_see(flow_name, record_id, actor):
+            raise NotFound(f"no {flow_name} record {record_id}")
+        # A field hidden in the record's current state is hidden in its past diffs too.
+        hidden = self.live(flow_name).flow.hidden_fields(self.records.get(flow_name, record_id).state)
+        entries = self.records.history(flow_name, record_id)
+        if hidden:
+            for entry in entries:
+                if entry.get("changes"):
+                    entry["changes"] = {k: v for k, v in entry["changes"].items() if k not in hidden}
+        return entries

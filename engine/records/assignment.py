@@ -1,0 +1,72 @@
+"""Who a record is assigned to when it enters a state.
+
+`creator` and `{field: x}` name one user; `round_robin` and `least_loaded`
+pick among the owner role's active members. Without `assign` the record
+waits in the owner role's queue (assignee_id NULL) for a member to claim it.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from engine.language.flow import CompiledFlow
+from engine.storage.schema import assign_cursors
+from engine.people.users import role_members
+
+
+def assignee_on_entry(conn: Connection, flow: CompiledFlow, state: str, values: Mapping[str, Any],
+                      *, creator_id: int | None) -> dict[str, Any]:
+    st = flow.state(state)
+    if st.final:
+        return {"assignee_id": None, "assignee_role": None}
+    out: dict[str, Any] = {"assignee_id": None, "assignee_role": st.owner}
+    if st.assign is None:
+        return out
+    strategy = st.assign.strategy
+    if strategy == "creator":
+        out["assignee_id"] = creator_id
+    elif strategy == "field":
+        out["assignee_id"] = values.get(st.assign.field or "")
+    elif strategy == "round_robin" and st.owner:
+        out["assignee_id"] = _round_robin(conn, flow.name, state, role_members(conn, st.owner))
+    elif strategy == "least_loaded" and st.owner:
+        out["assignee_id"] = _least_loaded(conn, flow, role_members(conn, st.owner))
+    return out
+
+
+def _round_robin(conn: Connection, flow: str, state: str, members: list[int]) -> int | None:
+    if not members:
+        return None
+    key = (assign_cursors.c.flow == flow) & (assign_cursors.c.state == state)
+    q = select(assign_cursors.c.last_user_id).where(key)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    last = conn.execute(q).scalar()
+    following = [m for m in members if last is None or m > last]
+    chosen = following[0] if following else members[0]
+    if last is None:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            conn.execute(pg_insert(assign_cursors).values(flow=flow, state=state, last_user_id=chosen)
+                         .on_conflict_do_update(index_elements=["flow", "state"], set_={"last_user_id": chosen}))
+        else:
+            conn.execute(insert(assign_cursors).values(flow=flow, state=state, last_user_id=chosen))
+    else:
+        conn.execute(update(assign_cursors).where(key).values(last_user_id=chosen))
+    return chosen
+
+
+def _least_loaded(conn: Connection, flow: CompiledFlow, members: list[int]) -> int | None:
+    if not members:
+        return None
+    from sqlalchemy import table, column
+
+    t = table(flow.table_name, column("assignee_id"), column("state"))
+    counts = dict(conn.execute(
+        select(t.c.assignee_id, func.count()).where(t.c.assignee_id.in_(members), t.c.state.in_(flow.open_states))
+        .group_by(t.c.assignee_id)).all())
+    return min(members, key=lambda m: (counts.get(m, 0), m))
