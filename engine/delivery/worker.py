@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
@@ -124,8 +125,9 @@ class Worker:
         """Compose the message of a claimed row from the live flow and the record as it is now."""
         row = c.row
         flow_title, record_title, state_title = row["flow"], f"{row['flow']} #{row['record_id']}", row["state"]
-        tz, language = timezone.utc, None
-        record: Mapping[str, Any] = {}
+        tz: ZoneInfo = ZoneInfo("UTC")
+        language: str | None = None
+        record: Mapping[Any, Any] = {}
         try:
             live = self.registry.get(row["flow"])
         except NotFound:
@@ -140,7 +142,7 @@ class Worker:
                 found = conn.execute(select(live.table).where(live.table.c.id == row["record_id"])).mappings().first()
                 if found is not None:
                     record = found
-                    record_title = Records.title_of(flow, values_from_row(flow, found), row["record_id"])
+                    record_title = Records.title_of(flow, values_from_row(flow, dict(found)), row["record_id"])
             person: Person | None = None
             if row["user_id"] is not None:
                 people = load_people(conn, [row["user_id"]])

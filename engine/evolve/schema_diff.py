@@ -45,7 +45,7 @@ def compare_table(conn: Connection, table: Table) -> list[tuple[Any, ...]]:
             return name == table.name
         if type_ == "index" and is_search_index(name):
             return False  # the text search index is planned on its own (search_plan)
-        return parent_names.get("table_name", table.name) == table.name
+        return bool(parent_names.get("table_name", table.name) == table.name)
 
     ctx = MigrationContext.configure(conn, opts={
         "compare_type": ignore_text_lengths_on_sqlite, "include_name": only_this_table,

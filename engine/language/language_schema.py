@@ -22,7 +22,7 @@ def _one_or_many(prop: dict[str, Any]) -> dict[str, Any]:
     items = prop.get("items") or next((a.get("items") for a in prop.get("anyOf", []) if "items" in a), None)
     if not items:
         return prop
-    desc = {k: prop[k] for k in ("description", "title") if k in prop}
+    desc: dict[str, Any] = {k: prop[k] for k in ("description", "title") if k in prop}
     return {**desc, "anyOf": [items, {"type": "array", "items": items}]}
 
 

@@ -136,7 +136,7 @@ class TransitionSpec(_Model):
 class ReminderSpec(_Model):
     on: Literal["warn", "breach", "enter"]
     notify: list[str] = Field(description="assignee | owner | role:<role> | field:<user field>")
-    via: list[Literal["inbox", "email", "webhook", "dingtalk", "wecom", "feishu"]] = Field(default_factory=lambda: ["inbox"])
+    via: list[Literal["inbox", "email", "webhook", "dingtalk", "wecom", "feishu"]] = Field(default_factory=lambda: ["inbox"])  # type: ignore[arg-type]
     states: list[str] | None = Field(default=None, description="Only for these states (default: every state with a clock)")
     repeat: DurationText | None = Field(default=None, description="Keep reminding at this interval while still breached")
     escalate: bool = False

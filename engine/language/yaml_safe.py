@@ -239,13 +239,15 @@ def _resolve_plain(text: str) -> Any:
 # --------------------------------------------------------------------------
 
 
-class _Kind:
-    """Marker used as ``node.tag`` for nodes written without an explicit tag."""
+class _Kind(str):
+    """Marker used as ``node.tag`` for nodes written without an explicit tag (compared by identity;
+    a str subclass only because PyYAML's nodes declare their tag a str)."""
 
-    __slots__ = ("name",)
+    __slots__ = ()
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    @property
+    def name(self) -> str:
+        return str.__str__(self)
 
     def __repr__(self) -> str:
         return f"<untagged {self.name}>"
@@ -316,7 +318,7 @@ class _Loader(yaml.SafeLoader):
         self._max_depth = max_depth
         self._depth = 0
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:  # type: ignore[override]
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         # Called only for nodes without an explicit tag: remember *how* the
         # node was written; the values are resolved later with YAML 1.2 rules.
         if kind is ScalarNode:
@@ -327,14 +329,14 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(AliasEvent):
-            event = self.get_event()
+            event = self.get_event()  # type: ignore[no-untyped-call]
             target = self.anchors.get(event.anchor)
             if target is None:
                 raise yaml.composer.ComposerError(
                     None, None, f"found undefined alias {event.anchor!r}", event.start_mark
                 )
             return _Alias(target, event.anchor, event.start_mark, event.end_mark)
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         nested = isinstance(event, (MappingStartEvent, SequenceStartEvent))
         if nested:
             self._depth += 1
@@ -347,7 +349,7 @@ class _Loader(yaml.SafeLoader):
                 self._depth -= 1
 
     def compose_scalar_node(self, anchor: Any) -> Any:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         node = super().compose_scalar_node(anchor)
         if event.tag == "!":  # the non-specific tag: a string
             node.tag = _TEXT
@@ -624,12 +626,12 @@ def _compose(text: str, max_depth: int, problems: list[YamlProblem]) -> Any:
     """The root node of the only document in ``text``; adds problems it finds."""
     loader = _Loader(text, max_depth)
     try:
-        loader.get_event()  # STREAM-START
+        loader.get_event()  # type: ignore[no-untyped-call]  # STREAM-START
         if loader.check_event(StreamEndEvent):
             raise YamlLoadError([YamlProblem(None, "the file is empty")])
         root = loader.compose_document()
         if not loader.check_event(StreamEndEvent):
-            second = loader.peek_event()
+            second = loader.peek_event()  # type: ignore[no-untyped-call]
             problems.append(
                 YamlProblem(
                     _mark(second.start_mark),

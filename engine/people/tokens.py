@@ -13,8 +13,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Select, insert, select, update
 
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, Unauthenticated, ValidationFailed
@@ -85,7 +86,7 @@ def _info(row) -> TokenInfo:  # type: ignore[no-untyped-def]
                      last_used_at=row["last_used_at"], revoked_at=row["revoked_at"])
 
 
-def _select():  # type: ignore[no-untyped-def]
+def _select() -> Select[Any]:
     return select(api_tokens, users.c.username).join(users, users.c.id == api_tokens.c.user_id)
 
 

@@ -102,7 +102,7 @@ def sql_text(value: str) -> ColumnElement[str]:
 def sql_cat(*parts: ColumnElement[Any]) -> ColumnElement[str]:
     out = parts[0]
     for p in parts[1:]:
-        out = out.concat(p)  # type: ignore[assignment]
+        out = out.concat(p)
     return out
 
 

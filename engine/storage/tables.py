@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table
 
@@ -22,7 +23,7 @@ def _name(*parts: str) -> str:
     return f"{name[:MAX_NAME - 9]}_{digest}"
 
 
-def system_columns() -> list[Column]:
+def system_columns() -> list[Column[Any]]:
     return [
         Column("id", BigId, primary_key=True),
         Column("state", String(64), nullable=False),
