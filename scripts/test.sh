@@ -7,7 +7,8 @@
 #      (apt-get only when something is missing; needs root or password-less sudo)
 #   2. Python packages: the project with its `test` extra, plus playwright
 #      (its browser is Debian's chromium: no `playwright install`, no download)
-#   3. python3 -m pytest -n 2 "$@"
+#   3. gates on a whole run (no arguments): ruff, mypy --strict (engine/, forms/)
+#   4. python3 -m pytest -n 2 "$@"
 #
 # Examples:
 #   bash scripts/test.sh                          # everything (what CI runs)
@@ -99,7 +100,16 @@ if [[ -z "${RELAYFLOW_CHROMIUM:-}" ]] && command -v chromium >/dev/null 2>&1; th
     export RELAYFLOW_CHROMIUM
 fi
 
-# --- 3. pytest --------------------------------------------------------------
+# --- 3. gates (whole runs only: no pytest arguments, or RELAYFLOW_GATES=1) -----
+# ruff (lint) and mypy --strict on engine/ and forms/; the import-linter contracts are a test
+# (tests/test_architecture.py), so they run on every pytest run.
+if [[ $# -eq 0 || "${RELAYFLOW_GATES:-}" == 1 ]]; then
+    step "Gates: ruff, mypy"
+    "$PYTHON" -m ruff check . || { echo "ERROR: ruff found problems (ruff check . --fix fixes some)" >&2; exit 1; }
+    "$PYTHON" -m mypy || { echo "ERROR: mypy found type errors" >&2; exit 1; }
+fi
+
+# --- 4. pytest --------------------------------------------------------------
 step "$PYTHON -m pytest -n 2 $*"
 set +e
 "$PYTHON" -m pytest -n 2 "$@"
