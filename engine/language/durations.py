@@ -20,6 +20,7 @@ MAX_SECONDS = MAX_DAYS * 86400
 
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
 _UNIT_ORDER = "dhms"
+_UNITS = frozenset(_UNIT_ORDER)  # single letters: "ms" or "hm" are not units (a substring test would say they are)
 _PART = re.compile(r"\s*([0-9]+)\s*([A-Za-z]+)\s*")
 _HINTS = {
     "w": "weeks are not supported: say 5d (working days) or 7d",
@@ -103,12 +104,12 @@ def parse_duration(text: str | int) -> Duration:
                 "write a number followed by d, h, m or s, e.g. '4h' or '1h30m'"
             )
         number, unit = int(match.group(1)), match.group(2)
-        if unit not in _UNIT_ORDER:
+        if unit not in _UNITS:
             hint = _HINTS.get(unit.lower(), "")
             if not hint:
                 hint = (
                     f"units are lower-case d, h, m, s: did you mean '{unit.lower()}'?"
-                    if unit.lower() in _UNIT_ORDER
+                    if unit.lower() in _UNITS
                     else "units are d (days), h (hours), m (minutes), s (seconds)"
                 )
             raise ValueError(f"unknown unit '{unit}' in duration '{raw}': {hint}")

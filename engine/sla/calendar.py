@@ -205,8 +205,10 @@ class CalendarSpec(BaseModel):
     ``mon,wed,fri``) to intervals (``"09:00-12:00"``); a single interval may be
     given as a plain string. ``holidays`` remove every interval starting on
     that local date; ``workdays`` are make-up working days with Monday's hours.
-    ``country``/``subdivision`` add the public holidays of the ``holidays``
-    library; an explicit ``workdays`` entry wins over a library holiday.
+    ``country``/``subdivision`` add the public holidays and the make-up working
+    days (调休) of the ``holidays`` library; an explicit ``workdays`` entry wins
+    over a library holiday, an explicit ``holidays`` entry over a library
+    make-up working day.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -297,6 +299,8 @@ class Clock(Protocol):
     def add(self, start: datetime, duration: Duration, paused: Sequence[Span] = ()) -> datetime: ...
 
     def working_seconds(self, start: datetime, end: datetime, paused: Sequence[Span] = ()) -> float: ...
+
+    def add_working(self, start: datetime, amount: timedelta, paused: Sequence[Span] = ()) -> datetime: ...
 
     def next_working_instant(self, t: datetime) -> datetime: ...
 
@@ -428,29 +432,42 @@ class _TimelineClock(ABC):
     def add(self, start: datetime, duration: Duration | str, paused: Sequence[Span] = ()) -> datetime:
         """Due instant of a clock of ``duration`` started at ``start`` (rules 3-7).
 
-        The clock starts at the next opening (rule 6). The ``d`` part is
-        stepped first from that opening's local date and time of day (rule 4),
-        then the ``h``/``m``/``s`` part is counted as working time (rule 3).
-        Paused intervals extend the due by the working time they remove: the
-        result is the instant at which the unpaused working time equals that of
-        the unpaused schedule, and never earlier than the unpaused due.
+        The ``d`` part is stepped first (rule 4): from the start's own local date,
+        keeping the start's local time of day, whether or not the start lies in
+        working hours (the start date itself never counts). Then the
+        ``h``/``m``/``s`` part is counted as working time (rule 3), from the next
+        opening when that instant is outside working hours (rule 6). Paused
+        intervals extend the due by the working time they remove: the result is
+        the instant at which the unpaused working time equals that of the
+        unpaused schedule, and never earlier than the unpaused due.
         """
         start = _to_utc(start, "start")
         duration = _as_duration(duration)
         pauses = _normalize_pauses(paused)
-        anchor = self.next_working_instant(start)
-        after_days = self._step_days(anchor, duration.days) if duration.days else anchor
+        after_days = self._step_days(start, duration.days) if duration.days else start
         rest = timedelta(seconds=duration.seconds)
         due = self._consume(after_days, rest, []) if rest else after_days
         if not pauses:
             return due
-        budget = self._working(anchor, after_days, []) + rest
-        return max(due, self._consume(anchor, budget, pauses))
+        budget = self._working(start, after_days, []) + rest
+        return max(due, self._consume(start, budget, pauses))
+
+    def add_working(self, start: datetime, amount: timedelta, paused: Sequence[Span] = ()) -> datetime:
+        """The instant at which exactly ``amount`` of working time after ``start`` is used up (to the
+        microsecond: a resumed clock gets back what it had left, not a rounded number of seconds)."""
+        start = _to_utc(start, "start")
+        return self._consume(start, amount, _normalize_pauses(paused))
 
     def working_seconds(self, start: datetime, end: datetime, paused: Sequence[Span] = ()) -> float:
-        """Working time between ``start`` and ``end`` in seconds, pauses removed; 0.0 if ``end <= start``."""
+        """Working time between ``start`` and ``end`` in seconds, pauses removed.
+
+        Signed: an ``end`` before ``start`` gives minus the working time between them (a late finish
+        measured from its due instant backwards is negative, never a silent zero)."""
         start, end = _to_utc(start, "start"), _to_utc(end, "end")
-        return self._working(start, end, _normalize_pauses(paused)).total_seconds()
+        pauses = _normalize_pauses(paused)
+        if end < start:
+            return -self._working(end, start, pauses).total_seconds()
+        return self._working(start, end, pauses).total_seconds()
 
     def next_working_instant(self, t: datetime) -> datetime:
         """``t`` itself if it is working time, else the next opening."""
@@ -481,10 +498,16 @@ class _TimelineClock(ABC):
 class BusinessCalendar(_TimelineClock):
     """A business calendar: working intervals per weekday, holidays and make-up workdays.
 
-    ``d`` durations count dates that own working time (rule 4). A start
-    outside working time first moves to the next opening (rule 6); the days
-    are then stepped from that opening's local date and time of day, so 1d
-    from Saturday 10:00 is Tuesday 09:00 in a mon-fri 09:00-18:00 calendar.
+    ``d`` durations count dates that own working time (rule 4), from the
+    start's own date and keeping its time of day whether or not the start is
+    in working hours: 1d from Saturday 10:00 is Monday 10:00 in a mon-fri
+    09:00-18:00 calendar. ``h``/``m``/``s`` from a start outside working time
+    begin at the next opening (rule 6).
+
+    With ``country``, the library's public holidays are holidays and its
+    make-up working days (调休: a weekend date worked instead of a bridge day)
+    are workdays with Monday's hours, unless the flow lists that date under
+    ``holidays``; the flow's own ``workdays`` always work.
     """
 
     def __init__(self, spec: CalendarSpec) -> None:
@@ -509,12 +532,22 @@ class BusinessCalendar(_TimelineClock):
             return False
         return day in self._holidays or (self._country is not None and day in self._country)
 
+    def is_make_up_workday(self, day: date) -> bool:
+        """Whether ``day`` works with Monday's hours: listed in ``workdays``, or a make-up working day
+        of ``country`` that the flow does not list as a holiday."""
+        if day in self._workdays:
+            return True
+        if self._country is None or day in self._holidays:
+            return False
+        _ = day in self._country  # loads that year of the library, its make-up working days included
+        return day in self._country.weekend_workdays
+
     def intervals_on(self, day: date) -> tuple[Span, ...]:
         """UTC working intervals that belong to local date ``day`` (rules 1-2), empty ones dropped."""
         cached = self._cache.get(day)
         if cached is not None:
             return cached
-        if day in self._workdays:
+        if self.is_make_up_workday(day):
             pattern = self._week[0]
         elif self.is_holiday(day):
             pattern = ()

@@ -142,14 +142,17 @@ def test_days_keep_time_of_day_even_at_closing(ref: BusinessCalendar) -> None:
 
 
 def test_days_from_outside_working_time(ref: BusinessCalendar) -> None:
-    # Decision: rule 6 first (move to the next opening), then step days from
-    # that opening's date and time of day.
-    # Sat 09-19 10:00 -> opening Mon 09-21 09:00 -> 1d -> Tue 09-22 09:00.
-    assert ref.add(sh(9, 19, 10), d("1d")) == sh(9, 22, 9)
-    # Fri 20:00 -> Mon 09:00 -> Tue 09:00.
-    assert ref.add(sh(9, 18, 20), d("1d")) == sh(9, 22, 9)
-    # Lunch: Fri 12:30 -> Fri 13:00 -> Mon 13:00.
-    assert ref.add(sh(9, 18, 12, 30), d("1d")) == sh(9, 21, 13)
+    # Rule 4: days are counted from the start's own date and keep its wall-clock
+    # time, whether or not the start is inside working hours; the start date never
+    # counts (moving to the next opening first would add up to a day).
+    # Sat 09-19 10:00: Sun has no work, Mon 09-21 is the first working date -> Mon 10:00.
+    assert ref.add(sh(9, 19, 10), d("1d")) == sh(9, 21, 10)
+    # Fri 20:00 (after closing) -> Mon 20:00, not Tue 09:00.
+    assert ref.add(sh(9, 18, 20), d("1d")) == sh(9, 21, 20)
+    # Lunch: Fri 12:30 -> Mon 12:30.
+    assert ref.add(sh(9, 18, 12, 30), d("1d")) == sh(9, 21, 12, 30)
+    # Days then hours: Fri 20:00 + 1d = Mon 20:00; the 2h then run from Tue's opening.
+    assert ref.add(sh(9, 18, 20), d("1d2h")) == sh(9, 22, 11)
 
 
 def test_combined_days_then_hours(ref: BusinessCalendar) -> None:
@@ -170,8 +173,17 @@ def test_working_seconds_across_lunch_and_night(ref: BusinessCalendar) -> None:
     # Inside the lunch break and over a weekend: nothing.
     assert ref.working_seconds(sh(9, 21, 12), sh(9, 21, 13)) == 0.0
     assert ref.working_seconds(sh(9, 18, 18), sh(9, 21, 9)) == 0.0
-    # end <= start counts nothing.
-    assert ref.working_seconds(sh(9, 22, 10), sh(9, 21, 11)) == 0.0
+    # An interval that ends before it starts is negative, never zero.
+    assert ref.working_seconds(sh(9, 22, 10), sh(9, 21, 11)) == -7 * 3600
+    assert ref.working_seconds(sh(9, 21, 11), sh(9, 21, 11)) == 0.0
+
+
+def test_add_working_is_exact_to_the_microsecond(ref: BusinessCalendar) -> None:
+    # A resumed clock gets back exactly what it had left (no rounding to whole seconds).
+    left = timedelta(hours=1, seconds=0.4)
+    assert ref.add_working(sh(9, 21, 11, 30), left) == sh(9, 21, 13, 30) + timedelta(seconds=0.4)
+    assert ElapsedClock("UTC").add_working(datetime(2026, 1, 1, tzinfo=UTC), timedelta(microseconds=1)) \
+        == datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
 
 
 def test_next_working_instant(ref: BusinessCalendar) -> None:
@@ -514,6 +526,23 @@ def test_country_holidays_add_to_explicit_ones_and_workdays_win() -> None:
     assert cal.is_holiday(date(2026, 10, 1))  # from the library
     assert cal.is_working(sh(10, 2, 10))  # explicit workday overrides the library
     assert cal.is_working(sh(10, 10, 10))
+
+
+def test_country_cn_make_up_workdays() -> None:
+    # holidays 0.109 publishes CN's make-up working days (调休) for 2026, e.g. Sun 09-20 and Sat 10-10.
+    cal = BusinessCalendar.from_spec(
+        {"timezone": "Asia/Shanghai", "hours": {"mon-fri": ["09:00-12:00", "13:00-18:00"]}, "country": "CN"}
+    )
+    assert cal.is_working(sh(9, 20, 10))  # a Sunday worked for the Mid-Autumn bridge
+    assert cal.is_working(sh(10, 10, 14))  # a Saturday worked after National Day
+    assert not cal.is_working(sh(10, 11, 10))  # the Sunday after stays off
+    # 1d from Sat 09-19 10:00: Sun 09-20 is a working date now -> Sun 10:00.
+    assert cal.add(sh(9, 19, 10), d("1d")) == sh(9, 20, 10)
+    # The flow's own holidays list wins over a library make-up day.
+    off = BusinessCalendar.from_spec(
+        {"timezone": "Asia/Shanghai", "hours": {"mon-fri": "09:00-18:00"}, "country": "CN", "holidays": ["2026-09-20"]}
+    )
+    assert not off.is_working(sh(9, 20, 10))
 
 
 def test_subdivision() -> None:
