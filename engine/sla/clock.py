@@ -8,7 +8,7 @@ computed by the business calendar (engine/sla/calendar.py) and stored in UTC.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.language.flow import CompiledFlow
@@ -36,15 +36,14 @@ def clock_on_entry(flow: CompiledFlow, state: str, current: Mapping[str, Any], n
                     "sla_paused_seconds": int(current.get("sla_paused_seconds") or 0)
                     + int(clock.clock.working_seconds(paused_at, now))}
         # Resume: the working time that was left at the pause runs on from now.
-        remaining = clock.clock.working_seconds(paused_at, current["sla_due_at"]) if current["sla_due_at"] > paused_at else 0.0
-        from engine.language.durations import Duration
-
-        due = clock.clock.add(now, Duration(seconds=max(1, int(round(remaining))))) if remaining > 0 else now
+        # Exactly what was left (to the microsecond): rounding to whole seconds drifts over several pauses.
+        remaining = clock.clock.working_seconds(paused_at, current["sla_due_at"])
+        due = clock.clock.add_working(now, timedelta(seconds=remaining)) if remaining > 0 else now
         paused = clock.clock.working_seconds(paused_at, now)
         warn = current.get("sla_warn_at")
         if warn is not None and warn > paused_at:
             left = clock.clock.working_seconds(paused_at, warn)
-            warn = clock.clock.add(now, Duration(seconds=max(1, int(round(left)))))
+            warn = clock.clock.add_working(now, timedelta(seconds=left))
         return {"sla_due_at": due, "sla_warn_at": warn, "sla_paused_at": None,
                 "sla_paused_seconds": int(current.get("sla_paused_seconds") or 0) + int(paused),
                 "sla_status": "on_track" if warn is None or warn > now else "warning", "sla_next_remind_at": None}
