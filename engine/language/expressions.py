@@ -12,17 +12,16 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from engine.language.expression_limits import LimitedEnvironment, deadline
 
 BUILTIN_NAMES = frozenset({"user", "now", "today"})
+MAX_SOURCE = 2_000  # characters of one expression or template
 
-
-class _Env(ImmutableSandboxedEnvironment):
-    pass
-
-
-_ENV = _Env(undefined=StrictUndefined, autoescape=False)
-_TEXT_ENV = _Env(autoescape=False)
+_ENV = LimitedEnvironment(undefined=StrictUndefined, autoescape=False)
+_TEXT_ENV = LimitedEnvironment(autoescape=False)
+# A title or label template shows values; loops and macros could make it as slow as one likes.
+_TEMPLATE_STATEMENTS = (nodes.Output, nodes.If)
 
 
 class ExpressionError(ValueError):
@@ -40,7 +39,8 @@ class Expression:
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """Value of the expression; raises EvaluationError when it cannot be computed."""
         try:
-            return self._fn(**context)
+            with deadline():
+                return self._fn(**context)
         except (TypeError, ValueError, ArithmeticError, UndefinedError, SecurityError,
                 AttributeError, KeyError, IndexError) as exc:
             raise EvaluationError(f"cannot evaluate '{self.source}': {exc}") from exc
@@ -72,7 +72,8 @@ class TextTemplate:
                     out.append(text)
             return "".join(out)
         try:
-            return self._render(**{k: ("" if v is None else v) for k, v in context.items()})
+            with deadline():
+                return self._render(**{k: ("" if v is None else v) for k, v in context.items()})
         except Exception:  # a title must never break a page
             return ""
 
@@ -93,6 +94,14 @@ def _plain_parts(ast: nodes.Template) -> tuple[tuple[bool, str], ...] | None:
     return tuple(parts)
 
 
+def _check_statements(body: list[nodes.Node]) -> None:
+    for node in body:
+        if not isinstance(node, _TEMPLATE_STATEMENTS):
+            raise ExpressionError("a template may use {{ value }} and {% if %} only (no loops, macros or blocks)")
+        if isinstance(node, nodes.If):
+            _check_statements([*node.body, *node.elif_, *node.else_])
+
+
 def _names(ast: nodes.Template) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(ast))
 
@@ -103,6 +112,8 @@ def compile_expression(source: str) -> Expression:
         raise ExpressionError("the expression is empty")
     if "{{" in source or "{%" in source:
         raise ExpressionError("write the expression without {{ }} (e.g. amount >= 100000)")
+    if len(source) > MAX_SOURCE:
+        raise ExpressionError(f"the expression is longer than {MAX_SOURCE:,} characters")
     try:
         ast = _ENV.parse("{{ (" + source + ") }}")
         fn = _ENV.compile_expression(source, undefined_to_none=False)
@@ -113,9 +124,12 @@ def compile_expression(source: str) -> Expression:
 
 def compile_template(source: str) -> TextTemplate:
     """Compile a text template such as `{{ customer }} · {{ product_model }}`."""
+    if len(source) > MAX_SOURCE:
+        raise ExpressionError(f"the template is longer than {MAX_SOURCE:,} characters")
     try:
         ast = _TEXT_ENV.parse(source)
         tpl = _TEXT_ENV.from_string(source)
     except TemplateSyntaxError as exc:
         raise ExpressionError(f"template does not compile: {exc.message}") from None
+    _check_statements(ast.body)
     return TextTemplate(source=source, names=_names(ast), _render=tpl.render, _parts=_plain_parts(ast))
