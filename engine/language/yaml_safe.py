@@ -376,6 +376,7 @@ class _Builder:
         self._active: set[int] = set()  # collection nodes being built (cycle check)
         self._alias_mark: Mark | None = None  # outermost alias being expanded
         self._saw_alias = False
+        self._sizes: dict[int, int] = {}  # values a node expands to (aliases followed), by node id
 
     # -- helpers -----------------------------------------------------------
 
@@ -421,6 +422,50 @@ class _Builder:
         finally:
             self._active.discard(id(node))
 
+    def _size(self, node: Any) -> int:
+        """How many values building ``node`` would count, aliases expanded; each node is measured
+        once, so a bomb is measured in a few steps per anchor instead of being expanded."""
+        if isinstance(node, _Alias):
+            node = node.target
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known
+        self._sizes[id(node)] = 1  # a node that contains itself: _expand reports the cycle
+        if isinstance(node, SequenceNode):
+            total = 1 + sum(self._size(item) for item in node.value)
+        elif isinstance(node, MappingNode):
+            total = 1 + sum(1 + self._size(value) for _key, value in node.value)
+        else:
+            total = 1
+        self._sizes[id(node)] = total
+        return total
+
+    def check_expansion(self, root: Any) -> None:
+        """Refuse a document whose aliases would expand past ``max_nodes`` before building any of it,
+        located at the first alias (in reading order) that passes the limit."""
+        if self._size(root) <= self.max_nodes:
+            return
+        seen = 0
+
+        def walk(node: Any) -> None:
+            nonlocal seen
+            if isinstance(node, _Alias):
+                seen += self._size(node)
+                if seen > self.max_nodes:
+                    raise _Fatal(YamlProblem(_mark(node.start_mark), "document too large after expanding "
+                                             f"aliases (more than {self.max_nodes} values)"))
+                return
+            seen += 1
+            if isinstance(node, SequenceNode):
+                for item in node.value:
+                    walk(item)
+            elif isinstance(node, MappingNode):
+                for _key, value in node.value:
+                    seen += 1
+                    walk(value)
+
+        walk(root)
+
     def _expand(self, alias: _Alias, path: Path, depth: int) -> Any:
         self._saw_alias = True
         if id(alias.target) in self._active:
@@ -430,6 +475,11 @@ class _Builder:
             )
             return None
         outermost = self._alias_mark is None
+        if self._count + self._size(alias.target) > self.max_nodes:
+            # Refused at the first alias that would pass the limit, before expanding anything.
+            where = self._alias_mark if not outermost else _mark(alias.start_mark)
+            raise _Fatal(YamlProblem(where, "document too large after expanding aliases "
+                                            f"(more than {self.max_nodes} values)"))
         if outermost:
             self._alias_mark = _mark(alias.start_mark)
         try:
@@ -684,6 +734,7 @@ def load_yaml(
 
     builder = _Builder(max_nodes, max_depth)
     try:
+        builder.check_expansion(root)
         value = builder.build(root, (), 0)
     except _Fatal as exc:
         builder.problems.append(exc.problem)

@@ -304,6 +304,28 @@ def test_alias_bomb_refused_quickly() -> None:
     assert problem.mark is not None and problem.mark.line >= 2
 
 
+def test_alias_bomb_refused_before_any_value_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the first sign: the aliases are measured (a step per anchor), nothing is expanded."""
+    from engine.language import yaml_safe
+
+    built: list[int] = []
+    construct = yaml_safe._Builder._construct
+
+    def counting(self: yaml_safe._Builder, node: object, path: object, depth: int) -> object:
+        built.append(1)
+        return construct(self, node, path, depth)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(yaml_safe._Builder, "_construct", counting)
+    problem = _only(_billion_laughs(9))
+    assert problem.message.startswith("document too large after expanding aliases")
+    assert problem.mark is not None and problem.mark.line == 6  # in the first list whose aliases pass the limit
+    assert built == []
+    # A wide file of many aliases to one big list is refused the same way.
+    wide = "l: &l [" + ", ".join(["{a: 1}"] * 300) + "]\nm: [" + ", ".join(["*l"] * 600) + "]\n"
+    assert _only(wide).message.startswith("document too large after expanding aliases")
+    assert built == []
+
+
 def test_node_limit_is_configurable() -> None:
     problem = _only("a: &a [1, 2, 3]\nb: [*a, *a, *a]\n", max_nodes=10)
     assert problem.message == "document too large after expanding aliases (more than 10 values)"
