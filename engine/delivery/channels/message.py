@@ -111,7 +111,8 @@ def compose(*, outbox_row: Mapping[str, Any], flow_title: str, record_title: str
             recipients: list[Person]) -> OutboundMessage:
     texts = _TEXTS[_language(language, flow_title)]
     due = outbox_row["due_at"]
-    due_text = due.astimezone(tz).strftime("%Y-%m-%d %H:%M") if due else "-"
+    # Named with its zone: a reader in another office must not guess whose 18:00 it is.
+    due_text = f"{due.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})" if due else "-"
     event = outbox_row["event"]
     subject = texts[event].format(record=record_title, state=state_title, due=due_text)
     url = f"{base_url}/flows/{outbox_row['flow']}/records/{outbox_row['record_id']}" if base_url else None
