@@ -57,26 +57,34 @@ def _registry(ctx: click.Context, db, flows_dir: str | None = None):  # type: ig
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 def validate(paths: tuple[str, ...]) -> None:
-    """Check flow files (or folders of them); exit 1 with located errors if any is bad."""
-    from engine.language.loader import load_flow_file
+    """Check flow files (or folders of them); exit 1 with located errors if any is bad.
 
+    A folder is checked as one set: its shared calendars file, then every flow, and no two files
+    may declare the same flow id. Files named one by one are checked as one set too."""
+    from engine.language.flow_set import FlowSet, flow_files, load_flow_folder, load_flow_set
+
+    sets: list[FlowSet] = []
+    loose = [Path(p) for p in paths if not Path(p).is_dir()]
+    for p in paths:
+        if Path(p).is_dir():
+            sets.append(load_flow_folder(p))
+    if loose:
+        sets.append(load_flow_set(loose))
+    total = sum(len(flow_files(p)) for p in paths if Path(p).is_dir()) + len(loose)
     failed = 0
-    files = _flow_files(paths)
-    for path in files:
-        try:
-            flow = load_flow_file(path)
-        except FlowLoadError as exc:
+    for found in sets:
+        for flow in found.good:
+            click.echo(f"{flow.source}: ok — flow '{flow.name}', {len(flow.fields)} fields, "
+                       f"{len(flow.spec.states)} states, {len(flow.spec.transitions)} transitions")
+        for exc in found.bad:
             failed += 1
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
-        else:
-            click.echo(f"{path}: ok — flow '{flow.name}', {len(flow.fields)} fields, "
-                       f"{len(flow.spec.states)} states, {len(flow.spec.transitions)} transitions")
-    if not files:
+    if not total:
         click.echo("no flow files found", err=True)
         sys.exit(1)
     if failed:
-        click.echo(f"{failed} of {len(files)} file(s) have errors", err=True)
+        click.echo(f"{failed} of {total} file(s) have errors", err=True)
         sys.exit(1)
 
 
@@ -339,7 +347,7 @@ def simulate(ctx: click.Context, flow: str, start: str, path: str, as_json: bool
 
     if Path(flow).is_file():
         from engine.language.loader import load_calendars_file, load_flow_file
-        from engine.storage.registry import CALENDARS_FILE
+        from engine.language.flow_set import CALENDARS_FILE
 
         shared = Path(flow).parent / CALENDARS_FILE
         try:

@@ -19,7 +19,7 @@ from engine.language.problems import FlowLoadError
 
 def _calendars_beside(path: Path) -> dict[str, CalendarSpec]:
     from engine.language.loader import load_calendars_file
-    from engine.storage.registry import CALENDARS_FILE
+    from engine.language.flow_set import CALENDARS_FILE
 
     shared = path.parent / CALENDARS_FILE
     return load_calendars_file(shared) if shared.exists() else {}
@@ -39,7 +39,7 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _flow_paths(paths: tuple[str, ...]) -> list[Path]:
-    from engine.storage.registry import CALENDARS_FILE
+    from engine.language.flow_set import CALENDARS_FILE
 
     files = [p for p in _flow_files(paths) if p.name != CALENDARS_FILE]
     if not files:

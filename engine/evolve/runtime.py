@@ -29,7 +29,8 @@ from engine.evolve.planner import plan_flow
 from engine.evolve.render import render_plan
 from engine.language.flow import CompiledFlow
 from engine.language.problems import FlowLoadError, FlowProblem
-from engine.storage.registry import CALENDARS_FILE, FlowRegistry, LiveFlow, load_folder
+from engine.language.flow_set import CALENDARS_FILE
+from engine.storage.registry import FlowRegistry, LiveFlow, load_folder
 from engine.storage.tables import build_flow_table
 
 log = logging.getLogger("relayflow.reload")

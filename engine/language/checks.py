@@ -10,7 +10,11 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from engine.language.expressions import BUILTIN_NAMES, ExpressionError, compile_expression, compile_template
+from engine.language.durations import parse_duration
+from engine.language.expression_types import expression_problems
+from engine.language.expressions import (
+    BUILTIN_NAMES, ExpressionError, compile_expression, compile_template, parse_expression,
+)
 from engine.language.identifiers import did_you_mean, identifier_problem
 from engine.language.spec import FlowSpec
 
@@ -18,10 +22,14 @@ Path = tuple[Any, ...]
 Problem = tuple[Path, str]
 
 
+class Inside(int):
+    """Last element of a problem's path: the problem is this many characters into the value's text."""
+
+
 def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     """Every meaning problem of `spec`; `calendars` are the names of the shared calendars."""
     problems: list[Problem] = []
-    for check in (_identifiers, _roles, _fields, _states, _transitions, _reachability,
+    for check in (_identifiers, _roles, _fields, _states, _transitions, _reachability, _warn_before_due,
                   _computed, _expressions, _reminders, _moved_states, _renamed_fields):
         problems.extend(check(spec))
     problems.extend(_calendar_refs(spec, set(calendars)))
@@ -181,7 +189,49 @@ def _reachability(spec: FlowSpec) -> Iterator[Problem]:
         if name not in seen:
             yield ("states", name, "__key__"), f"state '{name}' cannot be reached from '{start}': no transition leads to it"
         if not state.final and not edges[name]:
-            yield ("states", name, "__key__"), f"state '{name}' is not final but no transition leaves it; mark it final: true or add a way out"
+            yield ("states", name, "__key__"), (f"state '{name}' is not final but no transition leaves it; "
+                                                "mark it final: true or add a way out")
+    yield from _dead_ends(spec, edges, seen)
+
+
+def _dead_ends(spec: FlowSpec, edges: dict[str, set[str]], reachable: set[str]) -> Iterator[Problem]:
+    """Reachable states from which no path leads to a final state (a loop with no way out): their
+    records could never be closed. Reported once, at the first such state of the file."""
+    finals = {name for name, state in spec.states.items() if state.final}
+    if not finals:
+        return
+    closes = set(finals)
+    changed = True
+    while changed:
+        changed = False
+        for name, targets in edges.items():
+            if name not in closes and targets & closes:
+                closes.add(name)
+                changed = True
+    stuck = [name for name in spec.states if name in reachable and name not in closes and edges[name]]
+    if stuck:
+        listed = ", ".join(f"'{n}'" for n in stuck)
+        yield ("states", stuck[0], "__key__"), (f"no path leads from {listed} to a final state: records there could "
+                                                "never be closed; add a transition toward a final state")
+
+
+def _warn_before_due(spec: FlowSpec) -> Iterator[Problem]:
+    """A warning given as a duration must come before the due (else it would silently never be sent)."""
+    for name, state in spec.states.items():
+        sla = state.sla
+        if sla is None or sla.warn is None or sla.warn.endswith("%"):
+            continue
+        try:
+            warn, due = parse_duration(sla.warn), parse_duration(sla.due)
+        except ValueError:
+            continue  # reported by the structure pass
+        if sla.clock == "elapsed":
+            late = warn.days * 86400 + warn.seconds >= due.days * 86400 + due.seconds
+        else:  # working days and working hours only compare part by part
+            late = warn.days > due.days or (warn.days == due.days and warn.seconds >= due.seconds)
+        if late:
+            yield ("states", name, "sla", "warn"), (f"the warning ({sla.warn}) is not before the due time ({sla.due}): "
+                                                    "it would never be sent; warn earlier, e.g. 75%")
 
 
 def _computed(spec: FlowSpec) -> Iterator[Problem]:
@@ -229,15 +279,19 @@ def _expressions(spec: FlowSpec) -> Iterator[Problem]:
     allowed = set(spec.fields) | BUILTIN_NAMES
     items: list[tuple[Path, str]] = [(("fields", n, "compute"), f.compute) for n, f in spec.fields.items() if f.compute]
     items += [(("transitions", n, "when"), t.when) for n, t in spec.transitions.items() if t.when]
+    field_types = {n: f.type for n, f in spec.fields.items()}
+    titles = {n: f.title for n, f in spec.fields.items() if isinstance(f.title, str)}
     for path, source in items:
         try:
             expr = compile_expression(source)
         except ExpressionError as exc:
-            yield path, str(exc)
+            yield (path + (Inside(exc.offset),) if exc.offset else path), str(exc)
             continue
         if path[0] == "transitions":
             for ref in sorted(expr.names - allowed):
                 yield path, f"condition uses {_ref('field', ref, allowed)}"
+        for message in expression_problems(parse_expression(source), field_types, titles):
+            yield path, message
     if spec.record_title:
         try:
             tpl = compile_template(spec.record_title)

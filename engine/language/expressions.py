@@ -6,6 +6,7 @@ see only the record's fields, `user`, `now` and `today`.
 """
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,27 @@ _TEMPLATE_STATEMENTS = (nodes.Output, nodes.If)
 
 
 class ExpressionError(ValueError):
-    """An expression that does not compile; `message` is for a person."""
+    """An expression that does not compile; `message` is for a person, `offset` (0-based, when
+    known) is where in the expression's text the mistake is."""
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+def _syntax_offset(source: str) -> int | None:
+    """Where a one-line expression that Jinja2 refused goes wrong: Jinja2 only says the line, so ask
+    Python's parser, whose expression syntax is the same for what flows write (None if it parses)."""
+    if "\n" in source:
+        return None
+    try:
+        ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        if exc.offset is None:
+            return None
+        lead = len(source) - len(source.lstrip())
+        return min(max(exc.offset - 1, 0) + lead, len(source))
+    return None
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,11 @@ def _names(ast: nodes.Template) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(ast))
 
 
+def parse_expression(source: str) -> nodes.Template:
+    """The syntax tree of an expression that compiles (for checks when a flow loads)."""
+    return _ENV.parse("{{ (" + source + ") }}")
+
+
 def compile_expression(source: str) -> Expression:
     """Compile a sandboxed expression; raises ExpressionError with a readable message."""
     if not isinstance(source, str) or not source.strip():
@@ -118,7 +144,7 @@ def compile_expression(source: str) -> Expression:
         ast = _ENV.parse("{{ (" + source + ") }}")
         fn = _ENV.compile_expression(source, undefined_to_none=False)
     except TemplateSyntaxError as exc:
-        raise ExpressionError(f"expression does not compile: {exc.message}") from None
+        raise ExpressionError(f"expression does not compile: {exc.message}", _syntax_offset(source)) from None
     return Expression(source=source, names=_names(ast), _fn=fn)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from engine.sla.calendar import CalendarSpec
-from engine.language.checks import check_flow
+from engine.language.checks import Inside, check_flow
 from engine.language.flow import CompiledFlow, compile_flow
 from engine.language.identifiers import did_you_mean
 from engine.language.problems import FlowLoadError, FlowProblem
@@ -76,6 +76,7 @@ def load_calendars_file(path: str | FsPath) -> dict[str, CalendarSpec]:
 def parse_flow_spec(text: str | bytes, source: str = "<flow>",
                     calendars: Calendars | None = None) -> tuple[FlowSpec, Positions]:
     data, positions = _yaml(text, source)
+    raw = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
     if not isinstance(data, dict):
         raise FlowLoadError([FlowProblem(1, 1, "a flow file is a mapping with keys flow, fields, states, transitions, ...", source)])
     try:
@@ -86,22 +87,40 @@ def parse_flow_spec(text: str | bytes, source: str = "<flow>",
         # run reports every problem of the file, not just the structural ones.
         repaired = _without_broken_parts(data, exc)
         if repaired is not None:
-            problems += _meaning_problems(repaired[0], positions, source, calendars, quiet=repaired[1])
+            problems += _meaning_problems(repaired[0], positions, source, calendars, quiet=repaired[1],
+                                          text=raw)
         raise FlowLoadError(_unique(problems)) from None
-    problems = _meaning_problems(spec, positions, source, calendars)
+    problems = _meaning_problems(spec, positions, source, calendars, text=raw)
     if problems:
         raise FlowLoadError(problems)
     return spec, positions
 
 
+def _inside(start: Any, offset: int, text: str) -> Any:
+    """The mark `offset` characters into the scalar that starts at `start` (past an opening quote),
+    when the scalar stays on its line; else `start`."""
+    lines = text.splitlines()
+    if not 1 <= start.line <= len(lines):
+        return start
+    line = lines[start.line - 1]
+    first = start.column - 1
+    if first < len(line) and line[first] in "'\"":
+        first += 1
+    column = first + offset
+    return type(start)(start.line, column + 1) if column <= len(line) else start
+
+
 def _meaning_problems(spec: FlowSpec, positions: Positions, source: str, calendars: Calendars | None,
-                      quiet: bool = False) -> list[FlowProblem]:
+                      quiet: bool = False, text: str = "") -> list[FlowProblem]:
     problems = []
     for path, message in check_flow(spec, calendars or {}):
         if quiet and ("cannot be reached" in message or "no transition leaves it" in message):
             continue  # a transition cut out by the repair would make these guesses
         if path and path[-1] == "__key__":
             mark = positions.key(path[:-1]) or positions.locate(path[:-1])
+        elif path and isinstance(path[-1], Inside):
+            mark = positions.value(path[:-1]) or positions.locate(path[:-1])
+            mark = _inside(mark, int(path[-1]), text)
         else:
             mark = positions.value(path) or positions.locate(path)
         problems.append(FlowProblem(mark.line, mark.column, message, source))

@@ -644,6 +644,26 @@ def _decode(data: str | bytes, max_bytes: int) -> str:
         ) from None
 
 
+# The parser's own words for the mistakes people make most, said the way a flow author thinks of them.
+_PLAIN_SYNTAX = (
+    ("found character '\\t'", "a tab character: YAML is indented with spaces only, never tabs"),
+    ("mapping values are not allowed here",
+     "a ':' inside a value: put the text in quotes, or check the indentation of this line"),
+    ("could not find expected ':'", "a key without ':' (or a line indented differently from the lines above)"),
+    ("found unexpected end of stream", "a quote is opened but never closed"),
+    ("did not find expected key", "this line is indented differently from the lines above"),
+    ("expected <block end>", "this line is indented differently from the lines above"),
+    ("did not find expected '-' indicator", "this line is indented differently from the list above"),
+)
+
+
+def _plain_syntax_message(problem: str, context: str) -> str | None:
+    for needle, text in _PLAIN_SYNTAX:
+        if needle in problem or needle in context:
+            return text
+    return None
+
+
 def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
     context, problem = exc.context, exc.problem
     context_mark, problem_mark = exc.context_mark, exc.problem_mark
@@ -654,6 +674,10 @@ def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
             _mark(problem_mark) if problem_mark is not None else None,
             f"duplicate anchor {name} (first at line {context_mark.line + 1})",
         )
+    plain = _plain_syntax_message(problem or "", context or "")
+    if plain is not None:
+        where = problem_mark if problem_mark is not None else context_mark
+        return YamlProblem(_mark(where) if where is not None else None, plain)
     message = problem or context or "invalid YAML"
     if problem and context:
         if context_mark is not None and context_mark is not problem_mark:

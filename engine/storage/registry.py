@@ -21,13 +21,13 @@ from sqlalchemy import Engine, Insert, Select, Table, Update, bindparam, select
 from engine.sla.calendar import CalendarSpec
 from engine.storage.fastsql import FastStatements
 from engine.language.flow import CompiledFlow
-from engine.language.loader import load_calendars_file, load_flow_file, load_flow_text
+from engine.language.flow_set import load_flow_folder
+from engine.language.loader import load_flow_text
 from engine.language.problems import FlowLoadError
 from engine.storage.tables import build_flow_table
 
 log = logging.getLogger("relayflow.reload")
 
-CALENDARS_FILE = "calendars.yaml"
 
 
 @dataclass(frozen=True)
@@ -122,24 +122,10 @@ def install_flow(db: Engine, flow: CompiledFlow, *, applied_by: int | None = Non
 
 
 def load_folder(folder: str | Path) -> tuple[list[CompiledFlow], list[FlowLoadError], dict[str, CalendarSpec]]:
-    """Every *.yaml / *.yml flow file of a folder, the broken ones as errors, and its shared calendars."""
-    good: list[CompiledFlow] = []
-    bad: list[FlowLoadError] = []
-    calendars: dict[str, CalendarSpec] = {}
-    shared = Path(folder) / CALENDARS_FILE
-    if shared.exists():
-        try:
-            calendars = load_calendars_file(shared)
-        except FlowLoadError as exc:
-            bad.append(exc)
-    for path in sorted(Path(folder).glob("*.y*ml")):
-        if path.name == CALENDARS_FILE:
-            continue
-        try:
-            good.append(load_flow_file(path, calendars))
-        except FlowLoadError as exc:
-            bad.append(exc)
-    return good, bad, calendars
+    """Every flow file of a folder read as one set (engine/language/flow_set.py): the good flows, the
+    broken files and duplicate flow ids as errors, and the folder's shared calendars."""
+    found = load_flow_folder(folder)
+    return found.good, found.bad, found.calendars
 
 
 def load_flows_folder(folder: str | Path) -> tuple[list[CompiledFlow], list[FlowLoadError]]:

@@ -432,7 +432,16 @@ def test_syntax_error_has_line_and_column() -> None:
 
 def test_syntax_error_mapping_values_not_allowed() -> None:
     problem = _only("flow: x\ntitle: a: b\n")
-    assert problem == YamlProblem(Mark(2, 9), "mapping values are not allowed here")
+    assert problem == YamlProblem(Mark(2, 9), "a ':' inside a value: put the text in quotes, "
+                                              "or check the indentation of this line")
+
+
+@pytest.mark.parametrize(("text", "mark", "message"), [
+    ("flow: x\nroles:\n\tstaff: Staff\n", Mark(3, 1), "a tab character: YAML is indented with spaces only, never tabs"),
+    ("flow: x\ntitle: 'open\n", Mark(3, 1), "a quote is opened but never closed"),
+])
+def test_common_syntax_errors_are_said_plainly(text: str, mark: Mark, message: str) -> None:
+    assert _only(text) == YamlProblem(mark, message)
 
 
 def test_syntax_error_bad_indentation() -> None:

@@ -1,0 +1,105 @@
+"""What an expression does with its fields' types, checked when a flow loads.
+
+A condition like `qty > 'abc'` or a computed value like `amount + 'x'` cannot
+work on any record: it would fail on every save or silently never hold. Such
+expressions, and any that reach for a hidden attribute (a name starting with
+`_`, the way out of a sandbox), are refused with the flow file's other
+problems. The inference is deliberately small: literals, field names, `now`,
+`today`, arithmetic, comparison and `~`; anything else (filters, calls, item
+access) is "unknown" and never refused.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from jinja2 import nodes
+
+# The kind of value a field type holds, for the types whose mixing is surely a mistake.
+_FIELD_KINDS = {
+    "integer": "number", "decimal": "number", "money": "number",
+    "text": "text", "long_text": "text", "email": "text", "phone": "text", "url": "text", "choice": "text",
+    "date": "date", "datetime": "datetime", "boolean": "boolean",
+}
+_BUILTIN_KINDS = {"now": "datetime", "today": "date"}
+_KIND_WORDS = {"number": "a number", "text": "a text", "date": "a date", "datetime": "a date and time",
+               "boolean": "a yes/no value"}
+_ARITHMETIC = (nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Mod, nodes.Pow)
+_SYMBOL = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/", nodes.FloorDiv: "//",
+           nodes.Mod: "%", nodes.Pow: "**"}
+
+
+def expression_problems(ast: nodes.Node, field_types: Mapping[str, str],
+                        titles: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Messages for the type mismatches and hidden-attribute accesses in `ast`."""
+    titles = titles or {}
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        name = ""
+        if isinstance(node, nodes.Getattr):
+            name = node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            name = node.arg.value
+        if name.startswith("_"):
+            yield f"'{name}' is not available in expressions (names starting with _ are hidden)"
+    checker = _Kinds(field_types, titles)
+    checker.kind(ast)
+    yield from checker.problems
+
+
+class _Kinds:
+    def __init__(self, field_types: Mapping[str, str], titles: Mapping[str, str]) -> None:
+        self.field_types = field_types
+        self.titles = titles
+        self.problems: list[str] = []
+
+    def describe(self, node: nodes.Node, kind: str) -> str:
+        if isinstance(node, nodes.Name):
+            label = self.titles.get(node.name) or node.name
+            return f"the field '{label}' ({_KIND_WORDS[kind]})" if node.name in self.field_types else f"'{node.name}'"
+        if isinstance(node, nodes.Const):
+            return f"{_KIND_WORDS[kind]} ({node.value!r})"
+        return _KIND_WORDS[kind]
+
+    def kind(self, node: nodes.Node) -> str | None:
+        """The kind of value `node` makes, if known; records problems on the way."""
+        if isinstance(node, nodes.Const):
+            value = node.value
+            if isinstance(value, bool):
+                return "boolean"
+            if isinstance(value, (int, float)):
+                return "number"
+            return "text" if isinstance(value, str) else None
+        if isinstance(node, nodes.Name):
+            if node.name in self.field_types:
+                return _FIELD_KINDS.get(self.field_types[node.name])
+            return _BUILTIN_KINDS.get(node.name)
+        if isinstance(node, _ARITHMETIC):
+            left, right = self.kind(node.left), self.kind(node.right)
+            if left is None or right is None:
+                return None
+            text_repeat = isinstance(node, nodes.Mul) and {left, right} == {"text", "number"}
+            text_format = isinstance(node, nodes.Mod) and left == "text"
+            if text_repeat or text_format:
+                return "text"
+            if left == right == "number":
+                return "number"
+            if "text" in (left, right) and left != right:
+                self.problems.append(f"cannot compute {self.describe(node.left, left)} {_SYMBOL[type(node)]} "
+                                     f"{self.describe(node.right, right)}")
+            return None
+        if isinstance(node, nodes.Concat):
+            for child in node.nodes:
+                self.kind(child)
+            return "text"
+        if isinstance(node, nodes.Compare):
+            kinds = [(node.expr, self.kind(node.expr))] + [(op.expr, self.kind(op.expr)) for op in node.ops]
+            for op, (a, ka), (b, kb) in zip(node.ops, kinds, kinds[1:]):
+                if op.op in ("in", "notin") or ka is None or kb is None or ka == kb:
+                    continue
+                if {ka, kb} <= {"number", "boolean"}:
+                    continue
+                self.problems.append(f"compares {self.describe(a, ka)} with {self.describe(b, kb)}: "
+                                     "they can never be compared")
+            return "boolean"
+        for inner in node.iter_child_nodes():
+            self.kind(inner)
+        return None

@@ -1,0 +1,79 @@
+"""A folder of flow files read as one set: the shared calendars first, then every flow, then what
+only the set can tell (two files declaring one flow id).
+
+The server's start, `relayflow validate DIR` and the reload of a folder all
+read flows through here, so they agree on which files are good.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.language.flow import CompiledFlow
+from engine.language.loader import load_calendars_file, load_flow_file
+from engine.language.problems import FlowLoadError, FlowProblem
+from engine.sla.calendar import CalendarSpec
+
+CALENDARS_FILE = "calendars.yaml"
+_FLOW_KEY = re.compile(r"^flow[ \t]*:", re.M)
+
+
+@dataclass
+class FlowSet:
+    good: list[CompiledFlow] = field(default_factory=list)
+    bad: list[FlowLoadError] = field(default_factory=list)
+    calendars: dict[str, CalendarSpec] = field(default_factory=dict)
+
+
+def flow_files(folder: str | Path) -> list[Path]:
+    """The flow files of a folder (*.yaml, *.yml), the shared calendars file left out."""
+    found = [*Path(folder).glob("*.yaml"), *Path(folder).glob("*.yml")]
+    return sorted(p for p in found if p.name != CALENDARS_FILE)
+
+
+def load_flow_folder(folder: str | Path) -> FlowSet:
+    """Every flow file of `folder` with the folder's shared calendars, checked as one set."""
+    shared = Path(folder) / CALENDARS_FILE
+    return load_flow_set(flow_files(folder), shared if shared.exists() else None)
+
+
+def load_flow_set(files: Iterable[Path], calendars_file: Path | None = None) -> FlowSet:
+    """Load `files` as one set; broken files and duplicate flow ids come back as errors."""
+    result = FlowSet()
+    if calendars_file is not None:
+        try:
+            result.calendars = load_calendars_file(calendars_file)
+        except FlowLoadError as exc:
+            result.bad.append(exc)
+    loaded: list[tuple[Path, CompiledFlow]] = []
+    for path in files:
+        try:
+            loaded.append((path, load_flow_file(path, result.calendars)))
+        except FlowLoadError as exc:
+            result.bad.append(exc)
+    by_name: dict[str, list[Path]] = {}
+    for path, flow in loaded:
+        by_name.setdefault(flow.name, []).append(path)
+    for path, flow in loaded:
+        others = [p for p in by_name[flow.name] if p != path]
+        if not others:
+            result.good.append(flow)
+            continue
+        # Neither file wins: serving one of them silently is how a typo in a copy goes unnoticed.
+        names = ", ".join(p.name for p in others)
+        line = _flow_key_line(path)
+        result.bad.append(FlowLoadError([FlowProblem(
+            line, 1, f"flow '{flow.name}' is declared in {names} too: give each flow its own id (one file per flow)",
+            str(path))]))
+    return result
+
+
+def _flow_key_line(path: Path) -> int:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return 1
+    match = _FLOW_KEY.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
