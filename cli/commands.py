@@ -419,3 +419,4 @@ def sla_report_cmd(ctx: click.Context, flow: str | None) -> None:
 # Reloading flows (plan, apply, revisions) lives beside this file; importing it registers the commands.
 from cli import evolve as _evolve_cli  # noqa: E402,F401
 from cli import tokens as _tokens_cli  # noqa: E402,F401  (token create/list/revoke)
+from cli import backup as _backup_cli  # noqa: E402,F401  (backup, restore)
