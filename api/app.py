@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from api.front import RelayflowApp
 from api.live_flows import serve_live_revisions
 from api.setup import install_api
+from api.web_security import WebSecurity, allowed_origins_from_env
 from engine.storage.db import make_engine
 from engine.storage.migrate import upgrade_database
 from engine.storage.registry import FlowRegistry, install_folder
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.state.registry = registry
     app.state.broken_flows = [str(e) for e in broken]
     install_api(app, db, registry)
+    # Added last, so it runs first: its headers and its origin check cover every answer, the lean routes' too.
+    app.add_front(WebSecurity, allowed_origins=allowed_origins_from_env())
     serve_live_revisions(app, db, registry, settings)
 
     @app.get("/health")

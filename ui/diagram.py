@@ -181,7 +181,7 @@ STYLE = """
 .rf-edge.back path{stroke-dasharray:4 3}
 .rf-edge text{font-size:11px;fill:#1f2d3d;paint-order:stroke;stroke:#fff;stroke-width:3px}
 .rf-edge text .r{fill:#666}
-text{font-family:"Noto Sans CJK SC","Noto Sans",system-ui,sans-serif}
+svg.diagram text{font-family:"Noto Sans CJK SC","Noto Sans",system-ui,sans-serif}
 """
 
 
@@ -203,7 +203,7 @@ def _route(a: _Node, b: _Node, back: bool, k: int, side_k: int, left_edge: float
     return (sx, sy), (sx, sy + dy), (tx, ty - dy), (tx, ty)
 
 
-def flow_svg(flow: CompiledFlow) -> Markup:
+def flow_svg(flow: CompiledFlow, *, standalone: bool = False) -> Markup:
     """The diagram of a flow as SVG markup (every text escaped here)."""
     nodes, edges = _nodes_edges(flow)
     back = _layers(flow, nodes, edges)
@@ -259,4 +259,7 @@ def flow_svg(flow: CompiledFlow) -> Markup:
             f'<title id="rf-dia-title">{escape(flow.spec.title or flow.name)}</title>'
             '<defs><marker id="rf-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6a7a90"/></marker></defs>')
-    return Markup(head + f"<style>{STYLE}</style>" + "".join(parts) + "</svg>")
+    # In a page the rules come from /static/app.css (the pages' CSP allows no inline style); the SVG
+    # file carries them itself, under a policy of its own.
+    style = f"<style>{STYLE}</style>" if standalone else ""
+    return Markup(head + style + "".join(parts) + "</svg>")

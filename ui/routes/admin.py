@@ -140,5 +140,5 @@ def flow_page(request: Request, flow_name: str, page: AdminPage, msg: str = "", 
 @router.get("/admin/flows/{flow_name}/diagram.svg")
 def flow_diagram(request: Request, flow_name: str, page: AdminPage) -> Response:
     flow = services(request).registry.get(flow_name).flow
-    return Response(str(flow_svg(flow)), media_type="image/svg+xml",
+    return Response(str(flow_svg(flow, standalone=True)), media_type="image/svg+xml",
                     headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
