@@ -40,11 +40,12 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, true
 from sqlalchemy.engine import Engine
 
 from engine.actor import Actor
-from engine.errors import Forbidden, NotFound, ReadOnlyField, RecordClosed, UnknownTransition, WorkflowError
+from engine.errors import Forbidden, NotFound, ReadOnlyField, RecordClosed, WorkflowError
 from engine.flow import CompiledFlow
 from engine.records import Record, Records, TransitionOption
 from engine.registry import FlowRegistry, LiveFlow
 from engine.schema import history
+from engine.transitions import Refusal, find_transition, role_refusal
 from engine.write_scope import read_connection
 
 
@@ -177,11 +178,12 @@ def check_edit(flow: CompiledFlow, state: str, actor: Actor, names: list[str] | 
 
 def check_transition(flow: CompiledFlow, name: str, actor: Actor) -> None:
     """Unknown transition or a role that may never fire it: refused whatever the state."""
-    t = flow.spec.transitions.get(name)
-    if t is None:
-        raise UnknownTransition(f"flow '{flow.name}' has no transition '{name}'")
-    if not (actor.roles & set(t.by)):
-        raise Forbidden(f"'{t.title or name}' needs one of the roles: {', '.join(t.by)}")
+    t = find_transition(flow, name)
+    if isinstance(t, Refusal):
+        raise t.error
+    refused = role_refusal(t, name, actor)  # the same check as firing it (engine/transitions.py)
+    if refused is not None:
+        raise refused.error
 
 
 @dataclass(frozen=True)
