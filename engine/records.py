@@ -25,9 +25,8 @@ from engine.registry import FlowRegistry, LiveFlow
 from engine.schema import history, users
 from engine.state_entry import enter_state, plan_entry
 from engine.transitions import (
-    MAX_COMMENT, Change, Refusal, TransitionOption, coerce_given, comment_refusal, compute, decide_edit,
-    decide_transition, default_values, find_transition, required_errors, to_db, to_json, transition_options,
-    user_errors, values_from_row,
+    MAX_COMMENT, Change, Refusal, TransitionOption, comment_refusal, compute, decide_create, decide_edit,
+    decide_transition, find_transition, to_db, to_json, transition_options, user_errors, values_from_row,
 )
 from engine.users import assignable_problem
 from engine.write_scope import write_transaction
@@ -130,16 +129,10 @@ class Records:
                             + ", ".join(sorted(flow.creator_roles)))
         now = now or datetime.now(timezone.utc)
         initial = flow.initial
-        settable = flow.create_fields
-        errors: dict[str, str] = {}
-        given = coerce_given(flow, values or {}, settable, "when creating a record", errors)
-        if isinstance(given, Refusal):
-            raise given.error
-        data = {name: None for name in flow.fields}
-        data.update(default_values(flow))
-        data.update(given)
-        required_errors(flow, data, settable, errors)
-        compute(flow, data, actor, now)
+        decided = decide_create(flow, values or {}, actor, now)
+        if isinstance(decided, Refusal):
+            raise decided.error
+        data, given, errors = decided
         entry = plan_entry(flow, initial, data, {}, now, creator_id=actor.id)
         with write_transaction(self.db) as conn:
             user_errors(flow, given, partial(assignable_problem, conn), errors)

@@ -273,6 +273,44 @@ def _validated(flow: CompiledFlow, state: str, before: Mapping[str, Any], given:
     return after
 
 
+def decide_create(flow: CompiledFlow, given: Mapping[str, Any], actor: Actor,
+                  now: datetime) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | Refusal:
+    """The field values of a new record: (every value, the coerced submitted ones, field errors so far).
+    Whether a user may be put in a user field is left to the caller (it needs the database)."""
+    errors: dict[str, str] = {}
+    settable = flow.create_fields
+    cleaned = coerce_given(flow, given, settable, "when creating a record", errors)
+    if isinstance(cleaned, Refusal):
+        return cleaned
+    data: dict[str, Any] = dict.fromkeys(flow.fields)
+    data.update(default_values(flow))
+    data.update(cleaned)
+    required_errors(flow, data, settable, errors)
+    compute(flow, data, actor, now)
+    return data, cleaned, errors
+
+
+def field_errors(flow: CompiledFlow, *, transition: str | None, row: Mapping[str, Any], before: Mapping[str, Any],
+                 actor: Actor, given: Mapping[str, Any], comment: str | None, now: datetime) -> dict[str, str]:
+    """The field errors (`comment` included) an edit, or transition `transition`, with these values would be
+    refused with; nothing is looked up. A form shows them beside the errors of its own parsing."""
+    out: dict[str, str] = {}
+    refused: Change | Refusal | None = comment_refusal(comment)
+    if isinstance(refused, Refusal) and isinstance(refused.error, ValidationFailed):
+        out.update(refused.error.field_errors)
+    if transition is None:
+        refused = decide_edit(flow, row=row, before=before, actor=actor, given=given, comment=None,
+                              expected_version=None, now=now, check_user=None)
+    else:
+        t = find_transition(flow, transition)
+        refused = t if isinstance(t, Refusal) else decide_transition(
+            flow, t, transition, row=row, before=before, actor=actor, given=given, comment=None,
+            expected_version=None, now=now, revision=0, check_user=None)
+    if isinstance(refused, Refusal) and isinstance(refused.error, ValidationFailed):
+        out.update(refused.error.field_errors)
+    return out
+
+
 def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: Mapping[str, Any],
                       before: Mapping[str, Any], actor: Actor, given: Mapping[str, Any] | None,
                       comment: str | None, expected_version: int | None, now: datetime, revision: int,
