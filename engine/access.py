@@ -45,7 +45,7 @@ from engine.flow import CompiledFlow
 from engine.records import Record, Records, TransitionOption
 from engine.registry import FlowRegistry, LiveFlow
 from engine.schema import history
-from engine.transitions import Refusal, find_transition, role_refusal
+from engine.transitions import Refusal, create_refusal, find_transition, role_refusal
 from engine.write_scope import read_connection
 
 
@@ -84,9 +84,9 @@ def may_create(flow: CompiledFlow, actor: Actor) -> bool:
 
 
 def check_create(flow: CompiledFlow, actor: Actor) -> None:
-    if not may_create(flow, actor):
-        raise Forbidden(f"creating a {flow.spec.title or flow.name} needs one of the roles: "
-                        + ", ".join(sorted(flow.creator_roles)))
+    refused = create_refusal(flow, actor)  # the same check as Records.create (engine/transitions.py)
+    if refused is not None:
+        raise refused.error
 
 
 def create_fields(flow: CompiledFlow) -> frozenset[str]:

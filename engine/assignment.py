@@ -86,7 +86,7 @@ def _least_loaded(conn: Connection, flow: CompiledFlow, members: list[int]) -> i
     from sqlalchemy import table, column
 
     t = table(flow.table_name, column("assignee_id"), column("state"))
-    counts = dict(conn.execute(
+    counts: dict[int, int] = dict(conn.execute(
         select(t.c.assignee_id, func.count()).where(t.c.assignee_id.in_(members), t.c.state.in_(flow.open_states))
         .group_by(t.c.assignee_id)).all())
     return min(members, key=lambda m: (counts.get(m, 0), m))

@@ -18,14 +18,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.actor import Actor
-from engine.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
+from engine.errors import NotFound, StaleVersion, ValidationFailed
 from engine.fastsql import FastInsert
 from engine.flow import CompiledFlow
 from engine.registry import FlowRegistry, LiveFlow
 from engine.schema import history, users
 from engine.state_entry import enter_state, plan_entry
 from engine.transitions import (
-    MAX_COMMENT, Change, Refusal, TransitionOption, comment_refusal, compute, decide_create, decide_edit,
+    MAX_COMMENT, Change, Refusal, TransitionOption, comment_refusal, compute, create_refusal, decide_create, decide_edit,
     decide_transition, find_transition, to_db, to_json, transition_options, user_errors, values_from_row,
 )
 from engine.users import assignable_problem
@@ -124,9 +124,9 @@ class Records:
                *, now: datetime | None = None) -> Record:
         live = self.registry.get(flow_name)
         flow = live.flow
-        if not (actor.roles & flow.creator_roles):
-            raise Forbidden(f"creating a {flow.spec.title or flow.name} needs one of the roles: "
-                            + ", ".join(sorted(flow.creator_roles)))
+        refused = create_refusal(flow, actor)
+        if refused is not None:
+            raise refused.error
         now = now or datetime.now(timezone.utc)
         initial = flow.initial
         decided = decide_create(flow, values or {}, actor, now)

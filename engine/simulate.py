@@ -104,7 +104,8 @@ def _entered(flow: CompiledFlow, state: str, row: dict[str, Any], now: datetime)
 
 def _default_leave(flow: CompiledFlow, state: str, row: dict[str, Any], now: datetime) -> datetime:
     if row.get("sla_state") == state and row.get("sla_paused_at") is None and row.get("sla_due_at"):
-        return max(now, row["sla_due_at"])
+        due: datetime = row["sla_due_at"]
+        return max(now, due)
     return now
 
 

@@ -184,6 +184,15 @@ def comment_refusal(comment: str | None) -> Refusal | None:
     return None
 
 
+def create_refusal(flow: CompiledFlow, actor: Actor) -> Refusal | None:
+    """The one role check of creating a record: the actor holds none of the creator roles."""
+    if actor.roles.isdisjoint(flow.creator_roles):
+        err = Forbidden(f"creating a {flow.spec.title or flow.name} needs one of the roles: "
+                        + ", ".join(sorted(flow.creator_roles)))
+        return Refusal(err.message, err)
+    return None
+
+
 def find_transition(flow: CompiledFlow, name: str) -> TransitionSpec | Refusal:
     t = flow.spec.transitions.get(name)
     if t is None:
