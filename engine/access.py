@@ -20,8 +20,9 @@ file alone (docs/access-control.md):
   hidden where `hide` says so, read-only otherwise; nothing is editable in a
   final state.
 * transitions: shown to the roles in `by`; allowed when, besides, the `when`
-  condition holds and the required fields are filled (Records decides those
-  and gives the reasons).
+  condition holds and the required fields are filled. The checks themselves
+  (role, editors, creators, conditions) are the ones of engine/transitions.py,
+  so a door refuses with the same answer as the engine.
 
 Visibility is a SQL condition (`visible_clause`), so lists filter in the
 database and invisible records never leave it; a single record is read with
@@ -40,12 +41,12 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, true
 from sqlalchemy.engine import Engine
 
 from engine.actor import Actor
-from engine.errors import Forbidden, NotFound, ReadOnlyField, RecordClosed, WorkflowError
+from engine.errors import NotFound, ReadOnlyField, WorkflowError
 from engine.flow import CompiledFlow
 from engine.records import Record, Records, TransitionOption
 from engine.registry import FlowRegistry, LiveFlow
 from engine.schema import history
-from engine.transitions import Refusal, create_refusal, find_transition, role_refusal
+from engine.transitions import Refusal, create_refusal, edit_refusal, find_transition, role_refusal
 from engine.write_scope import read_connection
 
 
@@ -164,11 +165,10 @@ def shown_values(flow: CompiledFlow, state: str, values: Mapping[str, Any]) -> d
 
 def check_edit(flow: CompiledFlow, state: str, actor: Actor, names: list[str] | set[str] | frozenset[str]) -> None:
     """Refuse an edit of these fields before it reaches the engine (which checks again)."""
-    if state in flow.final_states:
-        raise RecordClosed(f"the record is closed ({flow.state(state).title or state}); it cannot be edited")
+    refused = edit_refusal(flow, state, actor)  # the same check as Records.edit (engine/transitions.py)
+    if refused is not None:
+        raise refused.error
     editable = editable_fields(flow, state, actor)
-    if not editable:
-        raise Forbidden(f"you may not edit records in state '{flow.state(state).title or state}'")
     for name in names:
         if name in flow.fields and name not in editable:
             raise ReadOnlyField(f"field '{name}' cannot be changed in state '{state}'", field=name)

@@ -193,6 +193,7 @@ class Records:
             written = system
         else:  # write only what changes: fewer index entries to rewrite
             written = {k: v for k, v in system.items() if k in _ALWAYS_WRITTEN or row[k] != v}
+        # --- the writes of an edit or a transition ---
         self._guarded_update(conn, live, row, {**change.changed_db, **written})
         insert_history(conn, _history_row(
             flow=live.flow.name, record_id=row["id"], at=now, actor_id=actor.id, action=change.action,
@@ -210,8 +211,8 @@ class Records:
         def write(entry_columns: dict[str, Any]) -> dict[str, Any]:
             return self._write_change(conn, live, row, change, {**change.system, **entry_columns}, actor, now)
 
-        return dict(enter_state(conn, live.flow, change.entry, row, now, write=write,
-                                transition=change.transition, actor_id=actor.id))
+        return enter_state(conn, live.flow, change.entry, row, now, write=write, transition=change.transition,
+                           actor_id=actor.id)
 
     # --- edit ----------------------------------------------------------------------------------
 

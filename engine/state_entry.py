@@ -54,12 +54,12 @@ def entry_columns(conn: Connection, flow: CompiledFlow, entry: StateEntry) -> di
     return {**entry.columns, "assignee_id": pick_assignee(conn, flow, entry.state, entry.pooled)}
 
 
-RowWriter = Callable[[dict[str, Any]], Mapping[str, Any]]
+RowWriter = Callable[[dict[str, Any]], dict[str, Any]]
 """Writes the record row with the given entry columns (and its history row); returns the row as written."""
 
 
 def enter_state(conn: Connection, flow: CompiledFlow, entry: StateEntry, before: Mapping[str, Any],
-                now: datetime, *, write: RowWriter, transition: str | None, actor_id: int | None) -> Mapping[str, Any]:
+                now: datetime, *, write: RowWriter, transition: str | None, actor_id: int | None) -> dict[str, Any]:
     """Perform the entry planned in `entry`: pick a pooled assignee, write the row through `write`,
     then record the stage result, the pause change and the `enter` reminders. Returns the row after."""
     after = write(entry_columns(conn, flow, entry))

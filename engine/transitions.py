@@ -227,6 +227,18 @@ def state_refusal(flow: CompiledFlow, t: TransitionSpec, name: str, state: str) 
     return Refusal(err.message, err)
 
 
+def edit_refusal(flow: CompiledFlow, state: str, actor: Actor) -> Refusal | None:
+    """The one check of who may edit: nobody in a final state, the state's editors otherwise."""
+    if state in flow.final_states:
+        err: WorkflowError = RecordClosed(
+            f"the record is closed ({flow.state(state).title or state}); it cannot be edited")
+        return Refusal(err.message, err)
+    if not flow.editable_fields(state, actor.roles):
+        err = Forbidden(f"you may not edit records in state '{flow.state(state).title or state}'")
+        return Refusal(err.message, err)
+    return None
+
+
 def blockers(flow: CompiledFlow, t: TransitionSpec, name: str, values: Mapping[str, Any], actor: Actor,
              now: datetime) -> list[Refusal]:
     """What keeps transition `name` from firing with these values besides the role: required fields
@@ -291,9 +303,14 @@ def decide_create(flow: CompiledFlow, given: Mapping[str, Any], actor: Actor,
     cleaned = coerce_given(flow, given, settable, "when creating a record", errors)
     if isinstance(cleaned, Refusal):
         return cleaned
-    data: dict[str, Any] = dict.fromkeys(flow.fields)
-    data.update(default_values(flow))
-    data.update(cleaned)
+    data: dict[str, Any] = {}
+    for name, f in flow.fields.items():
+        if name in cleaned:
+            data[name] = cleaned[name]
+        elif f.default is not None and f.compute is None:  # as `default_values`, for what is not given
+            data[name] = f.coerce(f.default, tz=flow.timezone)
+        else:
+            data[name] = None
     required_errors(flow, data, settable, errors)
     compute(flow, data, actor, now)
     return data, cleaned, errors
@@ -360,13 +377,9 @@ def decide_edit(flow: CompiledFlow, *, row: Mapping[str, Any], before: Mapping[s
     refused = version_refusal(row["version"], expected_version)
     if refused is not None:
         return refused
-    if state in flow.final_states:
-        err: WorkflowError = RecordClosed(
-            f"the record is closed ({flow.state(state).title or state}); it cannot be edited")
-        return Refusal(err.message, err)
-    if not flow.editable_fields(state, actor.roles):
-        err = Forbidden(f"you may not edit records in state '{flow.state(state).title or state}'")
-        return Refusal(err.message, err)
+    refused = edit_refusal(flow, state, actor)
+    if refused is not None:
+        return refused
     after = _validated(flow, state, before, given, actor, check_user)
     if isinstance(after, Refusal):
         return after
