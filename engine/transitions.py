@@ -44,9 +44,10 @@ class Refusal:
     error: WorkflowError
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Change:
-    """What an edit or a transition writes, decided: the apply step only writes it."""
+    """What an edit or a transition writes, decided: the apply step only writes it (not frozen only
+    because a frozen dataclass costs a `object.__setattr__` per field on the hot path)."""
 
     action: str  # "edit" or "transition"
     transition: str | None
