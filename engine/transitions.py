@@ -43,6 +43,11 @@ class Refusal:
     reason: str
     error: WorkflowError
 
+    @property
+    def code(self) -> str:
+        """The kind of refusal, as the API answers it: forbidden, condition_failed, stale_version, ..."""
+        return self.error.code
+
 
 @dataclass(slots=True)
 class Change:
