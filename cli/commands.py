@@ -226,6 +226,15 @@ def _print_record(rec) -> None:  # type: ignore[no-untyped-def]
                f"assignee={rec.system.get('assignee_id')}  due={rec.system.get('sla_due_at')}")
 
 
+def _access(ctx: click.Context, db):  # type: ignore[no-untyped-def]
+    """The access layer every door acts through (engine/records/access.py): the same checks and answers as the API."""
+    from engine.records.access import Access
+    from engine.records.records import Records
+
+    registry = _registry(ctx, db)
+    return Access(db, registry, Records(db, registry))
+
+
 @main.group()
 def record() -> None:
     """Create, show and move records from the command line."""
@@ -237,12 +246,11 @@ def record() -> None:
 @click.option("--set", "sets", multiple=True, help="field=value (repeatable)")
 @click.pass_context
 def record_create(ctx: click.Context, flow: str, username: str, sets: tuple[str, ...]) -> None:
-    from engine.records.records import Records
     from engine.people.users import load_actor
 
     database = _db(ctx)
-    recs = Records(database, _registry(ctx, database))
-    rec = _run(lambda: recs.create(flow, load_actor(database, username=username), _parse_sets(sets)))
+    access = _access(ctx, database)
+    rec = _run(lambda: access.create(flow, load_actor(database, username=username), _parse_sets(sets)))
     _print_record(rec)
 
 
@@ -257,13 +265,13 @@ def record_create(ctx: click.Context, flow: str, username: str, sets: tuple[str,
 @click.pass_context
 def record_move(ctx: click.Context, flow: str, record_id: int, transition: str, username: str,
                 version: int | None, comment: str | None, sets: tuple[str, ...]) -> None:
-    from engine.records.records import Records
     from engine.people.users import load_actor
 
     database = _db(ctx)
-    recs = Records(database, _registry(ctx, database))
-    rec = _run(lambda: recs.transition(flow, record_id, transition, load_actor(database, username=username),
-                                       expected_version=version, values=_parse_sets(sets) or None, comment=comment))
+    access = _access(ctx, database)
+    rec = _run(lambda: access.transition(flow, record_id, transition, load_actor(database, username=username),
+                                         expected_version=version, values=_parse_sets(sets) or None,
+                                         comment=comment))
     _print_record(rec)
 
 

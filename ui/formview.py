@@ -19,9 +19,6 @@ from forms import FieldSpecBase, FieldValueError
 from ui.i18n import translate_message
 from ui.values import Gettext, display, link_of, to_inputs
 
-REQUIRED = "this field is required"
-
-
 @dataclass
 class FieldView:
     name: str
@@ -108,9 +105,10 @@ def _strings(form: FormData, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str)]
 
 
-def parse_post(flow: CompiledFlow, form: FormData, editable: frozenset[str], *, check_required: bool = True,
-               only_present: bool = False) -> Posted:
+def parse_post(flow: CompiledFlow, form: FormData, editable: frozenset[str], *, only_present: bool = False) -> Posted:
     """Parse the editable fields of a post; note any other field of the flow the post tries to set.
+    Only the field types' parsing is checked here: required fields, defaults and the comment are the
+    engine's to check (engine/records/transitions.py), and the pages show its refusals.
 
     `only_present`: a field the post does not name is left alone (record pages); otherwise it is
     read as empty (the new-record form). Checkboxes always post a value (a hidden input before them).
@@ -130,8 +128,6 @@ def parse_post(flow: CompiledFlow, form: FormData, editable: frozenset[str], *, 
         except FieldValueError as exc:
             errors[name] = exc.message
             continue
-        if check_required and f.required and f.is_empty(value):
-            errors[name] = REQUIRED
         values[name] = value
     forbidden = [k for k in form.keys() if k in flow.fields and k not in editable]
     return Posted(values, typed, errors, forbidden)

@@ -2,7 +2,8 @@
 
 Every moved record gets a history row that says why it moved. A renamed state
 keeps its records' assignee and clock; records moved into a state that already
-existed enter it as a transition would bring them (its assignment and clock).
+existed enter it as a transition would bring them (engine/records/state_entry.py: assignment,
+clock, stage result, pause bookkeeping, `enter` reminders).
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from typing import Any, Literal
 from sqlalchemy import Table, and_, bindparam, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
-from engine.records.assignment import assignee_on_entry
 from engine.sla.calendar import Span
 from engine.language.durations import Duration
 from engine.evolve.model import ApplyContext, Step
@@ -22,6 +22,7 @@ from engine.language.flow import CompiledFlow, StateClock
 from engine.storage.schema import history
 from engine.sla.clock import clock_on_entry
 from engine.sla.pauses import pauses_of, prune_pauses, stage_pauses
+from engine.records.state_entry import enter_state, plan_entry
 from engine.storage.tables import build_flow_table
 
 CHUNK = 2000
@@ -96,17 +97,25 @@ class MoveRecords(Step):
             updated_by=ctx.applied_by, updated_at=ctx.now))
 
     def _enter(self, ctx: ApplyContext, t: Table, comment: str) -> None:
-        flow = ctx.flow
-        for row in _rows(ctx.conn, t, t.c.state == self.source):
+        """Each record enters the target state as a transition would bring it there (engine/records/state_entry.py):
+        assignee, clock, the result of the stage it leaves, pause bookkeeping, `enter` reminders."""
+        flow, conn, now = ctx.flow, ctx.conn, ctx.now
+        for row in _rows(conn, t, t.c.state == self.source):
             values = {n: (None if row[n] is None else f.from_db(row[n])) for n, f in flow.fields.items()}
-            new = {"state": self.target, "version": row["version"] + 1, "revision": ctx.revision,
-                   "updated_by": ctx.applied_by, "updated_at": ctx.now}
-            new.update(assignee_on_entry(ctx.conn, flow, self.target, values, creator_id=row["created_by"]))
-            new.update(clock_on_entry(flow, self.target, row, ctx.now))
-            ctx.conn.execute(update(t).where(t.c.id == row["id"]).values(new))
-            ctx.conn.execute(insert(history).values(
-                flow=flow.name, record_id=row["id"], at=ctx.now, actor_id=ctx.applied_by, action=MIGRATE_ACTION,
-                from_state=self.source, to_state=self.target, comment=comment, revision=ctx.revision))
+            entry = plan_entry(flow, self.target, values, row, now, creator_id=row["created_by"])
+            system = {"state": self.target, "version": row["version"] + 1, "revision": ctx.revision,
+                      "updated_by": ctx.applied_by, "updated_at": now}
+
+            def write(entry_columns: dict[str, Any], row: dict[str, Any] = row,
+                      system: dict[str, Any] = system) -> dict[str, Any]:
+                new = {**system, **entry_columns}
+                conn.execute(update(t).where(t.c.id == row["id"]).values(new))
+                conn.execute(insert(history).values(
+                    flow=flow.name, record_id=row["id"], at=now, actor_id=ctx.applied_by, action=MIGRATE_ACTION,
+                    from_state=self.source, to_state=self.target, comment=comment, revision=ctx.revision))
+                return {**row, **new}
+
+            enter_state(conn, flow, entry, row, now, write=write, transition=None, actor_id=ctx.applied_by)
 
 
 ClockMode = Literal["recompute", "start", "stop"]

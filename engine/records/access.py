@@ -20,8 +20,9 @@ file alone (docs/access-control.md):
   hidden where `hide` says so, read-only otherwise; nothing is editable in a
   final state.
 * transitions: shown to the roles in `by`; allowed when, besides, the `when`
-  condition holds and the required fields are filled (Records decides those
-  and gives the reasons).
+  condition holds and the required fields are filled. The checks themselves
+  (role, editors, creators, conditions) are the ones of engine/records/transitions.py,
+  so a door refuses with the same answer as the engine.
 
 Visibility is a SQL condition (`visible_clause`), so lists filter in the
 database and invisible records never leave it; a single record is read with
@@ -40,11 +41,12 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, true
 from sqlalchemy.engine import Engine
 
 from engine.records.actor import Actor
-from engine.records.errors import Forbidden, NotFound, ReadOnlyField, RecordClosed, UnknownTransition, WorkflowError
+from engine.records.errors import NotFound, ReadOnlyField, WorkflowError
 from engine.language.flow import CompiledFlow
 from engine.records.records import Record, Records, TransitionOption
 from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import history
+from engine.records.transitions import Refusal, create_refusal, edit_refusal, find_transition, role_refusal
 from engine.storage.write_scope import read_connection
 
 
@@ -83,9 +85,9 @@ def may_create(flow: CompiledFlow, actor: Actor) -> bool:
 
 
 def check_create(flow: CompiledFlow, actor: Actor) -> None:
-    if not may_create(flow, actor):
-        raise Forbidden(f"creating a {flow.spec.title or flow.name} needs one of the roles: "
-                        + ", ".join(sorted(flow.creator_roles)))
+    refused = create_refusal(flow, actor)  # the same check as Records.create (engine/records/transitions.py)
+    if refused is not None:
+        raise refused.error
 
 
 def create_fields(flow: CompiledFlow) -> frozenset[str]:
@@ -163,11 +165,10 @@ def shown_values(flow: CompiledFlow, state: str, values: Mapping[str, Any]) -> d
 
 def check_edit(flow: CompiledFlow, state: str, actor: Actor, names: list[str] | set[str] | frozenset[str]) -> None:
     """Refuse an edit of these fields before it reaches the engine (which checks again)."""
-    if state in flow.final_states:
-        raise RecordClosed(f"the record is closed ({flow.state(state).title or state}); it cannot be edited")
+    refused = edit_refusal(flow, state, actor)  # the same check as Records.edit (engine/records/transitions.py)
+    if refused is not None:
+        raise refused.error
     editable = editable_fields(flow, state, actor)
-    if not editable:
-        raise Forbidden(f"you may not edit records in state '{flow.state(state).title or state}'")
     for name in names:
         if name in flow.fields and name not in editable:
             raise ReadOnlyField(f"field '{name}' cannot be changed in state '{state}'", field=name)
@@ -177,11 +178,12 @@ def check_edit(flow: CompiledFlow, state: str, actor: Actor, names: list[str] | 
 
 def check_transition(flow: CompiledFlow, name: str, actor: Actor) -> None:
     """Unknown transition or a role that may never fire it: refused whatever the state."""
-    t = flow.spec.transitions.get(name)
-    if t is None:
-        raise UnknownTransition(f"flow '{flow.name}' has no transition '{name}'")
-    if not (actor.roles & set(t.by)):
-        raise Forbidden(f"'{t.title or name}' needs one of the roles: {', '.join(t.by)}")
+    t = find_transition(flow, name)
+    if isinstance(t, Refusal):
+        raise t.error
+    refused = role_refusal(t, name, actor)  # the same check as firing it (engine/records/transitions.py)
+    if refused is not None:
+        raise refused.error
 
 
 @dataclass(frozen=True)

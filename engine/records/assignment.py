@@ -17,23 +17,43 @@ from engine.storage.schema import assign_cursors
 from engine.people.users import role_members
 
 
-def assignee_on_entry(conn: Connection, flow: CompiledFlow, state: str, values: Mapping[str, Any],
-                      *, creator_id: int | None) -> dict[str, Any]:
+def assignment_on_entry(flow: CompiledFlow, state: str, values: Mapping[str, Any],
+                        *, creator_id: int | None) -> tuple[dict[str, Any], str | None]:
+    """The assignee columns of entering `state`, decided without the database.
+
+    The second item names the pooled strategy (`round_robin`, `least_loaded`) whose member
+    is picked when the entry is written (`pick_assignee`), or is None.
+    """
     st = flow.state(state)
     if st.final:
-        return {"assignee_id": None, "assignee_role": None}
+        return {"assignee_id": None, "assignee_role": None}, None
     out: dict[str, Any] = {"assignee_id": None, "assignee_role": st.owner}
     if st.assign is None:
-        return out
+        return out, None
     strategy = st.assign.strategy
     if strategy == "creator":
         out["assignee_id"] = creator_id
     elif strategy == "field":
         out["assignee_id"] = values.get(st.assign.field or "")
-    elif strategy == "round_robin" and st.owner:
-        out["assignee_id"] = _round_robin(conn, flow.name, state, role_members(conn, st.owner))
-    elif strategy == "least_loaded" and st.owner:
-        out["assignee_id"] = _least_loaded(conn, flow, role_members(conn, st.owner))
+    elif strategy in ("round_robin", "least_loaded") and st.owner:
+        return out, strategy
+    return out, None
+
+
+def pick_assignee(conn: Connection, flow: CompiledFlow, state: str, strategy: str) -> int | None:
+    """A member of the owner role of `state`, chosen by a pooled strategy (reads and may write its cursor)."""
+    owner = flow.state(state).owner or ""
+    if strategy == "round_robin":
+        return _round_robin(conn, flow.name, state, role_members(conn, owner))
+    return _least_loaded(conn, flow, role_members(conn, owner))
+
+
+def assignee_on_entry(conn: Connection, flow: CompiledFlow, state: str, values: Mapping[str, Any],
+                      *, creator_id: int | None) -> dict[str, Any]:
+    """The assignee columns of entering `state`, a pooled member picked at once."""
+    out, pooled = assignment_on_entry(flow, state, values, creator_id=creator_id)
+    if pooled is not None:
+        out["assignee_id"] = pick_assignee(conn, flow, state, pooled)
     return out
 
 
@@ -66,7 +86,7 @@ def _least_loaded(conn: Connection, flow: CompiledFlow, members: list[int]) -> i
     from sqlalchemy import table, column
 
     t = table(flow.table_name, column("assignee_id"), column("state"))
-    counts = dict(conn.execute(
+    counts: dict[int, int] = dict(conn.execute(
         select(t.c.assignee_id, func.count()).where(t.c.assignee_id.in_(members), t.c.state.in_(flow.open_states))
         .group_by(t.c.assignee_id)).all())
     return min(members, key=lambda m: (counts.get(m, 0), m))

@@ -128,9 +128,8 @@ def resolve_recipients(conn: Connection, flow: CompiledFlow, spec: ReminderSpec,
     return out
 
 
-def enqueue_enter(conn: Connection, live: LiveFlow, record_id: int, row: Mapping[str, Any], now: datetime) -> int:
+def enqueue_enter(conn: Connection, flow: CompiledFlow, record_id: int, row: Mapping[str, Any], now: datetime) -> int:
     """Outbox rows for the `enter` reminders of the state the record just entered (same transaction)."""
-    flow = live.flow
     state = row["state"]
     rules = [r for r in reminder_plan(flow).by_event.get("enter", ()) if state in r.states]
     if not rules:
@@ -156,21 +155,22 @@ def enqueue_enter(conn: Connection, live: LiveFlow, record_id: int, row: Mapping
     return add_rows(conn, rows)
 
 
-def on_state_entry(conn: Connection, live: LiveFlow, record_id: int, before: Mapping[str, Any],
+def on_state_entry(conn: Connection, flow: CompiledFlow, record_id: int, before: Mapping[str, Any],
                    after: Mapping[str, Any], now: datetime, *, transition: str | None,
                    actor_id: int | None) -> None:
-    """Called by records.create/transition inside their transaction, after the record row is written:
-    records the met/missed result of a stage that ended and enqueues the `enter` reminders."""
+    """The work of entering a state once the record row is written (engine/records/state_entry.py calls it, in
+    the same transaction): the met/missed result of a stage that ended, the `enter` reminders, the
+    pause bookkeeping."""
     from engine.sla.report import record_stage_result
 
-    record_stage_result(conn, live.flow, record_id, before, after, now, transition=transition, actor_id=actor_id)
-    enqueue_enter(conn, live, record_id, after, now)
-    record_pause_change(conn, live.flow.name, record_id, before, after, now)
-    _file_missed_on_pause(conn, live, record_id, before, after, now)
-    _file_resumed_breach(conn, live, record_id, before, after, now)
+    record_stage_result(conn, flow, record_id, before, after, now, transition=transition, actor_id=actor_id)
+    enqueue_enter(conn, flow, record_id, after, now)
+    record_pause_change(conn, flow.name, record_id, before, after, now)
+    _file_missed_on_pause(conn, flow, record_id, before, after, now)
+    _file_resumed_breach(conn, flow, record_id, before, after, now)
 
 
-def _file_missed_on_pause(conn: Connection, live: LiveFlow, record_id: int, before: Mapping[str, Any],
+def _file_missed_on_pause(conn: Connection, flow: CompiledFlow, record_id: int, before: Mapping[str, Any],
                           after: Mapping[str, Any], now: datetime) -> None:
     """A stage paused after its breach (or warning) fell due but before a pass saw it: file that event
     now, as the pass would have. Otherwise the pause hides it, and the resume marks the stage breached
@@ -185,20 +185,20 @@ def _file_missed_on_pause(conn: Connection, live: LiveFlow, record_id: int, befo
     else:
         return
     conn.execute(sla_events.insert().values(
-        flow=live.flow.name, record_id=record_id, state=before.get("sla_state"), event=event,
+        flow=flow.name, record_id=record_id, state=before.get("sla_state"), event=event,
         stage_start=before.get("sla_started_at"), due_at=due, event_at=at,
         assignee_id=before.get("assignee_id"), created_by=before.get("created_by")))
 
 
-def _file_resumed_breach(conn: Connection, live: LiveFlow, record_id: int, before: Mapping[str, Any],
+def _file_resumed_breach(conn: Connection, flow: CompiledFlow, record_id: int, before: Mapping[str, Any],
                          after: Mapping[str, Any], now: datetime) -> None:
     """A breached stage back from a pause is reminded at the next pass: file it in sla_repeats."""
     if after.get("sla_status") != "breached" or before.get("sla_status") == "breached":
         return
     state = after.get("sla_state")
-    if state is None or reminder_plan(live.flow).repeat_interval(state) is None:
+    if state is None or reminder_plan(flow).repeat_interval(state) is None:
         return
-    _upsert_repeats(conn, select(literal(live.flow.name).label("flow"), literal(record_id).label("record_id"),
+    _upsert_repeats(conn, select(literal(flow.name).label("flow"), literal(record_id).label("record_id"),
                                  literal(now, UtcDateTime).label("remind_at")))
 
 

@@ -1,4 +1,4 @@
-"""SLA timeline of a path through a flow, computed by the code the running system uses (engine/sla/clock.py).
+"""SLA timeline of a path through a flow, computed by the code the running system uses (engine/records/state_entry.py).
 
 A record is created at ``start`` and takes the transitions of ``path`` one
 after the other. A step fires at the instant given with it
@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.language.flow import CompiledFlow
 from engine.sla.scheduler import reminder_plan
-from engine.sla.clock import clock_on_entry
+from engine.records.state_entry import plan_entry
 
 
 class SimulationError(ValueError):
@@ -73,7 +73,7 @@ def simulate(flow: CompiledFlow, start: datetime, path: Sequence[str | Step]) ->
     plan = reminder_plan(flow)
     state = flow.initial
     now = start
-    row: dict[str, Any] = clock_on_entry(flow, state, {}, now)
+    row: dict[str, Any] = _entered(flow, state, {}, now)
     entered, via = now, None
     out: list[StageTimeline] = []
 
@@ -91,15 +91,21 @@ def simulate(flow: CompiledFlow, start: datetime, path: Sequence[str | Step]) ->
             raise SimulationError(f"'{step.transition}' at {at.isoformat()} is before the stage began ({now.isoformat()})")
         close(at)
         now, state, via = at, t.to, step.transition
-        row = {**row, **clock_on_entry(flow, state, row, now)}
+        row = {**row, **_entered(flow, state, row, now)}
         entered = now
     close(None)
     return out
 
 
+def _entered(flow: CompiledFlow, state: str, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The columns a record gets by entering `state`, as the running system decides them (no one is picked)."""
+    return plan_entry(flow, state, {}, row, now, creator_id=None).columns
+
+
 def _default_leave(flow: CompiledFlow, state: str, row: dict[str, Any], now: datetime) -> datetime:
     if row.get("sla_state") == state and row.get("sla_paused_at") is None and row.get("sla_due_at"):
-        return max(now, row["sla_due_at"])
+        due: datetime = row["sla_due_at"]
+        return max(now, due)
     return now
 
 

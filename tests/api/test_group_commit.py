@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine.records import records as records_module
+from engine.records import state_entry as state_entry_module
 from engine.records.errors import ValidationFailed
 from tests.api.conftest import ORDER, make_api, served
 
@@ -81,14 +81,14 @@ def test_refused_writes_in_a_batch_do_not_touch_the_others(server: Any) -> None:
 def test_a_job_failing_after_its_writes_rolls_back_alone(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The batch is rolled back and every job re-run alone: the good ones land, the failing one leaves nothing."""
     base, api, url = server
-    real = records_module.on_state_entry
+    real = state_entry_module.on_state_entry
 
-    def explode_for_boom(conn: Any, live: Any, record_id: int, before: Any, after: Any, *a: Any, **kw: Any) -> None:
-        real(conn, live, record_id, before, after, *a, **kw)
+    def explode_for_boom(conn: Any, flow: Any, record_id: int, before: Any, after: Any, *a: Any, **kw: Any) -> None:
+        real(conn, flow, record_id, before, after, *a, **kw)
         if after.get("customer") == "BOOM":  # the record row and its history row are written by now
             raise ValidationFailed({"customer": "refused after writing"})
 
-    monkeypatch.setattr(records_module, "on_state_entry", explode_for_boom)
+    monkeypatch.setattr(state_entry_module, "on_state_entry", explode_for_boom)
     names = ["Good 1", "BOOM", "Good 2", "Good 3"]
     answers = _gather(base, [("POST", URL, api.h("sally"), {"values": {**ORDER, "customer": n}}) for n in names])
     assert [r.status_code for r in answers] == [201, 422, 201, 201]

@@ -16,7 +16,7 @@ from engine.records.errors import (
 )
 from engine.language.flow import CompiledFlow
 from engine.records.records import Record, Records
-from forms import FieldValueError
+from engine.records.transitions import Refusal, decide_create, default_values, field_errors
 from ui.auth import Page, checked_page, current_page
 from ui.errors import PageRoute
 from ui.formview import FieldView, build_fields, parse_post
@@ -28,22 +28,9 @@ from ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-MAX_COMMENT = 10_000
-
 
 def _flow(request: Request, name: str) -> CompiledFlow:
     return services(request).registry.get(name).flow
-
-
-def _defaults(flow: CompiledFlow) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, f in flow.fields.items():
-        if f.default is not None and f.compute is None:
-            try:
-                out[name] = f.coerce(f.default, tz=flow.timezone)
-            except FieldValueError:
-                pass
-    return out
 
 
 def _with_computed(flow: CompiledFlow, values: dict[str, Any], page: Page) -> dict[str, Any]:
@@ -75,7 +62,7 @@ def _new_page(request: Request, page: Page, flow: CompiledFlow, values: dict[str
 def new_form(request: Request, flow_name: str, page: Annotated[Page, Depends(current_page)]) -> Response:
     flow = _flow(request, flow_name)
     check_create(flow, page.actor)
-    return _new_page(request, page, flow, _defaults(flow))
+    return _new_page(request, page, flow, default_values(flow))
 
 
 @router.post("/records/{flow_name}/new")
@@ -86,13 +73,15 @@ def create_record(request: Request, flow_name: str, page: Annotated[Page, Depend
     if posted.forbidden:
         raise ReadOnlyField(f"field '{posted.forbidden[0]}' cannot be set when creating a record",
                             field=posted.forbidden[0])
-    if posted.errors:
-        return _new_page(request, page, flow, {**_defaults(flow), **posted.values}, typed=posted.typed,
-                         errors=posted.errors, status=422)
+    if posted.errors:  # with what the engine would refuse besides (required fields left empty)
+        decided = decide_create(flow, posted.values, page.actor, page.now)
+        errors = {**decided[2], **posted.errors} if not isinstance(decided, Refusal) else posted.errors
+        return _new_page(request, page, flow, {**default_values(flow), **posted.values}, typed=posted.typed,
+                         errors=errors, status=422)
     try:
         rec = services(request).access.create(flow_name, page.actor, posted.values)
     except ValidationFailed as exc:
-        return _new_page(request, page, flow, {**_defaults(flow), **posted.values}, typed=posted.typed,
+        return _new_page(request, page, flow, {**default_values(flow), **posted.values}, typed=posted.typed,
                          errors=exc.field_errors, status=422)
     return RedirectResponse(f"/records/{flow_name}/{rec.id}?msg=created", status_code=303)
 
@@ -101,8 +90,8 @@ def create_record(request: Request, flow_name: str, page: Annotated[Page, Depend
 def preview_new(request: Request, flow_name: str, page: Annotated[Page, Depends(checked_page)]) -> Response:
     """Computed fields of the new-record form for what is typed so far (nothing is saved)."""
     flow = _flow(request, flow_name)
-    posted = parse_post(flow, page.form, _editable(create_modes(flow, page.actor)), check_required=False)
-    values = _with_computed(flow, {**_defaults(flow), **posted.values}, page)
+    posted = parse_post(flow, page.form, _editable(create_modes(flow, page.actor)))
+    values = _with_computed(flow, {**default_values(flow), **posted.values}, page)
     fields = build_fields(flow, create_modes(flow, page.actor), values, page._)
     return render("records/_preview.html", page.context(fields=[f for f in fields if f.computed], transitions=None))
 
@@ -198,38 +187,40 @@ def act_on_record(request: Request, flow_name: str, record_id: RecordId,
     if version != rec.version:
         return _stale(request, page, rec, version, comment)
     editable = _editable(field_modes(flow, rec.state, page.actor))
-    posted = parse_post(flow, form, editable, check_required=action == "save", only_present=True)
+    posted = parse_post(flow, form, editable, only_present=True)
     if posted.forbidden:
         raise ReadOnlyField(f"field '{posted.forbidden[0]}' cannot be changed in state '{rec.state}'",
                             field=posted.forbidden[0])
-    if len(comment) > MAX_COMMENT:
-        posted.errors["comment"] = f"must be at most {MAX_COMMENT} characters long (has {len(comment)})"
     if action != "save" and not action.startswith("t:"):
         raise NotFound(f"unknown action '{action}'")
     name = action[2:] if action.startswith("t:") else None
     t = flow.spec.transitions.get(name) if name else None
     if name is not None and t is None:
         raise NotFound(f"flow '{flow_name}' has no transition '{name}'")
+    # Only what changed goes along with a transition, so that an incomplete record can still be
+    # cancelled or sent back (the engine checks required fields for what is sent).
     changed = {k: v for k, v in posted.values.items() if v != rec.values.get(k)}
-    if name is not None:
-        # Only what changed goes along with a transition, so that an incomplete record can still be
-        # cancelled or sent back; required fields are checked for what changed.
-        for k, v in changed.items():
-            if flow.fields[k].required and flow.fields[k].is_empty(v):
-                posted.errors[k] = "this field is required"
-    if posted.errors:
-        return _record_page(request, page, rec, typed=posted.typed, errors=posted.errors, comment=comment, status=422)
-    if t is not None and t.confirm and form.get("confirmed") != "yes":
+    given = posted.values if name is None else changed
+    asks_confirmation = t is not None and t.confirm and form.get("confirmed") != "yes"
+    if posted.errors or asks_confirmation:
+        # The engine's own field checks (required fields, the comment), without writing: shown beside
+        # the parsing errors, and before a confirmation is asked for a step that would be refused.
+        errors = {**field_errors(flow, transition=name, row=rec.system, before=rec.values, actor=page.actor,
+                                 given=given, comment=comment or None, now=page.now), **posted.errors}
+        if errors:
+            return _record_page(request, page, rec, typed=posted.typed, errors=errors, comment=comment,
+                                status=422)
+    if t is not None and asks_confirmation:
         items = [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k not in ("csrf_token", "confirmed")]
         return render("records/confirm.html", page.context(rec=rec, flow=flow, transition=t, items=items))
     try:
         if name is None:
-            svc.access.edit(flow_name, record_id, page.actor, posted.values, expected_version=version,
+            svc.access.edit(flow_name, record_id, page.actor, given, expected_version=version,
                             comment=comment or None)
             done = "saved"
         else:
             svc.access.transition(flow_name, record_id, name, page.actor, expected_version=version,
-                                  values=changed or None, comment=comment or None)
+                                  values=given or None, comment=comment or None)
             done = "moved"
     except StaleVersion:
         return _stale(request, page, svc.access.get(flow_name, record_id, page.actor), version, comment)
@@ -263,7 +254,7 @@ def preview_record(request: Request, flow_name: str, record_id: RecordId,
     rec = svc.access.get(flow_name, record_id, page.actor)
     flow = svc.registry.get(flow_name).flow
     modes = field_modes(flow, rec.state, page.actor)
-    posted = parse_post(flow, page.form, _editable(modes), check_required=False, only_present=True)
+    posted = parse_post(flow, page.form, _editable(modes), only_present=True)
     values = _with_computed(flow, {**rec.values, **posted.values}, page)
     draft = Record(rec.flow, rec.id, rec.state, rec.version, values, rec.system, rec.title)
     fields = build_fields(flow, modes, values, page._)

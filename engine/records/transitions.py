@@ -1,0 +1,398 @@
+"""Deciding an edit or a transition: a plan of what will change, or a refusal saying why not.
+
+Nothing here touches the database. The caller (the apply step, `Records` in
+engine/records/records.py) loads the record row, passes in what must be looked up
+(`UserCheck`: may this user be put in a user field), and writes the plan:
+guarded update, history row, then the work of entering the new state
+(engine/records/state_entry.py). The buttons of the record page ask the same
+`blockers`, so the reason shown beside a button is the error its firing gives.
+
+A transition is decided in this order (docs/transition-steps.md):
+version, state, role, the submitted values (coerced, validated, computed),
+required fields, condition, comment, then the entry into the new state.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.records.actor import Actor
+from engine.records.errors import (
+    CommentRequired, ConditionFailed, Forbidden, MissingRequired, ReadOnlyField, RecordClosed, StaleVersion,
+    UnknownTransition, ValidationFailed, WorkflowError, WrongState,
+)
+from engine.language.expressions import EvaluationError
+from engine.language.flow import CompiledFlow
+from engine.language.spec import TransitionSpec
+from engine.records.state_entry import StateEntry, plan_entry
+from forms import FieldValueError
+
+MAX_COMMENT = 10_000
+
+UserCheck = Callable[[int, str | None], str | None]
+"""(user id, the role the field asks for) → why that user cannot be put there, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an edit or a transition cannot happen: a short reason (what a button shows) and the typed
+    error the attempt answers (its class is the kind: Forbidden, ConditionFailed, MissingRequired, ...)."""
+
+    reason: str
+    error: WorkflowError
+
+    @property
+    def code(self) -> str:
+        """The kind of refusal, as the API answers it: forbidden, condition_failed, stale_version, ..."""
+        return self.error.code
+
+
+@dataclass(slots=True)
+class Change:
+    """What an edit or a transition writes, decided: the apply step only writes it (not frozen only
+    because a frozen dataclass costs a `object.__setattr__` per field on the hot path)."""
+
+    action: str  # "edit" or "transition"
+    transition: str | None
+    from_state: str
+    to_state: str
+    values: dict[str, Any]  # every field value after the step
+    changes: dict[str, list[Any]]  # field → [before, after] as JSON, for the history row
+    changed_db: dict[str, Any]  # the changed fields as stored
+    system: dict[str, Any]  # system columns it sets besides those of entering a state
+    entry: StateEntry | None  # entering `to_state` (None for an edit)
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class TransitionOption:
+    name: str
+    title: str
+    to: str
+    allowed: bool
+    has_role: bool
+    reasons: tuple[str, ...]
+    comment: str | None
+    confirm: str | None
+    require: tuple[str, ...]
+
+
+# --- values ----------------------------------------------------------------------------------------
+
+def values_from_row(flow: CompiledFlow, row: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
+    """Field values (of `names`, by default every field) read from a database row of the flow table."""
+    fields = flow.fields
+    out: dict[str, Any] = {}
+    for name in fields if names is None else names:
+        v = row[name]
+        out[name] = None if v is None else fields[name].from_db(v)
+    return out
+
+
+def default_values(flow: CompiledFlow) -> dict[str, Any]:
+    """The `default:` of every field that has one (computed fields excluded), coerced."""
+    return {name: f.coerce(f.default, tz=flow.timezone)
+            for name, f in flow.fields.items() if f.default is not None and f.compute is None}
+
+
+def to_json(flow: CompiledFlow, name: str, value: Any) -> Any:
+    return None if value is None else flow.fields[name].to_json(value)
+
+
+def to_db(flow: CompiledFlow, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (None if v is None else flow.fields[k].to_db(v)) for k, v in values.items()}
+
+
+def diff(flow: CompiledFlow, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """field → [before, after] (JSON) of every field whose value changes."""
+    out = {}
+    for name in flow.fields:
+        if name in after and before.get(name) != after[name]:
+            out[name] = [to_json(flow, name, before.get(name)), to_json(flow, name, after[name])]
+    return out
+
+
+def coerce_given(flow: CompiledFlow, given: Mapping[str, Any], allowed: frozenset[str], what: str,
+                 errors: dict[str, str]) -> dict[str, Any] | Refusal:
+    """The submitted values coerced by their field types; bad ones noted in `errors`. A field the
+    caller may not set refuses the whole step."""
+    out: dict[str, Any] = {}
+    for name, raw in given.items():
+        if name not in flow.fields:
+            errors[name] = f"unknown field '{name}'"
+            continue
+        if name not in allowed:
+            err = ReadOnlyField(f"field '{name}' cannot be changed {what}", field=name)
+            return Refusal(err.message, err)
+        try:
+            out[name] = flow.fields[name].coerce(raw, tz=flow.timezone)
+        except FieldValueError as exc:
+            errors[name] = exc.message
+    return out
+
+
+def required_errors(flow: CompiledFlow, values: Mapping[str, Any], names: Iterable[str],
+                    errors: dict[str, str]) -> None:
+    for name in names:
+        f = flow.fields[name]
+        if f.required and f.is_empty(values.get(name)) and name not in errors:
+            errors[name] = "this field is required"
+
+
+def user_errors(flow: CompiledFlow, values: Mapping[str, Any], check_user: UserCheck | None,
+                errors: dict[str, str]) -> None:
+    """Note user fields holding someone who cannot be put there (inactive, lacking the field's role)."""
+    if check_user is None:
+        return
+    for name, value in values.items():
+        f = flow.fields[name]
+        if f.type != "user" or value is None:
+            continue
+        problem = check_user(value, getattr(f, "role", None))
+        if problem:
+            errors[name] = problem
+
+
+def expression_context(values: Mapping[str, Any], actor: Actor, now: datetime, flow: CompiledFlow) -> dict[str, Any]:
+    ctx = dict(values)
+    ctx["user"] = actor.expression_view()
+    ctx["now"] = now
+    ctx["today"] = now.astimezone(flow.timezone).date()
+    return ctx
+
+
+def compute(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datetime) -> None:
+    """Fill in the computed fields of `values` (in place), as a write would store them."""
+    if not flow.computed_order:
+        return
+    ctx = expression_context(values, actor, now, flow)
+    for name in flow.computed_order:
+        f = flow.fields[name]
+        try:
+            raw = flow.compute[name].evaluate(ctx)
+            if raw is not None and hasattr(f, "quantize"):
+                raw = f.quantize(raw)  # a computed amount is rounded, never refused for its decimals
+            value = None if raw is None else f.coerce(raw, tz=flow.timezone)
+        except (EvaluationError, FieldValueError):
+            value = None
+        values[name] = value
+        ctx[name] = value
+
+
+# --- single checks ---------------------------------------------------------------------------------
+
+def comment_refusal(comment: str | None) -> Refusal | None:
+    if comment is not None and len(comment) > MAX_COMMENT:
+        message = f"must be at most {MAX_COMMENT} characters long (has {len(comment)})"
+        return Refusal(message, ValidationFailed({"comment": message}))
+    return None
+
+
+def create_refusal(flow: CompiledFlow, actor: Actor) -> Refusal | None:
+    """The one role check of creating a record: the actor holds none of the creator roles."""
+    if actor.roles.isdisjoint(flow.creator_roles):
+        err = Forbidden(f"creating a {flow.spec.title or flow.name} needs one of the roles: "
+                        + ", ".join(sorted(flow.creator_roles)))
+        return Refusal(err.message, err)
+    return None
+
+
+def find_transition(flow: CompiledFlow, name: str) -> TransitionSpec | Refusal:
+    t = flow.spec.transitions.get(name)
+    if t is None:
+        err = UnknownTransition(f"flow '{flow.name}' has no transition '{name}'")
+        return Refusal(err.message, err)
+    return t
+
+
+def version_refusal(version: int, expected: int | None) -> Refusal | None:
+    if expected is not None and version != expected:
+        err = StaleVersion(version, expected)
+        return Refusal(err.message, err)
+    return None
+
+
+def role_refusal(t: TransitionSpec, name: str, actor: Actor) -> Refusal | None:
+    """The one role check of a transition: the actor holds none of the roles in `by`."""
+    if actor.roles.isdisjoint(t.by):
+        reason = f"needs one of the roles: {', '.join(t.by)}"
+        return Refusal(reason, Forbidden(f"'{t.title or name}' {reason}"))
+    return None
+
+
+def state_refusal(flow: CompiledFlow, t: TransitionSpec, name: str, state: str) -> Refusal | None:
+    if state in t.from_:
+        return None
+    title = flow.state(state).title or state
+    if state in flow.final_states:
+        err: WorkflowError = RecordClosed(f"the record is closed ({title}); '{t.title or name}' cannot fire")
+    else:
+        err = WrongState(f"'{t.title or name}' cannot fire from state '{title}'")
+    return Refusal(err.message, err)
+
+
+def edit_refusal(flow: CompiledFlow, state: str, actor: Actor) -> Refusal | None:
+    """The one check of who may edit: nobody in a final state, the state's editors otherwise."""
+    if state in flow.final_states:
+        err: WorkflowError = RecordClosed(
+            f"the record is closed ({flow.state(state).title or state}); it cannot be edited")
+        return Refusal(err.message, err)
+    if not flow.editable_fields(state, actor.roles):
+        err = Forbidden(f"you may not edit records in state '{flow.state(state).title or state}'")
+        return Refusal(err.message, err)
+    return None
+
+
+def blockers(flow: CompiledFlow, t: TransitionSpec, name: str, values: Mapping[str, Any], actor: Actor,
+             now: datetime) -> list[Refusal]:
+    """What keeps transition `name` from firing with these values besides the role: required fields
+    left empty, then a false `when` condition (empty when it can fire)."""
+    out: list[Refusal] = []
+    missing = [f for f in t.require if flow.fields[f].is_empty(values.get(f))]
+    if missing:
+        reason = f"fill in first: {', '.join(flow.fields[f].title or f for f in missing)}"
+        out.append(Refusal(reason, MissingRequired(f"'{t.title or name}': {reason}", missing)))
+    expr = flow.when.get(name)
+    if expr is not None:
+        try:
+            ok = bool(expr.evaluate(expression_context(values, actor, now, flow)))
+            reason = f"condition not met: {expr.source}"
+        except EvaluationError:
+            ok, reason = False, f"condition cannot be checked yet: {expr.source}"
+        if not ok:
+            out.append(Refusal(reason, ConditionFailed(f"'{t.title or name}': {reason}")))
+    return out
+
+
+def transition_options(flow: CompiledFlow, state: str, values: Mapping[str, Any], actor: Actor,
+                       now: datetime) -> list[TransitionOption]:
+    """The transitions leaving `state`, each with the reasons it cannot fire now (the record page's buttons)."""
+    result = []
+    for name, t in flow.transitions_from.get(state, ()):
+        role = role_refusal(t, name, actor)
+        refused = blockers(flow, t, name, values, actor, now)
+        if role is not None:
+            refused.insert(0, role)
+        result.append(TransitionOption(
+            name=name, title=t.title or name, to=t.to, allowed=not refused, has_role=role is None,
+            reasons=tuple(r.reason for r in refused), comment=t.comment, confirm=t.confirm,
+            require=tuple(t.require)))
+    return result
+
+
+# --- the decisions ---------------------------------------------------------------------------------
+
+def _validated(flow: CompiledFlow, state: str, before: Mapping[str, Any], given: Mapping[str, Any], actor: Actor,
+               check_user: UserCheck | None) -> dict[str, Any] | Refusal:
+    """`before` with the submitted values applied, or the refusal of the values."""
+    errors: dict[str, str] = {}
+    cleaned = coerce_given(flow, given, flow.editable_fields(state, actor.roles), f"in state '{state}'", errors)
+    if isinstance(cleaned, Refusal):
+        return cleaned
+    after = {**before, **cleaned}
+    required_errors(flow, after, cleaned, errors)
+    user_errors(flow, cleaned, check_user, errors)
+    if errors:
+        err = ValidationFailed(errors)
+        return Refusal(err.message, err)
+    return after
+
+
+def decide_create(flow: CompiledFlow, given: Mapping[str, Any], actor: Actor,
+                  now: datetime) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | Refusal:
+    """The field values of a new record: (every value, the coerced submitted ones, field errors so far).
+    Whether a user may be put in a user field is left to the caller (it needs the database)."""
+    errors: dict[str, str] = {}
+    settable = flow.create_fields
+    cleaned = coerce_given(flow, given, settable, "when creating a record", errors)
+    if isinstance(cleaned, Refusal):
+        return cleaned
+    data: dict[str, Any] = {}
+    for name, f in flow.fields.items():
+        if name in cleaned:
+            data[name] = cleaned[name]
+        elif f.default is not None and f.compute is None:  # as `default_values`, for what is not given
+            data[name] = f.coerce(f.default, tz=flow.timezone)
+        else:
+            data[name] = None
+    required_errors(flow, data, settable, errors)
+    compute(flow, data, actor, now)
+    return data, cleaned, errors
+
+
+def field_errors(flow: CompiledFlow, *, transition: str | None, row: Mapping[str, Any], before: Mapping[str, Any],
+                 actor: Actor, given: Mapping[str, Any], comment: str | None, now: datetime) -> dict[str, str]:
+    """The field errors (`comment` included) an edit, or transition `transition`, with these values would be
+    refused with; nothing is looked up. A form shows them beside the errors of its own parsing."""
+    out: dict[str, str] = {}
+    refused: Change | Refusal | None = comment_refusal(comment)
+    if isinstance(refused, Refusal) and isinstance(refused.error, ValidationFailed):
+        out.update(refused.error.field_errors)
+    if transition is None:
+        refused = decide_edit(flow, row=row, before=before, actor=actor, given=given, comment=None,
+                              expected_version=None, now=now, check_user=None)
+    else:
+        t = find_transition(flow, transition)
+        refused = t if isinstance(t, Refusal) else decide_transition(
+            flow, t, transition, row=row, before=before, actor=actor, given=given, comment=None,
+            expected_version=None, now=now, revision=0, check_user=None)
+    if isinstance(refused, Refusal) and isinstance(refused.error, ValidationFailed):
+        out.update(refused.error.field_errors)
+    return out
+
+
+def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: Mapping[str, Any],
+                      before: Mapping[str, Any], actor: Actor, given: Mapping[str, Any] | None,
+                      comment: str | None, expected_version: int | None, now: datetime, revision: int,
+                      check_user: UserCheck | None) -> Change | Refusal:
+    """Decide transition `name` of the record whose row (system columns) is `row` and whose field
+    values are `before`. `comment`: already stripped (None when empty)."""
+    state = row["state"]
+    refused = (version_refusal(row["version"], expected_version) or state_refusal(flow, t, name, state)
+               or role_refusal(t, name, actor))
+    if refused is not None:
+        return refused
+    if given:
+        after = _validated(flow, state, before, given, actor, check_user)
+        if isinstance(after, Refusal):
+            return after
+        compute(flow, after, actor, now)
+    else:
+        after = dict(before)
+    found = blockers(flow, t, name, after, actor, now)
+    if found:
+        return found[0]
+    if t.comment == "required" and not comment:
+        err = CommentRequired(f"'{t.title or name}' needs a comment")
+        return Refusal("needs a comment", err)
+    changes = diff(flow, before, after)
+    system = {"state": t.to, "version": row["version"] + 1, "revision": revision, "updated_by": actor.id,
+              "updated_at": now}
+    entry = plan_entry(flow, t.to, after, row, now, creator_id=row["created_by"])
+    return Change("transition", name, state, t.to, after, changes, to_db(flow, {k: after[k] for k in changes}),
+                  system, entry, comment)
+
+
+def decide_edit(flow: CompiledFlow, *, row: Mapping[str, Any], before: Mapping[str, Any], actor: Actor,
+                given: Mapping[str, Any], comment: str | None, expected_version: int | None, now: datetime,
+                check_user: UserCheck | None) -> Change | Refusal | None:
+    """Decide an edit of the record's fields in its state; None when it changes nothing and has no comment."""
+    state = row["state"]
+    refused = version_refusal(row["version"], expected_version)
+    if refused is not None:
+        return refused
+    refused = edit_refusal(flow, state, actor)
+    if refused is not None:
+        return refused
+    after = _validated(flow, state, before, given, actor, check_user)
+    if isinstance(after, Refusal):
+        return after
+    compute(flow, after, actor, now)
+    changes = diff(flow, before, after)
+    if not changes and not comment:
+        return None
+    system = {"version": row["version"] + 1, "updated_by": actor.id, "updated_at": now}
+    return Change("edit", None, state, state, after, changes, to_db(flow, {k: after[k] for k in changes}),
+                  system, None, comment or None)
