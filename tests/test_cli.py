@@ -29,7 +29,7 @@ def test_validate_good_and_bad_files(tmp_path: Path) -> None:
     res = run("validate", str(REFERENCE), str(bad))
     assert res.exit_code == 1
     assert f"{bad}:" in res.output and "unknown state 'prodution' — did you mean 'production'?" in res.output
-    line = next(l for l in res.output.splitlines() if "prodution" in l)
+    line = next(text for text in res.output.splitlines() if "prodution" in text)
     assert line.split(":")[1:3] == ["102", "9"]
     assert "1 of 2 file(s) have errors" in res.output
 

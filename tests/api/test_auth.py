@@ -8,6 +8,7 @@ import time_machine
 
 from api.deps import CSRF_HEADER, SESSION_COOKIE
 from engine.people.tokens import create_token, parse_expiry
+from engine.records.errors import ValidationFailed
 from tests.api.conftest import ORDER, PASSWORD, Api
 
 URL = "/api/flows/sales_order/records"
@@ -57,7 +58,7 @@ def test_expiry_text_for_the_cli() -> None:
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert parse_expiry("30d", now) == now + timedelta(days=30)
     assert parse_expiry("2026-02-01", now).date().isoformat() == "2026-02-01"
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationFailed, match="not a duration"):
         parse_expiry("tomorrow", now)
 
 

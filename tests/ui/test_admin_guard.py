@@ -29,7 +29,7 @@ def admin_routes(app: FastAPI) -> list[tuple[str, str]]:
     for route in _all_routes(app.routes):
         if isinstance(route, APIRoute) and route.path.startswith("/admin"):
             for action in ACTIONS if "{action}" in route.path else ("",):
-                url = re.sub(r"{(\w+)}", lambda m: SAMPLES.get(m.group(1), action), route.path)
+                url = re.sub(r"{(\w+)}", lambda m, action=action: SAMPLES.get(m.group(1), action), route.path)
                 out.extend((method, url) for method in sorted(route.methods or ()))
     return out
 
