@@ -163,22 +163,39 @@ def expression_context(values: Mapping[str, Any], actor: Actor, now: datetime, f
     return ctx
 
 
-def compute(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datetime) -> None:
-    """Fill in the computed fields of `values` (in place), as a write would store them."""
+def compute(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datetime) -> dict[str, str]:
+    """Fill in the computed fields of `values` (in place), as a write would store them.
+
+    A value that cannot be computed yet (an empty input) stays empty. A value that was computed but
+    that its field refuses (too large for the column, out of range) is returned as a field error: it
+    must refuse the write, never be stored as empty."""
+    errors: dict[str, str] = {}
     if not flow.computed_order:
-        return
+        return errors
     ctx = expression_context(values, actor, now, flow)
     for name in flow.computed_order:
         f = flow.fields[name]
+        value = None
         try:
             raw = flow.compute[name].evaluate(ctx)
             if raw is not None and hasattr(f, "quantize"):
                 raw = f.quantize(raw)  # a computed amount is rounded, never refused for its decimals
             value = None if raw is None else f.coerce(raw, tz=flow.timezone)
-        except (EvaluationError, FieldValueError):
+        except EvaluationError:
             value = None
+        except (FieldValueError, ArithmeticError) as exc:
+            errors[name] = exc.message if isinstance(exc, FieldValueError) else "the computed value cannot be stored"
         values[name] = value
         ctx[name] = value
+    return errors
+
+
+def _computed(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datetime) -> Refusal | None:
+    errors = compute(flow, values, actor, now)
+    if errors:
+        err = ValidationFailed(errors)
+        return Refusal(err.message, err)
+    return None
 
 
 # --- single checks ---------------------------------------------------------------------------------
@@ -318,7 +335,7 @@ def decide_create(flow: CompiledFlow, given: Mapping[str, Any], actor: Actor,
         else:
             data[name] = None
     required_errors(flow, data, settable, errors)
-    compute(flow, data, actor, now)
+    errors.update(compute(flow, data, actor, now))
     return data, cleaned, errors
 
 
@@ -358,7 +375,9 @@ def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: 
         after = _validated(flow, state, before, given, actor, check_user)
         if isinstance(after, Refusal):
             return after
-        compute(flow, after, actor, now)
+        refused = _computed(flow, after, actor, now)
+        if refused is not None:
+            return refused
     else:
         after = dict(before)
     found = blockers(flow, t, name, after, actor, now)
@@ -389,7 +408,9 @@ def decide_edit(flow: CompiledFlow, *, row: Mapping[str, Any], before: Mapping[s
     after = _validated(flow, state, before, given, actor, check_user)
     if isinstance(after, Refusal):
         return after
-    compute(flow, after, actor, now)
+    refused = _computed(flow, after, actor, now)
+    if refused is not None:
+        return refused
     changes = diff(flow, before, after)
     if not changes and not comment:
         return None
