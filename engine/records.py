@@ -1,11 +1,15 @@
 """Records and transitions: the engine API used by the CLI, the REST API and the pages.
 
-Every write is one database transaction that also writes its history row.
+Every write is one database transaction that also writes its history row. It
+runs in a transaction from the write executor Records was given
+(engine/storage/executor.py): its own, or the one of a group commit's job.
 Optimistic locking: the caller says which version it saw; an UPDATE guarded
 by that version either wins or the caller gets StaleVersion, never a silent
 overwrite.
 """
 from __future__ import annotations
+
+import copy
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,8 +33,9 @@ from engine.registry import FlowRegistry, LiveFlow
 from engine.scheduler import on_state_entry
 from engine.schema import history, users
 from engine.sla import clock_on_entry
+from engine.storage.executor import WriteExecutor, WriteTransaction
+from engine.storage.plain import PlainExecutor
 from engine.users import assignable_problem
-from engine.write_scope import write_transaction
 from forms import FieldValueError
 
 MAX_COMMENT = 10_000
@@ -105,11 +110,21 @@ def values_from_row(flow: CompiledFlow, row: Mapping[str, Any], names: Iterable[
 
 
 class Records:
-    """Create, read, edit and move records of the live flows."""
+    """Create, read, edit and move records of the live flows.
 
-    def __init__(self, db: Engine, registry: FlowRegistry) -> None:
+    Writes go through `executor` (default: a transaction of their own on `db`); `using(executor)` is the
+    same Records writing through another one (a group commit's job, a shared transaction)."""
+
+    def __init__(self, db: Engine, registry: FlowRegistry, executor: WriteExecutor | None = None) -> None:
         self.db = db
         self.registry = registry
+        self.executor: WriteExecutor = executor if executor is not None else PlainExecutor(db)
+
+    def using(self, executor: WriteExecutor) -> Records:
+        """These Records, writing through `executor`."""
+        other = copy.copy(self)
+        other.executor = executor
+        return other
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -240,7 +255,8 @@ class Records:
                 data[name] = None
         self._required_errors(flow, data, settable, errors)
         self.compute(flow, data, actor, now)
-        with write_transaction(self.db) as conn:
+        with self.executor.transaction() as tx:
+            conn = tx.conn
             self._check_users(conn, flow, given, errors)
             if errors:
                 raise ValidationFailed(errors)
@@ -251,11 +267,11 @@ class Records:
             sys.update(clock_on_entry(flow, initial, {}, now))
             row = {**self._to_db(flow, data), **sys}
             try:
-                record_id = live.fast.insert(conn, row)
+                record_id = tx.insert_record(live.fast, row)
             except IntegrityError as exc:
                 raise self._unique_error(flow, exc) from None
             changes = {k: [None, _json(flow, k, v)] for k, v in data.items() if v is not None}
-            insert_history(conn, _history_row(
+            tx.insert(insert_history, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="create",
                 to_state=initial, changes=changes, revision=live.revision))
             on_state_entry(conn, live, record_id, {}, {**row, "id": record_id}, now, transition=None, actor_id=actor.id)
@@ -273,8 +289,8 @@ class Records:
 
     # --- edit ----------------------------------------------------------------------------------
 
-    def _load_for_write(self, conn: Connection, live: LiveFlow, record_id: int) -> Mapping[str, Any]:
-        row = live.fast.select_by_id(conn, record_id)
+    def _load_for_write(self, tx: WriteTransaction, live: LiveFlow, record_id: int) -> Mapping[str, Any]:
+        row = tx.load(live.fast, record_id)
         if row is None:
             raise NotFound(f"no {live.flow.name} record {record_id}")
         return row
@@ -284,23 +300,22 @@ class Records:
         if expected is not None and row["version"] != expected:
             raise StaleVersion(row["version"], expected)
 
-    def _guarded_update(self, conn: Connection, live: LiveFlow, row: Mapping[str, Any], values: dict[str, Any]) -> None:
-        t = live.table
+    def _guarded_update(self, tx: WriteTransaction, live: LiveFlow, row: Mapping[str, Any],
+                        values: dict[str, Any]) -> None:
+        """The UPDATE guarded by the version loaded (StaleVersion from the executor if it moved on)."""
         try:
-            updated = live.fast.update(conn, row["id"], row["version"], values)
+            tx.guarded_update(live.fast, row["id"], row["version"], values)
         except IntegrityError as exc:
             raise self._unique_error(live.flow, exc) from None
-        if updated != 1:
-            current = conn.execute(select(t.c.version).where(t.c.id == row["id"])).scalar()
-            raise StaleVersion(int(current or 0), row["version"])
 
     def edit(self, flow_name: str, record_id: int, actor: Actor, values: Mapping[str, Any],
              *, expected_version: int | None, comment: str | None = None, now: datetime | None = None) -> Record:
         live = self.registry.get(flow_name)
         flow = live.flow
         now = now or datetime.now(timezone.utc)
-        with write_transaction(self.db) as conn:
-            row = self._load_for_write(conn, live, record_id)
+        with self.executor.transaction() as tx:
+            conn = tx.conn
+            row = self._load_for_write(tx, live, record_id)
             state = row["state"]
             self._check_version(row, expected_version)
             if state in flow.final_states:
@@ -322,8 +337,8 @@ class Records:
                 return self.row_to_record(live, row)
             new_sys = {"version": row["version"] + 1, "updated_by": actor.id, "updated_at": now}
             changed_db = self._to_db(flow, {k: after[k] for k in changes})
-            self._guarded_update(conn, live, row, {**changed_db, **new_sys})
-            insert_history(conn, _history_row(
+            self._guarded_update(tx, live, row, {**changed_db, **new_sys})
+            tx.insert(insert_history, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="edit",
                 from_state=state, to_state=state, changes=changes, comment=comment or None, revision=live.revision))
         return self.row_to_record(live, {**dict(row), **changed_db, **new_sys})
@@ -376,8 +391,9 @@ class Records:
         comment = (comment or "").strip() or None
         if comment is not None and len(comment) > MAX_COMMENT:
             raise ValidationFailed({"comment": f"at most {MAX_COMMENT} characters"})
-        with write_transaction(self.db) as conn:
-            row = self._load_for_write(conn, live, record_id)
+        with self.executor.transaction() as tx:
+            conn = tx.conn
+            row = self._load_for_write(tx, live, record_id)
             state = row["state"]
             self._check_version(row, expected_version)
             if state not in t.from_:
@@ -412,8 +428,8 @@ class Records:
             changed_db = self._to_db(flow, {k: after[k] for k in changes})
             # Write only what changes: fewer index entries to rewrite.
             written = {k: v for k, v in new_sys.items() if k in _ALWAYS_WRITTEN or row[k] != v}
-            self._guarded_update(conn, live, row, {**changed_db, **written})
-            insert_history(conn, _history_row(
+            self._guarded_update(tx, live, row, {**changed_db, **written})
+            tx.insert(insert_history, _history_row(
                 flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="transition",
                 transition=name, from_state=state, to_state=t.to, changes=changes or None, comment=comment,
                 revision=live.revision))

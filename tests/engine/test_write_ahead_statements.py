@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from engine.write_ahead import WriteAhead, WriteAheadFailed, install
+from engine.write_ahead import WriteAhead, WriteAheadFailed
 from tests.conftest import World
 
 ORDER = {"customer": "ACME", "product_model": "X-100", "quantity": 10, "unit_price": "12.50",
@@ -50,7 +50,6 @@ def _run_on(driver: str, world: World, fn: Callable[[Connection], Any]) -> None:
 
     async def go() -> None:
         adb = create_async_engine(world.db.url.set(drivername="postgresql+asyncpg"))
-        install(adb.sync_engine)
         try:
             async with adb.connect() as conn:
                 await conn.run_sync(_in_transaction, fn)
