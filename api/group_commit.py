@@ -80,6 +80,7 @@ class _Batch:
     writes: WriteTransaction  # what the jobs write through: plain statements, or a read-ahead batch's
     jobs: list[_Job] = field(default_factory=list)
     spoiled: bool = False  # a job failed after writing: the batch must not commit
+    running: bool = False  # a job runs now
     done: bool = False
     ahead: WriteAhead | None = None  # PostgreSQL: rows read ahead, writes held back (engine/write_ahead.py)
     owns_conn: bool = True
@@ -114,12 +115,15 @@ class _Batch:
             self.ahead.end_job()  # the INSERTs of this job do not join the last one's statement
         before = self.changes()
         try:
+            self.running = True
             job.result = job.fn(JoinedExecutor(self.writes))
         except Exception as exc:  # noqa: BLE001 - answered after the commit
             job.error = exc
             if (before is None or self.changes() != before or isinstance(exc, SQLAlchemyError)
                     or (self.ahead is not None and self.ahead.failed)):
                 self.spoiled = True
+        finally:
+            self.running = False
 
     def finish(self) -> None:
         """Commit every job, or roll back and run each again alone."""
@@ -204,6 +208,8 @@ class GroupCommit:
         wait on its own lock)."""
         batch = self._open
         if batch is not None and not batch.done and self._open_on == threading.get_ident():
+            if batch.running:  # committing now would commit half a job
+                raise RuntimeError("a group commit job writes through the executor it is given")
             batch.flush()
         return self._plain.transaction()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -80,7 +81,7 @@ class RelayflowSQLiteDialect(SQLiteDialect_pysqlite):
         if dbapi_connection.isolation_level is not None:
             begin_immediate(dbapi_connection)
 
-    def set_connection_execution_options(self, connection: Connection, opts: dict[str, Any]) -> None:
+    def set_connection_execution_options(self, connection: Connection, opts: Mapping[str, Any]) -> None:
         if opts.get("readonly") and "isolation_level" not in opts:
             opts = {**opts, "isolation_level": "AUTOCOMMIT"}
         super().set_connection_execution_options(connection, opts)

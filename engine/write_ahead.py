@@ -317,12 +317,12 @@ class ReadAheadTransaction:
         ahead = self.ahead
         if context is not None and not _reads_only(context):
             ahead.statements += 1
-            if context.isinsert and not context.is_text:
-                pass  # new rows: what the group knows of existing ones still holds
-            elif (context.isupdate or context.isdelete) and not context.is_text:
-                ahead.forget_rows(context.compiled.statement.table)
-            else:
+            # What the group knows of existing rows still holds after an INSERT; an UPDATE or DELETE
+            # may change those of its table; text or DDL those of any.
+            if context.is_text or context.isddl or context.compiled is None:
                 ahead.forget_rows()
+            elif context.isupdate or context.isdelete:
+                ahead.forget_rows(context.compiled.statement.table)
         ahead.flush()
 
     def load(self, fast: FastStatements, record_id: int) -> dict[str, Any] | None:

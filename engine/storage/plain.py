@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Executable, select
-from sqlalchemy.engine import Connection, CursorResult, RootTransaction
+from sqlalchemy.engine import Connection, CursorResult
 
 from engine.errors import StaleVersion
 from engine.storage.executor import WriteExecutor, WriteTransaction
@@ -106,7 +106,3 @@ def executor_for(target: Engine | WriteExecutor) -> WriteExecutor:
         return PlainExecutor(target)
     return target
 
-
-def open_transaction(conn: Connection) -> tuple[RootTransaction, WriteTransaction]:
-    """A transaction begun on `conn` and the plain WriteTransaction on it (a group commit's batch)."""
-    return conn.begin(), PlainTransaction(conn)

@@ -361,6 +361,57 @@ def test_jobs_on_the_same_record_in_one_group_apply_in_order(server: Server, gro
         ("create", None), ("edit", None), ("transition", "submit"), ("transition", "approve")]
 
 
+def test_a_stale_move_in_a_group_is_refused_by_the_group_itself(
+        server: Server, groups: Groups, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two jobs of one group move one record from the same version: the first commits; the second hears
+    409 with the current version from the group's own knowledge of the row (no second load from the
+    database, no write queued, the group neither spoiled nor run again)."""
+    from engine.fastsql import FastStatements
+
+    svc, url = server.svc, server.url
+    sally = load_actor(svc.db, username="sally")
+    rec, = _created(server.base, server.api, 1)
+    groups.clear()
+    loads: list[int] = []
+    real_select = FastStatements.select_by_id
+
+    def select_by_id(self: FastStatements, conn: Any, record_id: int) -> Any:
+        loads.append(record_id)
+        return real_select(self, conn, record_id)
+
+    monkeypatch.setattr(FastStatements, "select_by_id", select_by_id)
+    spoiled: list[bool] = []
+    real_settle = _Batch.settle
+
+    def settle(self: _Batch) -> bool:
+        spoiled.append(self.spoiled)
+        return real_settle(self)
+
+    monkeypatch.setattr(_Batch, "settle", settle)
+
+    async def in_one_group() -> list[Any]:
+        gc = PostgresGroupCommit(svc.db, svc.registry)
+        await gc.start()
+        try:
+            touch = (FLOW, rec["id"])
+            return list(await asyncio.gather(*(
+                gc.run(_job(svc, "transition", FLOW, rec["id"], "submit", sally, expected_version=1), touch=touch)
+                for _ in range(2)), return_exceptions=True))
+        finally:
+            await gc.stop()
+
+    first, second = asyncio.run(in_one_group())
+    assert _answer(first)[0] == 200 and (first.state, first.version) == ("review", 2), first
+    assert isinstance(second, StaleVersion) and second.current_version == 2, second
+    assert _answer(second)[0] == 409
+    assert groups.sizes == [2] and groups.ahead == [True] and groups.reruns == [], groups
+    assert spoiled == [False]
+    assert loads == []  # both jobs loaded the row from the group: the one read ahead, then as job 1 left it
+    row = _record(url, rec["id"])
+    assert (row["state"], row["version"]) == ("review", 2)
+    assert _history(url, rec["id"]) == [("create", None), ("transition", "submit")]
+
+
 # --- 5. refused jobs do not spoil the group ----------------------------------------------------------------------
 
 

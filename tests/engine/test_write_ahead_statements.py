@@ -114,3 +114,39 @@ def test_two_rows_of_one_kind_for_one_job_are_both_written(driver: str, world: W
                              .order_by(history.c.id)).scalars().all()
     assert notes == ["first", "second"]
     assert _states(world)[a] == ("urgent", "ACME", 2)
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_the_group_refuses_a_guarded_update_of_a_version_it_knows_is_gone(driver: str, world: World) -> None:
+    """A read-ahead batch knows the row it read and what its queued UPDATE made of it: a second UPDATE
+    guarded by the old version is refused at once with the current version, nothing queued; a second load
+    gives the row as the first UPDATE left it, without asking the database."""
+    from sqlalchemy.engine import Connection as _Conn
+
+    from engine.errors import StaleVersion
+    from engine.write_ahead import ReadAheadTransaction
+
+    a, _ = _two_records(world)
+    fast = world.live.fast
+    seen: dict[str, Any] = {}
+
+    def job(conn: _Conn) -> None:
+        ahead = WriteAhead(conn)
+        ahead.read_ahead([(fast, a)], [])
+        tx = ReadAheadTransaction(conn, ahead)
+        assert tx.load(fast, a)["version"] == 1  # type: ignore[index]
+        assert tx.guarded_update(fast, a, 1, {"priority": "urgent", "version": 2}) == 1
+        ahead.end_job()
+        with pytest.raises(StaleVersion) as refused:
+            tx.guarded_update(fast, a, 1, {"customer": "Lost update", "version": 2})
+        seen["current"] = refused.value.current_version
+        seen["pending"] = len(ahead.pending)
+        seen["reloaded"] = dict(tx.load(fast, a) or {})
+        seen["pending_after_load"] = len(ahead.pending)
+        ahead.flush(commit=True)
+
+    _run_on(driver, world, job)
+    assert seen["current"] == 2
+    assert seen["pending"] == seen["pending_after_load"] == 1  # only the first job's UPDATE, still held back
+    assert (seen["reloaded"]["version"], seen["reloaded"]["priority"]) == (2, "urgent")
+    assert _states(world)[a] == ("urgent", "ACME", 2)
