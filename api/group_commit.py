@@ -36,7 +36,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio.to_thread
 from sqlalchemy import Engine
@@ -49,7 +49,6 @@ from engine.storage.executor import WriteExecutor, WriteTransaction
 from engine.storage.plain import JoinedExecutor, PlainExecutor, PlainTransaction
 from engine.write_ahead import ReadAheadTransaction, WriteAhead, WriteAheadFailed
 
-T = TypeVar("T")
 # What a write job will touch, so that a PostgreSQL group can read it ahead (engine/write_ahead.py):
 # (flow name, record id), the record id None for a record it creates.
 Touch = tuple[str, int | None]

@@ -257,10 +257,9 @@ class WriteAhead:
         if not self.pending:
             return
         pending, self.pending = self.pending, []
-        # One executemany per statement text, in the order the texts first came: the jobs of a group
-        # write different records, and each job's writes do not depend on one another. (Where two
-        # jobs update the same record, the second UPDATE may now miss: the group then runs again
-        # job by job, in order.)
+        # One executemany per statement text, in the order the texts first came: each job's writes do
+        # not depend on one another's, and the UPDATEs of one table (two jobs on the same record
+        # included) share one text, so they run in the order the jobs ran.
         same: dict[Any, list[Any]] = {}
         for entry in pending:
             if isinstance(entry, _JobWrites):
