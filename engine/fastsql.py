@@ -72,7 +72,7 @@ class FastStatements:
         self._select = select_by_id
         self._insert = insert_returning_id
         self._update = guarded_update
-        self._read_ahead: CompoundSelect | None = None
+        self._read_ahead: CompoundSelect[Any] | None = None
         self._insert_plain = table.insert()
         self._cache: dict[tuple[str, str, tuple[str, ...]], _Compiled] = {}
         self._result_procs: dict[str, list[tuple[str, Processor]]] = {}
@@ -92,7 +92,7 @@ class FastStatements:
             cols: Sequence[ColumnElement[Any]] = list(self._select.selected_columns)
             # The driver's type code of each result column decides some processors (PostgreSQL numerics).
             procs = self._result_procs[dialect.driver] = [
-                (c.key, c.type.dialect_impl(dialect).result_processor(dialect, d[1]))  # type: ignore[attr-defined]
+                (str(c.key), c.type.dialect_impl(dialect).result_processor(dialect, d[1]))
                 for c, d in zip(cols, description)]
         return procs
 

@@ -40,7 +40,7 @@ version, 422 for a duplicate value).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timezone
 from typing import TYPE_CHECKING, Any
 
@@ -112,13 +112,23 @@ class _JobWrites:
         return ("update", self.fast) if self.values is not None else ("insert", self.insert_sql)
 
 
+def _renamer(prefix: str) -> Callable[[re.Match[str]], str]:
+    """%(name)s -> %(<prefix>name)s"""
+    return lambda m: f"%({prefix}{m.group(1)})s"
+
+
+def _shifter(offset: int) -> Callable[[re.Match[str]], str]:
+    """$n -> $(n + offset)"""
+    return lambda m: f"${int(m.group(1)) + offset}"
+
+
 def _render_group(dialect: Dialect, jobs: list[_JobWrites]) -> tuple[str, list[Any]]:
     """One statement text for `jobs` (same group()), and each job's parameters for it."""
     first = jobs[0]
     tails: dict[str, list[str]] = {}  # every INSERT text that any of them has, in order, with its names
     for job in jobs:
-        for tail in job.tails:
-            tails.setdefault(tail.sql, tail.names)
+        for each in job.tails:
+            tails.setdefault(each.sql, each.names)
     if first.values is not None:
         keys = sorted({k for job in jobs for k in job.values})  # type: ignore[union-attr]
         always = frozenset.intersection(*(frozenset(job.values) for job in jobs))  # type: ignore[arg-type]
@@ -141,20 +151,20 @@ def _render_group(dialect: Dialect, jobs: list[_JobWrites]) -> tuple[str, list[A
     renamed: list[tuple[str, list[str], str]] = []  # (tail sql, its names, its flag's name)
     for n, (sql, names) in enumerate(tails.items(), start=1):
         if named:
-            text = _NAMED.sub(lambda m, n=n: f"%(w{n}_{m.group(1)})s", sql)
+            text = _NAMED.sub(_renamer(f"w{n}_"), sql)
             flag = f"w{n}__on"
             text += f" WHERE %({flag})s"
         else:
-            text = _NUMBERED.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", sql)
+            text = _NUMBERED.sub(_shifter(offset), sql)
             offset += len(names) + 1
             flag = ""
             text += f" WHERE ${offset}::BOOLEAN"
         parts.append(f"w{n} AS ({text})")
         renamed.append((sql, names, flag))
     statement = ", ".join(parts) + " " + final
-    all_params = []
+    all_params: list[Any] = []
     for job, params in zip(jobs, head_params):
-        mine = {tail.sql: tail for tail in job.tails}
+        mine = {each.sql: each for each in job.tails}
         if named:
             merged = dict(params)
             for n, (sql, names, flag) in enumerate(renamed, start=1):
