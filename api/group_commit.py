@@ -13,7 +13,10 @@ the group calls it with a `JoinedExecutor` on its batch's transaction, so the
 job's writes go into the batch because it was told so. `GroupCommit` is
 itself the executor of the server's other writes (sessions, tokens, claims,
 idempotency keys): on the event loop's thread it commits the open batch first,
-so that the loop never waits on a transaction it holds open itself.
+so that the loop never waits on a transaction it holds open itself. Writes
+that do not come through it (a reload, a requeued delivery) get the same
+through the hook of engine/db.py's SQLite dialect (`before_write`), which
+`GroupCommit` sets on its own engine.
 
 A job that fails without writing anything (a refused transition, a stale
 version, invalid values: the usual failures) just gets its error; SQLite
@@ -44,6 +47,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from engine.db import RelayflowSQLiteDialect
 from engine.registry import FlowRegistry
 from engine.storage.executor import WriteExecutor, WriteTransaction
 from engine.storage.plain import JoinedExecutor, PlainExecutor, PlainTransaction
@@ -186,6 +190,17 @@ class GroupCommit:
         self._plain = PlainExecutor(db)
         self._open: _Batch | None = None
         self._open_on: int | None = None  # the thread that holds it open (the event loop's)
+        if isinstance(db.dialect, RelayflowSQLiteDialect):
+            db.dialect.before_write = self._before_other_write  # writes that bypass the executor
+
+    def _before_other_write(self, dbapi_conn: Any) -> None:
+        """A write transaction begins on `dbapi_conn`: on the batch's thread, outside its jobs and on
+        another connection, commit the open batch first."""
+        batch = self._open
+        if (batch is not None and not batch.done and not batch.running
+                and self._open_on == threading.get_ident()
+                and batch.conn.connection.dbapi_connection is not dbapi_conn):
+            batch.flush()
 
     async def run(self, fn: Job, touch: Touch | None = None) -> Any:
         """`fn(executor)` as a job of the open batch (a new one if none is open)."""

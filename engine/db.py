@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -75,10 +75,17 @@ class RelayflowSQLiteDialect(SQLiteDialect_pysqlite):
     SQLAlchemy dispatch events on every statement."""
 
     supports_statement_cache = True
+    # Called with the DBAPI connection before a write transaction begins on it. A server's group commit
+    # (api/group_commit.py) sets one where it is assembled: a write on the event loop's thread that does
+    # not come through its executor (a reload, a requeued delivery) commits the open batch first
+    # instead of waiting on the lock that very thread holds.
+    before_write: Callable[[Any], None] | None = None
 
     def do_begin(self, dbapi_connection: Any) -> None:
         # isolation_level None is sqlite3's autocommit mode, which `readonly=True` asks for.
         if dbapi_connection.isolation_level is not None:
+            if self.before_write is not None:
+                self.before_write(dbapi_connection)
             begin_immediate(dbapi_connection)
 
     def set_connection_execution_options(self, connection: Connection, opts: Mapping[str, Any]) -> None:

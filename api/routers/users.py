@@ -73,7 +73,7 @@ async def users_patch(username: Username, body: UserPatch, svc: Services, admin:
 
 
 def _change_role(svc: ApiServices, change: Callable[[Any, str, str], Any], username: str, role: str) -> dict[str, Any]:
-    change(svc.db, username, role)
+    change(svc.executor, username, role)
     svc.auth_cache.drop_user(user_id(svc.db, username))
     return _one(svc, username)
 

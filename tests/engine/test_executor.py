@@ -55,3 +55,40 @@ def test_sqlite_engines_use_the_registered_dialect(sqlite_url: str, reference_fl
             assert conn.connection.dbapi_connection.isolation_level is None  # type: ignore[union-attr]
     finally:
         w.db.dispose()
+
+
+def test_a_write_on_the_loop_that_bypasses_the_executor_commits_the_open_batch_first(
+        sqlite_url: str, reference_flow_text: str) -> None:
+    """SQLite group commit: a write transaction begun on the event loop's thread while a batch is open
+    (a reload, a requeued delivery: code that takes the Engine) commits the batch first instead of waiting
+    on the lock that very thread holds."""
+    import asyncio
+    import time
+
+    from sqlalchemy import update
+
+    from api.group_commit import GroupCommit
+    from engine.schema import users
+
+    w = World(sqlite_url, reference_flow_text)
+    try:
+        sally = w.user("sally", "sales")
+        gc = GroupCommit(w.db)
+
+        async def go() -> tuple[float, bool]:
+            task = asyncio.create_task(gc.run(lambda executor: w.records.using(executor).create(w.flow, sally, ORDER)))
+            await asyncio.sleep(0)  # the job ran; its batch is open, its COMMIT comes at the loop's next round
+            batch = gc._open
+            assert batch is not None and not batch.done and batch.jobs
+            started = time.monotonic()
+            with w.db.begin() as conn:  # on the loop's thread, not through the executor
+                conn.execute(update(users).where(users.c.id == sally.id).values(display_name="Sally B."))
+            took = time.monotonic() - started
+            created = await task
+            return took, batch.done and created.id > 0
+
+        took, committed_first = asyncio.run(go())
+        assert committed_first and took < 5
+        assert w.records.get(w.flow, 1).version == 1
+    finally:
+        w.db.dispose()
