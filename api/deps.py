@@ -53,7 +53,7 @@ def _token_auth(svc: ApiServices, secret: str) -> CachedAuth:
     hit = svc.auth_cache.get(key)
     if hit is not None:
         return hit
-    auth = authenticate(svc.db, secret)
+    auth = authenticate(svc.executor, secret)
     cached = CachedAuth(auth.actor, auth.token_id, None, auth.expires_at)
     svc.auth_cache.put(key, cached)
     return cached
@@ -64,7 +64,7 @@ def _session_auth(svc: ApiServices, secret: str) -> CachedAuth:
     hit = svc.auth_cache.get(key)
     if hit is not None:
         return hit
-    actor, session = session_actor(svc.db, secret)
+    actor, session = session_actor(svc.executor, secret)
     cached = CachedAuth(actor, None, session, session.expires_at)
     svc.auth_cache.put(key, cached)
     return cached

@@ -8,6 +8,16 @@ COMMIT makes them all durable and only then does any of them get its answer.
 A client therefore never sees a result that is not committed, and the
 commit's cost (writing the changed pages to the WAL) is shared.
 
+A job is a function of the write executor it must use (engine/storage/executor.py):
+the group calls it with a `JoinedExecutor` on its batch's transaction, so the
+job's writes go into the batch because it was told so. `GroupCommit` is
+itself the executor of the server's other writes (sessions, tokens, claims,
+idempotency keys): on the event loop's thread it commits the open batch first,
+so that the loop never waits on a transaction it holds open itself. Writes
+that do not come through it (a reload, a requeued delivery) get the same
+through the hook of engine/storage/db.py's SQLite dialect (`before_write`), which
+`GroupCommit` sets on its own engine.
+
 A job that fails without writing anything (a refused transition, a stale
 version, invalid values: the usual failures) just gets its error; SQLite
 tells by its count of changed rows. A job that fails after writing (or,
@@ -18,28 +28,35 @@ transaction, as if there had been no batch.
 PostgreSQL (`PostgresGroupCommit`): the requests that arrive together form a
 group, up to eight groups run at once, each in one transaction on its own
 connection. A group reads its rows ahead and sends its writes together
-(engine/storage/write_ahead.py), in greenlets on the serving event loop over psycopg's
-asyncio connection, so that no thread waits on a round trip.
+(engine/storage/write_ahead.py), in greenlets on the serving event loop over asyncpg,
+so that no thread waits on a round trip.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-
-import anyio.to_thread
+import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, RootTransaction
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from engine.storage.db import RelayflowSQLiteDialect
 from engine.storage.registry import FlowRegistry
-from engine.storage.write_ahead import WriteAhead, WriteAheadFailed
-from engine.storage.write_ahead import install as install_write_ahead
-from engine.storage.write_scope import Touch, open_batch, run_job, set_context_batch, set_open_batch
+from engine.storage.executor import WriteExecutor, WriteTransaction
+from engine.storage.plain import JoinedExecutor, PlainExecutor, PlainTransaction
+from engine.storage.write_ahead import ReadAheadTransaction, WriteAhead, WriteAheadFailed
+
+# What a write job will touch, so that a PostgreSQL group can read it ahead (engine/storage/write_ahead.py):
+# (flow name, record id), the record id None for a record it creates.
+Touch = tuple[str, int | None]
+Job = Callable[[WriteExecutor], Any]
 
 MAX_JOBS = 64  # a batch commits at the latest after this many jobs
 # PostgreSQL: while groups run, a new one starts once this many writes wait (or a running one ends,
@@ -52,9 +69,7 @@ log = logging.getLogger("relayflow.api")
 @dataclass
 class _Job:
     future: asyncio.Future[Any]
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
+    fn: Job
     touch: Touch | None = None
     result: Any = None
     error: BaseException | None = None
@@ -65,9 +80,10 @@ class _Batch:
     db: Engine
     conn: Connection
     tx: RootTransaction
+    writes: WriteTransaction  # what the jobs write through: plain statements, or a read-ahead batch's
     jobs: list[_Job] = field(default_factory=list)
-    in_job: bool = False
     spoiled: bool = False  # a job failed after writing: the batch must not commit
+    running: bool = False  # a job runs now
     done: bool = False
     ahead: WriteAhead | None = None  # PostgreSQL: rows read ahead, writes held back (engine/storage/write_ahead.py)
     owns_conn: bool = True
@@ -80,7 +96,13 @@ class _Batch:
         except BaseException:
             conn.close()
             raise
-        return cls(db, conn, tx)
+        return cls(db, conn, tx, PlainTransaction(conn))
+
+    def read_ahead(self) -> WriteAhead:
+        """From now on the jobs write through a WriteAhead on this batch's connection (PostgreSQL)."""
+        self.ahead = WriteAhead(self.conn)
+        self.writes = ReadAheadTransaction(self.conn, self.ahead)
+        return self.ahead
 
     def changes(self) -> int | None:
         """Rows this connection changed so far (SQLite), or writes the jobs queued or ran (PostgreSQL
@@ -96,12 +118,15 @@ class _Batch:
             self.ahead.end_job()  # the INSERTs of this job do not join the last one's statement
         before = self.changes()
         try:
-            job.result = run_job(self, job.fn, *job.args, **job.kwargs)
+            self.running = True
+            job.result = job.fn(JoinedExecutor(self.writes))
         except Exception as exc:  # noqa: BLE001 - answered after the commit
             job.error = exc
             if (before is None or self.changes() != before or isinstance(exc, SQLAlchemyError)
                     or (self.ahead is not None and self.ahead.failed)):
                 self.spoiled = True
+        finally:
+            self.running = False
 
     def finish(self) -> None:
         """Commit every job, or roll back and run each again alone."""
@@ -117,8 +142,6 @@ class _Batch:
     def settle(self) -> bool:
         """Commit, or roll back a spoiled batch; False when its jobs must run again alone."""
         self.done = True
-        if open_batch() is self:
-            set_open_batch(None)
         if not self.spoiled:
             try:
                 if self.ahead is not None:
@@ -136,7 +159,7 @@ class _Batch:
 
     def rerun_alone(self) -> None:
         """Run every job again, each in its own transaction (after the batch rolled back)."""
-        _rerun_alone(self.jobs)
+        _rerun_alone(self.jobs, PlainExecutor(self.db))
 
     def flush(self) -> None:
         """Finish, then answer every waiting request (on the event loop's thread)."""
@@ -157,24 +180,55 @@ def _answer(jobs: list[_Job]) -> None:
 
 
 class GroupCommit:
-    """Runs write jobs on the event loop's thread as they come, committing them in groups (SQLite)."""
+    """Runs write jobs on the event loop's thread as they come, committing them in groups (SQLite).
+
+    Also the executor (engine/storage/executor.py) of the server's writes that are no job: each in a
+    transaction of its own, after committing the open batch when it runs on the batch's thread."""
 
     def __init__(self, db: Engine) -> None:
         self.db = db
+        self._plain = PlainExecutor(db)
+        self._open: _Batch | None = None
+        self._open_on: int | None = None  # the thread that holds it open (the event loop's)
+        if isinstance(db.dialect, RelayflowSQLiteDialect):
+            db.dialect.before_write = self._before_other_write  # writes that bypass the executor
 
-    async def run(self, fn: Callable[..., Any], *args: Any, touch: Touch | None = None, **kwargs: Any) -> Any:
+    def _before_other_write(self, dbapi_conn: Any) -> None:
+        """A write transaction begins on `dbapi_conn`: on the batch's thread, outside its jobs and on
+        another connection, commit the open batch first."""
+        batch = self._open
+        if (batch is not None and not batch.done and not batch.running
+                and self._open_on == threading.get_ident()
+                and batch.conn.connection.dbapi_connection is not dbapi_conn):
+            batch.flush()
+
+    async def run(self, fn: Job, touch: Touch | None = None) -> Any:
+        """`fn(executor)` as a job of the open batch (a new one if none is open)."""
         loop = asyncio.get_running_loop()
-        batch = open_batch()
-        if not isinstance(batch, _Batch) or batch.done or batch.db is not self.db:
-            batch = _Batch.open(self.db)
-            set_open_batch(batch)
+        batch = self._open
+        if batch is None or batch.done:
+            batch = self._open = _Batch.open(self.db)
+            self._open_on = threading.get_ident()
             # Runs after the callbacks that are ready now: the requests that arrived together join this batch.
             loop.call_soon(batch.flush)
-        job = _Job(loop.create_future(), fn, args, kwargs)
+        job = _Job(loop.create_future(), fn)
         batch.run(job)
         if len(batch.jobs) >= MAX_JOBS:
             batch.flush()
         return await job.future
+
+    def transaction(self) -> AbstractContextManager[WriteTransaction]:
+        """A write of its own; on the batch's thread the open batch commits first (else that thread would
+        wait on its own lock)."""
+        batch = self._open
+        if batch is not None and not batch.done and self._open_on == threading.get_ident():
+            if batch.running:  # committing now would commit half a job
+                raise RuntimeError("a group commit job writes through the executor it is given")
+            batch.flush()
+        return self._plain.transaction()
+
+    def read(self) -> AbstractContextManager[Connection]:
+        return self._plain.read()
 
 
 class PostgresGroupCommit:
@@ -208,7 +262,6 @@ class PostgresGroupCommit:
         self._async_db = create_async_engine(
             self.db.url.set(drivername="postgresql+asyncpg"),
             pool_size=self.max_in_flight, max_overflow=0, pool_recycle=1800)
-        install_write_ahead(self._async_db.sync_engine)
         self._async_loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
@@ -216,9 +269,10 @@ class PostgresGroupCommit:
         if db is not None:
             await db.dispose()
 
-    async def run(self, fn: Callable[..., Any], *args: Any, touch: Touch | None = None, **kwargs: Any) -> Any:
+    async def run(self, fn: Job, touch: Touch | None = None) -> Any:
+        """`fn(executor)` as a job of the next group; `touch` names what it writes, to read it ahead."""
         loop = asyncio.get_running_loop()
-        job = _Job(loop.create_future(), fn, args, kwargs, touch)
+        job = _Job(loop.create_future(), fn, touch)
         pending = self._pending
         if pending is None:
             pending = self._pending = []
@@ -256,7 +310,7 @@ class PostgresGroupCommit:
                 finally:
                     await conn.close()
                 if not settled:  # rare: each job again alone, in a thread (the blocking driver)
-                    await anyio.to_thread.run_sync(_rerun_alone, jobs)
+                    await anyio.to_thread.run_sync(_rerun_alone, jobs, PlainExecutor(self.db))
             else:
                 await anyio.to_thread.run_sync(self._run_group, jobs)
         except BaseException as exc:  # noqa: BLE001 - e.g. no connection: every request of the group hears it
@@ -283,7 +337,6 @@ class PostgresGroupCommit:
     def _run_group(self, jobs: list[_Job]) -> None:
         """In a worker thread, on a connection of the blocking driver."""
         batch = _Batch.open(self.db)
-        set_open_batch(batch)
         try:
             self._run_jobs(batch, jobs)
         finally:
@@ -292,20 +345,18 @@ class PostgresGroupCommit:
     def _run_group_here(self, conn: Connection, jobs: list[_Job]) -> bool:
         """In a greenlet on the event loop (SQLAlchemy's run_sync): every round trip is awaited.
         Returns False when the batch rolled back and its jobs must run again alone."""
-        batch = _Batch(self.db, conn, conn.begin(), owns_conn=False)
-        set_context_batch(batch)  # this greenlet's context only: other groups share the thread
+        batch = _Batch(self.db, conn, conn.begin(), PlainTransaction(conn), owns_conn=False)
         try:
             self._run_jobs(batch, jobs)
         finally:
-            set_context_batch(None)
             settled = batch.settle()
         return settled
 
     def _run_jobs(self, batch: _Batch, jobs: list[_Job]) -> None:
         if self.registry is not None:
-            batch.ahead = WriteAhead(batch.conn)
+            ahead = batch.read_ahead()
             try:
-                self._read_ahead(batch.ahead, jobs)
+                self._read_ahead(ahead, jobs)
             except Exception:  # noqa: BLE001 - the jobs still run, each alone
                 log.warning("reading ahead for a group failed; running its %d jobs one by one", len(jobs),
                             exc_info=True)
@@ -332,10 +383,10 @@ class PostgresGroupCommit:
         ahead.read_ahead(loads, creates)
 
 
-def _rerun_alone(jobs: list[_Job]) -> None:
+def _rerun_alone(jobs: list[_Job], executor: WriteExecutor) -> None:
     for job in jobs:
         job.error, job.result = None, None
         try:
-            job.result = job.fn(*job.args, **job.kwargs)
+            job.result = job.fn(executor)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting request
             job.error = exc

@@ -95,7 +95,7 @@ class HotRecordRoutes:
         flow = match.group(1)
         if create:
             values = parse_body(CreateBody, decode_json(raw)).values
-            rec: Record = await svc.write(svc.access.create, flow, actor, values, touch=(flow, None))
+            rec: Record = await svc.write(lambda access: access.create(flow, actor, values), touch=(flow, None))
             return 201, record_json(svc.registry.get(flow).flow, rec, actor), {
                 "ETag": etag(rec.version), "Location": f"/api/flows/{flow}/records/{rec.id}"}
         if_match = headers.get(b"if-match")
@@ -105,9 +105,10 @@ class HotRecordRoutes:
         body = parse_body(TransitionBody, decode_json(raw, empty={}))
         version = expected_version(body.version, if_match.decode("latin-1") if if_match is not None else None)
         record_id = int(match.group(2))
-        rec = await svc.write(svc.access.transition, flow, record_id, match.group(3), actor,
-                              expected_version=version, values=body.values, comment=body.comment,
-                              touch=(flow, record_id))
+        transition = match.group(3)
+        rec = await svc.write(lambda access: access.transition(
+            flow, record_id, transition, actor, expected_version=version, values=body.values, comment=body.comment),
+            touch=(flow, record_id))
         return 200, record_json(svc.registry.get(flow).flow, rec, actor), {"ETag": etag(rec.version)}
 
 

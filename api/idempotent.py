@@ -8,18 +8,20 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from api.services import ApiServices
+from engine.records.access import Access
 from engine.records.actor import Actor
 from engine.records.idempotency import fingerprint
-from engine.storage.write_scope import write_transaction
+from engine.storage.plain import JoinedExecutor
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 Outcome = tuple[int, Any, dict[str, str]]
 
 
 async def once(svc: ApiServices, request: Request, actor: Actor, key: str | None, body: Any,
-               work: Callable[[], Outcome]) -> JSONResponse:
-    """`work()` (a write and its answer) unless this key already ran for the same request; then the
-    stored answer is replayed. The answer is stored in the write's own transaction."""
+               work: Callable[[Access], Outcome]) -> JSONResponse:
+    """`work(access)` (a write and its answer) unless this key already ran for the same request; then the
+    stored answer is replayed. The answer is stored in the write's own transaction: `work` gets an
+    Access whose writes join that transaction."""
     if key is None:
         status, payload, headers = await svc.write(work)
         return JSONResponse(payload, status_code=status, headers=headers)
@@ -29,10 +31,10 @@ async def once(svc: ApiServices, request: Request, actor: Actor, key: str | None
         return JSONResponse(stored.body, status_code=stored.status_code,
                             headers={**stored.headers, "Idempotent-Replayed": "true"})
 
-    def work_and_store() -> Outcome:
-        with write_transaction(svc.db):
-            status, payload, headers = work()
-            svc.idempotency.complete(actor.id, key, status, payload, headers)
+    def work_and_store(access: Access) -> Outcome:
+        with access.records.executor.transaction() as tx:
+            status, payload, headers = work(access.using(JoinedExecutor(tx)))
+            svc.idempotency.complete(actor.id, key, status, payload, headers, tx=tx)
         return status, payload, headers
 
     try:

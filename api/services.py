@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 import anyio.to_thread
 from sqlalchemy import Engine
 
-from api.group_commit import GroupCommit, PostgresGroupCommit
+from api.group_commit import GroupCommit, PostgresGroupCommit, Touch
 from engine.records.access import Access
 from engine.records.actor import Actor
 from engine.records.idempotency import IdempotencyStore
@@ -20,7 +20,8 @@ from engine.records.records import Records
 from engine.storage.registry import FlowRegistry
 from engine.people.sessions import LoginThrottle, Session
 from engine.settings import switched_on
-from engine.storage.write_scope import Touch
+from engine.storage.executor import WriteExecutor
+from engine.storage.plain import PlainExecutor
 
 T = TypeVar("T")
 DbMode = Literal["inline", "thread"]
@@ -88,19 +89,23 @@ class ApiServices:
     records: Records
     access: Access
     idempotency: IdempotencyStore
+    executor: WriteExecutor  # how writes outside a group's jobs run (sessions, tokens, claims, users)
     auth_cache: AuthCache = field(default_factory=AuthCache)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     cookie_secure: bool = False
     db_mode: DbMode = "thread"
     group_commit: GroupCommit | PostgresGroupCommit | None = None
 
-    async def write(self, fn: Callable[..., T], *args: Any, touch: Touch | None = None, **kwargs: Any) -> T:
-        """Run a record write: in a group commit when there is one, else like `run`.
+    async def write(self, fn: Callable[[Access], T], *, touch: Touch | None = None) -> T:
+        """Run a record write `fn(access)`: as a job of the group commit when there is one (`access` then
+        writes into the group's transaction), else like `run`, with `self.access`.
 
         `touch` names the record it writes (a new one: id None), for a PostgreSQL group to read ahead."""
         if self.group_commit is not None:
-            return await self.group_commit.run(fn, *args, touch=touch, **kwargs)  # type: ignore[no-any-return]
-        return await self.run(fn, *args, **kwargs)
+            access = self.access
+            return await self.group_commit.run(  # type: ignore[no-any-return]
+                lambda executor: fn(access.using(executor)), touch=touch)
+        return await self.run(fn, self.access)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking engine work: on the event loop (SQLite: one writer anyway) or in the threadpool."""
@@ -110,15 +115,20 @@ class ApiServices:
 
 
 def build_services(db: Engine, registry: FlowRegistry) -> ApiServices:
-    records = Records(db, registry)
+    """The server's engine objects, with the write executor chosen here: SQLite's group commit is also
+    the executor of every other write (see GroupCommit); elsewhere writes outside a group's jobs run in
+    transactions of their own."""
+    group_commit = _group_commit(db, registry)
+    executor: WriteExecutor = group_commit if isinstance(group_commit, GroupCommit) else PlainExecutor(db)
+    records = Records(db, registry, executor)
     default_mode: DbMode = "inline" if db.dialect.name == "sqlite" else "thread"
     mode = os.environ.get("RELAYFLOW_API_DB_CALLS", default_mode)
     return ApiServices(
         db=db, registry=registry, records=records, access=Access(db, registry, records),
-        idempotency=IdempotencyStore(db),
+        idempotency=IdempotencyStore(executor), executor=executor,
         cookie_secure=os.environ.get("RELAYFLOW_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
         db_mode="thread" if mode == "thread" else "inline",
-        group_commit=_group_commit(db, registry),
+        group_commit=group_commit,
     )
 
 

@@ -35,7 +35,7 @@ async def sign_in(body: LoginBody, request: Request, response: Response, svc: Se
         raise ApiProblem(429, "too_many_attempts", "too many failed sign-ins; wait a little",
                          headers={"Retry-After": str(int(wait) + 1)})
     try:
-        new = await svc.run(login, svc.db, body.username, body.password)
+        new = await svc.run(login, svc.executor, body.username, body.password)
     except Unauthenticated:
         svc.throttle.failed(key)
         raise
@@ -59,7 +59,7 @@ async def current_session(principal: CurrentPrincipal) -> dict[str, Any]:
 async def sign_out(request: Request, principal: CurrentPrincipal, svc: Services) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if principal.via == "session" and cookie:
-        await svc.run(end_session, svc.db, cookie)
+        await svc.run(end_session, svc.executor, cookie)
         svc.auth_cache.drop("s:" + hash_secret(cookie))
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=svc.cookie_secure)

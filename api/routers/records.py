@@ -17,6 +17,7 @@ from api.errors import ApiProblem
 from api.idempotent import IDEMPOTENCY_HEADER, Outcome, once
 from api.serialize import etag, history_json, record_json
 from api.services import ApiServices
+from engine.records.access import Access
 from engine.records.errors import ValidationFailed
 from engine.records.listing import ListQuery, list_records, parse_filters
 
@@ -52,8 +53,8 @@ async def create_record(flow: str, request: Request, svc: Svc, actor: RequestAct
     body = parse_body(CreateBody, data)
     svc.registry.get(flow)
 
-    def work() -> Outcome:
-        return _record_response(svc, flow, svc.access.create(flow, actor, body.values), actor, 201)
+    def work(access: Access) -> Outcome:
+        return _record_response(svc, flow, access.create(flow, actor, body.values), actor, 201)
 
     return await once(svc, request, actor, idempotency_key, data, work)
 
@@ -72,8 +73,8 @@ async def edit_record(flow: str, record_id: RecordId, request: Request, svc: Svc
     version = expected_version(body.version, if_match)
     if version is None:
         raise ApiProblem(428, "version_required", 'send the version you saw: "version" in the body or If-Match')
-    rec = await svc.write(svc.access.edit, flow, record_id, actor, body.values, expected_version=version,
-                          comment=body.comment, touch=(flow, record_id))
+    rec = await svc.write(lambda access: access.edit(flow, record_id, actor, body.values, expected_version=version,
+                                                     comment=body.comment), touch=(flow, record_id))
     status, payload, headers = _record_response(svc, flow, rec, actor)
     return JSONResponse(payload, status_code=status, headers=headers)
 
@@ -138,8 +139,8 @@ async def fire_transition(flow: str, record_id: RecordId, transition: Annotated[
     body = parse_body(TransitionBody, data)
     version = expected_version(body.version, if_match)
 
-    def work() -> Outcome:
-        rec = svc.access.transition(flow, record_id, transition, actor, expected_version=version,
+    def work(access: Access) -> Outcome:
+        rec = access.transition(flow, record_id, transition, actor, expected_version=version,
                                     values=body.values, comment=body.comment)
         return _record_response(svc, flow, rec, actor)
 

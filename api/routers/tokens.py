@@ -47,7 +47,7 @@ async def tokens_list(svc: Services, actor: CurrentActor,
 async def tokens_create(body: TokenCreate, svc: Services, actor: CurrentActor) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         owner = _owner_id(svc, actor, body.username)
-        new = create_token(svc.db, owner, body.name, expires_at=body.expires_at, created_by=actor.id)
+        new = create_token(svc.executor, owner, body.name, expires_at=body.expires_at, created_by=actor.id)
         return {**token_json(new.info), "token": new.secret}
 
     return await svc.run(work)
@@ -59,7 +59,7 @@ async def tokens_revoke(token_id: TokenId, svc: Services, actor: CurrentActor) -
         t = get_token(svc.db, token_id)
         if t.user_id != actor.id and not actor.is_admin:
             raise NotFound(f"no token {token_id}")
-        info = revoke_token(svc.db, token_id)
+        info = revoke_token(svc.executor, token_id)
         svc.auth_cache.drop_where(lambda a: a.token_id == token_id)
         return token_json(info)
 

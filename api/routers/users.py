@@ -43,7 +43,7 @@ async def users_list(svc: Services, admin: AdminActor) -> list[dict[str, Any]]:
 @router.post("/users", response_model=UserOut, status_code=201, summary="Create a user")
 async def users_create(body: UserCreate, svc: Services, admin: AdminActor) -> dict[str, Any]:
     def work() -> dict[str, Any]:
-        create_user(svc.db, body.username, display_name=body.display_name, email=body.email,
+        create_user(svc.executor, body.username, display_name=body.display_name, email=body.email,
                     password=body.password, is_admin=body.is_admin, roles=body.roles)
         return _one(svc, body.username)
 
@@ -59,13 +59,13 @@ async def users_get(username: Username, svc: Services, admin: AdminActor) -> dic
 async def users_patch(username: Username, body: UserPatch, svc: Services, admin: AdminActor) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         uid = user_id(svc.db, username)
-        update_user(svc.db, username, display_name=body.display_name, email=body.email, is_admin=body.is_admin)
+        update_user(svc.executor, username, display_name=body.display_name, email=body.email, is_admin=body.is_admin)
         if body.password is not None:
-            set_password(svc.db, username, body.password)
+            set_password(svc.executor, username, body.password)
         if body.active is not None:
-            set_active(svc.db, username, body.active)
+            set_active(svc.executor, username, body.active)
         if body.password is not None or body.active is False:
-            end_user_sessions(svc.db, uid)
+            end_user_sessions(svc.executor, uid)
         svc.auth_cache.drop_user(uid)
         return _one(svc, username)
 
@@ -73,7 +73,7 @@ async def users_patch(username: Username, body: UserPatch, svc: Services, admin:
 
 
 def _change_role(svc: ApiServices, change: Callable[[Any, str, str], Any], username: str, role: str) -> dict[str, Any]:
-    change(svc.db, username, role)
+    change(svc.executor, username, role)
     svc.auth_cache.drop_user(user_id(svc.db, username))
     return _one(svc, username)
 

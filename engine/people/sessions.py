@@ -8,6 +8,10 @@ deactivating a user or changing a password should call `end_user_sessions`.
 
 Pages compare the CSRF token of a form or an `X-CSRF-Token` header with the
 session's (`csrf_matches`). `LoginThrottle` slows down password guessing.
+
+Writes go through the write executor given (engine/storage/executor.py): the server passes its
+own, so that a write on the event loop never waits on a group commit the loop holds open; given a
+bare Engine, each runs in a transaction of its own.
 """
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ from sqlalchemy import Engine, delete, insert, select, update
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, Unauthenticated
 from engine.storage.schema import sessions, users
+from engine.storage.executor import WriteExecutor
+from engine.storage.plain import executor_for
 from engine.people.tokens import hash_secret
 from engine.people.users import hash_password, load_actor, verify_password
 
@@ -54,20 +60,20 @@ def _session(row) -> Session:  # type: ignore[no-untyped-def]
                    row["last_seen_at"])
 
 
-def create_session(db: Engine, user_id: int, *, lifetime: timedelta = LIFETIME, now: datetime | None = None) -> tuple[str, Session]:
+def create_session(db: Engine | WriteExecutor, user_id: int, *, lifetime: timedelta = LIFETIME, now: datetime | None = None) -> tuple[str, Session]:
     now = now or datetime.now(timezone.utc)
     secret = secrets.token_urlsafe(32)
     session = Session(token_hash=hash_secret(secret), user_id=user_id, csrf_token=secrets.token_urlsafe(32),
                       created_at=now, expires_at=now + lifetime, last_seen_at=now)
-    with db.begin() as conn:
-        conn.execute(insert(sessions).values(**asdict(session)))
+    with executor_for(db).transaction() as tx:
+        tx.execute(insert(sessions).values(**asdict(session)))
     return secret, session
 
 
-def login(db: Engine, username: str, password: str, *, lifetime: timedelta = LIFETIME,
+def login(db: Engine | WriteExecutor, username: str, password: str, *, lifetime: timedelta = LIFETIME,
           now: datetime | None = None) -> NewSession:
     """Check a password and open a session; Unauthenticated (always the same message) otherwise."""
-    with db.connect() as conn:
+    with executor_for(db).read() as conn:
         row = conn.execute(select(users.c.id, users.c.password_hash, users.c.active)
                            .where(users.c.username == username)).first()
     if row is None:
@@ -79,13 +85,13 @@ def login(db: Engine, username: str, password: str, *, lifetime: timedelta = LIF
     return NewSession(secret, session, load_actor(db, uid=row.id))
 
 
-def get_session(db: Engine, secret: str, *, idle: timedelta = IDLE, now: datetime | None = None) -> Session:
+def get_session(db: Engine | WriteExecutor, secret: str, *, idle: timedelta = IDLE, now: datetime | None = None) -> Session:
     """The live session of a cookie value; Unauthenticated when unknown, expired or idle too long."""
     now = now or datetime.now(timezone.utc)
     if not secret or len(secret) > 200:
         raise Unauthenticated("no session")
     token_hash = hash_secret(secret)
-    with db.connect().execution_options(readonly=True) as conn:
+    with executor_for(db).read() as conn:
         row = conn.execute(select(sessions).where(sessions.c.token_hash == token_hash)).mappings().first()
     if row is None:
         raise Unauthenticated("no session")
@@ -94,12 +100,12 @@ def get_session(db: Engine, secret: str, *, idle: timedelta = IDLE, now: datetim
         end_session(db, secret)
         raise Unauthenticated("the session has expired; sign in again")
     if now - session.last_seen_at >= TOUCH_EVERY:
-        with db.begin() as conn:
-            conn.execute(update(sessions).where(sessions.c.token_hash == token_hash).values(last_seen_at=now))
+        with executor_for(db).transaction() as tx:
+            tx.execute(update(sessions).where(sessions.c.token_hash == token_hash).values(last_seen_at=now))
     return session
 
 
-def session_actor(db: Engine, secret: str, *, idle: timedelta = IDLE, now: datetime | None = None) -> tuple[Actor, Session]:
+def session_actor(db: Engine | WriteExecutor, secret: str, *, idle: timedelta = IDLE, now: datetime | None = None) -> tuple[Actor, Session]:
     session = get_session(db, secret, idle=idle, now=now)
     try:
         return load_actor(db, uid=session.user_id), session
@@ -108,22 +114,22 @@ def session_actor(db: Engine, secret: str, *, idle: timedelta = IDLE, now: datet
         raise Unauthenticated("the user is no longer active") from None
 
 
-def end_session(db: Engine, secret: str) -> None:
+def end_session(db: Engine | WriteExecutor, secret: str) -> None:
     """Log out: the session is deleted and its cookie is worthless from now on."""
-    with db.begin() as conn:
-        conn.execute(delete(sessions).where(sessions.c.token_hash == hash_secret(secret)))
+    with executor_for(db).transaction() as tx:
+        tx.execute(delete(sessions).where(sessions.c.token_hash == hash_secret(secret)))
 
 
-def end_user_sessions(db: Engine, user_id: int) -> int:
+def end_user_sessions(db: Engine | WriteExecutor, user_id: int) -> int:
     """Log a user out everywhere (deactivation, password change). Returns how many sessions ended."""
-    with db.begin() as conn:
-        return int(conn.execute(delete(sessions).where(sessions.c.user_id == user_id)).rowcount or 0)
+    with executor_for(db).transaction() as tx:
+        return int(tx.execute(delete(sessions).where(sessions.c.user_id == user_id)).rowcount or 0)
 
 
-def purge_expired(db: Engine, *, idle: timedelta = IDLE, now: datetime | None = None) -> int:
+def purge_expired(db: Engine | WriteExecutor, *, idle: timedelta = IDLE, now: datetime | None = None) -> int:
     now = now or datetime.now(timezone.utc)
-    with db.begin() as conn:
-        res = conn.execute(delete(sessions).where(
+    with executor_for(db).transaction() as tx:
+        res = tx.execute(delete(sessions).where(
             (sessions.c.expires_at <= now) | (sessions.c.last_seen_at <= now - idle)))
         return int(res.rowcount or 0)
 

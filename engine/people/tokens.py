@@ -5,6 +5,10 @@ is made. The database keeps its SHA-256 (a fast hash is enough for a secret of
 that entropy: there is nothing to guess) and its first characters, so a person
 can tell their tokens apart. `last_used_at` is written at most once a minute
 per token, so authenticating does not turn every read into a write.
+
+Writes go through the write executor given (engine/storage/executor.py): the server passes its
+own, so that a write on the event loop never waits on a group commit the loop holds open; given a
+bare Engine, each runs in a transaction of its own.
 """
 from __future__ import annotations
 
@@ -13,13 +17,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
 
-from sqlalchemy import Engine, Select, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, Unauthenticated, ValidationFailed
 from engine.storage.schema import api_tokens, users
+from engine.storage.executor import WriteExecutor
+from engine.storage.plain import executor_for
 from engine.people.users import roles_of
 
 TOKEN_PREFIX = "rf_"
@@ -86,11 +91,11 @@ def _info(row) -> TokenInfo:  # type: ignore[no-untyped-def]
                      last_used_at=row["last_used_at"], revoked_at=row["revoked_at"])
 
 
-def _select() -> Select[Any]:
+def _select():  # type: ignore[no-untyped-def]
     return select(api_tokens, users.c.username).join(users, users.c.id == api_tokens.c.user_id)
 
 
-def create_token(db: Engine, user_id: int, name: str, *, expires_at: datetime | None = None,
+def create_token(db: Engine | WriteExecutor, user_id: int, name: str, *, expires_at: datetime | None = None,
                  created_by: int | None = None, now: datetime | None = None) -> NewToken:
     now = now or datetime.now(timezone.utc)
     name = (name or "").strip()
@@ -106,44 +111,44 @@ def create_token(db: Engine, user_id: int, name: str, *, expires_at: datetime | 
         except OverflowError:
             raise ValidationFailed({"expires_at": "too far in the future"}) from None
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with db.begin() as conn:
-        if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
+    with executor_for(db).transaction() as tx:
+        if tx.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
             raise NotFound(f"no user {user_id}")
-        token_id = conn.execute(insert(api_tokens).values(
+        token_id = tx.execute(insert(api_tokens).values(
             user_id=user_id, name=name, token_hash=hash_secret(secret), prefix=secret[:8], created_at=now,
             created_by=created_by, expires_at=expires_at).returning(api_tokens.c.id)).scalar_one()
-        row = conn.execute(_select().where(api_tokens.c.id == token_id)).mappings().one()
+        row = tx.execute(_select().where(api_tokens.c.id == token_id)).mappings().one()
     return NewToken(_info(row), secret)
 
 
-def list_tokens(db: Engine, user_id: int | None = None) -> list[TokenInfo]:
+def list_tokens(db: Engine | WriteExecutor, user_id: int | None = None) -> list[TokenInfo]:
     q = _select().order_by(api_tokens.c.id)
     if user_id is not None:
         q = q.where(api_tokens.c.user_id == user_id)
-    with db.connect() as conn:
+    with executor_for(db).read() as conn:
         return [_info(r) for r in conn.execute(q).mappings()]
 
 
-def get_token(db: Engine, token_id: int) -> TokenInfo:
-    with db.connect() as conn:
+def get_token(db: Engine | WriteExecutor, token_id: int) -> TokenInfo:
+    with executor_for(db).read() as conn:
         row = conn.execute(_select().where(api_tokens.c.id == token_id)).mappings().first()
     if row is None:
         raise NotFound(f"no token {token_id}")
     return _info(row)
 
 
-def revoke_token(db: Engine, token_id: int, *, now: datetime | None = None) -> TokenInfo:
+def revoke_token(db: Engine | WriteExecutor, token_id: int, *, now: datetime | None = None) -> TokenInfo:
     """Revoke a token (idempotent: revoking twice keeps the first time)."""
     now = now or datetime.now(timezone.utc)
-    with db.begin() as conn:
-        res = conn.execute(update(api_tokens).where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+    with executor_for(db).transaction() as tx:
+        res = tx.execute(update(api_tokens).where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
                            .values(revoked_at=now))
-        if res.rowcount == 0 and conn.execute(select(api_tokens.c.id).where(api_tokens.c.id == token_id)).first() is None:
+        if res.rowcount == 0 and tx.execute(select(api_tokens.c.id).where(api_tokens.c.id == token_id)).first() is None:
             raise NotFound(f"no token {token_id}")
     return get_token(db, token_id)
 
 
-def authenticate(db: Engine, secret: str, *, now: datetime | None = None) -> TokenAuth:
+def authenticate(db: Engine | WriteExecutor, secret: str, *, now: datetime | None = None) -> TokenAuth:
     """The actor behind a bearer token; Unauthenticated when it is unknown, expired, revoked or the user inactive."""
     now = now or datetime.now(timezone.utc)
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
@@ -153,7 +158,7 @@ def authenticate(db: Engine, secret: str, *, now: datetime | None = None) -> Tok
                 users.c.active, users.c.locale)
          .join(users, users.c.id == api_tokens.c.user_id)
          .where(api_tokens.c.token_hash == hash_secret(secret)))
-    with db.connect().execution_options(readonly=True) as conn:
+    with executor_for(db).read() as conn:
         row = conn.execute(q).mappings().first()
         if row is None or row["revoked_at"] is not None or not row["active"]:
             raise Unauthenticated("invalid token")
@@ -161,8 +166,8 @@ def authenticate(db: Engine, secret: str, *, now: datetime | None = None) -> Tok
             raise Unauthenticated("the token has expired")
         roles = roles_of(conn, row["uid"])
     if row["last_used_at"] is None or now - row["last_used_at"] >= LAST_USED_EVERY:
-        with db.begin() as conn:
-            conn.execute(update(api_tokens).where(api_tokens.c.id == row["id"]).values(last_used_at=now))
+        with executor_for(db).transaction() as tx:
+            tx.execute(update(api_tokens).where(api_tokens.c.id == row["id"]).values(last_used_at=now))
     actor = Actor(id=row["uid"], username=row["username"], display_name=row["display_name"],
                   roles=roles, is_admin=bool(row["is_admin"]), locale=row["locale"])
     return TokenAuth(actor, int(row["id"]), row["expires_at"])

@@ -1,4 +1,8 @@
-"""Users and role grants. Passwords are hashed with argon2id (argon2-cffi)."""
+"""Users and role grants. Passwords are hashed with argon2id (argon2-cffi).
+
+Writes go through the write executor given (engine/storage/executor.py); given a bare
+Engine (the CLI, tests), each runs in a transaction of its own.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -13,6 +17,8 @@ from engine.records.actor import Actor
 from engine.records.errors import NotFound, ValidationFailed
 from engine.language.identifiers import IDENTIFIER_RE
 from engine.storage.schema import role_grants, users
+from engine.storage.executor import WriteExecutor
+from engine.storage.plain import executor_for
 
 _hasher = PasswordHasher()
 
@@ -30,7 +36,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def create_user(db: Engine, username: str, *, display_name: str | None = None, password: str | None = None,
+def create_user(db: Engine | WriteExecutor, username: str, *, display_name: str | None = None, password: str | None = None,
                 email: str | None = None, is_admin: bool = False, roles: list[str] | tuple[str, ...] = (),
                 locale: str | None = None) -> int:
     if not username or len(username) > 64 or any(c.isspace() for c in username):
@@ -38,9 +44,9 @@ def create_user(db: Engine, username: str, *, display_name: str | None = None, p
     _check_lengths(display_name=display_name, email=email, locale=locale)
     for role in roles:
         _check_role(role)
-    with db.begin() as conn:
+    with executor_for(db).transaction() as tx:
         try:
-            uid = conn.execute(
+            uid = tx.execute(
                 insert(users).values(
                     username=username, display_name=display_name or username, email=email,
                     password_hash=hash_password(password) if password else None, locale=locale,
@@ -50,7 +56,7 @@ def create_user(db: Engine, username: str, *, display_name: str | None = None, p
         except IntegrityError:
             raise ValidationFailed({"username": f"user '{username}' already exists"}) from None
         for role in roles:
-            conn.execute(insert(role_grants).values(user_id=uid, role=role))
+            tx.execute(insert(role_grants).values(user_id=uid, role=role))
     return int(uid)
 
 
@@ -73,46 +79,46 @@ def _check_role(role: str) -> None:
         raise ValidationFailed({"role": f"a role name is at most {MAX_ROLE} characters"})
 
 
-def user_id(db: Engine, username: str) -> int:
-    with db.connect() as conn:
+def user_id(db: Engine | WriteExecutor, username: str) -> int:
+    with executor_for(db).read() as conn:
         uid = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
     if uid is None:
         raise NotFound(f"no user '{username}'")
     return int(uid)
 
 
-def grant_role(db: Engine, username: str, role: str) -> None:
+def grant_role(db: Engine | WriteExecutor, username: str, role: str) -> None:
     _check_role(role)
     uid = user_id(db, username)
-    with db.begin() as conn:
-        exists = conn.execute(select(role_grants.c.role).where(role_grants.c.user_id == uid, role_grants.c.role == role)).first()
+    with executor_for(db).transaction() as tx:
+        exists = tx.execute(select(role_grants.c.role).where(role_grants.c.user_id == uid, role_grants.c.role == role)).first()
         if not exists:
-            conn.execute(insert(role_grants).values(user_id=uid, role=role))
+            tx.execute(insert(role_grants).values(user_id=uid, role=role))
 
 
-def revoke_role(db: Engine, username: str, role: str) -> None:
+def revoke_role(db: Engine | WriteExecutor, username: str, role: str) -> None:
     uid = user_id(db, username)
-    with db.begin() as conn:
-        conn.execute(delete(role_grants).where(role_grants.c.user_id == uid, role_grants.c.role == role))
+    with executor_for(db).transaction() as tx:
+        tx.execute(delete(role_grants).where(role_grants.c.user_id == uid, role_grants.c.role == role))
 
 
-def set_password(db: Engine, username: str, password: str) -> None:
+def set_password(db: Engine | WriteExecutor, username: str, password: str) -> None:
     uid = user_id(db, username)
-    with db.begin() as conn:
-        conn.execute(update(users).where(users.c.id == uid).values(password_hash=hash_password(password)))
+    with executor_for(db).transaction() as tx:
+        tx.execute(update(users).where(users.c.id == uid).values(password_hash=hash_password(password)))
 
 
-def set_active(db: Engine, username: str, active: bool) -> None:
+def set_active(db: Engine | WriteExecutor, username: str, active: bool) -> None:
     uid = user_id(db, username)
-    with db.begin() as conn:
-        conn.execute(update(users).where(users.c.id == uid).values(active=active))
+    with executor_for(db).transaction() as tx:
+        tx.execute(update(users).where(users.c.id == uid).values(active=active))
 
 
-def load_actor(db: Engine, *, username: str | None = None, uid: int | None = None) -> Actor:
+def load_actor(db: Engine | WriteExecutor, *, username: str | None = None, uid: int | None = None) -> Actor:
     """The active user with their roles; NotFound for unknown or deactivated users."""
     q = select(users)
     q = q.where(users.c.username == username) if username is not None else q.where(users.c.id == uid)
-    with db.connect() as conn:
+    with executor_for(db).read() as conn:
         row = conn.execute(q).mappings().first()
         if row is None or not row["active"]:
             raise NotFound(f"no active user '{username or uid}'")
@@ -122,7 +128,7 @@ def load_actor(db: Engine, *, username: str | None = None, uid: int | None = Non
 
 
 def list_users(db: Engine) -> list[dict[str, object]]:
-    with db.connect() as conn:
+    with executor_for(db).read() as conn:
         rows = conn.execute(select(users).order_by(users.c.id)).mappings().all()
         grants = conn.execute(select(role_grants)).all()
     by_user: dict[int, list[str]] = {}
@@ -162,7 +168,7 @@ def role_members(conn: Connection, role: str) -> list[int]:
     return [int(x) for x in conn.execute(q).scalars().all()]
 
 
-def update_user(db: Engine, username: str, *, display_name: str | None = None, email: str | None = None,
+def update_user(db: Engine | WriteExecutor, username: str, *, display_name: str | None = None, email: str | None = None,
                 is_admin: bool | None = None) -> None:
     """Change a user's name, e-mail or admin flag (None leaves a value as it is)."""
     _check_lengths(display_name=display_name, email=email)
@@ -175,5 +181,5 @@ def update_user(db: Engine, username: str, *, display_name: str | None = None, e
     if is_admin is not None:
         values["is_admin"] = is_admin
     if values:
-        with db.begin() as conn:
-            conn.execute(update(users).where(users.c.id == uid).values(**values))
+        with executor_for(db).transaction() as tx:
+            tx.execute(update(users).where(users.c.id == uid).values(**values))

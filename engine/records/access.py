@@ -30,6 +30,7 @@ the same condition, so "invisible" and "unknown" both answer NotFound.
 """
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from engine.records.records import Record, Records, TransitionOption
 from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import history
 from engine.records.transitions import Refusal, create_refusal, edit_refusal, find_transition, role_refusal
-from engine.storage.write_scope import read_connection
+from engine.storage.executor import WriteExecutor
 
 
 class FieldMode(StrEnum):
@@ -226,6 +227,12 @@ class Access:
         self.registry = registry
         self.records = records
 
+    def using(self, executor: WriteExecutor) -> Access:
+        """This access layer over Records that write through `executor` (and read what it wrote)."""
+        other = copy.copy(self)
+        other.records = self.records.using(executor)
+        return other
+
     def live(self, flow_name: str) -> LiveFlow:
         return self.registry.get(flow_name)
 
@@ -234,7 +241,7 @@ class Access:
         live = self.registry.get(flow_name)
         t = live.table
         q = select(t).where(t.c.id == record_id, visible_clause(live, actor))
-        with read_connection(self.db) as conn:
+        with self.records.executor.read() as conn:
             row = conn.execute(q).mappings().first()
         if row is None:
             raise NotFound(f"no {flow_name} record {record_id}")
@@ -244,7 +251,8 @@ class Access:
         """The state of a record the actor may see (a light probe before a write); NotFound otherwise."""
         live = self.registry.get(flow_name)
         stmt = _state_probe(live, actor)
-        with read_connection(self.db) as conn:  # also inside a write job (a refused write, `own` flows)
+        # Inside a write job, on the job's own connection (a refused write, `own` flows).
+        with self.records.executor.read() as conn:
             state = conn.execute(stmt, {"rid": record_id, "uid": actor.id}).scalar()
         if state is None:
             raise NotFound(f"no {flow_name} record {record_id}")

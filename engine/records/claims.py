@@ -6,13 +6,17 @@ records between people: admins, and holders of a role of the flow named
 `manager` or ending in `_manager` (e.g. `service_manager`). A record can be
 given to an active member of its state's owner role, or put back in the
 queue. Both are optimistic writes (the version the caller saw) with a
-history row (`action` claim / reassign, `changes.assignee_id`).
+history row (`action` claim / reassign, `changes.assignee_id`), written
+through the write executor given (engine/storage/executor.py; a bare Engine:
+a transaction of their own).
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.engine import Connection, RowMapping
 
 from engine.records.access import visible_clause
 from engine.records.actor import Actor
@@ -20,6 +24,8 @@ from engine.records.errors import Forbidden, NotFound, RecordClosed, StaleVersio
 from engine.language.flow import CompiledFlow
 from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import history
+from engine.storage.executor import WriteExecutor, WriteTransaction
+from engine.storage.plain import executor_for
 from engine.people.users import assignable_problem
 
 
@@ -38,8 +44,8 @@ def may_claim(flow: CompiledFlow, state: str, assignee_id: int | None, actor: Ac
             and owner in actor.roles)
 
 
-def _row(conn, live: LiveFlow, record_id: int, actor: Actor, expected_version: int | None,  # type: ignore[no-untyped-def]
-         what: str):
+def _row(conn: Connection, live: LiveFlow, record_id: int, actor: Actor, expected_version: int | None,
+         what: str) -> RowMapping:
     """The record as the actor may see it, at the version they saw and not closed; else the matching error."""
     t = live.table
     row = conn.execute(select(t.c.id, t.c.state, t.c.version, t.c.assignee_id)
@@ -53,29 +59,26 @@ def _row(conn, live: LiveFlow, record_id: int, actor: Actor, expected_version: i
     return row
 
 
-def _write(conn, live: LiveFlow, row, actor: Actor, new_assignee: int | None, action: str,  # type: ignore[no-untyped-def]
-           now: datetime) -> int:
-    t = live.table
-    res = conn.execute(update(t).where(t.c.id == row["id"], t.c.version == row["version"])
-                       .values(assignee_id=new_assignee, version=row["version"] + 1, updated_by=actor.id,
-                               updated_at=now))
-    if res.rowcount != 1:
-        current = conn.execute(select(t.c.version).where(t.c.id == row["id"])).scalar()
-        raise StaleVersion(int(current or 0), row["version"])
-    conn.execute(insert(history).values(
+def _write(tx: WriteTransaction, live: LiveFlow, row: RowMapping, actor: Actor, new_assignee: int | None,
+           action: str, now: datetime) -> int:
+    values: dict[str, Any] = {"assignee_id": new_assignee, "version": row["version"] + 1, "updated_by": actor.id,
+                              "updated_at": now}
+    tx.guarded_update(live.fast, row["id"], row["version"], values)  # StaleVersion if it moved on
+    tx.execute(insert(history).values(
         flow=live.flow.name, record_id=row["id"], at=now, actor_id=actor.id, action=action,
         from_state=row["state"], to_state=row["state"],
         changes={"assignee_id": [row["assignee_id"], new_assignee]}, revision=live.revision))
     return int(row["version"]) + 1
 
 
-def claim(db: Engine, registry: FlowRegistry, flow_name: str, record_id: int, actor: Actor, *,
+def claim(db: Engine | WriteExecutor, registry: FlowRegistry, flow_name: str, record_id: int, actor: Actor, *,
           expected_version: int | None, now: datetime | None = None) -> int:
     """Take a queued record for oneself; returns the new version."""
     live = registry.get(flow_name)
     flow = live.flow
     now = now or datetime.now(timezone.utc)
-    with db.begin() as conn:
+    with executor_for(db).transaction() as tx:
+        conn = tx.conn
         row = _row(conn, live, record_id, actor, expected_version, "claimed")
         if row["assignee_id"] == actor.id:
             return int(row["version"])
@@ -84,10 +87,10 @@ def claim(db: Engine, registry: FlowRegistry, flow_name: str, record_id: int, ac
         if not may_claim(flow, row["state"], row["assignee_id"], actor):
             owner = flow.state(row["state"]).owner or "-"
             raise Forbidden(f"claiming needs the role: {owner}")
-        return _write(conn, live, row, actor, actor.id, "claim", now)
+        return _write(tx, live, row, actor, actor.id, "claim", now)
 
 
-def reassign(db: Engine, registry: FlowRegistry, flow_name: str, record_id: int, actor: Actor,
+def reassign(db: Engine | WriteExecutor, registry: FlowRegistry, flow_name: str, record_id: int, actor: Actor,
              to_user: int | None, *, expected_version: int | None, now: datetime | None = None) -> int:
     """Give a record to a member of its state's owner role (None: back to the queue); returns the new version."""
     live = registry.get(flow_name)
@@ -95,7 +98,8 @@ def reassign(db: Engine, registry: FlowRegistry, flow_name: str, record_id: int,
     now = now or datetime.now(timezone.utc)
     if not may_reassign(flow, actor):
         raise Forbidden("reassigning needs an administrator or a manager role of the flow")
-    with db.begin() as conn:
+    with executor_for(db).transaction() as tx:
+        conn = tx.conn
         row = _row(conn, live, record_id, actor, expected_version, "reassigned")
         if to_user is not None:
             problem = assignable_problem(conn, to_user, flow.state(row["state"]).owner)
@@ -103,4 +107,4 @@ def reassign(db: Engine, registry: FlowRegistry, flow_name: str, record_id: int,
                 raise ValidationFailed({"assignee": problem})
         if row["assignee_id"] == to_user:
             return int(row["version"])
-        return _write(conn, live, row, actor, to_user, "reassign", now)
+        return _write(tx, live, row, actor, to_user, "reassign", now)

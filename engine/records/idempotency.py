@@ -11,8 +11,11 @@ without running again. Policy (docs/access-control.md):
 * keys expire after `ttl` (24 h); a reservation left behind by a crashed worker
   can be taken over after `lock_timeout`;
 * the stored answer is written in the same transaction as the record write
-  (the caller wraps both in `write_transaction`), so a write that committed
-  always has its answer stored, and a crash before the commit leaves neither.
+  (the caller passes that transaction to `complete`), so a write that
+  committed always has its answer stored, and a crash before the commit
+  leaves neither.
+
+Its writes go through the write executor it is given (engine/storage/executor.py).
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.records.errors import ValidationFailed, WorkflowError
 from engine.storage.schema import idempotency_keys as keys
-from engine.storage.write_scope import write_transaction
+from engine.storage.executor import WriteExecutor, WriteTransaction
+from engine.storage.plain import executor_for
 
 TTL = timedelta(hours=24)
 LOCK_TIMEOUT = timedelta(seconds=60)
@@ -64,8 +68,9 @@ def check_key(key: str) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, db: Engine, *, ttl: timedelta = TTL, lock_timeout: timedelta = LOCK_TIMEOUT) -> None:
-        self.db = db
+    def __init__(self, db: Engine | WriteExecutor, *, ttl: timedelta = TTL,
+                 lock_timeout: timedelta = LOCK_TIMEOUT) -> None:
+        self.executor = executor_for(db)
         self.ttl = ttl
         self.lock_timeout = lock_timeout
 
@@ -75,19 +80,19 @@ class IdempotencyStore:
         check_key(key)
         for _ in range(3):
             try:
-                with self.db.begin() as conn:
-                    conn.execute(insert(keys).values(user_id=user_id, key=key, request_hash=request_hash,
+                with self.executor.transaction() as tx:
+                    tx.execute(insert(keys).values(user_id=user_id, key=key, request_hash=request_hash,
                                                      created_at=now, expires_at=now + self.ttl))
                 return None
             except IntegrityError:
                 pass
-            with self.db.begin() as conn:
-                row = conn.execute(select(keys).where(keys.c.user_id == user_id, keys.c.key == key)).mappings().first()
+            with self.executor.transaction() as tx:
+                row = tx.execute(select(keys).where(keys.c.user_id == user_id, keys.c.key == key)).mappings().first()
                 if row is None:
                     continue  # released meanwhile: try again
                 stale = row["status_code"] is None and row["created_at"] + self.lock_timeout <= now
                 if row["expires_at"] <= now or stale:
-                    conn.execute(delete(keys).where(keys.c.id == row["id"]))
+                    tx.execute(delete(keys).where(keys.c.id == row["id"]))
                     continue
             if row["request_hash"] != request_hash:
                 raise IdempotencyKeyReused(
@@ -98,20 +103,24 @@ class IdempotencyStore:
             return StoredResponse(int(row["status_code"]), stored.get("body"), dict(stored.get("headers") or {}))
         raise IdempotencyKeyInUse("a request with this Idempotency-Key is still being processed; retry later")
 
-    def complete(self, user_id: int, key: str, status_code: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        """Store the answer of a run; inside a `write_transaction` it commits with the run's own writes,
-        so no crash can leave a committed write without its stored answer."""
-        with write_transaction(self.db) as conn:
-            conn.execute(update(keys).where(keys.c.user_id == user_id, keys.c.key == key)
-                         .values(status_code=status_code, response={"body": body, "headers": headers or {}}))
+    def complete(self, user_id: int, key: str, status_code: int, body: Any, headers: dict[str, str] | None = None,
+                 *, tx: WriteTransaction | None = None) -> None:
+        """Store the answer of a run; given the run's transaction `tx` it commits with the run's own
+        writes, so no crash can leave a committed write without its stored answer."""
+        if tx is None:
+            with self.executor.transaction() as own:
+                self.complete(user_id, key, status_code, body, headers, tx=own)
+            return
+        tx.execute(update(keys).where(keys.c.user_id == user_id, keys.c.key == key)
+                   .values(status_code=status_code, response={"body": body, "headers": headers or {}}))
 
     def release(self, user_id: int, key: str) -> None:
         """Forget a reservation whose request failed, so that the key can be used again."""
-        with self.db.begin() as conn:
-            conn.execute(delete(keys).where(and_(keys.c.user_id == user_id, keys.c.key == key,
-                                                 keys.c.status_code.is_(None))))
+        with self.executor.transaction() as tx:
+            tx.execute(delete(keys).where(and_(keys.c.user_id == user_id, keys.c.key == key,
+                                               keys.c.status_code.is_(None))))
 
     def purge_expired(self, *, now: datetime | None = None) -> int:
         now = now or datetime.now(timezone.utc)
-        with self.db.begin() as conn:
-            return int(conn.execute(delete(keys).where(keys.c.expires_at <= now)).rowcount or 0)
+        with self.executor.transaction() as tx:
+            return int(tx.execute(delete(keys).where(keys.c.expires_at <= now)).rowcount or 0)

@@ -7,6 +7,8 @@ overwrite.
 """
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,11 +16,10 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.records.actor import Actor
-from engine.records.errors import NotFound, StaleVersion, ValidationFailed
+from engine.records.errors import NotFound, ValidationFailed
 from engine.storage.fastsql import FastInsert
 from engine.language.flow import CompiledFlow
 from engine.storage.registry import FlowRegistry, LiveFlow
@@ -29,7 +30,8 @@ from engine.records.transitions import (
     decide_transition, find_transition, to_db, to_json, transition_options, user_errors, values_from_row,
 )
 from engine.people.users import assignable_problem
-from engine.storage.write_scope import write_transaction
+from engine.storage.executor import WriteExecutor, WriteTransaction
+from engine.storage.plain import PlainExecutor
 
 __all__ = ["MAX_COMMENT", "SYSTEM_FIELDS", "Record", "Records", "TransitionOption", "values_from_row"]
 
@@ -77,11 +79,21 @@ class Record:
 
 
 class Records:
-    """Create, read, edit and move records of the live flows."""
+    """Create, read, edit and move records of the live flows.
 
-    def __init__(self, db: Engine, registry: FlowRegistry) -> None:
+    Writes go through `executor` (default: a transaction of their own on `db`); `using(executor)` is the
+    same Records writing through another one (a group commit's job, a shared transaction)."""
+
+    def __init__(self, db: Engine, registry: FlowRegistry, executor: WriteExecutor | None = None) -> None:
         self.db = db
         self.registry = registry
+        self.executor: WriteExecutor = executor if executor is not None else PlainExecutor(db)
+
+    def using(self, executor: WriteExecutor) -> Records:
+        """These Records, writing through `executor`."""
+        other = copy.copy(self)
+        other.executor = executor
+        return other
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -134,7 +146,8 @@ class Records:
             raise decided.error
         data, given, errors = decided
         entry = plan_entry(flow, initial, data, {}, now, creator_id=actor.id)
-        with write_transaction(self.db) as conn:
+        with self.executor.transaction() as tx:
+            conn = tx.conn
             user_errors(flow, given, partial(assignable_problem, conn), errors)
             if errors:
                 raise ValidationFailed(errors)
@@ -146,11 +159,11 @@ class Records:
                 row = {**to_db(flow, data), **sys, **entry_columns}
                 # --- the writes of a create ---
                 try:
-                    record_id = live.fast.insert(conn, row)
+                    record_id = tx.insert_record(live.fast, row)
                 except IntegrityError as exc:
                     raise self._unique_error(flow, exc) from None
                 changes = {k: [None, to_json(flow, k, v)] for k, v in data.items() if v is not None}
-                insert_history(conn, _history_row(
+                tx.insert(insert_history, _history_row(
                     flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="create",
                     to_state=initial, changes=changes, revision=live.revision))
                 return {**row, "id": record_id}
@@ -169,23 +182,21 @@ class Records:
 
     # --- writing a decided change (the apply step) -------------------------------------------------
 
-    def _load_for_write(self, conn: Connection, live: LiveFlow, record_id: int) -> Mapping[str, Any]:
-        row = live.fast.select_by_id(conn, record_id)
+    def _load_for_write(self, tx: WriteTransaction, live: LiveFlow, record_id: int) -> Mapping[str, Any]:
+        row = tx.load(live.fast, record_id)
         if row is None:
             raise NotFound(f"no {live.flow.name} record {record_id}")
         return row
 
-    def _guarded_update(self, conn: Connection, live: LiveFlow, row: Mapping[str, Any], values: dict[str, Any]) -> None:
-        t = live.table
+    def _guarded_update(self, tx: WriteTransaction, live: LiveFlow, row: Mapping[str, Any],
+                        values: dict[str, Any]) -> None:
+        """The UPDATE guarded by the version loaded (StaleVersion from the executor if it moved on)."""
         try:
-            updated = live.fast.update(conn, row["id"], row["version"], values)
+            tx.guarded_update(live.fast, row["id"], row["version"], values)
         except IntegrityError as exc:
             raise self._unique_error(live.flow, exc) from None
-        if updated != 1:
-            current = conn.execute(select(t.c.version).where(t.c.id == row["id"])).scalar()
-            raise StaleVersion(int(current or 0), row["version"])
 
-    def _write_change(self, conn: Connection, live: LiveFlow, row: Mapping[str, Any], change: Change,
+    def _write_change(self, tx: WriteTransaction, live: LiveFlow, row: Mapping[str, Any], change: Change,
                       system: dict[str, Any], actor: Actor, now: datetime) -> dict[str, Any]:
         """The writes of an edit or a transition: the guarded update of the row, then its history row.
         Returns the row as written."""
@@ -194,24 +205,24 @@ class Records:
         else:  # write only what changes: fewer index entries to rewrite
             written = {k: v for k, v in system.items() if k in _ALWAYS_WRITTEN or row[k] != v}
         # --- the writes of an edit or a transition ---
-        self._guarded_update(conn, live, row, {**change.changed_db, **written})
-        insert_history(conn, _history_row(
+        self._guarded_update(tx, live, row, {**change.changed_db, **written})
+        tx.insert(insert_history, _history_row(
             flow=live.flow.name, record_id=row["id"], at=now, actor_id=actor.id, action=change.action,
             transition=change.transition, from_state=change.from_state, to_state=change.to_state,
             changes=change.changes if change.entry is None else (change.changes or None), comment=change.comment,
             revision=live.revision))
         return {**dict(row), **change.changed_db, **system}
 
-    def _apply(self, conn: Connection, live: LiveFlow, row: Mapping[str, Any], change: Change, actor: Actor,
+    def _apply(self, tx: WriteTransaction, live: LiveFlow, row: Mapping[str, Any], change: Change, actor: Actor,
                now: datetime) -> dict[str, Any]:
         """Write a decided change; a transition enters its new state (engine/records/state_entry.py)."""
         if change.entry is None:
-            return self._write_change(conn, live, row, change, change.system, actor, now)
+            return self._write_change(tx, live, row, change, change.system, actor, now)
 
         def write(entry_columns: dict[str, Any]) -> dict[str, Any]:
-            return self._write_change(conn, live, row, change, {**change.system, **entry_columns}, actor, now)
+            return self._write_change(tx, live, row, change, {**change.system, **entry_columns}, actor, now)
 
-        return enter_state(conn, live.flow, change.entry, row, now, write=write, transition=change.transition,
+        return enter_state(tx.conn, live.flow, change.entry, row, now, write=write, transition=change.transition,
                            actor_id=actor.id)
 
     # --- edit ----------------------------------------------------------------------------------
@@ -224,8 +235,9 @@ class Records:
         if refused is not None:
             raise refused.error
         now = now or datetime.now(timezone.utc)
-        with write_transaction(self.db) as conn:
-            row = self._load_for_write(conn, live, record_id)
+        with self.executor.transaction() as tx:
+            conn = tx.conn
+            row = self._load_for_write(tx, live, record_id)
             change = decide_edit(flow, row=row, before=values_from_row(flow, row), actor=actor, given=values,
                                  comment=comment, expected_version=expected_version, now=now,
                                  check_user=partial(assignable_problem, conn))
@@ -233,7 +245,7 @@ class Records:
                 return self.row_to_record(live, row)
             if isinstance(change, Refusal):
                 raise change.error
-            written = self._apply(conn, live, row, change, actor, now)
+            written = self._apply(tx, live, row, change, actor, now)
         return self.row_to_record(live, written)
 
     # --- transitions ---------------------------------------------------------------------------
@@ -256,15 +268,16 @@ class Records:
         if refused is not None:
             raise refused.error
         now = now or datetime.now(timezone.utc)
-        with write_transaction(self.db) as conn:
-            row = self._load_for_write(conn, live, record_id)
+        with self.executor.transaction() as tx:
+            conn = tx.conn
+            row = self._load_for_write(tx, live, record_id)
             change = decide_transition(
                 flow, t, name, row=row, before=values_from_row(flow, row), actor=actor, given=values,
                 comment=comment, expected_version=expected_version, now=now, revision=live.revision,
                 check_user=partial(assignable_problem, conn) if values else None)
             if isinstance(change, Refusal):
                 raise change.error
-            merged = self._apply(conn, live, row, change, actor, now)
+            merged = self._apply(tx, live, row, change, actor, now)
         # `change.values` holds the field values already (parsed from the row, or coerced like any
         # write): no second parse of every column.
         return Record(flow.name, record_id, t.to, merged["version"], change.values,

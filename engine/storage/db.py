@@ -4,20 +4,23 @@ SQLite runs in WAL mode and write transactions start with BEGIN IMMEDIATE, so
 two writers queue on the lock instead of failing half-way through a
 read-then-write transaction. Read-only work passes `readonly=True` and runs in
 autocommit mode: each statement reads a consistent snapshot and never waits
-for writers.
+for writers. Both are behaviours of `RelayflowSQLiteDialect`, a subclass of
+SQLAlchemy's pysqlite dialect registered under the name `sqlite+relayflow`
+through SQLAlchemy's dialect registry; `make_engine` uses it for every SQLite URL.
 """
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.types import DateTime, TypeDecorator
-
-from engine.storage.write_scope import flush_open_batch
 
 
 UNICODE_LOWER = "rf_lower"
@@ -64,9 +67,42 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+class RelayflowSQLiteDialect(SQLiteDialect_pysqlite):
+    """pysqlite whose write transactions start with BEGIN IMMEDIATE (see `begin_immediate`) and whose
+    `readonly=True` connections run in autocommit mode.
+
+    A dialect of its own rather than a "begin" event listener: any engine-level listener makes
+    SQLAlchemy dispatch events on every statement."""
+
+    supports_statement_cache = True
+    # Called with the DBAPI connection before a write transaction begins on it. A server's group commit
+    # (api/group_commit.py) sets one where it is assembled: a write on the event loop's thread that does
+    # not come through its executor (a reload, a requeued delivery) commits the open batch first
+    # instead of waiting on the lock that very thread holds.
+    before_write: Callable[[Any], None] | None = None
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        # isolation_level None is sqlite3's autocommit mode, which `readonly=True` asks for.
+        if dbapi_connection.isolation_level is not None:
+            if self.before_write is not None:
+                self.before_write(dbapi_connection)
+            begin_immediate(dbapi_connection)
+
+    def set_connection_execution_options(self, connection: Connection, opts: Mapping[str, Any]) -> None:
+        if opts.get("readonly") and "isolation_level" not in opts:
+            opts = {**opts, "isolation_level": "AUTOCOMMIT"}
+        super().set_connection_execution_options(connection, opts)
+
+
+registry.register("sqlite.relayflow", __name__, "RelayflowSQLiteDialect")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        sqlite_url = make_url(url)
+        if sqlite_url.drivername in ("sqlite", "sqlite+pysqlite"):
+            sqlite_url = sqlite_url.set(drivername="sqlite+relayflow")
+        engine = create_engine(sqlite_url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _setup_sqlite(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -74,11 +110,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # No pre-ping: it costs a round trip per transaction. Connections are recycled
     # instead, and one that died is invalidated by SQLAlchemy on its first error.
     kwargs.setdefault("pool_recycle", 1800)
-    engine = create_engine(url, **kwargs)
-    if engine.dialect.name == "postgresql":
-        from engine.storage.write_ahead import install
-        install(engine)  # statements on a group's connection send its held-back writes first
-    return engine
+    return create_engine(url, **kwargs)
 
 
 def _setup_sqlite(engine: Engine) -> None:
@@ -93,25 +125,6 @@ def _setup_sqlite(engine: Engine) -> None:
         cur.close()
         # SQLite's lower() and LIKE fold ASCII letters only; list search folds every script's case with this.
         dbapi_conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
-
-    # BEGIN is issued by the dialect itself rather than by a "begin" event listener:
-    # any engine-level listener makes SQLAlchemy dispatch events on every statement.
-    dialect = engine.dialect
-    set_options = dialect.set_connection_execution_options
-
-    def do_begin(dbapi_conn: Any) -> None:
-        # isolation_level None is sqlite3's autocommit mode, which `readonly=True` asks for.
-        if dbapi_conn.isolation_level is not None:
-            flush_open_batch(dbapi_conn)  # never wait on a group commit this thread holds open
-            begin_immediate(dbapi_conn)
-
-    def set_connection_execution_options(connection: Connection, opts: dict[str, Any]) -> None:
-        if opts.get("readonly") and "isolation_level" not in opts:
-            opts = {**opts, "isolation_level": "AUTOCOMMIT"}
-        set_options(connection, opts)
-
-    dialect.do_begin = do_begin  # type: ignore[method-assign,assignment]
-    dialect.set_connection_execution_options = set_connection_execution_options  # type: ignore[method-assign,assignment]
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -8,8 +8,9 @@ processors taken from the column types (the public TypeEngine API), and run on
 the DBAPI cursor of the SQLAlchemy connection that holds the transaction.
 Everything else keeps using SQLAlchemy as usual.
 
-Inside a PostgreSQL group commit these statements also take part in its
-read-ahead and held-back writes (engine/storage/write_ahead.py).
+They run where they are told: a write transaction (engine/storage/executor.py)
+calls them on its connection, and a PostgreSQL read-ahead batch
+(engine/storage/write_ahead.py) uses their compiled text to hold writes back instead.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 
 from engine.storage.db import UtcDateTime
-from engine.storage.write_ahead import ahead_for
+from engine.storage.executor import held_writes
 
 Processor = Callable[[Any], Any] | None
 
@@ -71,7 +72,7 @@ class FastStatements:
         self._select = select_by_id
         self._insert = insert_returning_id
         self._update = guarded_update
-        self._read_ahead: CompoundSelect | None = None
+        self._read_ahead: CompoundSelect[Any] | None = None
         self._insert_plain = table.insert()
         self._cache: dict[tuple[str, str, tuple[str, ...]], _Compiled] = {}
         self._result_procs: dict[str, list[tuple[str, Processor]]] = {}
@@ -91,7 +92,7 @@ class FastStatements:
             cols: Sequence[ColumnElement[Any]] = list(self._select.selected_columns)
             # The driver's type code of each result column decides some processors (PostgreSQL numerics).
             procs = self._result_procs[dialect.driver] = [
-                (c.key, c.type.dialect_impl(dialect).result_processor(dialect, d[1]))  # type: ignore[attr-defined]
+                (str(c.key), c.type.dialect_impl(dialect).result_processor(dialect, d[1]))
                 for c, d in zip(cols, description)]
         return procs
 
@@ -109,12 +110,6 @@ class FastStatements:
         return cur
 
     def select_by_id(self, conn: Connection, record_id: int) -> dict[str, Any] | None:
-        ahead = ahead_for(conn)
-        if ahead is not None:
-            row = ahead.take_row(self, record_id)
-            if row is not None:
-                return row
-            ahead.flush()
         compiled = self._compiled("select", self._select, conn.dialect, ("_rid",))
         cur = self._run(conn, compiled, {"_rid": record_id})
         raw = cur.fetchone()
@@ -150,17 +145,12 @@ class FastStatements:
                  for raw in rows if raw[-1] is None]
         return found, [int(raw[-1]) for raw in rows if raw[-1] is not None]
 
+    def insert_with_id(self, dialect: Dialect, row: Mapping[str, Any]) -> tuple[str, Any]:
+        """The INSERT of a row whose id is given (reserved ahead): its text and bound parameters."""
+        compiled = self._compiled("insert_with_id", self._insert_plain, dialect, tuple(row))
+        return compiled.sql, compiled.params(row)
+
     def insert(self, conn: Connection, row: Mapping[str, Any]) -> int:
-        ahead = ahead_for(conn)
-        if ahead is not None:
-            new_id = ahead.take_id(self)
-            if new_id is not None:
-                with_id = {**row, "id": new_id}
-                compiled = self._compiled("insert_with_id", self._insert_plain, conn.dialect, tuple(with_id))
-                ahead.queue_insert_record(self, compiled.sql, compiled.params(with_id))
-                return new_id
-            ahead.statements += 1
-            ahead.flush()
         compiled = self._compiled("insert", self._insert, conn.dialect, tuple(row))
         cur = self._run(conn, compiled, row)
         new_id = cur.fetchone()[0]
@@ -184,13 +174,7 @@ class FastStatements:
         return found
 
     def update(self, conn: Connection, record_id: int, version: int, values: Mapping[str, Any]) -> int:
-        """Rows updated (0 when the version no longer matches).
-
-        Held back in a PostgreSQL group: 1 now, and the group's transaction fails if it is not."""
-        ahead = ahead_for(conn)
-        if ahead is not None:
-            ahead.queue_update(self, record_id, version, dict(values))
-            return 1
+        """Rows updated (0 when the version no longer matches)."""
         compiled = self._compiled("update", self._update, conn.dialect, tuple(values))
         cur = self._run(conn, compiled, {**values, "_rid": record_id, "_ver": version})
         count = cur.rowcount
@@ -205,16 +189,26 @@ class FastInsert:
         self.table = table
         self._cache: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
 
-    def __call__(self, conn: Connection, row: Mapping[str, Any]) -> None:
-        key = (conn.dialect.driver, tuple(row))
-        compiled = self._cache.get(key)
-        if compiled is None:
+    def compiled(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+        key = (dialect.driver, keys)
+        found = self._cache.get(key)
+        if found is None:
             # inline(): no RETURNING of the new id, which nobody reads
-            compiled = self._cache[key] = _Compiled(self.table.insert().inline(), conn.dialect, tuple(row))
-        ahead = ahead_for(conn)
-        if ahead is not None:
-            ahead.queue_insert(compiled.sql, compiled.names, compiled.params(row))
+            found = self._cache[key] = _Compiled(self.table.insert().inline(), dialect, keys)
+        return found
+
+    def __call__(self, conn: Connection, row: Mapping[str, Any]) -> None:
+        """INSERT `row` on `conn`; on a read-ahead batch's connection, held back with the batch's writes
+        (a helper given the transaction's connection, such as the stage results of a state entry)."""
+        held = held_writes(conn)
+        if held is not None:
+            held.insert(self, row)
             return
+        self.run(conn, row)
+
+    def run(self, conn: Connection, row: Mapping[str, Any]) -> None:
+        """INSERT `row` now."""
+        compiled = self.compiled(conn.dialect, tuple(row))
         cur = FastStatements._cursor(conn)
         try:
             cur.execute(compiled.sql, compiled.params(row))

@@ -5,102 +5,60 @@ requests in one transaction. Run statement by statement, every SELECT, UPDATE
 and INSERT of every job is a network round trip, with the driver's work and a
 wait on each; that, not the SQL, is most of what a write costs on PostgreSQL.
 
-With a `WriteAhead` on the batch, the group instead:
+Its jobs write through a `ReadAheadTransaction` (the write interface of
+engine/storage/executor.py) over a `WriteAhead`, and the group:
 
 1. reads ahead the rows its transitions and edits will load and the ids its
    creates will get (`nextval` of the table's sequence);
-2. runs the jobs: a job's `select_by_id` of a row read ahead costs nothing,
-   and its guarded UPDATE and its INSERTs are queued instead of sent
-   (engine/storage/fastsql.py asks `ahead_for`);
+2. runs the jobs: a job's load of a row the group knows costs nothing, and its
+   guarded UPDATE and its INSERTs are queued instead of sent. The group knows
+   every row it read ahead and what every UPDATE it queued made of it, so a
+   second job on the same record loads the row as the first one left it, and
+   a guarded UPDATE of a version the group knows to be gone is refused at once
+   (StaleVersion with the current version, nothing queued);
 3. sends the queued writes before any other statement runs on the connection
-   (so every read still sees every earlier write of the batch) and before
-   COMMIT. A job's INSERTs (history, stage result) ride on its record's UPDATE
-   or INSERT as data-modifying CTEs, so a job is one statement, and the jobs
-   that change one table go as one executemany (`_JobWrites`).
+   (`ReadAheadTransaction.execute` does so itself; statements that helpers run
+   on the transaction's connection do so through a listener the group puts on
+   that connection alone) and before COMMIT. A job's INSERTs (history, stage
+   result) ride on its record's UPDATE or INSERT as data-modifying CTEs, so a
+   job is one statement, and the jobs that change one table go as one
+   executemany (`_JobWrites`).
 
 With psycopg (a group in a worker thread) steps 1 and 3 are one pipelined
 round trip each, the COMMIT riding with step 3; with asyncpg (a group in a
-greenlet on the event loop) each statement is a round trip, but a cheap one.
+greenlet on the event loop) each statement is a round trip, but a cheap one
+(engine/storage/drivers/pipeline.py).
 
-Nothing is trusted that the database does not confirm: an UPDATE guarded by
-the version the job saw changes no row if the record moved on since it was
-read ahead, and the held-back form of that UPDATE then raises an error in the
+A writer outside the group is caught by the database: an UPDATE guarded by the
+version the group saw changes no row if the record moved on since it was read
+ahead, and the held-back form of that UPDATE then raises an error in the
 database, which fails the transaction before its COMMIT, like any failing
-write. Either way the batch is spoiled: it rolls back and every job runs again
+write. The batch is then spoiled: it rolls back and every job runs again
 alone, where the usual checks give the usual answers (409 with the current
 version, 422 for a duplicate value).
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timezone
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy import Executable, event
+from sqlalchemy.engine import Connection, CursorResult, Dialect
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.storage.write_scope import open_batch
+from engine.storage.db import UtcDateTime
+from engine.records.errors import StaleVersion
+from engine.storage.drivers.pipeline import run_statements
+from engine.storage.executor import HELD_WRITES
 
 if TYPE_CHECKING:
-    from engine.storage.fastsql import FastStatements
+    from engine.storage.fastsql import FastInsert, FastStatements
 
 
 class WriteAheadFailed(SQLAlchemyError):
     """The queued writes of a group failed or missed a row; the group runs again job by job."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    description: Any
-    rows: list[Any]
-
-
-def _pipelined(dbapi: Any, driver: Any, statements: list[tuple[str, Any]], many: bool = False,
-               commit: bool = False) -> list[_Outcome]:
-    """Run `statements` in as few round trips as the driver allows: psycopg in one pipeline; other
-    drivers (asyncpg behind SQLAlchemy's adapter, in a greenlet) one by one, an executemany being one
-    round trip there too.
-
-    many: each statement's params is a list of parameter sets (executemany; nothing is read back).
-    commit: psycopg only: COMMIT in the same round trip (skipped by the server if a statement failed);
-    elsewhere the caller commits."""
-    if not isinstance(driver, psycopg.Connection):
-        return _one_by_one(dbapi, statements, many)
-    cursors = []
-    try:
-        with driver.pipeline():
-            for sql, params in statements:
-                cur = driver.cursor()
-                cursors.append(cur)
-                if many:
-                    cur.executemany(sql, params)
-                else:
-                    cur.execute(sql, params)
-            if commit:
-                driver.commit()
-        return [_Outcome(c.description, [] if many or not c.description else c.fetchall())
-                for c in cursors]
-    finally:
-        for cur in cursors:
-            cur.close()
-
-
-def _one_by_one(dbapi: Any, statements: list[tuple[str, Any]], many: bool) -> list[_Outcome]:
-    outcomes = []
-    for sql, params in statements:
-        cur = dbapi.cursor()
-        try:
-            if many:
-                cur.executemany(sql, params)
-                outcomes.append(_Outcome(None, []))
-            else:
-                cur.execute(sql, params)
-                outcomes.append(_Outcome(cur.description, cur.fetchall() if cur.description else []))
-        finally:
-            cur.close()
-    return outcomes
 
 
 CHECK_ONE_CHANGED = ("SELECT CASE WHEN count(*) = 1 THEN 1 ELSE "
@@ -154,13 +112,23 @@ class _JobWrites:
         return ("update", self.fast) if self.values is not None else ("insert", self.insert_sql)
 
 
+def _renamer(prefix: str) -> Callable[[re.Match[str]], str]:
+    """%(name)s -> %(<prefix>name)s"""
+    return lambda m: f"%({prefix}{m.group(1)})s"
+
+
+def _shifter(offset: int) -> Callable[[re.Match[str]], str]:
+    """$n -> $(n + offset)"""
+    return lambda m: f"${int(m.group(1)) + offset}"
+
+
 def _render_group(dialect: Dialect, jobs: list[_JobWrites]) -> tuple[str, list[Any]]:
     """One statement text for `jobs` (same group()), and each job's parameters for it."""
     first = jobs[0]
     tails: dict[str, list[str]] = {}  # every INSERT text that any of them has, in order, with its names
     for job in jobs:
-        for tail in job.tails:
-            tails.setdefault(tail.sql, tail.names)
+        for each in job.tails:
+            tails.setdefault(each.sql, each.names)
     if first.values is not None:
         keys = sorted({k for job in jobs for k in job.values})  # type: ignore[union-attr]
         always = frozenset.intersection(*(frozenset(job.values) for job in jobs))  # type: ignore[arg-type]
@@ -183,20 +151,20 @@ def _render_group(dialect: Dialect, jobs: list[_JobWrites]) -> tuple[str, list[A
     renamed: list[tuple[str, list[str], str]] = []  # (tail sql, its names, its flag's name)
     for n, (sql, names) in enumerate(tails.items(), start=1):
         if named:
-            text = _NAMED.sub(lambda m, n=n: f"%(w{n}_{m.group(1)})s", sql)
+            text = _NAMED.sub(_renamer(f"w{n}_"), sql)
             flag = f"w{n}__on"
             text += f" WHERE %({flag})s"
         else:
-            text = _NUMBERED.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", sql)
+            text = _NUMBERED.sub(_shifter(offset), sql)
             offset += len(names) + 1
             flag = ""
             text += f" WHERE ${offset}::BOOLEAN"
         parts.append(f"w{n} AS ({text})")
         renamed.append((sql, names, flag))
     statement = ", ".join(parts) + " " + final
-    all_params = []
+    all_params: list[Any] = []
     for job, params in zip(jobs, head_params):
-        mine = {tail.sql: tail for tail in job.tails}
+        mine = {each.sql: each for each in job.tails}
         if named:
             merged = dict(params)
             for n, (sql, names, flag) in enumerate(renamed, start=1):
@@ -221,6 +189,7 @@ class WriteAhead:
         self.conn = conn
         self.dbapi: Any = conn.connection.dbapi_connection
         self.driver: Any = conn.connection.driver_connection
+        # Every row the group knows: as read ahead or loaded, then as the group's queued UPDATEs left it.
         self.rows: dict[tuple[FastStatements, int], dict[str, Any]] = {}
         self.ids: dict[FastStatements, list[int]] = {}
         self.pending: list[tuple[str, Any] | _JobWrites] = []
@@ -246,15 +215,20 @@ class WriteAhead:
         tables = list({**dict.fromkeys(wanted), **dict.fromkeys(counts)})
         statements = [fast.read_ahead_statement(dialect, sorted(set(wanted.get(fast, ()))), counts.get(fast, 0))
                       for fast in tables]
-        for fast, found in zip(tables, _pipelined(self.dbapi, self.driver, statements)):
+        for fast, found in zip(tables, run_statements(self.dbapi, self.driver, statements)):
             rows, new_ids = fast.read_ahead_rows(dialect, found.description, found.rows)
             for row in rows:
                 self.rows[(fast, row["id"])] = row
             self.ids[fast] = new_ids
 
-    def take_row(self, fast: FastStatements, record_id: int) -> dict[str, Any] | None:
-        """The row as read ahead, once: a second load of it in the batch must see the first job's write."""
-        return self.rows.pop((fast, record_id), None)
+    def forget_rows(self, table: Any = None) -> None:
+        """Drop what the group knows of the rows of `table` (None: of every table): a statement it did not
+        queue may have changed them."""
+        if table is None:
+            self.rows.clear()
+        else:
+            for key in [k for k in self.rows if k[0].table is table]:
+                del self.rows[key]
 
     def take_id(self, fast: FastStatements) -> int | None:
         ids = self.ids.get(fast)
@@ -293,10 +267,9 @@ class WriteAhead:
         if not self.pending:
             return
         pending, self.pending = self.pending, []
-        # One executemany per statement text, in the order the texts first came: the jobs of a group
-        # write different records, and each job's writes do not depend on one another. (Where two
-        # jobs update the same record, the second UPDATE may now miss: the group then runs again
-        # job by job, in order.)
+        # One executemany per statement text, in the order the texts first came: each job's writes do
+        # not depend on one another's, and the UPDATEs of one table (two jobs on the same record
+        # included) share one text, so they run in the order the jobs ran.
         same: dict[Any, list[Any]] = {}
         for entry in pending:
             if isinstance(entry, _JobWrites):
@@ -310,21 +283,20 @@ class WriteAhead:
             else:
                 statements.append(_render_group(self.conn.dialect, members))
         try:
-            _pipelined(self.dbapi, self.driver, statements, many=True, commit=commit)
+            run_statements(self.dbapi, self.driver, statements, many=True, commit=commit)
         except Exception as exc:
             self.failed = True
             raise WriteAheadFailed(f"grouped writes did not apply: {exc}") from exc
 
 
-def ahead_for(conn: Connection) -> WriteAhead | None:
-    """The WriteAhead of the batch job running on this thread with `conn`, if any."""
-    batch = open_batch()
-    if batch is None or not batch.in_job:
-        return None
-    ahead: WriteAhead | None = getattr(batch, "ahead", None)
-    if ahead is None or ahead.conn is not conn:
-        return None
-    return ahead
+def _as_read(fast: FastStatements, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values written by an UPDATE as a load would give them back (UTC instants in UTC)."""
+    columns = fast.table.c
+    out = dict(values)
+    for key, value in values.items():
+        if value is not None and isinstance(columns[key].type, UtcDateTime):
+            out[key] = value.astimezone(timezone.utc)
+    return out
 
 
 def _reads_only(context: Any) -> bool:
@@ -333,43 +305,74 @@ def _reads_only(context: Any) -> bool:
                 and not (context.isinsert or context.isupdate or context.isdelete))
 
 
-def install(engine: Engine) -> None:
-    """Make every other statement on a batch's connection send its queued writes first.
+class ReadAheadTransaction:
+    """The write interface (engine/storage/executor.py) of a PostgreSQL group over its `WriteAhead`.
 
-    The dialect's execute methods are wrapped (as engine/storage/db.py does for SQLite's
-    BEGIN) rather than an event listener added: a listener makes SQLAlchemy
-    dispatch events on every statement of every connection.
-    """
-    dialect = engine.dialect
-    if getattr(dialect, "_relayflow_write_ahead", False):
-        return
-    dialect._relayflow_write_ahead = True  # type: ignore[attr-defined]
+    Statements that helpers run on `conn` (the connection is handed to them for reads and for their own
+    writes) send the queued writes first: the group listens for them on its own connection only, with
+    SQLAlchemy's connection events. `FastInsert` called with `conn` queues its row here (HELD_WRITES)."""
 
-    def before(context: Any) -> None:
-        batch = open_batch()
-        if batch is None:
-            return
-        ahead: WriteAhead | None = getattr(batch, "ahead", None)
-        if ahead is None or context is None or context.root_connection is not ahead.conn:
-            return
-        if batch.in_job and not _reads_only(context):
+    def __init__(self, conn: Connection, ahead: WriteAhead) -> None:
+        self.ahead = ahead
+        self._conn = conn.execution_options(**{HELD_WRITES: self})
+        event.listen(conn, "before_cursor_execute", self._before_statement)
+
+    @property
+    def conn(self) -> Connection:
+        return self._conn
+
+    def _before_statement(self, conn: Connection, cursor: Any, statement: str, parameters: Any,
+                          context: Any, executemany: bool) -> None:
+        ahead = self.ahead
+        if context is not None and not _reads_only(context):
             ahead.statements += 1
+            # What the group knows of existing rows still holds after an INSERT; an UPDATE or DELETE
+            # may change those of its table; text or DDL those of any.
+            if context.is_text or context.isddl or context.compiled is None:
+                ahead.forget_rows()
+            elif context.isupdate or context.isdelete:
+                ahead.forget_rows(context.compiled.statement.table)
         ahead.flush()
 
-    execute, execute_many, execute_no_params = dialect.do_execute, dialect.do_executemany, dialect.do_execute_no_params
+    def load(self, fast: FastStatements, record_id: int) -> dict[str, Any] | None:
+        key = (fast, record_id)
+        row = self.ahead.rows.get(key)
+        if row is not None:
+            return row
+        self.ahead.flush()  # the row as the group's writes so far left it
+        row = fast.select_by_id(self._conn, record_id)
+        if row is not None:
+            self.ahead.rows[key] = row
+        return row
 
-    def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        before(context)
-        execute(cursor, statement, parameters, context)
+    def guarded_update(self, fast: FastStatements, record_id: int, version: int,
+                       values: Mapping[str, Any]) -> int:
+        """Queued, and 1, when the group knows the row at `version` (or does not know it: then the held-back
+        UPDATE checks in the database); StaleVersion at once, nothing queued, when it knows it moved on."""
+        key = (fast, record_id)
+        known = self.ahead.rows.get(key)
+        if known is not None and known["version"] != version:
+            raise StaleVersion(int(known["version"]), version)
+        self.ahead.queue_update(fast, record_id, version, dict(values))
+        if known is not None:
+            self.ahead.rows[key] = {**known, **_as_read(fast, values)}
+        return 1
 
-    def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        before(context)
-        execute_many(cursor, statement, parameters, context)
+    def insert_record(self, fast: FastStatements, row: Mapping[str, Any]) -> int:
+        ahead = self.ahead
+        new_id = ahead.take_id(fast)
+        if new_id is not None:
+            sql, params = fast.insert_with_id(self._conn.dialect, {**row, "id": new_id})
+            ahead.queue_insert_record(fast, sql, params)
+            return new_id
+        ahead.statements += 1
+        ahead.flush()
+        return fast.insert(self._conn, row)
 
-    def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> None:
-        before(context)
-        execute_no_params(cursor, statement, context)
+    def insert(self, ins: FastInsert, row: Mapping[str, Any]) -> None:
+        compiled = ins.compiled(self._conn.dialect, tuple(row))
+        self.ahead.queue_insert(compiled.sql, compiled.names, compiled.params(row))
 
-    dialect.do_execute = do_execute  # type: ignore[method-assign]
-    dialect.do_executemany = do_executemany  # type: ignore[method-assign]
-    dialect.do_execute_no_params = do_execute_no_params  # type: ignore[method-assign]
+    def execute(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
+        self.ahead.flush()  # (the listener counts the statement)
+        return self._conn.execute(stmt, params)

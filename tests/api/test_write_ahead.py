@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from api.errors import workflow_problem
 from api.group_commit import PostgresGroupCommit, _Batch, _Job
 from api.services import ApiServices
 from engine.records.errors import StaleVersion, WorkflowError
+from engine.storage.executor import WriteExecutor
 from engine.people.users import load_actor
 from engine.storage.write_ahead import WriteAhead
 from tests.api.conftest import ORDER, Api, make_api, served
@@ -89,9 +90,9 @@ def groups(monkeypatch: pytest.MonkeyPatch) -> Groups:
         finally:
             seen.ahead.append(batch.ahead is not None)
 
-    def rerun_alone(jobs: list[_Job]) -> None:
+    def rerun_alone(jobs: list[_Job], executor: Any) -> None:
         seen.reruns.append(len(jobs))
-        real_rerun(jobs)
+        real_rerun(jobs, executor)
 
     monkeypatch.setattr(PostgresGroupCommit, "_run_jobs", run_jobs)
     monkeypatch.setattr(group_commit_module, "_rerun_alone", rerun_alone)
@@ -186,6 +187,11 @@ def _bump_after_read_ahead(monkeypatch: pytest.MonkeyPatch, url: str, target: in
 
     monkeypatch.setattr(WriteAhead, "read_ahead", read_ahead)
     return bumped
+
+
+def _job(svc: ApiServices, method: str, *args: Any, **kwargs: Any) -> Callable[[WriteExecutor], Any]:
+    """A group commit job: `method` of the access layer, writing through the executor the group hands it."""
+    return lambda executor: getattr(svc.access.using(executor), method)(*args, **kwargs)
 
 
 def _answer(outcome: Any) -> tuple[int, Any]:
@@ -330,9 +336,9 @@ def test_jobs_on_the_same_record_in_one_group_apply_in_order(server: Server, gro
             rid = grouped["id"]
             touch = (FLOW, rid)
             return list(await asyncio.gather(
-                gc.run(svc.access.edit, FLOW, rid, sally, {"quantity": 20}, expected_version=1, touch=touch),
-                gc.run(svc.access.transition, FLOW, rid, "submit", sally, expected_version=2, touch=touch),
-                gc.run(svc.access.transition, FLOW, rid, "approve", clerk, expected_version=None, touch=touch),
+                gc.run(_job(svc, "edit", FLOW, rid, sally, {"quantity": 20}, expected_version=1), touch=touch),
+                gc.run(_job(svc, "transition", FLOW, rid, "submit", sally, expected_version=2), touch=touch),
+                gc.run(_job(svc, "transition", FLOW, rid, "approve", clerk, expected_version=None), touch=touch),
                 return_exceptions=True))
         finally:
             await gc.stop()
@@ -353,6 +359,57 @@ def test_jobs_on_the_same_record_in_one_group_apply_in_order(server: Server, gro
     assert (got["state"], got["version"], got["quantity"]) == ("production", 4, 20)
     assert _history(url, grouped["id"]) == _history(url, alone["id"]) == [
         ("create", None), ("edit", None), ("transition", "submit"), ("transition", "approve")]
+
+
+def test_a_stale_move_in_a_group_is_refused_by_the_group_itself(
+        server: Server, groups: Groups, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two jobs of one group move one record from the same version: the first commits; the second hears
+    409 with the current version from the group's own knowledge of the row (no second load from the
+    database, no write queued, the group neither spoiled nor run again)."""
+    from engine.storage.fastsql import FastStatements
+
+    svc, url = server.svc, server.url
+    sally = load_actor(svc.db, username="sally")
+    rec, = _created(server.base, server.api, 1)
+    groups.clear()
+    loads: list[int] = []
+    real_select = FastStatements.select_by_id
+
+    def select_by_id(self: FastStatements, conn: Any, record_id: int) -> Any:
+        loads.append(record_id)
+        return real_select(self, conn, record_id)
+
+    monkeypatch.setattr(FastStatements, "select_by_id", select_by_id)
+    spoiled: list[bool] = []
+    real_settle = _Batch.settle
+
+    def settle(self: _Batch) -> bool:
+        spoiled.append(self.spoiled)
+        return real_settle(self)
+
+    monkeypatch.setattr(_Batch, "settle", settle)
+
+    async def in_one_group() -> list[Any]:
+        gc = PostgresGroupCommit(svc.db, svc.registry)
+        await gc.start()
+        try:
+            touch = (FLOW, rec["id"])
+            return list(await asyncio.gather(*(
+                gc.run(_job(svc, "transition", FLOW, rec["id"], "submit", sally, expected_version=1), touch=touch)
+                for _ in range(2)), return_exceptions=True))
+        finally:
+            await gc.stop()
+
+    first, second = asyncio.run(in_one_group())
+    assert _answer(first)[0] == 200 and (first.state, first.version) == ("review", 2), first
+    assert isinstance(second, StaleVersion) and second.current_version == 2, second
+    assert _answer(second)[0] == 409
+    assert groups.sizes == [2] and groups.ahead == [True] and groups.reruns == [], groups
+    assert spoiled == [False]
+    assert loads == []  # both jobs loaded the row from the group: the one read ahead, then as job 1 left it
+    row = _record(url, rec["id"])
+    assert (row["state"], row["version"]) == ("review", 2)
+    assert _history(url, rec["id"]) == [("create", None), ("transition", "submit")]
 
 
 # --- 5. refused jobs do not spoil the group ----------------------------------------------------------------------
@@ -438,9 +495,9 @@ def test_sync_fallback_without_lifespan_commits_and_reruns_correctly(
 
         async def one_group() -> list[Any]:
             return list(await asyncio.gather(
-                *(gc.run(svc.access.transition, FLOW, o["id"], "submit", sally, expected_version=1,
+                *(gc.run(_job(svc, "transition", FLOW, o["id"], "submit", sally, expected_version=1),
                          touch=(FLOW, o["id"])) for o in others),
-                gc.run(svc.access.create, FLOW, sally, {**ORDER, "customer": "Sync new"}, touch=(FLOW, None)),
+                gc.run(_job(svc, "create", FLOW, sally, {**ORDER, "customer": "Sync new"}), touch=(FLOW, None)),
                 return_exceptions=True))
 
         groups.clear()

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from engine.storage.write_ahead import WriteAhead, WriteAheadFailed, install
+from engine.storage.write_ahead import WriteAhead, WriteAheadFailed
 from tests.conftest import World
 
 ORDER = {"customer": "ACME", "product_model": "X-100", "quantity": 10, "unit_price": "12.50",
@@ -50,7 +50,6 @@ def _run_on(driver: str, world: World, fn: Callable[[Connection], Any]) -> None:
 
     async def go() -> None:
         adb = create_async_engine(world.db.url.set(drivername="postgresql+asyncpg"))
-        install(adb.sync_engine)
         try:
             async with adb.connect() as conn:
                 await conn.run_sync(_in_transaction, fn)
@@ -114,4 +113,40 @@ def test_two_rows_of_one_kind_for_one_job_are_both_written(driver: str, world: W
         notes = conn.execute(select(history.c.comment).where(history.c.record_id == a, history.c.action == "note")
                              .order_by(history.c.id)).scalars().all()
     assert notes == ["first", "second"]
+    assert _states(world)[a] == ("urgent", "ACME", 2)
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_the_group_refuses_a_guarded_update_of_a_version_it_knows_is_gone(driver: str, world: World) -> None:
+    """A read-ahead batch knows the row it read and what its queued UPDATE made of it: a second UPDATE
+    guarded by the old version is refused at once with the current version, nothing queued; a second load
+    gives the row as the first UPDATE left it, without asking the database."""
+    from sqlalchemy.engine import Connection as _Conn
+
+    from engine.records.errors import StaleVersion
+    from engine.storage.write_ahead import ReadAheadTransaction
+
+    a, _ = _two_records(world)
+    fast = world.live.fast
+    seen: dict[str, Any] = {}
+
+    def job(conn: _Conn) -> None:
+        ahead = WriteAhead(conn)
+        ahead.read_ahead([(fast, a)], [])
+        tx = ReadAheadTransaction(conn, ahead)
+        assert tx.load(fast, a)["version"] == 1  # type: ignore[index]
+        assert tx.guarded_update(fast, a, 1, {"priority": "urgent", "version": 2}) == 1
+        ahead.end_job()
+        with pytest.raises(StaleVersion) as refused:
+            tx.guarded_update(fast, a, 1, {"customer": "Lost update", "version": 2})
+        seen["current"] = refused.value.current_version
+        seen["pending"] = len(ahead.pending)
+        seen["reloaded"] = dict(tx.load(fast, a) or {})
+        seen["pending_after_load"] = len(ahead.pending)
+        ahead.flush(commit=True)
+
+    _run_on(driver, world, job)
+    assert seen["current"] == 2
+    assert seen["pending"] == seen["pending_after_load"] == 1  # only the first job's UPDATE, still held back
+    assert (seen["reloaded"]["version"], seen["reloaded"]["priority"]) == (2, "urgent")
     assert _states(world)[a] == ("urgent", "ACME", 2)

@@ -77,7 +77,7 @@ def add_user(request: Request, page: AdminPost, username: Annotated[str, Form()]
     roles = [r for r in page.form.getlist("roles") if isinstance(r, str) and r in _known_roles(request)]
     if not errors:
         try:
-            create_user(services(request).db, username.strip(), display_name=display_name.strip() or None,
+            create_user(services(request).executor, username.strip(), display_name=display_name.strip() or None,
                         password=password, email=email.strip() or None, is_admin=is_admin == "true", roles=roles,
                         locale=locale if locale in ("en", "zh-CN") else None)
         except ValidationFailed as exc:
@@ -91,14 +91,14 @@ def _after_change(request: Request, username: str, *, end_sessions: bool) -> Non
     svc = services(request)
     uid = user_id(svc.db, username)
     if end_sessions:
-        end_user_sessions(svc.db, uid)
+        end_user_sessions(svc.executor, uid)
     svc.auth_cache.drop_user(uid)
 
 
 @router.post("/admin/users/{username}/roles")
 def change_role(request: Request, username: str, page: AdminPost, role: Annotated[str, Form()] = "",
                 op: Annotated[str, Form()] = "grant") -> Response:
-    db = services(request).db
+    db = services(request).executor
     if role not in _known_roles(request) and op == "grant":
         return _users_page(request, page, errors={"role": f"unknown role '{role}'"}, status=422)
     if op == "revoke":
@@ -114,7 +114,7 @@ def change_active(request: Request, username: str, page: AdminPost,
                   active: Annotated[str, Form()] = "false") -> Response:
     if username == page.actor.username:
         return _users_page(request, page, errors={"active": "you cannot deactivate yourself"}, status=422)
-    set_active(services(request).db, username, active == "true")
+    set_active(services(request).executor, username, active == "true")
     _after_change(request, username, end_sessions=active != "true")
     return RedirectResponse("/admin/users?msg=user_saved", status_code=303)
 

@@ -76,7 +76,7 @@ def login_submit(request: Request, username: Annotated[str, Form()] = "", passwo
         return _login_page(request, next_url=next_url, username=username, status=429,
                            error=_("Too many failed sign-ins. Try again in {n} seconds.", n=int(wait) + 1))
     try:
-        new = login(request.app.state.db, username, password)
+        new = login(services(request).executor, username, password)
     except Unauthenticated:
         for t, k in checks:
             t.failed(k)
@@ -94,7 +94,7 @@ def login_submit(request: Request, username: Annotated[str, Form()] = "", passwo
 def logout(request: Request, page: Annotated[Page, Depends(checked_page)]) -> Response:
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
-        end_session(request.app.state.db, secret)
+        end_session(services(request).executor, secret)
         services(request).auth_cache.drop(session_cache_key(secret))  # the pages' and the API's cache of it
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")

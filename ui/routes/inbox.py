@@ -64,7 +64,7 @@ def inbox_page(request: Request, page: Annotated[Page, Depends(current_page)], m
 def claim_record(request: Request, flow: str, record_id: RecordId, page: Annotated[Page, Depends(checked_page)],
                  version: Annotated[int | None, Form()] = None) -> Response:
     svc = services(request)
-    claim(svc.db, svc.registry, flow, record_id, page.actor, expected_version=version)
+    claim(svc.executor, svc.registry, flow, record_id, page.actor, expected_version=version)
     if is_htmx(request):
         items = [i for i in inbox(svc.db, svc.registry, page.actor, limit=INBOX_LIMIT)
                  if i.flow == flow and i.record_id == record_id]

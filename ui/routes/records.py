@@ -270,7 +270,7 @@ def reassign_record(request: Request, flow_name: str, record_id: RecordId, page:
     if assignee.strip() and target is None:
         raise NotFound("no such user")
     try:
-        reassign(svc.db, svc.registry, flow_name, record_id, page.actor, target, expected_version=version)
+        reassign(svc.executor, svc.registry, flow_name, record_id, page.actor, target, expected_version=version)
     except ValidationFailed as exc:
         rec = svc.access.get(flow_name, record_id, page.actor)
         return _record_page(request, page, rec, status=422,
