@@ -60,7 +60,8 @@ def _session(row) -> Session:  # type: ignore[no-untyped-def]
                    row["last_seen_at"])
 
 
-def create_session(db: Engine | WriteExecutor, user_id: int, *, lifetime: timedelta = LIFETIME, now: datetime | None = None) -> tuple[str, Session]:
+def create_session(db: Engine | WriteExecutor, user_id: int, *, lifetime: timedelta = LIFETIME,
+                   now: datetime | None = None) -> tuple[str, Session]:
     now = now or datetime.now(timezone.utc)
     secret = secrets.token_urlsafe(32)
     session = Session(token_hash=hash_secret(secret), user_id=user_id, csrf_token=secrets.token_urlsafe(32),

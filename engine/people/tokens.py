@@ -12,13 +12,15 @@ bare Engine, each runs in a transaction of its own.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Select, insert, select, update
 
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, Unauthenticated, ValidationFailed
@@ -91,7 +93,7 @@ def _info(row) -> TokenInfo:  # type: ignore[no-untyped-def]
                      last_used_at=row["last_used_at"], revoked_at=row["revoked_at"])
 
 
-def _select():  # type: ignore[no-untyped-def]
+def _select() -> Select[Any]:
     return select(api_tokens, users.c.username).join(users, users.c.id == api_tokens.c.user_id)
 
 

@@ -97,7 +97,7 @@ class Records:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def row_to_record(self, live: LiveFlow, row: Mapping[str, Any]) -> Record:
+    def row_to_record(self, live: LiveFlow, row: Mapping[Any, Any]) -> Record:
         flow = live.flow
         values = values_from_row(flow, row)
         system = {k: row[k] for k in SYSTEM_FIELDS}

@@ -81,7 +81,7 @@ class TransitionOption:
 
 # --- values ----------------------------------------------------------------------------------------
 
-def values_from_row(flow: CompiledFlow, row: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
+def values_from_row(flow: CompiledFlow, row: Mapping[Any, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
     """Field values (of `names`, by default every field) read from a database row of the flow table."""
     fields = flow.fields
     out: dict[str, Any] = {}

@@ -1,1 +1,2 @@
-"""Storage: database engines, the engine's own tables, one table per flow, the live-flow registry and stored revisions, and the write path."""
+"""Storage: database engines, the engine's own tables, one table per flow, the live-flow registry,
+stored revisions, backups, and the write path (executor.py)."""
