@@ -27,7 +27,7 @@ from engine.delivery.channels import BROADCAST_CHANNELS
 from engine.storage.db import UtcDateTime
 from engine.delivery.outbox import PENDING
 from engine.storage.registry import LiveFlow
-from engine.sla.reminder_plan import Rule, epoch_seconds, reminder_plan, sql_cat, sql_str, sql_text, try_flow_lock
+from engine.sla.reminder_plan import Rule, epoch_micros, epoch_seconds, reminder_plan, sql_cat, sql_str, sql_text, try_flow_lock
 from engine.storage.schema import outbox, role_grants, sla_events, users
 
 BATCH = 5000  # events per transaction
@@ -51,7 +51,7 @@ class _Rows:
         tag = (sql_cat(sql_text("repeat@"), sql_str(epoch_seconds(e.c.event_at))) if event == "repeat"
                else sql_text(event))
         prefix = sql_cat(sql_text(f"{self.flow.name}:"), sql_str(e.c.record_id), sql_text(":"), e.c.state,
-                         sql_text("@"), sql_str(epoch_seconds(e.c.stage_start)), sql_text(":"), tag, sql_text(":"))
+                         sql_text("@"), sql_str(epoch_micros(e.c.stage_start)), sql_text(":"), tag, sql_text(":"))
         cols: list[Any] = [e.c.record_id.label("id"), e.c.state.label("sla_state"), e.c.due_at.label("sla_due_at"),
                            e.c.event_at, prefix.label("key_prefix"), e.c.assignee_id, e.c.created_by]
         source: FromClause = e

@@ -30,6 +30,8 @@ from sqlalchemy.engine import Connection
 from engine.storage.schema import deliveries, outbox
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+# Not sent because it no longer applies: the SLA stage it warns about ended before it could go out.
+DROPPED = "dropped"
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,18 @@ class DeliveryPolicy:
         return timedelta(seconds=min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1)))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def epoch(instant: datetime) -> int:
-    return int(instant.timestamp())
+    """Unix microseconds, exactly (a stage's start in a dedupe key; see reminder_plan.epoch_micros)."""
+    return (instant - _EPOCH) // timedelta(microseconds=1)
 
 
 def dedupe_key(flow: str, record_id: int, state: str, stage_start: int, event: str, recipient: str,
                channel: str) -> str:
-    """``sales_order:42:review@1795400000:breach:u7:email`` (event may carry ``@instant`` for repeats)."""
+    """``sales_order:42:review@1795400000000000:breach:u7:email``: the stage's start in microseconds; the event
+    may carry ``@instant`` (repeats)."""
     return f"{flow}:{record_id}:{state}@{stage_start}:{event}:{recipient}:{channel}"
 
 
@@ -138,6 +145,14 @@ def mark_sent(db: Engine, c: Claimed, worker: str, *, started: datetime, detail:
     with db.begin() as conn:
         res = conn.execute(update(outbox).where(_mine(c, worker)).values(status=SENT, sent_at=now, last_error=None))
         _log(conn, c, worker, SENT, started, detail if res.rowcount else f"{detail or ''} (claim had expired)")
+    return res.rowcount == 1
+
+
+def mark_dropped(db: Engine, c: Claimed, worker: str, reason: str, *, started: datetime) -> bool:
+    """Settle a row that must not be sent any more; the delivery log says why."""
+    with db.begin() as conn:
+        res = conn.execute(update(outbox).where(_mine(c, worker)).values(status=DROPPED, last_error=None))
+        _log(conn, c, worker, DROPPED, started, reason)
     return res.rowcount == 1
 
 

@@ -28,7 +28,7 @@ from engine.delivery.channels import BROADCAST_CHANNELS, Channel, DeliveryFailed
 from engine.delivery.channels.message import OutboundMessage, Person, compose, load_people
 from engine.delivery.channels.settings import ChannelSettings
 from engine.records.errors import NotFound
-from engine.delivery.outbox import Claimed, DeliveryPolicy, claim, mark_failed, mark_sent
+from engine.delivery.outbox import DROPPED, Claimed, DeliveryPolicy, claim, epoch, mark_dropped, mark_failed, mark_sent
 from engine.records.records import Records, values_from_row
 from engine.storage.registry import FlowRegistry
 from engine.sla.scheduler import PassResult, resolve_recipients, run_pass
@@ -97,13 +97,16 @@ class Worker:
                     into.sent += 1
                 elif outcome == "retry":
                     into.retried += 1
-                else:
+                elif outcome != DROPPED:
                     into.dead += 1
         return len(claimed)
 
     def deliver(self, c: Claimed, *, now: datetime | None = None) -> str:
         """Send one claimed message; `now` (default: the clock) is when a retry is scheduled from."""
         started = datetime.now(timezone.utc)
+        if self._stage_ended(c):
+            mark_dropped(self.db, c, self.name, "the record left the stage this reminder is about", started=started)
+            return DROPPED
         try:
             channel = self.channels.get(c.row["channel"])
             if channel is None:
@@ -120,6 +123,24 @@ class Worker:
                                policy=self.policy, now=now)
         mark_sent(self.db, c, self.name, started=started, detail=detail)
         return "sent"
+
+    def _stage_ended(self, c: Claimed) -> bool:
+        """A warning, breach or repeat is about one SLA stage (its state and start, in the dedupe key): once the
+        record has left that stage (moved on, or entered the state again), a retry must not send it."""
+        row = c.row
+        if row["event"] not in ("warn", "breach", "repeat"):
+            return False
+        try:
+            live = self.registry.get(row["flow"])
+        except NotFound:
+            return False
+        t = live.table
+        with self.db.connect().execution_options(readonly=True) as conn:
+            now_in = conn.execute(select(t.c.sla_state, t.c.sla_started_at).where(t.c.id == row["record_id"])).first()
+        if now_in is None or now_in.sla_state is None or now_in.sla_started_at is None:
+            return True
+        # flow:record:state@stage-start:… (flow ids hold no colon)
+        return bool(row["dedupe_key"].split(":")[2] != f"{now_in.sla_state}@{epoch(now_in.sla_started_at)}")
 
     def message(self, c: Claimed) -> OutboundMessage:
         """Compose the message of a claimed row from the live flow and the record as it is now."""

@@ -78,6 +78,26 @@ def _build_plan(flow: CompiledFlow) -> ReminderPlan:
 
 # --- SQL helpers -------------------------------------------------------------------------------------
 
+class epoch_micros(FunctionElement[int]):
+    """Unix microseconds of a UTC datetime column, on SQLite and PostgreSQL (a stage's start in a dedupe
+    key: two entries into one state within a second are two stages)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_micros, "sqlite")
+def _micros_sqlite(element: epoch_micros, compiler: Any, **kw: Any) -> str:
+    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UtcDateTime always writes six decimals).
+    value = compiler.process(element.clauses, **kw)
+    return f"(CAST(strftime('%s', {value}) AS INTEGER) * 1000000 + CAST(substr({value}, 21, 6) AS INTEGER))"
+
+
+@compiles(epoch_micros, "postgresql")
+def _micros_pg(element: epoch_micros, compiler: Any, **kw: Any) -> str:
+    return "CAST(EXTRACT(EPOCH FROM %s) * 1000000 AS BIGINT)" % compiler.process(element.clauses, **kw)
+
+
 class epoch_seconds(FunctionElement[int]):
     """Unix seconds of a UTC datetime column, on SQLite and PostgreSQL."""
 

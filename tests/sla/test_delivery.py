@@ -1,6 +1,8 @@
 """Delivery through the outbox to a real SMTP server and a real HTTP receiver on 127.0.0.1."""
 from __future__ import annotations
 
+from engine.delivery.outbox import epoch
+
 import base64
 import hashlib
 import hmac
@@ -66,7 +68,7 @@ def test_breach_reaches_inbox_email_and_signed_webhook(world, team, smtp_server,
     mails = sorted(smtp_server.messages, key=lambda m: m["To"])
     assert [m["To"] for m in mails] == ["carol@example.com", "mia@example.com"]
     assert mails[0]["Subject"].startswith("已超时:ACME 有限公司 · X-100 × 10")
-    started = int(rec.system["sla_started_at"].timestamp())
+    started = epoch(rec.system["sla_started_at"])
     assert mails[0]["X-Relayflow-Dedupe-Key"] == f"sales_order:{rec.id}:review@{started}:breach:u{team['clerk'].id}:email"
     assert f"https://flows.example.com/flows/sales_order/records/{rec.id}" in mails[0].get_content()
     # The due instant is printed in the flow's zone, and the zone is named.
@@ -96,6 +98,24 @@ def test_receiver_failing_twice_then_succeeding_gets_the_message_once(world, tea
     assert len({r.headers["X-Relayflow-Dedupe-Key"] for r in receiver.received}) == 1  # the same key every time
     log = [d["outcome"] for d in reversed(delivery_log(world.db, outbox_id=row["id"]))]
     assert log == ["retry", "retry", "sent"]
+
+
+def test_a_breach_retried_after_the_record_left_the_stage_is_dropped_and_logged(world, team, receiver) -> None:  # type: ignore[no-untyped-def]
+    receiver.plan = [500]
+    worker = worker_for(world, {"RELAYFLOW_WEBHOOK_URL": receiver.url},
+                        DeliveryPolicy(max_attempts=3, base_backoff=60.0, lease=30))
+    rec = in_review(world, team)
+    run_pass(world.db, world.registry, now=DUE)
+    drain(worker)  # the first try fails; a retry is scheduled
+    [row] = [r for r in list_rows(world.db) if r["channel"] == "webhook"]
+    assert row["status"] == "pending"
+    world.records.transition(world.flow, rec.id, "approve", team["clerk"], expected_version=rec.version, now=DUE)
+    worker.deliver_batch(now=DUE + timedelta(minutes=2))
+    [row] = [r for r in list_rows(world.db) if r["channel"] == "webhook"]
+    assert row["status"] == "dropped"
+    assert len(receiver.received) == 1  # the failed try only: the retry was not sent
+    log = [(d["outcome"], d["detail"]) for d in reversed(delivery_log(world.db, outbox_id=row["id"]))]
+    assert [o for o, _ in log] == ["retry", "dropped"] and "left the stage" in log[1][1]
 
 
 def test_backoff_is_a_stored_schedule(world, team, receiver) -> None:  # type: ignore[no-untyped-def]

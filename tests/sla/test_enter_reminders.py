@@ -1,6 +1,8 @@
 """`enter` reminders are written in the transition's own transaction, to users and e-mail fields."""
 from __future__ import annotations
 
+from engine.delivery.outbox import epoch
+
 import pytest
 
 from engine.records.errors import CommentRequired
@@ -45,5 +47,21 @@ def test_enter_reminders_are_written_with_the_transition(world) -> None:  # type
                       + [("a:buyer@acme.example", "email"), ("all", "wecom")])
     assert got == expected
     assert {r["event"] for r in rows} == {"enter"} and {r["state"] for r in rows} == {"review"}
-    started = int(MONDAY_10.timestamp())
+    started = epoch(MONDAY_10)
     assert f"sales_order:{rec.id}:review@{started}:enter:a:buyer@acme.example:email" in {r["dedupe_key"] for r in rows}
+
+
+def test_two_entries_into_one_state_within_a_second_get_their_own_reminders(world) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    w = world
+    sally, carol = w.user("sally", "sales"), w.user("carol", "clerk")
+    rec = w.records.create(w.flow, sally, ORDER, now=MONDAY_10)
+    first = w.records.transition(w.flow, rec.id, "submit", sally, expected_version=1, now=MONDAY_10)
+    back = w.records.transition(w.flow, rec.id, "send_back", carol, expected_version=first.version,
+                                comment="price", now=MONDAY_10 + timedelta(milliseconds=300))
+    w.records.transition(w.flow, rec.id, "submit", sally, expected_version=back.version,
+                         now=MONDAY_10 + timedelta(milliseconds=600))
+    keys = [r["dedupe_key"] for r in list_rows(w.db, limit=100) if r["recipient"] == f"u{carol.id}"
+            and r["channel"] == "inbox"]
+    assert len(keys) == 2 and len(set(keys)) == 2  # the second review is a stage of its own

@@ -1,6 +1,8 @@
 """The scheduler's bookkeeping: events fanned out into the outbox, scan marks, repeats filed across upgrades."""
 from __future__ import annotations
 
+from engine.delivery.outbox import epoch
+
 from datetime import timedelta
 
 import pytest
@@ -42,7 +44,7 @@ def test_a_pass_writes_one_event_per_breach_and_the_fan_out_one_row_per_recipien
     assert sorted((r["recipient"], r["channel"]) for r in rows) == [
         ("all", "webhook"), (f"u{clerk}", "email"), (f"u{clerk}", "inbox"), (f"u{manager}", "email"),
         (f"u{manager}", "inbox")]
-    stage = int(rec.system["sla_started_at"].timestamp())
+    stage = epoch(rec.system["sla_started_at"])
     assert f"sales_order:{rec.id}:review@{stage}:breach:u{manager}:email" in {r["dedupe_key"] for r in rows}
     assert fan_out(w.db, live, DUE) == (0, 0)  # the events are gone: nothing is written twice
 

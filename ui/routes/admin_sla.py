@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import MAX_ID
-from engine.delivery.outbox import DEAD, PENDING, SENT, counts, list_rows, requeue
+from engine.delivery.outbox import DEAD, DROPPED, PENDING, SENT, counts, list_rows, requeue
 from ui.auth import is_htmx
 from ui.errors import PageRoute
 from ui.i18n import N_
@@ -20,7 +20,8 @@ from ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-STATUSES = {PENDING: N_("pending"), SENT: N_("sent"), DEAD: N_("dead-lettered")}
+STATUSES = {PENDING: N_("pending"), SENT: N_("sent"), DEAD: N_("dead-lettered"),
+            DROPPED: N_("dropped: the stage had ended")}
 DELIVERY_LIMIT = 100
 
 
