@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
+
 from fastapi import APIRouter, Request, Response
 
 from api.deps import SESSION_COOKIE, CurrentPrincipal, Services
@@ -10,7 +12,7 @@ from api.errors import ApiProblem, problem_responses
 from api.schemas import LoginBody, SessionOut
 from engine.records.actor import Actor
 from engine.records.errors import Unauthenticated
-from engine.people.sessions import LIFETIME, end_session, login
+from engine.people.sessions import LIFETIME, check_password, end_session, open_session
 from engine.people.tokens import hash_secret
 
 router = APIRouter(prefix="/api", tags=["session"])
@@ -35,13 +37,15 @@ async def sign_in(body: LoginBody, request: Request, response: Response, svc: Se
         raise ApiProblem(429, "too_many_attempts", "too many failed sign-ins; wait a little",
                          headers={"Retry-After": str(int(wait) + 1)})
     try:
-        new = await svc.run(login, svc.executor, body.username, body.password)
+        # argon2 (~100 ms of CPU) in a worker thread: failed sign-ins must not stall the event loop.
+        uid = await anyio.to_thread.run_sync(check_password, svc.db, body.username, body.password)
+        new = await svc.run(open_session, svc.executor, uid)
     except Unauthenticated:
         svc.throttle.failed(key)
         raise
     svc.throttle.succeeded(key)
     response.set_cookie(SESSION_COOKIE, new.secret, max_age=int(LIFETIME.total_seconds()), httponly=True,
-                        samesite="lax", secure=svc.cookie_secure, path="/")
+                        samesite="lax", secure=svc.cookie_secure or request.url.scheme == "https", path="/")
     return {"user": _me(new.actor), "via": "session", "csrf_token": new.session.csrf_token,
             "expires_at": new.session.expires_at}
 

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import CurrentActor, Services
+from api.deps import CurrentActor, CurrentPrincipal, Services
 from api.errors import problem_responses
 from api.schemas import NewTokenOut, TokenCreate, TokenOut
 from engine.records.actor import Actor
-from engine.records.errors import Forbidden, NotFound
+from engine.records.errors import Forbidden, NotFound, ValidationFailed
 from engine.people.tokens import TokenInfo, create_token, get_token, list_tokens, revoke_token
 from engine.people.users import user_id
 
@@ -44,9 +44,18 @@ async def tokens_list(svc: Services, actor: CurrentActor,
 
 
 @router.post("", response_model=NewTokenOut, status_code=201, summary="Make a token (its secret is shown once)")
-async def tokens_create(body: TokenCreate, svc: Services, actor: CurrentActor) -> dict[str, Any]:
+async def tokens_create(body: TokenCreate, svc: Services, principal: CurrentPrincipal) -> dict[str, Any]:
+    actor = principal.actor
+
     def work() -> dict[str, Any]:
         owner = _owner_id(svc, actor, body.username)
+        if principal.via == "token" and principal.token_id is not None:
+            # A token cannot outlive the one that made it: else a short-lived token would be a way to a
+            # permanent one.
+            limit = get_token(svc.db, principal.token_id).expires_at
+            if limit is not None and (body.expires_at is None or body.expires_at > limit):
+                raise ValidationFailed({"expires_at": f"the token making this one expires at {limit.isoformat()}: "
+                                                      "the new one must expire by then too"})
         new = create_token(svc.executor, owner, body.name, expires_at=body.expires_at, created_by=actor.id)
         return {**token_json(new.info), "token": new.secret}
 

@@ -5,6 +5,8 @@ Engine (the CLI, tests), each runs in a transaction of its own.
 """
 from __future__ import annotations
 
+import functools
+import secrets
 from datetime import datetime, timezone
 
 from argon2 import PasswordHasher
@@ -16,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, ValidationFailed
 from engine.language.identifiers import IDENTIFIER_RE
-from engine.storage.schema import role_grants, users
+from engine.storage.schema import api_tokens, role_grants, sessions, users
 from engine.storage.executor import WriteExecutor
 from engine.storage.plain import executor_for
 
@@ -27,8 +29,19 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash no password matches, verified against when an account has none."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     if not password_hash:
+        # As slow as a real check: a quick "no" would tell which accounts have no password.
+        try:
+            _hasher.verify(_decoy_hash(), password)
+        except (VerificationError, InvalidHashError):
+            pass
         return False
     try:
         return _hasher.verify(password_hash, password)
@@ -103,9 +116,16 @@ def revoke_role(db: Engine | WriteExecutor, username: str, role: str) -> None:
 
 
 def set_password(db: Engine | WriteExecutor, username: str, password: str) -> None:
+    """A new password ends everything the old one opened: the user's browser sessions are deleted and
+    their API tokens revoked (a leaked password or token stops working once the password is changed)."""
     uid = user_id(db, username)
+    new_hash = hash_password(password)
+    now = datetime.now(timezone.utc)
     with executor_for(db).transaction() as tx:
-        tx.execute(update(users).where(users.c.id == uid).values(password_hash=hash_password(password)))
+        tx.execute(update(users).where(users.c.id == uid).values(password_hash=new_hash))
+        tx.execute(delete(sessions).where(sessions.c.user_id == uid))
+        tx.execute(update(api_tokens).where(api_tokens.c.user_id == uid, api_tokens.c.revoked_at.is_(None))
+                   .values(revoked_at=now))
 
 
 def set_active(db: Engine | WriteExecutor, username: str, active: bool) -> None:
