@@ -66,6 +66,10 @@ class FieldSpecBase(BaseModel):
     # `template_dir` of each registered type (so a type defined elsewhere brings its own).
     widget: ClassVar[str] = "text"
     template_dir: ClassVar[str | None] = None
+    # The widget labels itself (a checkbox, a fieldset with a legend): the form adds no <label>.
+    own_label: ClassVar[bool] = False
+    # Read-only text keeps its line breaks.
+    preformatted: ClassVar[bool] = False
 
     # Lists: the filter operators it supports (of "eq", "gte", "lte"; none: not filterable even
     # when indexed), whether lists may sort by it, and the HTML input type of its range filters.
@@ -74,6 +78,10 @@ class FieldSpecBase(BaseModel):
     filter_input: ClassVar[str] = "text"
     # Lists: whether the text search (`q`) looks in it (a trigram index is made for it).
     searchable: ClassVar[bool] = False
+
+    # Expressions: the kind of value it holds ("number", "text", "date", "datetime", "boolean"), so a
+    # flow mixing kinds (`qty > 'abc'`) is refused when it loads; None: not checked.
+    expression_kind: ClassVar[str | None] = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -21,6 +21,8 @@ class BooleanField(CheckedFieldSpec):
     type: Literal["boolean"] = "boolean"
 
     widget: ClassVar[str] = "boolean"
+    own_label: ClassVar[bool] = True
+    expression_kind: ClassVar[str | None] = "boolean"
     filter_ops: ClassVar[frozenset[str]] = frozenset({"eq"})
 
     def column_type(self) -> TypeEngine[Any]:

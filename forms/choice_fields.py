@@ -84,6 +84,7 @@ class ChoiceField(_ChoiceBase):
     type: Literal["choice"] = "choice"
 
     widget: ClassVar[str] = "choice"
+    expression_kind: ClassVar[str | None] = "text"
     filter_ops: ClassVar[frozenset[str]] = frozenset({"eq"})
     sortable: ClassVar[bool] = True
 
@@ -110,6 +111,7 @@ class MultiChoiceField(_ChoiceBase):
     max_items: Length | None = Field(default=None, description="Most choices to pick")
 
     widget: ClassVar[str] = "multichoice"
+    own_label: ClassVar[bool] = True
 
     def check_options(self) -> None:
         if self.min_items is not None and self.max_items is not None and self.min_items > self.max_items:

@@ -46,6 +46,7 @@ class IntegerField(CheckedFieldSpec):
     max: StrictInt | None = Field(default=None, description="Largest allowed value")
 
     widget: ClassVar[str] = "integer"
+    expression_kind: ClassVar[str | None] = "number"
     filter_ops: ClassVar[frozenset[str]] = frozenset({"eq", "gte", "lte"})
     sortable: ClassVar[bool] = True
 
@@ -121,6 +122,7 @@ class DecimalField(CheckedFieldSpec):
     max: DecimalOption = Field(default=None, description="Largest allowed value")
 
     widget: ClassVar[str] = "decimal"
+    expression_kind: ClassVar[str | None] = "number"
     filter_ops: ClassVar[frozenset[str]] = frozenset({"eq", "gte", "lte"})
     sortable: ClassVar[bool] = True
 

@@ -37,6 +37,7 @@ class _TextLike(CheckedFieldSpec):
     filter_ops: ClassVar[frozenset[str]] = frozenset({"eq"})
     sortable: ClassVar[bool] = True
     searchable: ClassVar[bool] = True
+    expression_kind: ClassVar[str | None] = "text"
 
     def check_options(self) -> None:
         if self.min_length is not None and self.min_length > self.max_length:
@@ -116,9 +117,11 @@ class LongTextField(_TextLike):
 
     multiline: ClassVar[bool] = True
     widget: ClassVar[str] = "longtext"
+    preformatted: ClassVar[bool] = True
     filter_ops: ClassVar[frozenset[str]] = frozenset()
     sortable: ClassVar[bool] = False
     searchable: ClassVar[bool] = False
+    expression_kind: ClassVar[str | None] = None  # not checked, as before types described themselves
 
     def column_type(self) -> TypeEngine[Any]:
         return Text()

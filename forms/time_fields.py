@@ -92,6 +92,7 @@ class DateField(CheckedFieldSpec):
     max: Annotated[date | None, _option(_to_date)] = Field(default=None, description="Latest allowed date")
 
     widget: ClassVar[str] = "date"
+    expression_kind: ClassVar[str | None] = "date"
     filter_ops: ClassVar[frozenset[str]] = frozenset({"eq", "gte", "lte"})
     sortable: ClassVar[bool] = True
     filter_input: ClassVar[str] = "date"
@@ -152,6 +153,7 @@ class DateTimeField(CheckedFieldSpec):
     max: Annotated[datetime | None, _option(_utc_option)] = Field(default=None, description="Latest allowed instant")
 
     widget: ClassVar[str] = "datetime"
+    expression_kind: ClassVar[str | None] = "datetime"
     filter_ops: ClassVar[frozenset[str]] = frozenset({"eq", "gte", "lte"})
     sortable: ClassVar[bool] = True
 

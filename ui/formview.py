@@ -34,6 +34,8 @@ class FieldView:
     error: str | None = None
     options: list[tuple[str, str]] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
+    own_label: bool = False
+    preformatted: bool = False
 
     @property
     def id(self) -> str:
@@ -62,8 +64,10 @@ def build_fields(flow: CompiledFlow, modes: Mapping[str, FieldMode], values: Map
         if not options and editable and user_options and name in user_options:
             options = list(user_options[name])  # people to pick, for a user field
         err = errors.get(name)
+        kind = type(f)
         out.append(FieldView(
-            name=name, widget=type(f).widget, label=f.title or name, help=f.help,
+            name=name, widget=kind.widget, own_label=kind.own_label, preformatted=kind.preformatted,
+            label=f.title or name, help=f.help,
             required=f.required and editable, editable=editable, computed=f.compute is not None,
             inputs=list(typed[name]) if name in typed else to_inputs(f, value, flow.timezone),
             display=display(f, value, flow.timezone, _, user_names), href=link_of(f, value),
