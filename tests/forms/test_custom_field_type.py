@@ -206,3 +206,9 @@ def test_a_reload_plan_describes_it(app: FastAPI) -> None:
     changed = plan_flow(app.state.db, load_flow_text(as_text))
     texts = [c.text for c in changed.changes if c.subject == "share"]
     assert any("from percent (a share from 0 to 100) to text" in t for t in texts), texts
+
+
+def test_a_type_name_is_taken_once(percent: type[CheckedFieldSpec], tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="field type 'percent' is already defined"):
+        define_percent(tmp_path)
+    assert FIELD_TYPES["percent"] is percent
