@@ -1,15 +1,16 @@
 """Relayflow's field-type library: what a field's value may be, and how it is stored.
 
-Knows nothing of flows, states or roles.
+Knows nothing of flows, states or roles. Importing the package defines (and so
+registers) the built-in types, in the order below.
 """
 from .base import FieldSpecBase, FieldValueError
-from .boolean_field import BooleanField
-from .choice_fields import ChoiceField, MultiChoiceField
-from .number_fields import DecimalField, IntegerField, MoneyField
-from .registry import FIELD_TYPES, FieldSpec
-from .text_fields import EmailField, LongTextField, PhoneField, TextField, UrlField
-from .time_fields import DateField, DateTimeField
-from .user_field import UserField
+from .text_fields import EmailField, LongTextField, PhoneField, TextField, UrlField  # isort: skip
+from .number_fields import DecimalField, IntegerField, MoneyField  # isort: skip
+from .boolean_field import BooleanField  # isort: skip
+from .time_fields import DateField, DateTimeField  # isort: skip
+from .choice_fields import ChoiceField, MultiChoiceField  # isort: skip
+from .user_field import UserField  # isort: skip
+from .registry import FIELD_TYPES, FieldSpec, register_field_type, unregister_field_type
 
 __all__ = [
     "FIELD_TYPES",
@@ -30,4 +31,6 @@ __all__ = [
     "TextField",
     "UrlField",
     "UserField",
+    "register_field_type",
+    "unregister_field_type",
 ]

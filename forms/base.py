@@ -2,18 +2,31 @@
 
 A field type is a pydantic model (its YAML options) that also knows its column
 type, how to turn an incoming value into the canonical Python value, how to
-check constraints, how to serialise to JSON and its JSON Schema. It knows
-nothing of flows, states or roles.
+check constraints, how to serialise to JSON and its JSON Schema, how a value
+reads as text and in a form input, which list filters and sorts it supports
+and how a reload plan names it. It knows nothing of flows, states or roles.
+
+A concrete type (one whose `type` has a default) registers itself in
+FIELD_TYPES when its class is defined: no central list to edit.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import JSON, BigInteger, Integer, Numeric, String, TypeDecorator, TypeEngine
 
 from forms.messages import Message
+
+Gettext = Callable[..., str]
+
+FIELD_TYPES: dict[str, type[FieldSpecBase]] = {}
+"""Field type name (the `type` key in a flow file) -> its spec class, in the order the classes were defined."""
+
+# Attributes a widget may use, when the type has them (see `widget_attrs`).
+_WIDGET_OPTIONS = ("max_length", "min_length", "min", "max", "scale", "currency", "pattern")
 
 
 class FieldValueError(ValueError):
@@ -49,8 +62,33 @@ class FieldSpecBase(BaseModel):
     compute: str | None = Field(default=None, description="Expression over other fields; the field is read-only")
     renamed_from: str | None = Field(default=None, description="Former id of this field, so a reload renames the column")
 
-    # Name of the widget template under ui/templates/widgets/.
+    # The widget template is widgets/<widget>.html, looked up in ui/templates and then in the
+    # `template_dir` of each registered type (so a type defined elsewhere brings its own).
     widget: ClassVar[str] = "text"
+    template_dir: ClassVar[str | None] = None
+    # The widget labels itself (a checkbox, a fieldset with a legend): the form adds no <label>.
+    own_label: ClassVar[bool] = False
+    # Read-only text keeps its line breaks.
+    preformatted: ClassVar[bool] = False
+
+    # Lists: the filter operators it supports (of "eq", "gte", "lte"; none: not filterable even
+    # when indexed), whether lists may sort by it, and the HTML input type of its range filters.
+    filter_ops: ClassVar[frozenset[str]] = frozenset()
+    sortable: ClassVar[bool] = False
+    filter_input: ClassVar[str] = "text"
+    # Lists: whether the text search (`q`) looks in it (a trigram index is made for it).
+    searchable: ClassVar[bool] = False
+
+    # Expressions: the kind of value it holds ("number", "text", "date", "datetime", "boolean"), so a
+    # flow mixing kinds (`qty > 'abc'`) is refused when it loads; None: not checked.
+    expression_kind: ClassVar[str | None] = None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        name = cls.model_fields["type"].default
+        if isinstance(name, str):
+            register_field_type(name, cls)
 
     def column_type(self) -> TypeEngine[Any]:
         raise NotImplementedError
@@ -85,3 +123,72 @@ class FieldSpecBase(BaseModel):
 
     def is_empty(self, value: Any) -> bool:
         return value is None or value == "" or value == []
+
+    # -- pages ----------------------------------------------------------------
+
+    def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
+        """Text of a non-empty canonical value for a read-only view or a list."""
+        return str(value)
+
+    def form_inputs(self, value: Any, tz: tzinfo) -> list[str]:
+        """The strings a form input shows for a non-empty canonical value."""
+        return [str(value)]
+
+    def link(self, value: Any) -> str | None:
+        """A safe href for a non-empty value shown read-only (e-mail, phone, web address)."""
+        return None
+
+    def widget_attrs(self) -> dict[str, Any]:
+        """Options the widget template reads (`f.attrs`): lengths, bounds, step, currency, pattern."""
+        return {key: v for key in _WIDGET_OPTIONS if (v := getattr(self, key, None)) is not None}
+
+    def widget_options(self) -> list[tuple[str, str]]:
+        """(value, label) pairs of a fixed list to pick from (select boxes, checkboxes, list filters)."""
+        return []
+
+    # -- lists ----------------------------------------------------------------
+
+    def filter_value(self, raw: Any, *, tz: tzinfo | None = None) -> Any:
+        """What a list filter compares the column with, from the value given (None: no value given)."""
+        value = self.coerce(raw, tz=tz)
+        return None if value is None else self.to_db(value)
+
+    # -- reload plans ---------------------------------------------------------
+
+    def type_details(self) -> list[str]:
+        """What a reload plan says after the type's name: 'at most 100 characters', '2 places'."""
+        return []
+
+    def describe_type(self) -> str:
+        """The type as people say it: 'text (at most 100 characters)', 'decimal (2 places)'."""
+        extra = self.type_details()
+        return self.type + (f" ({'; '.join(extra)})" if extra else "")
+
+    def column_family(self) -> str | None:
+        """Columns of one family ("text", "number") change type in place on PostgreSQL
+        (`ALTER COLUMN ... TYPE`) when a reload changes the type; None: rewritten into a new column."""
+        return column_family(self.column_type())
+
+
+def column_family(t: TypeEngine[Any]) -> str | None:
+    """The family of a column type ("text", "number" or None)."""
+    if isinstance(t, TypeDecorator):
+        t = t.impl_instance
+    if isinstance(t, String) and not isinstance(t, JSON):
+        return "text"
+    if isinstance(t, (Integer, BigInteger, Numeric)):
+        return "number"
+    return None
+
+
+def register_field_type(name: str, cls: type[FieldSpecBase]) -> None:
+    """Make `cls` the field type `name` (done by defining the class); a name is taken once."""
+    known = FIELD_TYPES.get(name)
+    if known is not None and known is not cls:
+        raise TypeError(f"field type '{name}' is already defined by {known.__module__}.{known.__qualname__}")
+    FIELD_TYPES[name] = cls
+
+
+def unregister_field_type(name: str) -> None:
+    """Forget the field type `name` (for types defined by a test or a plugin that is unloaded)."""
+    FIELD_TYPES.pop(name, None)

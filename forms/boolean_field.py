@@ -1,12 +1,13 @@
 """The yes/no field type."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any, ClassVar, Literal
 
 from sqlalchemy.types import Boolean, TypeEngine
 
-from .base import FieldValueError
+from .base import FieldValueError, Gettext
 from .checked_spec import CheckedFieldSpec
 from .value_checks import wrong_type
 
@@ -20,6 +21,9 @@ class BooleanField(CheckedFieldSpec):
     type: Literal["boolean"] = "boolean"
 
     widget: ClassVar[str] = "boolean"
+    own_label: ClassVar[bool] = True
+    expression_kind: ClassVar[str | None] = "boolean"
+    filter_ops: ClassVar[frozenset[str]] = frozenset({"eq"})
 
     def column_type(self) -> TypeEngine[Any]:
         return Boolean()
@@ -52,3 +56,9 @@ class BooleanField(CheckedFieldSpec):
 
     def value_schema(self) -> dict[str, Any]:
         return self._described({"type": "boolean"})
+
+    def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
+        return _("Yes") if value else _("No")
+
+    def form_inputs(self, value: Any, tz: tzinfo) -> list[str]:
+        return ["true" if value else "false"]

@@ -7,13 +7,14 @@ even when they look like numbers or YAML 1.1 booleans ("no", "yes").
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 from sqlalchemy.types import JSON, String, TypeEngine
 
-from .base import FieldValueError
+from .base import FieldValueError, Gettext
 from .checked_spec import CheckedFieldSpec, Length
 from .value_checks import wrong_type
 
@@ -48,6 +49,12 @@ class _ChoiceBase(CheckedFieldSpec):
                 raise ValueError(f"choice id {key!r} must not start or end with spaces")
         return value
 
+    def widget_options(self) -> list[tuple[str, str]]:
+        return [(k, str(v)) for k, v in self.choices.items()]
+
+    def type_details(self) -> list[str]:
+        return [", ".join(list(self.choices)[:6]) + (", ..." if len(self.choices) > 6 else "")]
+
     def _allowed(self) -> str:
         return ", ".join(self.choices)
 
@@ -77,12 +84,18 @@ class ChoiceField(_ChoiceBase):
     type: Literal["choice"] = "choice"
 
     widget: ClassVar[str] = "choice"
+    expression_kind: ClassVar[str | None] = "text"
+    filter_ops: ClassVar[frozenset[str]] = frozenset({"eq"})
+    sortable: ClassVar[bool] = True
 
     def column_type(self) -> TypeEngine[Any]:
         return String(max(32, *(len(key) for key in self.choices)))
 
     def coerce(self, raw: Any, *, tz: tzinfo | None = None) -> str | None:
         return None if raw is None else self._choice_id(raw)
+
+    def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
+        return str(self.choices.get(value, value))
 
     def value_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string", **self._labels_schema()}
@@ -98,6 +111,7 @@ class MultiChoiceField(_ChoiceBase):
     max_items: Length | None = Field(default=None, description="Most choices to pick")
 
     widget: ClassVar[str] = "multichoice"
+    own_label: ClassVar[bool] = True
 
     def check_options(self) -> None:
         if self.min_items is not None and self.max_items is not None and self.min_items > self.max_items:
@@ -149,6 +163,12 @@ class MultiChoiceField(_ChoiceBase):
 
     def to_json(self, value: Any) -> list[str] | None:
         return None if value is None else list(value)
+
+    def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
+        return ", ".join(str(self.choices.get(v, v)) for v in value)
+
+    def form_inputs(self, value: Any, tz: tzinfo) -> list[str]:
+        return [str(v) for v in value]
 
     def value_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {

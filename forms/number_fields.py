@@ -8,6 +8,7 @@ because silently changing an amount someone typed is worse than asking again;
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import tzinfo
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 from typing import Annotated, Any, ClassVar, Literal
@@ -15,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Field, Strict, field_validator
 from sqlalchemy.types import BigInteger, Numeric, TypeDecorator, TypeEngine
 
-from .base import FieldValueError
+from .base import FieldValueError, Gettext
 from .checked_spec import CheckedFieldSpec, StrictInt, check_range
 from .value_checks import to_decimal
 
@@ -45,6 +46,9 @@ class IntegerField(CheckedFieldSpec):
     max: StrictInt | None = Field(default=None, description="Largest allowed value")
 
     widget: ClassVar[str] = "integer"
+    expression_kind: ClassVar[str | None] = "number"
+    filter_ops: ClassVar[frozenset[str]] = frozenset({"eq", "gte", "lte"})
+    sortable: ClassVar[bool] = True
 
     def check_options(self) -> None:
         for name in ("min", "max"):
@@ -68,6 +72,9 @@ class IntegerField(CheckedFieldSpec):
 
     def from_db(self, value: Any) -> int | None:
         return None if value is None else int(value)
+
+    def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
+        return f"{value:,}" if isinstance(value, int) else str(value)
 
     def value_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "integer"}
@@ -115,6 +122,9 @@ class DecimalField(CheckedFieldSpec):
     max: DecimalOption = Field(default=None, description="Largest allowed value")
 
     widget: ClassVar[str] = "decimal"
+    expression_kind: ClassVar[str | None] = "number"
+    filter_ops: ClassVar[frozenset[str]] = frozenset({"eq", "gte", "lte"})
+    sortable: ClassVar[bool] = True
 
     def check_options(self) -> None:
         if self.precision < self.scale:
@@ -192,6 +202,20 @@ class DecimalField(CheckedFieldSpec):
     def to_json(self, value: Any) -> str | None:
         return None if value is None else format(value, "f")
 
+    def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
+        return f"{value:,.{self.scale}f}" if isinstance(value, Decimal) else str(value)
+
+    def form_inputs(self, value: Any, tz: tzinfo) -> list[str]:
+        return [format(value, "f") if isinstance(value, Decimal) else str(value)]
+
+    def widget_attrs(self) -> dict[str, Any]:
+        attrs = super().widget_attrs()
+        attrs["step"] = "1" if self.scale == 0 else "0." + "0" * (self.scale - 1) + "1"
+        return attrs
+
+    def type_details(self) -> list[str]:
+        return [f"{self.scale} places"]
+
     def value_schema(self) -> dict[str, Any]:
         as_number: dict[str, Any] = {"type": "number"}
         if self.min is not None:
@@ -235,6 +259,11 @@ class MoneyField(DecimalField):
         schema = super().value_schema()
         schema["x-currency"] = self.currency
         return schema
+
+    def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
+        if not isinstance(value, Decimal):
+            return str(value)
+        return f"{value:,.{self.scale}f} {self.currency}".strip()
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

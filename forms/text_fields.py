@@ -34,6 +34,10 @@ class _TextLike(CheckedFieldSpec):
     max_length: PositiveLength = Field(default=200, description="Most characters allowed")
 
     multiline: ClassVar[bool] = False
+    filter_ops: ClassVar[frozenset[str]] = frozenset({"eq"})
+    sortable: ClassVar[bool] = True
+    searchable: ClassVar[bool] = True
+    expression_kind: ClassVar[str | None] = "text"
 
     def check_options(self) -> None:
         if self.min_length is not None and self.min_length > self.max_length:
@@ -73,6 +77,9 @@ class _TextLike(CheckedFieldSpec):
     def _format_schema(self) -> dict[str, Any]:
         return {}
 
+    def type_details(self) -> list[str]:
+        return [f"at most {self.max_length} characters"]
+
 
 class TextField(_TextLike):
     """A single line of text, optionally matching a regular expression."""
@@ -110,6 +117,11 @@ class LongTextField(_TextLike):
 
     multiline: ClassVar[bool] = True
     widget: ClassVar[str] = "longtext"
+    preformatted: ClassVar[bool] = True
+    filter_ops: ClassVar[frozenset[str]] = frozenset()
+    sortable: ClassVar[bool] = False
+    searchable: ClassVar[bool] = False
+    expression_kind: ClassVar[str | None] = "text"
 
     def column_type(self) -> TypeEngine[Any]:
         return Text()
@@ -147,6 +159,9 @@ class EmailField(_TextLike):
     def _format_schema(self) -> dict[str, Any]:
         return {"format": "email"}
 
+    def link(self, value: Any) -> str | None:
+        return f"mailto:{value}"
+
 
 _PHONE_RE = re.compile(r"\+?[0-9 ()-]+")
 
@@ -170,6 +185,9 @@ class PhoneField(_TextLike):
 
     def _format_schema(self) -> dict[str, Any]:
         return {"pattern": r"^\s*\+?[0-9 ()-]+\s*$"}
+
+    def link(self, value: Any) -> str | None:
+        return "tel:" + "".join(ch for ch in str(value) if ch.isdigit() or ch == "+")
 
 
 _HOST_RE = re.compile(r"[\w-]+(?:\.[\w-]+)*\.?")
@@ -205,3 +223,6 @@ class UrlField(_TextLike):
 
     def _format_schema(self) -> dict[str, Any]:
         return {"format": "uri", "pattern": "^\\s*[Hh][Tt][Tt][Pp][Ss]?://"}
+
+    def link(self, value: Any) -> str | None:
+        return str(value) if str(value).lower().startswith(("http://", "https://")) else None

@@ -9,13 +9,14 @@ first occurrence (zoneinfo's fold=0), as the flow language's clock rules do.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 from sqlalchemy.types import Date, DateTime, TypeEngine
 
-from .base import FieldValueError
+from .base import FieldValueError, Gettext
 from .checked_spec import CheckedFieldSpec, check_range
 from .value_checks import wrong_type
 
@@ -91,6 +92,10 @@ class DateField(CheckedFieldSpec):
     max: Annotated[date | None, _option(_to_date)] = Field(default=None, description="Latest allowed date")
 
     widget: ClassVar[str] = "date"
+    expression_kind: ClassVar[str | None] = "date"
+    filter_ops: ClassVar[frozenset[str]] = frozenset({"eq", "gte", "lte"})
+    sortable: ClassVar[bool] = True
+    filter_input: ClassVar[str] = "date"
 
     def check_options(self) -> None:
         check_range(self.min, self.max)
@@ -114,6 +119,19 @@ class DateField(CheckedFieldSpec):
     def to_json(self, value: Any) -> str | None:
         return None if value is None else value.isoformat()
 
+    def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
+        return value.isoformat() if isinstance(value, date) else str(value)
+
+    def form_inputs(self, value: Any, tz: tzinfo) -> list[str]:
+        return [value.isoformat() if isinstance(value, date) else str(value)]
+
+    def widget_attrs(self) -> dict[str, Any]:
+        attrs = super().widget_attrs()
+        for key in ("min", "max"):
+            if key in attrs:
+                attrs[key] = attrs[key].isoformat()
+        return attrs
+
     def value_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string", "format": "date"}
         if self.min is not None:
@@ -135,6 +153,9 @@ class DateTimeField(CheckedFieldSpec):
     max: Annotated[datetime | None, _option(_utc_option)] = Field(default=None, description="Latest allowed instant")
 
     widget: ClassVar[str] = "datetime"
+    expression_kind: ClassVar[str | None] = "datetime"
+    filter_ops: ClassVar[frozenset[str]] = frozenset({"eq", "gte", "lte"})
+    sortable: ClassVar[bool] = True
 
     def check_options(self) -> None:
         check_range(self.min, self.max)
@@ -161,6 +182,19 @@ class DateTimeField(CheckedFieldSpec):
 
     def to_json(self, value: Any) -> str | None:
         return None if value is None else _iso(value)
+
+    def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else str(value)
+
+    def form_inputs(self, value: Any, tz: tzinfo) -> list[str]:
+        return [value.astimezone(tz).strftime("%Y-%m-%dT%H:%M") if isinstance(value, datetime) else str(value)]
+
+    def widget_attrs(self) -> dict[str, Any]:
+        # The input holds wall time in the flow's zone; bounds are instants: the engine checks them.
+        attrs = super().widget_attrs()
+        attrs.pop("min", None)
+        attrs.pop("max", None)
+        return attrs
 
     def value_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string", "format": "date-time"}

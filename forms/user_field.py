@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 from sqlalchemy.types import Integer, TypeEngine
 
-from .base import FieldValueError
+from .base import FieldValueError, Gettext
 from .checked_spec import CheckedFieldSpec
 from .value_checks import wrong_type
 
@@ -23,6 +24,8 @@ class UserField(CheckedFieldSpec):
     role: str | None = Field(default=None, description="Only members of this role may be picked")
 
     widget: ClassVar[str] = "user"
+    filter_ops: ClassVar[frozenset[str]] = frozenset({"eq"})
+    sortable: ClassVar[bool] = True
 
     def column_type(self) -> TypeEngine[Any]:
         return Integer()
@@ -45,6 +48,13 @@ class UserField(CheckedFieldSpec):
 
     def from_db(self, value: Any) -> int | None:
         return None if value is None else int(value)
+
+    def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
+        try:
+            uid = int(value)
+        except (TypeError, ValueError):
+            return str(value)
+        return (user_names or {}).get(uid, f"#{uid}")
 
     def value_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": _MAX_ID}

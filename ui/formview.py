@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from engine.records.access import FieldMode
 from engine.language.flow import CompiledFlow
-from forms import FieldSpecBase, FieldValueError
+from forms import FieldValueError
 from ui.i18n import translate_message
 from ui.values import Gettext, display, link_of, to_inputs
 
@@ -34,6 +34,8 @@ class FieldView:
     error: str | None = None
     options: list[tuple[str, str]] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
+    own_label: bool = False
+    preformatted: bool = False
 
     @property
     def id(self) -> str:
@@ -42,24 +44,6 @@ class FieldView:
     @property
     def value(self) -> str:
         return self.inputs[-1] if self.inputs else ""
-
-
-def _attrs(f: FieldSpecBase) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in ("max_length", "min_length", "min", "max", "scale", "currency", "pattern"):
-        v = getattr(f, key, None)
-        if v is not None:
-            out[key] = v
-    if f.type in ("decimal", "money"):
-        out["step"] = "1" if f.scale == 0 else "0." + "0" * (f.scale - 1) + "1"  # type: ignore[attr-defined]
-    if f.type == "date":
-        for key in ("min", "max"):
-            if key in out:
-                out[key] = out[key].isoformat()
-    if f.type == "datetime":
-        out.pop("min", None)
-        out.pop("max", None)
-    return out
 
 
 def build_fields(flow: CompiledFlow, modes: Mapping[str, FieldMode], values: Mapping[str, Any], _: Gettext, *,
@@ -76,18 +60,18 @@ def build_fields(flow: CompiledFlow, modes: Mapping[str, FieldMode], values: Map
             continue
         value = values.get(name)
         editable = mode == FieldMode.EDIT
-        options: list[tuple[str, str]] = []
-        if f.type in ("choice", "multichoice"):
-            options = [(k, str(v)) for k, v in getattr(f, "choices", {}).items()]
-        elif f.type == "user" and editable:
-            options = list((user_options or {}).get(name, []))
+        options = f.widget_options()
+        if not options and editable and user_options and name in user_options:
+            options = list(user_options[name])  # people to pick, for a user field
         err = errors.get(name)
+        kind = type(f)
         out.append(FieldView(
-            name=name, widget=type(f).widget, label=f.title or name, help=f.help,
+            name=name, widget=kind.widget, own_label=kind.own_label, preformatted=kind.preformatted,
+            label=f.title or name, help=f.help,
             required=f.required and editable, editable=editable, computed=f.compute is not None,
             inputs=list(typed[name]) if name in typed else to_inputs(f, value, flow.timezone),
             display=display(f, value, flow.timezone, _, user_names), href=link_of(f, value),
-            error=translate_message(_, err) if err else None, options=options, attrs=_attrs(f)))
+            error=translate_message(_, err) if err else None, options=options, attrs=f.widget_attrs()))
     return out
 
 

@@ -10,7 +10,8 @@ How the column changes, per database:
   lengths, so a text length change is only a rule);
 * `alter` — PostgreSQL changes the type in place (`ALTER COLUMN ... TYPE`),
   for changes within one family (text lengths, integer to decimal, more
-  decimal places) whose cast gives the same values as the conversion;
+  decimal places) whose cast gives the same values as the conversion; the
+  field types say their family (`column_family`);
 * `rewrite` — a new column is filled with the converted values, the old one is
   dropped and the new one takes its name.
 """
@@ -23,9 +24,10 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, Integer, column, select, table
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.types import JSON, BigInteger, Numeric, String, TypeEngine
+from sqlalchemy.types import JSON, String, TypeEngine
 
 from forms import FieldSpecBase, FieldValueError
+from forms.base import column_family
 from forms.number_fields import ExactDecimal
 
 Strategy = Literal["none", "alter", "rewrite"]
@@ -58,19 +60,13 @@ def storage_key(t: TypeEngine[Any], dialect: Dialect) -> str:
     return t.compile(dialect=dialect)
 
 
-def _family(t: TypeEngine[Any]) -> str | None:
-    if _texty(t):
-        return "text"
-    if isinstance(t, (Integer, BigInteger, ExactDecimal, Numeric)):
-        return "number"
-    return None
-
-
-def strategy_for(old: TypeEngine[Any], new: TypeEngine[Any], dialect: Dialect) -> Strategy:
-    if storage_key(old, dialect) == storage_key(new, dialect):
+def strategy_for(old: TypeEngine[Any], new: FieldSpecBase, dialect: Dialect,
+                 old_spec: FieldSpecBase | None = None) -> Strategy:
+    """How the column of type `old` (of field `old_spec`, when known) becomes the column of field `new`."""
+    if storage_key(old, dialect) == storage_key(new.column_type(), dialect):
         return "none"
-    fam = _family(old)
-    if dialect.name == "postgresql" and fam is not None and fam == _family(new):
+    fam = old_spec.column_family() if old_spec is not None else column_family(old)
+    if dialect.name == "postgresql" and fam is not None and fam == new.column_family():
         return "alter"
     return "rewrite"
 
@@ -85,18 +81,7 @@ def ignore_text_lengths_on_sqlite(context: Any, inspected_column: Any, metadata_
 
 def describe(spec: FieldSpecBase | None) -> str:
     """A field's type as people say it: 'text (at most 100 characters)', 'decimal (2 places)'."""
-    if spec is None:
-        return "an unknown type"
-    extra = []
-    max_length = getattr(spec, "max_length", None)
-    if spec.type in ("text", "longtext", "email", "phone", "url") and max_length is not None:
-        extra.append(f"at most {max_length} characters")
-    if spec.type in ("decimal", "money"):
-        extra.append(f"{getattr(spec, 'scale', 0)} places")
-    choices = getattr(spec, "choices", None)
-    if choices:
-        extra.append(", ".join(list(choices)[:6]) + (", ..." if len(choices) > 6 else ""))
-    return spec.type + (f" ({'; '.join(extra)})" if extra else "")
+    return "an unknown type" if spec is None else spec.describe_type()
 
 
 Converter = Callable[[Any], Any]

@@ -114,7 +114,7 @@ def _plan_type(ctx: PlanContext, name: str, source: str, old: FieldSpecBase | No
     old_type = read_type(old, reflected)
     dialect = ctx.conn.dialect
     if old is None:
-        if strategy_for(reflected, new.column_type(), dialect) != "none":
+        if strategy_for(reflected, new, dialect) != "none":
             ctx.change("fields", "unknown_column", name,
                        f"Column '{source}' holds values of an earlier field whose type was not recorded "
                        f"({reflected}); they cannot be read as {describe(new)}: give the field another name",
@@ -128,7 +128,7 @@ def _plan_type(ctx: PlanContext, name: str, source: str, old: FieldSpecBase | No
     check = check_values(ctx.conn, ctx.table_name, source, old_type, converter(old, new, ctx.flow.timezone))
     examples = check.examples
     if type_changed:
-        strategy = strategy_for(old_type, new.column_type(), dialect)
+        strategy = strategy_for(old_type, new, dialect, old)
         what = f"Field {label} changes from {describe(old)} to {describe(new)}"
         if check.failed:
             ctx.change("fields", "type_refused", name,

@@ -279,7 +279,7 @@ def _expressions(spec: FlowSpec) -> Iterator[Problem]:
     allowed = set(spec.fields) | BUILTIN_NAMES
     items: list[tuple[Path, str]] = [(("fields", n, "compute"), f.compute) for n, f in spec.fields.items() if f.compute]
     items += [(("transitions", n, "when"), t.when) for n, t in spec.transitions.items() if t.when]
-    field_types = {n: f.type for n, f in spec.fields.items()}
+    field_kinds = {n: f.expression_kind for n, f in spec.fields.items()}
     titles = {n: f.title for n, f in spec.fields.items() if isinstance(f.title, str)}
     for path, source in items:
         try:
@@ -290,7 +290,7 @@ def _expressions(spec: FlowSpec) -> Iterator[Problem]:
         if path[0] == "transitions":
             for ref in sorted(expr.names - allowed):
                 yield path, f"condition uses {_ref('field', ref, allowed)}"
-        for message in expression_problems(parse_expression(source), field_types, titles):
+        for message in expression_problems(parse_expression(source), field_kinds, titles):
             yield path, message
     if spec.record_title:
         try:

@@ -14,12 +14,6 @@ from collections.abc import Iterator, Mapping
 
 from jinja2 import nodes
 
-# The kind of value a field type holds, for the types whose mixing is surely a mistake.
-_FIELD_KINDS = {
-    "integer": "number", "decimal": "number", "money": "number",
-    "text": "text", "long_text": "text", "email": "text", "phone": "text", "url": "text", "choice": "text",
-    "date": "date", "datetime": "datetime", "boolean": "boolean",
-}
 _BUILTIN_KINDS = {"now": "datetime", "today": "date"}
 _KIND_WORDS = {"number": "a number", "text": "a text", "date": "a date", "datetime": "a date and time",
                "boolean": "a yes/no value"}
@@ -28,9 +22,12 @@ _SYMBOL = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/", nodes
            nodes.Mod: "%", nodes.Pow: "**"}
 
 
-def expression_problems(ast: nodes.Node, field_types: Mapping[str, str],
+def expression_problems(ast: nodes.Node, field_kinds: Mapping[str, str | None],
                         titles: Mapping[str, str] | None = None) -> Iterator[str]:
-    """Messages for the type mismatches and hidden-attribute accesses in `ast`."""
+    """Messages for the type mismatches and hidden-attribute accesses in `ast`.
+
+    `field_kinds`: each field's kind of value as its type says (`expression_kind`), None when unchecked.
+    """
     titles = titles or {}
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
         name = ""
@@ -40,21 +37,21 @@ def expression_problems(ast: nodes.Node, field_types: Mapping[str, str],
             name = node.arg.value
         if name.startswith("_"):
             yield f"'{name}' is not available in expressions (names starting with _ are hidden)"
-    checker = _Kinds(field_types, titles)
+    checker = _Kinds(field_kinds, titles)
     checker.kind(ast)
     yield from checker.problems
 
 
 class _Kinds:
-    def __init__(self, field_types: Mapping[str, str], titles: Mapping[str, str]) -> None:
-        self.field_types = field_types
+    def __init__(self, field_kinds: Mapping[str, str | None], titles: Mapping[str, str]) -> None:
+        self.field_kinds = field_kinds
         self.titles = titles
         self.problems: list[str] = []
 
     def describe(self, node: nodes.Node, kind: str) -> str:
         if isinstance(node, nodes.Name):
             label = self.titles.get(node.name) or node.name
-            return f"the field '{label}' ({_KIND_WORDS[kind]})" if node.name in self.field_types else f"'{node.name}'"
+            return f"the field '{label}' ({_KIND_WORDS[kind]})" if node.name in self.field_kinds else f"'{node.name}'"
         if isinstance(node, nodes.Const):
             return f"{_KIND_WORDS[kind]} ({node.value!r})"
         return _KIND_WORDS[kind]
@@ -69,8 +66,8 @@ class _Kinds:
                 return "number"
             return "text" if isinstance(value, str) else None
         if isinstance(node, nodes.Name):
-            if node.name in self.field_types:
-                return _FIELD_KINDS.get(self.field_types[node.name])
+            if node.name in self.field_kinds:
+                return self.field_kinds[node.name]
             return _BUILTIN_KINDS.get(node.name)
         if isinstance(node, _ARITHMETIC):
             left, right = self.kind(node.left), self.kind(node.right)

@@ -1,10 +1,11 @@
 """Lists of records: filters, whitelisted sorting, keyset pagination, always through the visibility rule.
 
-* Filters only on fields the flow marks `index: true` (or `unique: true`), on
-  the state and on the assignee/creator. Values are coerced by the field type
-  and reach SQL as bound parameters, never as text.
-* Sort on `id`, `created_at`, `updated_at`, `sla_due_at` or an indexed
-  field, ascending or descending (`-name`); ties are broken by id.
+* Filters only on fields the flow marks `index: true` (or `unique: true`) whose
+  type offers filters (`filter_ops`: equality, ranges), on the state and on the
+  assignee/creator. Values are parsed by the field type (`filter_value`) and
+  reach SQL as bound parameters, never as text.
+* Sort on `id`, `created_at`, `updated_at`, `sla_due_at` or an indexed field
+  whose type is `sortable`, ascending or descending (`-name`); ties are broken by id.
 * Keyset pagination: the opaque `next` cursor carries the last row's sort
   value and id; a page never skips or repeats a row when others are added.
   Empty (NULL) sort values come last in both directions.
@@ -38,8 +39,6 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 SYSTEM_SORTS = ("id", "created_at", "updated_at", "sla_due_at")
 _NOT_NULL = frozenset({"id", "created_at", "updated_at"})
-ORDERED_TYPES = frozenset({"integer", "decimal", "money", "date", "datetime"})
-EQUALITY_TYPES = ORDERED_TYPES | {"text", "email", "phone", "url", "choice", "user", "boolean"}
 MAX_SEARCH = 100
 
 Op = Literal["eq", "gte", "lte"]
@@ -79,27 +78,27 @@ class Page:
 
 
 def filterable_fields(flow: CompiledFlow) -> dict[str, FieldSpecBase]:
-    """Fields a list may filter on: indexed (or unique) ones of a type with scalar values."""
-    return {n: f for n, f in flow.fields.items() if (f.index or f.unique) and f.type in EQUALITY_TYPES}
+    """Fields a list may filter on: indexed (or unique) ones whose type offers filters."""
+    return {n: f for n, f in flow.fields.items() if (f.index or f.unique) and f.filter_ops}
 
 
 def range_fields(flow: CompiledFlow) -> dict[str, FieldSpecBase]:
-    return {n: f for n, f in filterable_fields(flow).items() if f.type in ORDERED_TYPES}
+    """Filterable fields whose type also offers `.gte` / `.lte`."""
+    return {n: f for n, f in filterable_fields(flow).items() if "gte" in f.filter_ops}
 
 
 def sort_keys(flow: CompiledFlow) -> tuple[str, ...]:
-    return SYSTEM_SORTS + tuple(n for n, f in filterable_fields(flow).items() if f.type != "boolean")
+    return SYSTEM_SORTS + tuple(n for n, f in filterable_fields(flow).items() if f.sortable)
 
 
 def _coerce(flow: CompiledFlow, name: str, raw: Any, key: str) -> Any:
-    f = flow.fields[name]
     try:
-        value = f.coerce(raw, tz=flow.timezone)
+        value = flow.fields[name].filter_value(raw, tz=flow.timezone)
     except FieldValueError as exc:
         raise ValidationFailed({key: exc.message}) from None
     if value is None:
         raise ValidationFailed({key: Message("required", "give a value")})
-    return f.to_db(value)
+    return value
 
 
 def _parse_sort(flow: CompiledFlow, sort: str) -> tuple[str, bool]:
@@ -125,10 +124,9 @@ def conditions(live: LiveFlow, actor: Actor, query: ListQuery, db: Engine | None
     if query.created_by is not None:
         conds.append(t.c.created_by == query.created_by)
     allowed = filterable_fields(flow)
-    ranged = range_fields(flow)
     for flt in query.filters:
         key = flt.field if flt.op == "eq" else f"{flt.field}.{flt.op}"
-        if flt.field not in allowed or (flt.op != "eq" and flt.field not in ranged):
+        if flt.field not in allowed or flt.op not in allowed[flt.field].filter_ops:
             raise ValidationFailed({key: Message("not_a_filter", "not a filter of this flow")})
         col = t.c[flt.field]
         value = _coerce(flow, flt.field, flt.value, key)

@@ -48,7 +48,6 @@ from engine.storage.tables import _name
 
 log = logging.getLogger("relayflow.search")
 
-SEARCH_TYPES = frozenset({"text", "email", "phone", "url"})
 MIN_TRIGRAM = 3  # characters: shorter searches cannot use a trigram index
 FTS_SUFFIX = "__search"
 TRGM_PREFIX = "trgm"
@@ -60,8 +59,8 @@ DENSE_ROWS, DENSE_SHARE = 20_000, 0.02  # a needle whose rarest trigram is this 
 
 
 def search_fields(flow: CompiledFlow) -> list[str]:
-    """Fields a list's text search looks in: indexed (or unique) text-like fields, in file order."""
-    return [n for n, f in flow.fields.items() if (f.index or f.unique) and f.type in SEARCH_TYPES]
+    """Fields a list's text search looks in: indexed (or unique) fields of a `searchable` type, in file order."""
+    return [n for n, f in flow.fields.items() if (f.index or f.unique) and f.searchable]
 
 
 def fts_table_name(table_name: str) -> str:

@@ -145,7 +145,8 @@ def list_page(request: Request, flow_name: str, page: Annotated[Page, Depends(cu
         flow=flow, rows=_rows(live, recs, page), cursor=cursor, counts={k: _count_text(v) for k, v in counts.items()},
         total=_total_text(counts),
         state=state, states=[(n, s.title or n) for n, s in flow.spec.states.items()], error=error,
-        filters=[(n, f.title or n, type(f).widget, n in range_fields(flow)) for n, f in filterable_fields(flow).items()
+        filters=[(n, f.title or n, f.filter_input, n in range_fields(flow), f.widget_options())
+                 for n, f in filterable_fields(flow).items()
                  if n not in search_fields(flow)],
         shown=shown, q=query.search or "", sort=query.sort, sorts=_sort_options(live, page), base=base,
         searchable=bool(search_fields(flow)), can_create=may_create(flow, page.actor),
