@@ -279,12 +279,14 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
     def __init__(self, precision: int, scale: int) -> None:
         super().__init__(precision, scale, asdecimal=True)
+        self.precision = precision
         self.scale = scale
 
     def load_dialect_impl(self, dialect: Any) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(BigInteger())
-        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))
+        impl: TypeEngine[Any] = BigInteger() if dialect.name == "sqlite" else Numeric(self.precision, self.scale,
+                                                                                        asdecimal=True)
+        described: TypeEngine[Any] = dialect.type_descriptor(impl)
+        return described
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
         if value is None or dialect.name != "sqlite":

@@ -69,7 +69,8 @@ def _to_utc(raw: Any, tz: tzinfo | None) -> datetime | None:
     if raw.tzinfo is None or raw.utcoffset() is None:
         raw = raw.replace(tzinfo=tz or UTC)
     try:
-        return raw.astimezone(UTC)
+        converted: datetime = raw.astimezone(UTC)
+        return converted
     except OverflowError:  # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00: no such instant in UTC
         raise FieldValueError.of("out_of_range", "is outside the supported range (years 1 to 9999, in UTC)") from None
 

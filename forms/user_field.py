@@ -44,7 +44,7 @@ class UserField(CheckedFieldSpec):
             raise wrong_type("a user id", raw)
         if not 1 <= raw <= _MAX_ID:
             raise FieldValueError.of("user", "{v} is not a valid user id", v=raw)
-        return raw
+        return int(raw)
 
     def from_db(self, value: Any) -> int | None:
         return None if value is None else int(value)
