@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.app import create_app as create_api_app
+from api.public import create_app as create_api_app
 from engine.settings import Settings
 from ui.routes import admin, admin_editor, admin_sla, auth, inbox, lists, notifications, records
 

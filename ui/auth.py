@@ -21,7 +21,7 @@ from urllib.parse import quote
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
-from api.deps import _session_auth
+from api.public import session_auth
 from engine.records.actor import Actor
 from engine.records.errors import Unauthenticated
 from engine.delivery.notifications import unread_count
@@ -31,7 +31,7 @@ from ui.i18n import LANG_COOKIE, Translator, choose_locale, translate_message
 from ui.timezones import local_time, viewer_timezone
 
 try:  # the API defines the cookie both doors share
-    from api.deps import SESSION_COOKIE
+    from api.public import SESSION_COOKIE
 except ImportError:  # pragma: no cover - until api/deps.py exists
     SESSION_COOKIE = "relayflow_session"
 
@@ -121,7 +121,7 @@ def session_cache_key(secret: str) -> str:
 def cached_session(request: Request, secret: str) -> tuple[Actor, Session]:
     """Who the session cookie is: the API's own lookup (api/deps.py), from its short per-process cache
     or else the database."""
-    auth = _session_auth(request.app.state.api, secret)
+    auth = session_auth(request.app.state.api, secret)
     assert auth.session is not None
     return auth.actor, auth.session
 

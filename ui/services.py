@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 from starlette.requests import Request
 
-from api.services import ApiServices
+from api.public import ApiServices
 from engine.people.users import list_users
 
 

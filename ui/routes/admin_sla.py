@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.deps import MAX_ID
+from api.public import MAX_ID
 from engine.delivery.outbox import DEAD, DROPPED, PENDING, SENT, counts, list_rows, requeue
 from ui.auth import is_htmx
 from ui.errors import PageRoute

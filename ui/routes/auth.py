@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from engine.records.errors import Unauthenticated
-from api.routers.auth import throttle_key
+from api.public import throttle_key
 from engine.people.sessions import LIFETIME, LoginThrottle, end_session, login
 from ui.auth import (
     PRE_COOKIE, SESSION_COOKIE, Page, checked_page, new_pre_token, pre_token_ok, safe_next, session_cache_key,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.deps import RecordId
+from api.public import RecordId
 from engine.records.claims import claim, may_claim
 from engine.records.inbox import InboxItem, inbox
 from ui.auth import Page, checked_page, current_page, is_htmx

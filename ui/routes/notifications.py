@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.deps import MAX_ID
+from api.public import MAX_ID
 from engine.delivery.notifications import list_notifications, mark_read
 from ui.auth import Page, checked_page, current_page
 from ui.errors import PageRoute

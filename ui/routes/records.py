@@ -8,7 +8,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.deps import RecordId
+from api.public import RecordId
 from engine.records.access import FieldMode, check_create, create_modes, field_modes
 from engine.records.claims import may_claim, may_reassign, reassign
 from engine.records.errors import (

@@ -1,0 +1,20 @@
+"""What the pages (ui/) may use of the API layer: one public module, so that the API's routers,
+dependencies and services can change without breaking the pages (an import-linter contract keeps ui
+to this module).
+"""
+from __future__ import annotations
+
+from api.app import create_app
+from api.deps import MAX_ID, SESSION_COOKIE, RecordId
+from api.deps import _session_auth as _cached_session_auth
+from api.routers.auth import throttle_key
+from api.services import ApiServices, CachedAuth
+
+__all__ = ["MAX_ID", "SESSION_COOKIE", "ApiServices", "CachedAuth", "RecordId", "create_app", "session_auth",
+           "throttle_key"]
+
+
+def session_auth(services: ApiServices, secret: str) -> CachedAuth:
+    """Who a session cookie belongs to, through the API's credential cache (Unauthenticated when the
+    session is unknown, expired or idle too long)."""
+    return _cached_session_auth(services, secret)
