@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from api.front import RelayflowApp
 from api.live_flows import serve_live_revisions
 from api.setup import install_api
-from api.web_security import WebSecurity, allowed_origins_from_env
+from api.web_security import WebSecurity
 from engine.storage.db import make_engine
 from engine.storage.migrate import upgrade_database
 from engine.storage.registry import FlowRegistry, install_folder
@@ -22,7 +22,9 @@ from engine.delivery.worker import start_worker_thread, worker_enabled
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """While the server runs: the SLA worker thread (RELAYFLOW_WORKER=off: not in this process), and
     PostgreSQL group commits on the serving event loop (api/group_commit.py)."""
-    handle = start_worker_thread(app.state.db, app.state.registry) if worker_enabled() else None
+    settings: Settings = app.state.settings
+    handle = (start_worker_thread(app.state.db, app.state.registry, interval=settings.worker_interval)
+              if worker_enabled(settings) else None)
     group_commit = getattr(app.state.api.group_commit, "start", None) and app.state.api.group_commit
     try:
         if group_commit is not None:
@@ -46,9 +48,10 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.state.db = db
     app.state.registry = registry
     app.state.broken_flows = [str(e) for e in broken]
-    install_api(app, db, registry)
+    app.state.settings = settings
+    install_api(app, db, registry, settings)
     # Added last, so it runs first: its headers and its origin check cover every answer, the lean routes' too.
-    app.add_front(WebSecurity, allowed_origins=allowed_origins_from_env())
+    app.add_front(WebSecurity, allowed_origins=settings.origins)
     serve_live_revisions(app, db, registry, settings)
 
     @app.get("/health")

@@ -30,7 +30,7 @@ from api.serialize import etag, record_json
 from api.services import ApiServices
 from engine.records.errors import Unauthenticated, WorkflowError
 from engine.records.records import Record
-from engine.settings import switched_on
+from engine.settings import Settings
 
 _CREATE = re.compile(r"/api/flows/([^/]{1,200})/records")
 _TRANSITION = re.compile(r"/api/flows/([^/]{1,200})/records/([1-9][0-9]{0,18})/transitions/([^/]{1,64})")
@@ -38,8 +38,8 @@ _DIVERTING_HEADERS = frozenset({b"idempotency-key", b"cookie"})
 log = logging.getLogger("relayflow.api")
 
 
-def hot_routes_enabled() -> bool:
-    return switched_on("RELAYFLOW_API_HOT_ROUTES")
+def hot_routes_enabled(settings: Settings) -> bool:
+    return settings.api_hot_routes
 
 
 class HotRecordRoutes:

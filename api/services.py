@@ -1,7 +1,6 @@
 """What the API's handlers share: the engine objects, the credential cache and how database work runs."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from engine.records.idempotency import IdempotencyStore
 from engine.records.records import Records
 from engine.storage.registry import FlowRegistry
 from engine.people.sessions import LoginThrottle, Session
-from engine.settings import switched_on
+from engine.settings import Settings
 from engine.storage.executor import WriteExecutor
 from engine.storage.plain import PlainExecutor
 
@@ -114,33 +113,34 @@ class ApiServices:
         return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
 
 
-def build_services(db: Engine, registry: FlowRegistry) -> ApiServices:
+def build_services(db: Engine, registry: FlowRegistry, settings: Settings | None = None) -> ApiServices:
     """The server's engine objects, with the write executor chosen here: SQLite's group commit is also
     the executor of every other write (see GroupCommit); elsewhere writes outside a group's jobs run in
     transactions of their own."""
-    group_commit = _group_commit(db, registry)
+    settings = settings or Settings.from_env()
+    group_commit = _group_commit(db, registry, settings)
     executor: WriteExecutor = group_commit if isinstance(group_commit, GroupCommit) else PlainExecutor(db)
     records = Records(db, registry, executor)
     default_mode: DbMode = "inline" if db.dialect.name == "sqlite" else "thread"
-    mode = os.environ.get("RELAYFLOW_API_DB_CALLS", default_mode)
+    mode = settings.api_db_calls or default_mode
     return ApiServices(
         db=db, registry=registry, records=records, access=Access(db, registry, records),
         idempotency=IdempotencyStore(executor), executor=executor,
-        cookie_secure=os.environ.get("RELAYFLOW_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+        cookie_secure=settings.cookie_secure,
         db_mode="thread" if mode == "thread" else "inline",
         group_commit=group_commit,
     )
 
 
-def _group_commit(db: Engine, registry: FlowRegistry) -> GroupCommit | PostgresGroupCommit | None:
+def _group_commit(db: Engine, registry: FlowRegistry, settings: Settings) -> GroupCommit | PostgresGroupCommit | None:
     """SQLite: on the event loop (one writer anyway). PostgreSQL: groups that read ahead and hold their
     writes back (engine/storage/write_ahead.py), on the event loop over asyncpg once the server runs; with
     RELAYFLOW_WRITE_AHEAD=off, groups in worker threads, statement by statement."""
-    if not switched_on("RELAYFLOW_GROUP_COMMIT"):
+    if not settings.group_commit:
         return None
     if db.dialect.name == "sqlite":
         return GroupCommit(db)
-    if not switched_on("RELAYFLOW_WRITE_AHEAD"):
+    if not settings.write_ahead:
         return PostgresGroupCommit(db)
     # Groups on the event loop cost no thread: more of them in flight overlap more round trips.
     return PostgresGroupCommit(db, registry, in_flight=8)

@@ -10,18 +10,20 @@ from api.hot_routes import HotRecordRoutes, hot_routes_enabled
 from api.openapi import install_openapi
 from api.routers import auth, deliveries, flow_admin, flows, inbox, records, tokens, users
 from api.services import ApiServices, build_services
+from engine.settings import Settings
 from engine.storage.registry import FlowRegistry
 
 
-def install_api(app: FastAPI, db: Engine, registry: FlowRegistry) -> ApiServices:
+def install_api(app: FastAPI, db: Engine, registry: FlowRegistry, settings: Settings | None = None) -> ApiServices:
     """Everything under /api except /api/flows (api/app.py keeps that list); returns the shared services."""
-    svc = build_services(db, registry)
+    settings = settings or Settings.from_env()
+    svc = build_services(db, registry, settings)
     app.state.api = svc
     install_error_handlers(app)
     for module in (records, auth, users, tokens, inbox, flows, flow_admin, deliveries):  # records first: the hot routes match sooner
         app.include_router(module.router)
     install_openapi(app, registry)
-    if hot_routes_enabled():
+    if hot_routes_enabled(settings):
         if isinstance(app, RelayflowApp):
             app.add_front(HotRecordRoutes, services=svc)  # ahead of FastAPI's own middleware
         else:

@@ -16,7 +16,6 @@
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -79,11 +78,6 @@ class WebSecurity:
         key = _origin_key(text)
         host = headers.get(b"host", b"").decode("latin-1").strip().lower()
         return key[1] == host or key in self.allowed
-
-
-def allowed_origins_from_env() -> list[str]:
-    """RELAYFLOW_ALLOWED_ORIGINS: other origins this site is reached under, comma-separated."""
-    return [o for o in os.environ.get("RELAYFLOW_ALLOWED_ORIGINS", "").split(",") if o.strip()]
 
 
 def _origin_key(url: str) -> tuple[str, str]:

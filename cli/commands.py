@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from engine.language.problems import FlowLoadError
-from engine.settings import Settings
+from engine.settings import Settings, SettingsError
 
 
 ID = click.IntRange(1, 2**63 - 1)  # a record or token id: what the database's integer column can hold
@@ -31,8 +31,13 @@ def _flow_files(paths: tuple[str, ...]) -> list[Path]:
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Relayflow: YAML-first forms and workflows."""
-    settings = Settings.from_env()
-    ctx.obj = {"database_url": database_url or settings.database_url, "flows_dir": settings.flows_dir}
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    ctx.obj = {"database_url": database_url or settings.database_url, "flows_dir": settings.flows_dir,
+               "settings": settings}
 
 
 def _db(ctx: click.Context):  # type: ignore[no-untyped-def]
@@ -334,8 +339,9 @@ def worker(ctx: click.Context, interval: float | None, once: bool, batch: int) -
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"worker {w.name}: every {interval or worker_interval():.0f}s; Ctrl-C to stop")
-    w.run(stop, interval=interval or worker_interval())
+    every = interval or worker_interval(ctx.obj["settings"])
+    click.echo(f"worker {w.name}: every {every:.0f}s; Ctrl-C to stop")
+    w.run(stop, interval=every)
 
 
 @main.command()

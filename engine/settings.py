@@ -1,30 +1,130 @@
-"""Where the database and the flow files are, from the environment."""
+"""Every setting of Relayflow, read from `RELAYFLOW_*` environment variables into one typed object.
+
+The rule: the environment is read where a program is assembled — `create_app`,
+the `relayflow` command, a `Worker` — with `Settings.from_env()`, and the
+object is handed down from there. Nothing below reads `os.environ`. (So a
+test that sets a variable and then builds an app or a worker sees it; a
+running server never changes its mind half-way.) `Settings.from_mapping(env)`
+reads a given mapping instead, for tests and for the per-flow channel
+variables (`RELAYFLOW_<CHANNEL>_URL_<FLOW>`), whose names depend on the flows.
+
+An invalid value stops the start with `SettingsError`, whose message names the
+variable and says what it must be.
+"""
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_DB = "sqlite:///relayflow.db"
+PREFIX = "RELAYFLOW_"
+_OFF = frozenset({"off", "0", "false", "no"})
+_ON = frozenset({"on", "1", "true", "yes"})
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
-    flows_dir: Path
-    # Development mode: apply flow files as they change on disk (RELAYFLOW_RELOAD_FLOWS=1).
-    reload_flows: bool = False
+def _switch(value: Any) -> Any:
+    """on/off, 1/0, true/false, yes/no in any case; an empty value keeps the default (None here)."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _OFF:
+            return False
+        if text in _ON:
+            return True
+        if text == "":
+            return None
+        raise ValueError("must be on or off")
+    return value
+
+
+Switch = Annotated[bool, BeforeValidator(_switch)]
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class SettingsError(ValueError):
+    """A setting with an invalid value; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Relayflow's settings; each field is the environment variable `RELAYFLOW_<FIELD NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
+
+    database_url: str = Field(DEFAULT_DB, description="SQLAlchemy URL of the database")
+    flows_dir: Path = Field(Path("flows"), description="Folder of the flow files the server loads")
+    reload_flows: Switch = Field(False, description="Development mode: apply flow files as they change on disk")
+    timezone: str = Field("", description="IANA zone for times that belong to no flow (default UTC)")
+    worker: Switch = Field(True, description="Run the SLA worker thread inside the server")
+    worker_interval: Seconds = Field(15.0, description="Seconds between worker cycles")
+    group_commit: Switch = Field(True, description="Concurrent writes share one COMMIT")
+    write_ahead: Switch = Field(True, description="PostgreSQL groups read ahead and send their writes together")
+    api_hot_routes: Switch = Field(True, description="Lean routes for plain creates and transitions")
+    api_db_calls: Literal["inline", "thread"] | None = Field(
+        None, description="Where the API runs database work (default: inline on SQLite, thread on PostgreSQL)")
+    cookie_secure: Switch = Field(False, description="Session cookies only over https, whatever the request says")
+    allowed_origins: str = Field("", description="Other origins this site is reached under, comma-separated")
+    base_url: str = Field("", description="Public address of the site; messages link to records under it")
+    smtp_host: str = ""
+    smtp_port: int | None = Field(None, gt=0, lt=65536)
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "relayflow@localhost"
+    smtp_starttls: Switch = False
+    outbox_max_attempts: int = Field(8, ge=1, description="Deliveries tried before a message is dead-lettered")
+    outbox_backoff: Seconds = Field(30.0, description="Seconds before the second try; doubles each time")
+    outbox_max_backoff: Seconds = Field(6 * 3600.0, description="Longest wait between tries")
+    outbox_lease: Seconds = Field(120.0, description="Seconds a worker's claim on a message lasts")
+
+    # The RELAYFLOW_* variables as read, for settings whose names depend on the flows (channel URLs).
+    variables: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        return cls(
-            database_url=os.environ.get("RELAYFLOW_DATABASE_URL", DEFAULT_DB),
-            flows_dir=Path(os.environ.get("RELAYFLOW_FLOWS_DIR", "flows")),
-            reload_flows=os.environ.get("RELAYFLOW_RELOAD_FLOWS", "").strip().lower() in ("1", "true", "yes", "on"),
-        )
+    def from_env(cls, **overrides: Any) -> Settings:
+        """The settings of this process's environment (`overrides` win: a command's own options)."""
+        return cls.from_mapping(os.environ, **overrides)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
+        """The settings of `env` (a mapping of environment variable names to values)."""
+        ours = {k: v for k, v in env.items() if k.startswith(PREFIX)}
+        values: dict[str, Any] = {k[len(PREFIX):].lower(): v for k, v in ours.items()
+                                  if k[len(PREFIX):].lower() in cls.model_fields and v.strip() != ""}
+        values.update(overrides)
+        values["variables"] = ours
+        try:
+            return _MappingOnly(**values)
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc)) from None
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+    def variable(self, name: str) -> str | None:
+        """A RELAYFLOW_* variable by its full name, empty values as None (per-flow channel settings)."""
+        return self.variables.get(name) or None
 
 
-def switched_on(name: str, env: Mapping[str, str] | None = None) -> bool:
-    """An on/off setting that is on unless the environment says off, 0, false or no."""
-    return (os.environ if env is None else env).get(name, "on").strip().lower() not in ("off", "0", "false", "no")
+class _MappingOnly(Settings):
+    """Settings read from the mapping given to `from_mapping` alone (not also from os.environ)."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        given = error.get("input")
+        lines.append(f"{PREFIX}{field.upper()}={given!r}: {error['msg']}")
+    return "invalid setting: " + "; ".join(lines)

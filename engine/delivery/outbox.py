@@ -18,7 +18,6 @@ Every attempt is written to ``deliveries``, the log an admin reads.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from engine.settings import Settings
 from engine.storage.schema import deliveries, outbox
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -45,14 +45,13 @@ class DeliveryPolicy:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DeliveryPolicy:
-        env = os.environ if env is None else env
-        d = cls()
-        return cls(
-            max_attempts=int(env.get("RELAYFLOW_OUTBOX_MAX_ATTEMPTS") or d.max_attempts),
-            base_backoff=float(env.get("RELAYFLOW_OUTBOX_BACKOFF") or d.base_backoff),
-            max_backoff=float(env.get("RELAYFLOW_OUTBOX_MAX_BACKOFF") or d.max_backoff),
-            lease=float(env.get("RELAYFLOW_OUTBOX_LEASE") or d.lease),
-        )
+        """From this process's environment, or from `env` (tests)."""
+        return cls.from_settings(Settings.from_env() if env is None else Settings.from_mapping(env))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryPolicy:
+        return cls(max_attempts=settings.outbox_max_attempts, base_backoff=settings.outbox_backoff,
+                   max_backoff=settings.outbox_max_backoff, lease=settings.outbox_lease)
 
     def backoff(self, attempts: int) -> timedelta:
         """Wait after the ``attempts``-th failed try: base, 2·base, 4·base … capped."""

@@ -32,20 +32,20 @@ from engine.delivery.outbox import DROPPED, Claimed, DeliveryPolicy, claim, epoc
 from engine.records.records import Records, values_from_row
 from engine.storage.registry import FlowRegistry
 from engine.sla.scheduler import PassResult, resolve_recipients, run_pass
-from engine.settings import switched_on
+from engine.settings import Settings
 
 log = logging.getLogger("relayflow.worker")
 
 DEFAULT_INTERVAL = 15.0
 
 
-def worker_enabled(env: Mapping[str, str] | None = None) -> bool:
-    """False when RELAYFLOW_WORKER is off/0/false/no (the server then runs no worker thread)."""
-    return switched_on("RELAYFLOW_WORKER", env)
+def worker_enabled(settings: Settings) -> bool:
+    """False when RELAYFLOW_WORKER is off (the server then runs no worker thread)."""
+    return settings.worker
 
 
-def worker_interval(env: Mapping[str, str] | None = None) -> float:
-    return float((os.environ if env is None else env).get("RELAYFLOW_WORKER_INTERVAL") or DEFAULT_INTERVAL)
+def worker_interval(settings: Settings) -> float:
+    return settings.worker_interval
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Worker:
                  batch: int = 50, name: str | None = None) -> None:
         self.db = db
         self.registry = registry
-        self.settings = settings or ChannelSettings.from_env()
+        self.settings = settings or ChannelSettings.from_env()  # a worker is a place the program is assembled
         self.channels = channels if channels is not None else build_channels(db, self.settings)
         self.policy = policy or DeliveryPolicy.from_env()
         self.batch = batch
@@ -204,11 +204,11 @@ class WorkerThread:
         self.thread.join(timeout)
 
 
-def start_worker_thread(db: Engine, registry: FlowRegistry, *, interval: float | None = None) -> WorkerThread:
+def start_worker_thread(db: Engine, registry: FlowRegistry, *, interval: float = DEFAULT_INTERVAL) -> WorkerThread:
     """The worker as a daemon thread (what the server runs)."""
     stop = threading.Event()
     worker = Worker(db, registry)
-    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"interval": interval or worker_interval()},
+    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"interval": interval},
                               name="relayflow-worker", daemon=True)
     thread.start()
     return WorkerThread(thread, stop)

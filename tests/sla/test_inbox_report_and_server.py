@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from engine.delivery.channels.inbox import InboxChannel
 from engine.delivery.notifications import list_notifications, mark_read, unread_count
+from engine.settings import Settings
 from engine.sla.scheduler import run_pass
 from engine.sla.report import stage_report
 from engine.delivery.worker import Worker, worker_enabled
@@ -51,15 +52,18 @@ def test_worker_thread_runs_in_the_server_unless_switched_off(sqlite_url, tmp_pa
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from engine.settings import Settings
 
-    assert not worker_enabled({"RELAYFLOW_WORKER": "off"}) and worker_enabled({})
-    app = create_app(Settings(database_url=sqlite_url, flows_dir=tmp_path))
+    assert not worker_enabled(Settings.from_mapping({"RELAYFLOW_WORKER": "off"}))
+    assert worker_enabled(Settings.from_mapping({}))
+    # Settings are read when the app is assembled: a server keeps what it started with.
     monkeypatch.setenv("RELAYFLOW_WORKER", "on")
+    app = create_app(Settings(database_url=sqlite_url, flows_dir=tmp_path))
     with TestClient(app):
         assert any(t.name == "relayflow-worker" for t in threading.enumerate())
     assert not any(t.name == "relayflow-worker" and t.is_alive() for t in threading.enumerate())
+    app.state.db.dispose()
     monkeypatch.setenv("RELAYFLOW_WORKER", "off")
+    app = create_app(Settings(database_url=sqlite_url, flows_dir=tmp_path))
     with TestClient(app):
         assert not any(t.name == "relayflow-worker" for t in threading.enumerate())
     app.state.db.dispose()

@@ -14,11 +14,12 @@ link to the record.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-_TRUE = {"1", "true", "yes", "on"}
+from engine.settings import Settings
+
+
 
 
 @dataclass(frozen=True)
@@ -47,18 +48,22 @@ class ChannelSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ChannelSettings:
-        env = dict(os.environ if env is None else env)
-        starttls = env.get("RELAYFLOW_SMTP_STARTTLS", "").strip().lower() in _TRUE
+        """From this process's environment, or from `env` (tests)."""
+        return cls.from_settings(Settings.from_env() if env is None else Settings.from_mapping(env))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChannelSettings:
+        starttls = settings.smtp_starttls
         smtp = SmtpSettings(
-            host=env.get("RELAYFLOW_SMTP_HOST") or None,
-            port=int(env.get("RELAYFLOW_SMTP_PORT") or (587 if starttls else 25)),
-            user=env.get("RELAYFLOW_SMTP_USER") or None,
-            password=env.get("RELAYFLOW_SMTP_PASSWORD") or None,
-            sender=env.get("RELAYFLOW_SMTP_FROM") or "relayflow@localhost",
+            host=settings.smtp_host or None,
+            port=settings.smtp_port or (587 if starttls else 25),
+            user=settings.smtp_user or None,
+            password=settings.smtp_password or None,
+            sender=settings.smtp_from or "relayflow@localhost",
             starttls=starttls,
         )
-        base = (env.get("RELAYFLOW_BASE_URL") or "").rstrip("/") or None
-        return cls(smtp=smtp, env=env, base_url=base)
+        base = settings.base_url.rstrip("/") or None
+        return cls(smtp=smtp, env=settings.variables, base_url=base)
 
     def endpoint(self, channel: str, flow: str) -> Endpoint | None:
         """The URL (and signing secret) of a webhook-like channel for a flow, or None if not configured."""
