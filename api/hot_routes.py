@@ -23,10 +23,10 @@ import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.body import MAX_BODY, CreateBody, TransitionBody, check_body_headers, decode_json, expected_version, parse_body
+from api.body import MAX_BODY, check_body_headers, decode_json
 from api.deps import MAX_ID, token_principal
 from api.errors import ApiProblem, problem_response, workflow_problem
-from api.serialize import etag, record_json
+from api.record_io import create_values, record_answer, transition_request
 from api.services import ApiServices
 from engine.records.errors import Unauthenticated, WorkflowError
 from engine.records.records import Record
@@ -94,22 +94,18 @@ class HotRecordRoutes:
         raw = await _read_body(receive)
         flow = match.group(1)
         if create:
-            values = parse_body(CreateBody, decode_json(raw)).values
+            values = create_values(decode_json(raw))
             rec: Record = await svc.write(lambda access: access.create(flow, actor, values), touch=(flow, None))
-            return 201, record_json(svc.registry.get(flow).flow, rec, actor), {
-                "ETag": etag(rec.version), "Location": f"/api/flows/{flow}/records/{rec.id}"}
+            return record_answer(svc, flow, rec, actor, 201)
         if_match = headers.get(b"if-match")
-        if if_match is not None and len(if_match) > 100:
-            raise ApiProblem(422, "validation_failed", "If-Match is too long", errors=[
-                {"field": "If-Match", "pointer": "If-Match", "detail": "at most 100 characters"}])
-        body = parse_body(TransitionBody, decode_json(raw, empty={}))
-        version = expected_version(body.version, if_match.decode("latin-1") if if_match is not None else None)
+        version, moved_values, comment = transition_request(
+            decode_json(raw, empty={}), if_match.decode("latin-1") if if_match is not None else None)
         record_id = int(match.group(2))
         transition = match.group(3)
         rec = await svc.write(lambda access: access.transition(
-            flow, record_id, transition, actor, expected_version=version, values=body.values, comment=body.comment),
+            flow, record_id, transition, actor, expected_version=version, values=moved_values, comment=comment),
             touch=(flow, record_id))
-        return 200, record_json(svc.registry.get(flow).flow, rec, actor), {"ETag": etag(rec.version)}
+        return record_answer(svc, flow, rec, actor)
 
 
 def _bearer_secret(header: bytes) -> str:

@@ -11,10 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
-from api.body import CreateBody, EditBody, TransitionBody, expected_version, parse_body, read_json
+from api.body import EditBody, expected_version, parse_body, read_json
 from api.deps import RecordId, RequestActor, get_services
 from api.errors import ApiProblem
 from api.idempotent import IDEMPOTENCY_HEADER, Outcome, once
+from api.record_io import checked_header, create_values, record_answer, transition_request
 from api.serialize import etag, history_json, record_json
 from api.services import ApiServices
 from engine.records.access import Access
@@ -28,33 +29,22 @@ router = APIRouter(prefix="/api/flows/{flow}/records", include_in_schema=False)
 Svc = Annotated[ApiServices, Depends(get_services)]
 
 
-def _record_response(svc: Any, flow_name: str, rec: Any, actor: Any, status: int = 200) -> Outcome:
-    live = svc.registry.get(flow_name)
-    body = record_json(live.flow, rec, actor)
-    headers = {"ETag": etag(rec.version)}
-    if status == 201:
-        headers["Location"] = f"/api/flows/{flow_name}/records/{rec.id}"
-    return status, body, headers
 
 
 def _header(request: Request, name: str, limit: int) -> str | None:
     """A header read directly (cheaper than a declared parameter on the hot routes)."""
-    value = request.headers.get(name)
-    if value is not None and len(value) > limit:
-        raise ApiProblem(422, "validation_failed", f"{name} is too long",
-                         errors=[{"field": name, "pointer": name, "detail": f"at most {limit} characters"}])
-    return value
+    return checked_header(name, request.headers.get(name), limit)
 
 
 @router.post("")
 async def create_record(flow: str, request: Request, svc: Svc, actor: RequestActor) -> JSONResponse:
     idempotency_key = _header(request, IDEMPOTENCY_HEADER, 255)
     data = await read_json(request)
-    body = parse_body(CreateBody, data)
+    values = create_values(data)
     svc.registry.get(flow)
 
     def work(access: Access) -> Outcome:
-        return _record_response(svc, flow, access.create(flow, actor, body.values), actor, 201)
+        return record_answer(svc, flow, access.create(flow, actor, values), actor, 201)
 
     return await once(svc, request, actor, idempotency_key, data, work)
 
@@ -62,7 +52,7 @@ async def create_record(flow: str, request: Request, svc: Svc, actor: RequestAct
 @router.get("/{record_id}")
 async def read_record(flow: str, record_id: RecordId, svc: Svc, actor: RequestActor) -> JSONResponse:
     rec = await svc.run(svc.access.get, flow, record_id, actor)
-    status, body, headers = _record_response(svc, flow, rec, actor)
+    status, body, headers = record_answer(svc, flow, rec, actor)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -75,7 +65,7 @@ async def edit_record(flow: str, record_id: RecordId, request: Request, svc: Svc
         raise ApiProblem(428, "version_required", 'send the version you saw: "version" in the body or If-Match')
     rec = await svc.write(lambda access: access.edit(flow, record_id, actor, body.values, expected_version=version,
                                                      comment=body.comment), touch=(flow, record_id))
-    status, payload, headers = _record_response(svc, flow, rec, actor)
+    status, payload, headers = record_answer(svc, flow, rec, actor)
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
@@ -133,15 +123,13 @@ async def record_transitions(flow: str, record_id: RecordId, svc: Svc, actor: Re
 @router.post("/{record_id}/transitions/{transition}")
 async def fire_transition(flow: str, record_id: RecordId, transition: Annotated[str, Path(max_length=64)],
                           request: Request, svc: Svc, actor: RequestActor) -> JSONResponse:
-    if_match = _header(request, "If-Match", 100)
     idempotency_key = _header(request, IDEMPOTENCY_HEADER, 255)
     data = await read_json(request, empty={})
-    body = parse_body(TransitionBody, data)
-    version = expected_version(body.version, if_match)
+    version, values, comment = transition_request(data, request.headers.get("If-Match"))
 
     def work(access: Access) -> Outcome:
         rec = access.transition(flow, record_id, transition, actor, expected_version=version,
-                                    values=body.values, comment=body.comment)
-        return _record_response(svc, flow, rec, actor)
+                                values=values, comment=comment)
+        return record_answer(svc, flow, rec, actor)
 
     return await once(svc, request, actor, idempotency_key, data, work)
