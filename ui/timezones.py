@@ -9,7 +9,6 @@ unknown). The zone is always named next to the time.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -30,9 +29,17 @@ def _zone(name: str) -> tzinfo:
         return timezone.utc
 
 
+_server_zone_name = ""  # RELAYFLOW_TIMEZONE, set by ui/app.py from the settings when the app is assembled
+
+
+def set_server_timezone(name: str) -> None:
+    """The server's default zone (an IANA name; empty: UTC), from the settings."""
+    global _server_zone_name
+    _server_zone_name = name.strip()
+
+
 def server_timezone() -> tzinfo:
-    name = os.environ.get(TIMEZONE_ENV, "").strip()
-    return _zone(name) if name else timezone.utc
+    return _zone(_server_zone_name) if _server_zone_name else timezone.utc
 
 
 def viewer_timezone(registry: FlowRegistry | None, flow_name: str | None = None) -> tzinfo:

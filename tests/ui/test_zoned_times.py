@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from engine.storage.schema import notifications, outbox
 from engine.people.users import load_actor
 from tests.ui.live import sign_in
-from ui.timezones import local_time, server_timezone, viewer_timezone, zone_name
+from ui.timezones import local_time, server_timezone, set_server_timezone, viewer_timezone, zone_name
 
 UTC_NOON = datetime(2026, 11, 23, 4, 5, tzinfo=timezone.utc)  # 12:05 in Shanghai
 
@@ -20,12 +20,13 @@ def test_a_flows_times_are_in_its_timezone_and_others_in_the_servers(app: FastAP
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     registry = app.state.registry
     assert zone_name(viewer_timezone(registry, "sales_order")) == "Asia/Shanghai"
-    monkeypatch.delenv("RELAYFLOW_TIMEZONE", raising=False)
+    set_server_timezone("")
     assert zone_name(viewer_timezone(registry, None)) == "UTC"
-    monkeypatch.setenv("RELAYFLOW_TIMEZONE", "Europe/Berlin")
+    set_server_timezone("Europe/Berlin")
     assert zone_name(viewer_timezone(registry, "no_such_flow")) == "Europe/Berlin"
-    monkeypatch.setenv("RELAYFLOW_TIMEZONE", "Mars/Olympus")
+    set_server_timezone("Mars/Olympus")
     assert server_timezone() == timezone.utc  # an unknown name falls back, never fails a page
+    set_server_timezone("")
     t = local_time(UTC_NOON, viewer_timezone(registry, "sales_order"))
     assert t is not None and (t.text, t.zone, t.offset) == ("2026-11-23 12:05", "Asia/Shanghai", "UTC+08:00")
     assert str(local_time(UTC_NOON.replace(tzinfo=None), timezone.utc)) == "2026-11-23 04:05 UTC"
