@@ -41,15 +41,27 @@ def wrong_type(expected: str, raw: Any) -> FieldValueError:
 def find_control_char(text: str, *, multiline: bool) -> str | None:
     """First character a person cannot have meant to type, or None.
 
-    Tabs are allowed everywhere, line breaks only in multi-line text.
+    Tabs are allowed everywhere, line breaks only in multi-line text. NUL and the other control
+    characters are refused, and so is a lone surrogate (half of a character, which no database can
+    store: PostgreSQL refuses NUL and both refuse to encode it).
     """
     for ch in text:
         if ch == "\t" or (multiline and ch == "\n"):
             continue
         category = unicodedata.category(ch)
-        if category == "Cc" or (not multiline and category in ("Zl", "Zp")):
+        if category in ("Cc", "Cs") or (not multiline and category in ("Zl", "Zp")):
             return ch
     return None
+
+
+def text_problem(text: str, *, multiline: bool) -> str | None:
+    """What is wrong with free text a person typed (a comment, a name), in words, or None."""
+    bad = find_control_char(text, multiline=multiline)
+    if bad is None:
+        return None
+    if bad in "\n\r\u2028\u2029":
+        return "must be a single line (no line breaks)"
+    return f"contains an invisible control character (U+{ord(bad):04X})"
 
 
 def check_length(text: str, min_length: int | None, max_length: int | None) -> None:

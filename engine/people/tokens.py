@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import Engine, Select, insert, select, update
 
+from forms.value_checks import text_problem
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, Unauthenticated, ValidationFailed
 from engine.storage.schema import api_tokens, users
@@ -103,6 +104,9 @@ def create_token(db: Engine | WriteExecutor, user_id: int, name: str, *, expires
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
         raise ValidationFailed({"name": f"a token name is 1 to {MAX_NAME} characters"})
+    problem = text_problem(name, multiline=False)
+    if problem:
+        raise ValidationFailed({"name": problem})
     if expires_at is not None:
         if expires_at.tzinfo is None:
             raise ValidationFailed({"expires_at": "give a time zone (e.g. 2027-01-01T00:00:00Z)"})

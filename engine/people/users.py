@@ -15,6 +15,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from forms.value_checks import text_problem
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, ValidationFailed
 from engine.language.identifiers import IDENTIFIER_RE
@@ -81,6 +82,10 @@ def _check_lengths(**values: str | None) -> None:
     """Refuse values longer than their column, before PostgreSQL does it with a traceback."""
     errors = {k: f"at most {_MAX_LENGTHS[k]} characters" for k, v in values.items()
               if v is not None and len(v) > _MAX_LENGTHS[k]}
+    for k, v in values.items():
+        problem = text_problem(v, multiline=False) if v is not None and k not in errors else None
+        if problem:
+            errors[k] = problem
     if errors:
         raise ValidationFailed(errors)
 

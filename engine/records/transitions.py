@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from forms.value_checks import text_problem
 from engine.records.actor import Actor
 from engine.records.errors import (
     CommentRequired, ConditionFailed, Forbidden, MissingRequired, ReadOnlyField, RecordClosed, StaleVersion,
@@ -204,6 +205,9 @@ def comment_refusal(comment: str | None) -> Refusal | None:
     if comment is not None and len(comment) > MAX_COMMENT:
         message = f"must be at most {MAX_COMMENT} characters long (has {len(comment)})"
         return Refusal(message, ValidationFailed({"comment": message}))
+    problem = text_problem(comment, multiline=True) if comment is not None else None
+    if problem:
+        return Refusal(problem, ValidationFailed({"comment": problem}))
     return None
 
 
