@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.types import JSON, BigInteger, Integer, Numeric, String, TypeDecorator, TypeEngine
 
+from forms.local_text import LocalText
 from forms.messages import Message
 
 Gettext = Callable[..., str]
@@ -53,8 +54,8 @@ class FieldSpecBase(BaseModel):
 
     # Subclasses narrow this to a Literal so pydantic can discriminate on it.
     type: str
-    title: str | None = Field(default=None, description="Label shown to people")
-    help: str | None = Field(default=None, description="Help text under the input")
+    title: LocalText | None = Field(default=None, description="Label shown to people")
+    help: LocalText | None = Field(default=None, description="Help text under the input")
     required: bool = Field(default=False, description="Must be filled whenever the record is saved")
     default: Any = Field(default=None, description="Value a new record starts with")
     unique: bool = Field(default=False, description="No two records may share a value")

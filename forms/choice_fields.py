@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field, field_validator
 from sqlalchemy.types import JSON, String, TypeEngine
 
 from .base import FieldValueError, Gettext
+from .local_text import LocalText
 from .checked_spec import CheckedFieldSpec, Length
 from .value_checks import wrong_type
 
@@ -31,7 +32,7 @@ def _string_ids(raw: Any) -> Any:
     return out
 
 
-Choices = Annotated[dict[str, str], BeforeValidator(_string_ids)]
+Choices = Annotated[dict[str, LocalText], BeforeValidator(_string_ids)]
 
 
 class _ChoiceBase(CheckedFieldSpec):

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ModelWrapVali
 from engine.sla.calendar import CalendarSpec
 from engine.language.durations import parse_duration
 from forms import FieldSpec
+from forms.local_text import LocalText
 
 _PERCENT_RE = re.compile(r"^(\d{1,2})%$")
 
@@ -55,8 +56,8 @@ class _Model(BaseModel):
 
 
 class RoleSpec(_Model):
-    title: str | None = None
-    description: str | None = None
+    title: LocalText | None = None
+    description: LocalText | None = None
 
 
 class SlaSpec(_Model):
@@ -77,8 +78,8 @@ class AssignSpec(_Model):
 
 
 class StateSpec(_Model):
-    title: str | None = None
-    description: str | None = None
+    title: LocalText | None = None
+    description: LocalText | None = None
     owner: str | None = Field(default=None, description="Role responsible in this state; its members see the record in their inbox")
     assign: AssignSpec | None = Field(default=None, description="creator | round_robin | least_loaded | {field: a_user_field}")
     edit: list[str] = Field(default_factory=list, description="Fields editable in this state")
@@ -113,14 +114,14 @@ class StateSpec(_Model):
 
 
 class TransitionSpec(_Model):
-    title: str | None = None
+    title: LocalText | None = None
     from_: list[str] = Field(alias="from", description="State or list of states the transition leaves")
     to: str
     by: list[str] = Field(description="Roles allowed to fire it")
     when: str | None = Field(default=None, description="Condition over the record and the user, e.g. amount >= 100000")
     require: list[str] = Field(default_factory=list, description="Fields that must be filled before it may fire")
     comment: Literal["required", "optional"] | None = None
-    confirm: str | None = Field(default=None, description="Confirmation question shown before firing")
+    confirm: LocalText | None = Field(default=None, description="Confirmation question shown before firing")
 
     @model_validator(mode="before")
     @classmethod
@@ -167,8 +168,8 @@ class VisibilitySpec(_Model):
 
 class FlowSpec(_Model):
     flow: str = Field(description="Identifier of the flow (snake_case); names its table")
-    title: str | None = None
-    description: str | None = None
+    title: LocalText | None = None
+    description: LocalText | None = None
     language: str | None = Field(default=None, description="Language of the titles, e.g. zh-CN or en")
     record_title: str | None = Field(default=None, description="Template naming one record, e.g. '{{ customer }} · {{ product_model }}'")
     roles: dict[str, RoleSpec] = Field(default_factory=dict)

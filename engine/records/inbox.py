@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 
+from forms.local_text import Words
 from engine.records.actor import Actor
 from engine.records.records import Records, values_from_row
 from engine.storage.registry import FlowRegistry
@@ -15,10 +16,10 @@ from engine.storage.registry import FlowRegistry
 @dataclass(frozen=True)
 class InboxItem:
     flow: str
-    flow_title: str
+    flow_title: Words
     record_id: int
     state: str
-    state_title: str
+    state_title: Words
     title: str
     assignee_id: int | None
     assignee_role: str | None

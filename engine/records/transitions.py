@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from forms.local_text import Words, pick
 from forms.value_checks import text_problem
 from engine.records.actor import Actor
 from engine.records.errors import (
@@ -70,13 +71,13 @@ class Change:
 @dataclass(frozen=True)
 class TransitionOption:
     name: str
-    title: str
+    title: Words
     to: str
     allowed: bool
     has_role: bool
     reasons: tuple[str, ...]
     comment: str | None
-    confirm: str | None
+    confirm: Words | None
     require: tuple[str, ...]
 
 
@@ -273,7 +274,7 @@ def blockers(flow: CompiledFlow, t: TransitionSpec, name: str, values: Mapping[s
     out: list[Refusal] = []
     missing = [f for f in t.require if flow.fields[f].is_empty(values.get(f))]
     if missing:
-        reason = f"fill in first: {', '.join(flow.fields[f].title or f for f in missing)}"
+        reason = f"fill in first: {', '.join(pick(flow.fields[f].title, None, flow.spec.language) or f for f in missing)}"
         out.append(Refusal(reason, MissingRequired(f"'{t.title or name}': {reason}", missing)))
     expr = flow.when.get(name)
     if expr is not None:

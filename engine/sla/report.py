@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, Integer, case, func, select
 from sqlalchemy.engine import Connection
 
+from forms.local_text import Words
 from engine.storage.fastsql import FastInsert
 from engine.sla.calendar import ElapsedClock
 from engine.language.flow import CompiledFlow
@@ -61,7 +62,7 @@ class StageSummary:
 
     flow: str
     state: str
-    state_title: str
+    state_title: Words
     finished: int
     met: int
     missed: int

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from forms.local_text import Words
 from engine.language.flow import CompiledFlow
 from engine.sla.scheduler import reminder_plan
 from engine.records.state_entry import plan_entry
@@ -33,7 +34,7 @@ class Step:
 @dataclass(frozen=True)
 class StageTimeline:
     state: str
-    title: str
+    title: Words
     entered: datetime
     left: datetime | None
     warn_at: datetime | None
