@@ -12,9 +12,24 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 _TAG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _before(value: Any) -> Any:
+    """Catch the common slip of an unquoted comma inside `{zh-CN: 质检不合格,返工, en: ...}`.
+
+    YAML reads that comma as the end of an entry, so `返工` turns into a key
+    without a value; the plain type error would not tell the author why.
+    """
+    if isinstance(value, dict):
+        for tag, words in value.items():
+            if words is None and isinstance(tag, str) and not _TAG_RE.match(tag):
+                raise ValueError(
+                    f"'{tag}' is not a language tag: a comma inside {{...}} ends the text before it. "
+                    "Put the text in quotes, or use the Chinese comma ，")
+    return value
 
 
 def _check(value: str | dict[str, str]) -> str | dict[str, str]:
@@ -31,6 +46,7 @@ def _check(value: str | dict[str, str]) -> str | dict[str, str]:
 
 LocalText = Annotated[
     str | dict[str, str],
+    BeforeValidator(_before),
     AfterValidator(_check),
     Field(description="Text in the flow's language, or a mapping of language tags to text: {zh-CN: 销售订单, en: Sales order}"),
 ]
