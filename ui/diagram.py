@@ -9,6 +9,8 @@ to bottom (tall, so it reads well on a phone). Back edges curve on the right.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import unicodedata
 from dataclasses import dataclass
 from html import escape
@@ -170,19 +172,8 @@ def _bezier_at(t: float, p0: tuple[float, float], p1: tuple[float, float], p2: t
             w[0] * p0[1] + w[1] * p1[1] + w[2] * p2[1] + w[3] * p3[1])
 
 
-STYLE = """
-.rf-node rect{fill:#fff;stroke:#3b5b8c;stroke-width:1.5}
-.rf-node.final rect{fill:#eef2f7;stroke-width:3}
-.rf-node.paused rect{stroke-dasharray:5 3}
-.rf-node.initial rect{fill:#e8f1ff}
-.rf-node .t{font-weight:600;font-size:13px}
-.rf-node .s{font-size:11px;fill:#555}
-.rf-edge path{fill:none;stroke:#6a7a90;stroke-width:1.3}
-.rf-edge.back path{stroke-dasharray:4 3}
-.rf-edge text{font-size:11px;fill:#1f2d3d;paint-order:stroke;stroke:#fff;stroke-width:3px}
-.rf-edge text .r{fill:#666}
-svg.diagram text{font-family:"Noto Sans CJK SC","Noto Sans",system-ui,sans-serif}
-"""
+STYLE = (Path(__file__).parent / "static" / "diagram.css").read_text(encoding="utf-8")
+"""The diagram's rules: the same file the pages link, embedded in the standalone SVG (its own CSP allows no link)."""
 
 
 def _route(a: _Node, b: _Node, back: bool, k: int, side_k: int, left_edge: float) -> tuple[tuple[float, float], ...]:

@@ -180,7 +180,7 @@ def test_the_content_security_policy_breaks_no_page(browser: Any, server: LiveSe
         if user == "admin":
             page.goto(server.url + "/admin/flows/sales_order")
             stroke = page.eval_on_selector(".rf-node rect", "el => getComputedStyle(el).stroke")
-            assert stroke == "rgb(59, 91, 140)"  # the diagram's rule from app.css applies
+            assert stroke == "rgb(59, 91, 140)"  # the diagram's rule from diagram.css applies
         else:
             page.goto(server.url + "/records/sales_order/new")
             page.fill("#f-quantity", "3")

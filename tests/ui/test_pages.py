@@ -295,7 +295,7 @@ def test_admin_pages_and_their_guard(app: FastAPI) -> None:
 
 def test_static_assets_are_served_by_the_app(app: FastAPI) -> None:
     client = TestClient(app)
-    for path in ("/static/vendor/htmx.min.js", "/static/app.css", "/static/app.js", "/static/pygments.css"):
+    for path in ("/static/vendor/htmx.min.js", "/static/app.css", "/static/diagram.css", "/static/app.js", "/static/pygments.css"):
         assert client.get(path).status_code == 200, path
     page = client.get("/login").text
     assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
