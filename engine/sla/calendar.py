@@ -28,6 +28,7 @@ import holidays as holidays_lib
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator, model_validator
 
 from engine.language.durations import Duration, parse_duration
+from forms.local_text import LocalText
 
 __all__ = [
     "UTC",
@@ -213,7 +214,7 @@ class CalendarSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    title: str | None = None
+    title: LocalText | None = None
     timezone: str
     hours: dict[str, list[str]]
     holidays: list[date] = []
