@@ -135,3 +135,8 @@ def stored_files(tmp: Path) -> list[Path]:
 
 
 __all__ = ["ELF", "FLOW", "FilesApi", "make_files_api", "pdf_bytes", "png_bytes", "stored_files"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "memory: measures the memory of a real server process (CI runs it; -m 'not memory' skips it)")
