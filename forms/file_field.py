@@ -128,13 +128,11 @@ class FileField(CheckedFieldSpec):
     def coerce(self, raw: Any, *, tz: tzinfo | None = None) -> list[str] | None:
         if raw is None:
             return None
-        items = [raw] if isinstance(raw, (str, dict)) else raw
+        items = [raw] if isinstance(raw, str) else raw
         if not isinstance(items, (list, tuple)):
             raise wrong_type("a list of file ids", raw)
         ids: list[str] = []
         for item in items:
-            if isinstance(item, dict):  # an API client may send back the objects it was given
-                item = item.get("id")
             if not isinstance(item, str):
                 raise wrong_type("a list of file ids", raw)
             text = item.strip().lower()

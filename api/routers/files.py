@@ -15,8 +15,8 @@ read answer 404, the same as files that do not exist (engine/files/serving.py).
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated, TypeVar
 from urllib.parse import quote, unquote
 
 import anyio.from_thread
@@ -36,6 +36,7 @@ from engine.storage.plain import PlainExecutor
 from forms.file_field import human_size
 from forms.messages import Message
 
+T = TypeVar("T")
 router = APIRouter(tags=["files"])
 Svc = Annotated[ApiServices, Depends(get_services)]
 FileId = Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$", description="File id")]
@@ -63,6 +64,21 @@ def _too_large(request: Request, exc: FileTooLarge) -> JSONResponse:
                             headers={"Connection": "close"})
 
 
+async def stream_body(request: Request, work: Callable[[Iterator[bytes]], T]) -> T:
+    """Run `work` in a worker thread over the request body's chunks, each fetched from the event loop as
+    `work` asks for it: the body is never held whole, and `work` may stop reading at any chunk."""
+    body: AsyncIterator[bytes] = request.stream().__aiter__()
+
+    def chunks() -> Iterator[bytes]:
+        while True:
+            try:
+                yield anyio.from_thread.run(body.__anext__)
+            except StopAsyncIteration:
+                return
+
+    return await anyio.to_thread.run_sync(lambda: work(chunks()))
+
+
 @router.post("/api/flows/{flow}/files/{field}", status_code=201)
 async def upload_file(flow: str, field: str, request: Request, svc: Svc, actor: RequestActor,
                       name: Annotated[str | None, Query(max_length=1000)] = None) -> JSONResponse:
@@ -75,19 +91,10 @@ async def upload_file(flow: str, field: str, request: Request, svc: Svc, actor: 
             limit=human_size(spec.max_bytes))}))
     header = request.headers.get(NAME_HEADER)
     shown = unquote(header, errors="replace") if header else name
-    body: AsyncIterator[bytes] = request.stream().__aiter__()
     store = file_store(request)
-
-    def chunks() -> Iterator[bytes]:  # runs in the worker thread: each chunk fetched from the event loop
-        while True:
-            try:
-                yield anyio.from_thread.run(body.__anext__)
-            except StopAsyncIteration:
-                return
-
     try:
-        info = await anyio.to_thread.run_sync(
-            lambda: receive(PlainExecutor(svc.db), store, compiled, field, actor, shown, chunks()))
+        info = await stream_body(request, lambda chunks: receive(
+            PlainExecutor(svc.db), store, compiled, field, actor, shown, chunks))
     except FileTooLarge as exc:
         return _too_large(request, exc)
     return JSONResponse(file_json(info), status_code=201, headers={"Location": f"/api/files/{info.id}"})
