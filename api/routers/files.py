@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.deps import RequestActor, get_services
-from api.errors import field_error, problem_response
+from api.errors import field_error, problem_response, problem_responses
 from api.services import ApiServices
 from engine.files.content import PREVIEWABLE
 from engine.files.serving import readable_file
@@ -79,7 +79,11 @@ async def stream_body(request: Request, work: Callable[[Iterator[bytes]], T]) ->
     return await anyio.to_thread.run_sync(lambda: work(chunks()))
 
 
-@router.post("/api/flows/{flow}/files/{field}", status_code=201)
+_BYTES = {200: {"description": "The file", "content": {m: {} for m in (
+    "application/octet-stream", "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp")}}}
+
+
+@router.post("/api/flows/{flow}/files/{field}", status_code=201, responses=problem_responses(401, 403, 404, 413, 422))
 async def upload_file(flow: str, field: str, request: Request, svc: Svc, actor: RequestActor,
                       name: Annotated[str | None, Query(max_length=1000)] = None) -> JSONResponse:
     compiled = svc.registry.get(flow).flow
@@ -100,7 +104,7 @@ async def upload_file(flow: str, field: str, request: Request, svc: Svc, actor: 
     return JSONResponse(file_json(info), status_code=201, headers={"Location": f"/api/files/{info.id}"})
 
 
-@router.get("/api/files/{file_id}")
+@router.get("/api/files/{file_id}", responses=problem_responses(401, 404, 422))
 async def file_info(file_id: FileId, svc: Svc, actor: RequestActor) -> JSONResponse:
     info = await svc.run(readable_file, svc.access, file_id, actor)
     return JSONResponse(file_json(info))
@@ -122,7 +126,8 @@ def _stream(request: Request, info: FileInfo, kind: str, media_type: str, extra:
     return StreamingResponse(chunks, media_type=media_type, headers=headers)
 
 
-@router.get("/api/files/{file_id}/content")
+@router.get("/api/files/{file_id}/content", response_class=Response,
+            responses={**_BYTES, **problem_responses(401, 404, 422)})
 async def download_file(file_id: FileId, request: Request, svc: Svc, actor: RequestActor) -> Response:
     info = await svc.run(readable_file, svc.access, file_id, actor)
     # Only a content we recognised is named as what it is; anything else is opaque bytes to a browser.
@@ -131,7 +136,8 @@ async def download_file(file_id: FileId, request: Request, svc: Svc, actor: Requ
                    {"Content-Security-Policy": "default-src 'none'; sandbox"})
 
 
-@router.get("/api/files/{file_id}/preview")
+@router.get("/api/files/{file_id}/preview", response_class=Response,
+            responses={**_BYTES, **problem_responses(401, 404, 422)})
 async def preview_file(file_id: FileId, request: Request, svc: Svc, actor: RequestActor) -> Response:
     info = await svc.run(readable_file, svc.access, file_id, actor)
     if info.media_type not in PREVIEWABLE:
