@@ -8,10 +8,11 @@ from api.app import create_app
 from api.deps import MAX_ID, SESSION_COOKIE, RecordId
 from api.deps import _session_auth as _cached_session_auth
 from api.routers.auth import throttle_key
+from api.routers.files import NAME_HEADER, stream_body
 from api.services import ApiServices, CachedAuth
 
-__all__ = ["MAX_ID", "SESSION_COOKIE", "ApiServices", "CachedAuth", "RecordId", "create_app", "session_auth",
-           "throttle_key"]
+__all__ = ["MAX_ID", "NAME_HEADER", "SESSION_COOKIE", "ApiServices", "CachedAuth", "RecordId", "create_app", "session_auth",
+           "stream_body", "throttle_key"]
 
 
 def session_auth(services: ApiServices, secret: str) -> CachedAuth:

@@ -61,7 +61,9 @@ class WebSecurity:
             if message["type"] == "http.response.start":
                 headers = message.get("headers") or []
                 if any(k == b"content-security-policy" for k, _ in headers):
-                    message["headers"] = [*headers, *_COMMON]  # the answer's own policy stands
+                    # The answer's own policy stands, and its own framing rule (a file preview: SAMEORIGIN).
+                    own = {k.lower() for k, _ in headers}
+                    message["headers"] = [*headers, *(h for h in _COMMON if h[0] not in own)]
                 else:
                     message["headers"] = [*headers, *added]
             await send(message)

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     cookie_secure: Switch = Field(False, description="Session cookies only over https, whatever the request says")
     allowed_origins: str = Field("", description="Other origins this site is reached under, comma-separated")
     base_url: str = Field("", description="Public address of the site; messages link to records under it")
+    file_store: Literal["folder", "database"] = Field(
+        "folder", description="Where attached files are kept: a folder (one server) or the database (several servers)")
+    files_dir: Path = Field(Path("files"), description="The folder of the folder file store")
     smtp_host: str = ""
     smtp_port: int | None = Field(None, gt=0, lt=65536)
     smtp_user: str = ""

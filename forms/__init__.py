@@ -10,6 +10,7 @@ from .boolean_field import BooleanField  # isort: skip
 from .time_fields import DateField, DateTimeField  # isort: skip
 from .choice_fields import ChoiceField, MultiChoiceField  # isort: skip
 from .user_field import UserField  # isort: skip
+from .file_field import FileField  # isort: skip
 from .registry import FIELD_TYPES, FieldSpec, register_field_type, unregister_field_type
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "FieldSpec",
     "FieldSpecBase",
     "FieldValueError",
+    "FileField",
     "IntegerField",
     "LongTextField",
     "MoneyField",

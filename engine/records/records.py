@@ -30,6 +30,7 @@ from engine.records.transitions import (
     decide_transition, find_transition, to_db, to_json, transition_options, user_errors, values_from_row,
 )
 from engine.people.users import assignable_problem
+from engine.files.attach import FilePlan, file_field_names, plan_files
 from engine.storage.executor import WriteExecutor, WriteTransaction
 from engine.storage.plain import PlainExecutor
 
@@ -151,6 +152,7 @@ class Records:
             user_errors(flow, given, partial(assignable_problem, conn), errors)
             if errors:
                 raise ValidationFailed(errors)
+            attached = plan_files(conn, flow, None, actor.id, {}, data, file_field_names(flow))
             sys = {"state": initial, "version": 1, "revision": live.revision, "created_by": actor.id,
                    "created_at": now, "updated_by": actor.id, "updated_at": now, "sla_paused_seconds": 0,
                    "sla_escalated": False}
@@ -163,6 +165,9 @@ class Records:
                 except IntegrityError as exc:
                     raise self._unique_error(flow, exc) from None
                 changes = {k: [None, to_json(flow, k, v)] for k, v in data.items() if v is not None}
+                if attached is not None:  # the files, attached in this transaction, by name in the history
+                    attached.write(tx, record_id, now)
+                    changes.update(attached.history)
                 tx.insert(insert_history, _history_row(
                     flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="create",
                     to_state=initial, changes=changes, revision=live.revision))
@@ -204,14 +209,30 @@ class Records:
             written = system
         else:  # write only what changes: fewer index entries to rewrite
             written = {k: v for k, v in system.items() if k in _ALWAYS_WRITTEN or row[k] != v}
+        attached = self._plan_files(tx, live.flow, row, change, actor)
         # --- the writes of an edit or a transition ---
         self._guarded_update(tx, live, row, {**change.changed_db, **written})
+        changes = change.changes
+        if attached is not None:  # the files, attached in this transaction, by name in the history
+            attached.write(tx, row["id"], now)
+            changes = {**changes, **attached.history}
         tx.insert(insert_history, _history_row(
             flow=live.flow.name, record_id=row["id"], at=now, actor_id=actor.id, action=change.action,
             transition=change.transition, from_state=change.from_state, to_state=change.to_state,
-            changes=change.changes if change.entry is None else (change.changes or None), comment=change.comment,
+            changes=changes if change.entry is None else (changes or None), comment=change.comment,
             revision=live.revision))
         return {**dict(row), **change.changed_db, **system}
+
+    @staticmethod
+    def _plan_files(tx: WriteTransaction, flow: CompiledFlow, row: Mapping[str, Any], change: Change,
+                    actor: Actor) -> FilePlan | None:
+        """The files a change attaches or removes (engine/files/attach.py); None when it changes no file field."""
+        if not change.changed_db:
+            return None
+        names = [n for n in file_field_names(flow) if n in change.changed_db]
+        if not names:
+            return None
+        return plan_files(tx.conn, flow, row["id"], actor.id, values_from_row(flow, row), change.values, names)
 
     def _apply(self, tx: WriteTransaction, live: LiveFlow, row: Mapping[str, Any], change: Change, actor: Actor,
                now: datetime) -> dict[str, Any]:

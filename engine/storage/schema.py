@@ -7,7 +7,7 @@ step. Flow tables are built separately (engine/storage/tables.py).
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
     UniqueConstraint,
 )
 
@@ -269,4 +269,46 @@ sla_pauses = Table(
     Column("resumed_at", UtcDateTime),
     Column("paused_seconds_before", Integer, nullable=False),
     Index("ix_sla_pauses_flow_record_id", "flow", "record_id"),
+)
+
+# --- attachments (migration 0006) ------------------------------------------------------------------
+
+# One uploaded file: its content is in the file store under `sha256` (engine/files/store.py); the row
+# keeps the name it was uploaded under and the media type its content was recognised as. An upload is
+# pending (record_id NULL: only its uploader may use or read it) until a record's write refers to it;
+# from then on it belongs to that record's field. `removed_at`: taken off the field again (kept, so the
+# history can still name it and a later write may put it back).
+files = Table(
+    "files", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("flow", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("uploaded_by", Integer),
+    Column("uploaded_at", UtcDateTime, nullable=False),
+    Column("record_id", BigInteger),
+    Column("attached_at", UtcDateTime),
+    Column("removed_at", UtcDateTime),
+    Index("ix_files_flow_record_id", "flow", "record_id"),
+    Index("ix_files_sha256", "sha256"),
+)
+
+# The database file store (RELAYFLOW_FILE_STORE=database): each content in chunks, under its sha256;
+# `file_blobs` marks a content as complete. An upload writes its chunks under a temporary key and
+# renames them when its hash is known, in one transaction.
+file_blobs = Table(
+    "file_blobs", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),
+)
+
+file_chunks = Table(
+    "file_chunks", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
 )

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from forms import (
+    FileField,
     BooleanField,
     ChoiceField,
     DateField,
@@ -47,6 +48,7 @@ CASES: list[tuple[str, FieldSpecBase, Any]] = [
     ("datetime", DateTimeField(), "2026-10-01T09:30:15.123456+08:00"),
     ("choice", ChoiceField(choices={"no": "否", "yes": "是"}), "no"),
     ("multichoice", MultiChoiceField(choices={"a": "A", "b": "B", "c": "C"}), ["c", "a"]),
+    ("file", FileField(multiple=True), ["0" * 32, "f" * 32]),
     ("user", UserField(role="sales"), 7),
 ]
 

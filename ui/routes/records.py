@@ -19,6 +19,7 @@ from engine.records.records import Record, Records
 from engine.records.transitions import Refusal, decide_create, default_values, field_errors
 from ui.auth import Page, checked_page, current_page
 from ui.errors import PageRoute
+from ui.file_views import add_file_views
 from ui.formview import FieldView, build_fields, parse_post
 from ui.history_view import history_entries
 from ui.i18n import translate_message
@@ -52,6 +53,7 @@ def _new_page(request: Request, page: Page, flow: CompiledFlow, values: dict[str
     people = People(request)
     fields = build_fields(flow, modes, _with_computed(flow, values, page), page._, typed=typed, errors=errors,
                           user_options=people.user_options(flow.fields), user_names=people.names)
+    add_file_views(fields, services(request).db, flow.name, None, page.actor)
     fields = [f for f in fields if f.editable or f.computed or f.display]  # later stages' empty fields: noise here
     return render("records/new.html", page.context(flow=flow, fields=fields, banner=banner,
                                                    errors=_error_list(fields, errors or {}, page)),
@@ -113,6 +115,7 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
     people = People(request)
     fields = build_fields(flow, modes, rec.values, page._, typed=typed, errors=errors,
                           user_options=people.user_options(flow.fields), user_names=people.names)
+    add_file_views(fields, svc.db, rec.flow, rec.id, page.actor)
     transitions = _transition_views(request, rec, page)
     sys = rec.system
     sla_state = sys.get("sla_state") or rec.state
