@@ -50,6 +50,9 @@ class HistoryEntry(_Out):
     changes: dict[str, Any] = Field(description="field → [before, after]")
     comment: str | None
     revision: int | None
+    on_behalf_of: int | None = Field(default=None, description="Who was responsible, when the actor stood in for them "
+                                     "(out-of-office delegation); empty when people act for themselves")
+    on_behalf_of_name: str | None = None
 
 
 class TransitionInfo(_Out):
@@ -87,6 +90,8 @@ class InboxEntry(_Out):
     created_at: datetime
     updated_at: datetime
     version: int
+    on_behalf_of: int | None = Field(default=None, description="Standing in (out of office): whose task this is")
+    on_behalf_of_name: str | None = None
 
 
 class Me(_Out):

@@ -42,6 +42,7 @@ def history_json(entry: dict[str, Any]) -> dict[str, Any]:
         "actor_name": entry.get("actor_name"), "action": entry["action"], "transition": entry.get("transition"),
         "from_state": entry.get("from_state"), "to_state": entry.get("to_state"),
         "changes": entry.get("changes") or {}, "comment": entry.get("comment"), "revision": entry.get("revision"),
+        "on_behalf_of": entry.get("on_behalf_of"), "on_behalf_of_name": entry.get("on_behalf_of_name"),
     }
 
 
@@ -52,4 +53,5 @@ def inbox_json(item: InboxItem) -> dict[str, Any]:
         "assignee_role": item.assignee_role, "sla_status": item.sla_status, "sla_due_at": iso(item.sla_due_at),
         "sla_warn_at": iso(item.sla_warn_at), "created_at": iso(item.created_at),
         "updated_at": iso(item.updated_at), "version": item.version,
+        "on_behalf_of": item.on_behalf_of, "on_behalf_of_name": item.on_behalf_of_name,
     }

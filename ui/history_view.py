@@ -75,8 +75,12 @@ def history_entries(flow: CompiledFlow, state: str, rows: list[dict[str, Any]], 
             changes.append(Change(f.title or name, display(f, from_json(f, old), flow.timezone, _, names),
                                   display(f, from_json(f, new), flow.timezone, _, names)))
         at: datetime = row["at"]
+        who = row.get("actor_name") or (names.get(row["actor_id"]) if row.get("actor_id") else None) or _("system")
+        if row.get("on_behalf_of"):  # stood in for someone away: both people (engine/people/delegation.py)
+            who = _("{actor}, on behalf of {name}", actor=who,
+                    name=row.get("on_behalf_of_name") or names.get(row["on_behalf_of"], f"#{row['on_behalf_of']}"))
         out.append(Entry(
-            who=row.get("actor_name") or (names.get(row["actor_id"]) if row.get("actor_id") else None) or _("system"),
+            who=who,
             when=at.astimezone(flow.timezone).strftime("%Y-%m-%d %H:%M"), when_iso=at.isoformat(),
             action=_action(flow, row, _),
             from_state=_state_title(flow, row.get("from_state")) if row.get("from_state") != row.get("to_state") else None,

@@ -104,6 +104,19 @@ def _fields(spec: FlowSpec) -> Iterator[Problem]:
             yield ("fields", name, "required"), f"field '{name}' is computed; it cannot be required"
 
 
+def _manager_of_problems(spec: FlowSpec, state: str, whose: str, owner: str | None) -> Iterator[Problem]:
+    """`assign: {manager_of: creator | a user field}`; nobody found leaves the record in the owner's queue."""
+    at: Path = ("states", state, "assign", "manager_of")
+    if whose != "creator":
+        if whose not in spec.fields:
+            yield at, f"manager_of takes 'creator' or a user field; {_ref('field', whose, spec.fields)}"
+        elif spec.fields[whose].type != "user":
+            yield at, f"manager_of field '{whose}' must be a user field, not {spec.fields[whose].type}"
+    if owner is None:
+        yield ("states", state, "assign"), (f"manager_of needs an owner role for state '{state}': a record whose person "
+                                            "has no manager waits in that role's queue")
+
+
 def _states(spec: FlowSpec) -> Iterator[Problem]:
     for name, state in spec.states.items():
         base: Path = ("states", name)
@@ -127,6 +140,10 @@ def _states(spec: FlowSpec) -> Iterator[Problem]:
                     yield base + ("assign", "field"), f"assign field '{f}' must be a user field, not {spec.fields[f].type}"
             elif state.assign.field is not None:
                 yield base + ("assign",), "only the field strategy takes a field"
+            if state.assign.strategy == "manager_of":
+                yield from _manager_of_problems(spec, name, state.assign.manager_of or "", state.owner)
+            elif state.assign.manager_of is not None:
+                yield base + ("assign",), "only the manager_of strategy takes manager_of"
             if state.assign.strategy in ("round_robin", "least_loaded") and state.owner is None:
                 yield base + ("assign",), f"{state.assign.strategy} picks among the owner role's members: give state '{name}' an owner"
         if state.final:

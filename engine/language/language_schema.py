@@ -37,15 +37,19 @@ def flow_language_schema() -> dict[str, Any]:
     state = defs["StateSpec"]["properties"]
     state["sla"] = {"description": "The clock: a duration (sla: 4h) or {due, warn, clock, calendar}",
                     "anyOf": [{"type": "string"}, {"$ref": "#/$defs/SlaSpec"}, {"type": "null"}]}
-    state["assign"] = {"description": "creator | round_robin | least_loaded | {field: a_user_field}",
+    state["assign"] = {"description": "creator | round_robin | least_loaded | {field: a_user_field} "
+                                      "| {manager_of: creator or a user field}",
                        "anyOf": [{"enum": ["creator", "round_robin", "least_loaded"]},
+                                 {"type": "string", "pattern": "^manager_of:"},
                                  {"type": "object", "properties": {"field": {"type": "string"}},
                                   "required": ["field"], "additionalProperties": False},
+                                 {"type": "object", "properties": {"manager_of": {"type": "string"}},
+                                  "required": ["manager_of"], "additionalProperties": False},
                                  {"type": "null"}]}
     schema["properties"]["roles"] = {
         "type": "object", "description": "role id → {title} or just the title",
         "additionalProperties": {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/RoleSpec"}]}}
-    schema["properties"]["visibility"] = {"anyOf": [{"enum": ["all", "roles", "own"]}, {"$ref": "#/$defs/VisibilitySpec"}]}
+    schema["properties"]["visibility"] = {"anyOf": [{"enum": ["all", "roles", "own", "department"]}, {"$ref": "#/$defs/VisibilitySpec"}]}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Relayflow flow file"
     return schema

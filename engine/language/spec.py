@@ -73,15 +73,17 @@ class SlaSpec(_Model):
 
 
 class AssignSpec(_Model):
-    strategy: Literal["creator", "field", "round_robin", "least_loaded"]
+    strategy: Literal["creator", "field", "round_robin", "least_loaded", "manager_of"]
     field: str | None = None
+    manager_of: str | None = Field(default=None, description="creator | a user field: whose manager gets the record")
 
 
 class StateSpec(_Model):
     title: LocalText | None = None
     description: LocalText | None = None
     owner: str | None = Field(default=None, description="Role responsible in this state; its members see the record in their inbox")
-    assign: AssignSpec | None = Field(default=None, description="creator | round_robin | least_loaded | {field: a_user_field}")
+    assign: AssignSpec | None = Field(default=None, description="creator | round_robin | least_loaded | {field: a_user_field} "
+                                      "| {manager_of: creator or a user field}")
     edit: list[str] = Field(default_factory=list, description="Fields editable in this state")
     edit_by: list[str] | None = Field(default=None, description="Roles that may edit (default: the owner role)")
     hide: list[str] = Field(default_factory=list, description="Fields not shown in this state")
@@ -103,7 +105,11 @@ class StateSpec(_Model):
         if isinstance(sla, (str, int)):
             data["sla"] = {"due": str(sla)}
         assign = data.get("assign")
-        if isinstance(assign, str):
+        if isinstance(assign, str) and assign.startswith("manager_of:"):  # the sketch's `manager_of:creator`
+            data["assign"] = {"strategy": "manager_of", "manager_of": assign.split(":", 1)[1].strip()}
+        elif isinstance(assign, dict) and set(assign) == {"manager_of"}:
+            data["assign"] = {"strategy": "manager_of", "manager_of": assign["manager_of"]}
+        elif isinstance(assign, str):
             data["assign"] = {"strategy": assign}
         elif isinstance(assign, dict) and set(assign) == {"field"}:
             data["assign"] = {"strategy": "field", "field": assign["field"]}
@@ -156,12 +162,13 @@ class ReminderSpec(_Model):
 class VisibilitySpec(_Model):
     """Who may read records of the flow (beyond admins)."""
 
-    read: Literal["all", "roles", "own"] = Field(
+    read: Literal["all", "roles", "own", "department"] = Field(
         default="roles",
         description="Besides admins (everything) and 'mine' (created by me or assigned to me): "
         "all = every record, for anyone with a role of this flow; "
         "roles = records now or ever in a state where one of my roles may act (owner, edit_by, a transition's by), "
-        "or that I acted on; own = records waiting unassigned in such a state (my role queue). "
+        "or that I acted on; own = records waiting unassigned in such a state (my role queue); "
+        "department = as own, and the records created in my departments and those below them. "
         "See docs/access-control.md",
     )
 

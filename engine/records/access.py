@@ -11,7 +11,12 @@ file alone (docs/access-control.md):
     - `roles` — records now in one of "my states", or that were ever in one
                 (history), or that I acted on;
     - `own`   — records waiting unassigned in one of my states (the role
-                queue my inbox shows).
+                queue my inbox shows);
+    - `department` — as `own`, and the records created by the members of my
+                departments (those I belong to or manage) and of every
+                department below them (engine/people/departments.py).
+  "Mine" includes the records assigned to someone I stand in for through a
+  running out-of-office delegation (engine/people/delegation.py).
   "My states" for a user are the states where one of their roles may act:
   the owner role, the `edit_by` roles, and the roles of every transition
   leaving the state. So whoever may fire a transition can always see the
@@ -34,11 +39,12 @@ import copy
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, true
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 
 from engine.records.actor import Actor
@@ -49,6 +55,11 @@ from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import history
 from engine.records.transitions import Refusal, create_refusal, edit_refusal, find_transition, role_refusal
 from engine.storage.executor import WriteExecutor
+from engine.storage.db import UtcDateTime
+from engine.people.delegation import delegators_clause
+from engine.people.departments import department_creators
+from engine.records.errors import Forbidden
+from engine.records.ownership import display_name, lend, restrict_options
 
 
 class FieldMode(StrEnum):
@@ -57,7 +68,8 @@ class FieldMode(StrEnum):
     HIDDEN = "hidden"
 
 
-VISIBILITY_RULES = ("all", "roles", "own")
+VISIBILITY_RULES = ("all", "roles", "own", "department")
+NOW_PARAM = "rf_now"  # the instant a delegation must be running at, in a statement built once and reused
 
 
 # --- per-flow lookups, computed once per compiled flow --------------------------------------------
@@ -102,21 +114,29 @@ def visibility_rule(flow: CompiledFlow) -> str:
     return flow.spec.visibility.read
 
 
-def visible_clause(live: LiveFlow, actor: Actor, user: Any = None) -> ColumnElement[bool]:
+def visible_clause(live: LiveFlow, actor: Actor, user: Any = None, now: Any = None) -> ColumnElement[bool]:
     """SQL condition on the flow table: the records `actor` may see.
 
     `user` stands for the actor's id in the SQL (a bind parameter, for statements
-    that are built once and reused); by default the id itself.
+    that are built once and reused); by default the id itself. `now` likewise stands for
+    the instant delegations are looked at (by default the current one).
     """
     if actor.is_admin:
         return true()
     uid = actor.id if user is None else user
+    if now is None:
+        now = bindparam(NOW_PARAM, value=datetime.now(timezone.utc), type_=UtcDateTime)
     flow, t = live.flow, live.table
-    mine = or_(t.c.created_by == uid, t.c.assignee_id == uid)
+    mine = or_(t.c.created_by == uid, t.c.assignee_id == uid, t.c.assignee_id.in_(delegators_clause(uid, now)))
     rule = visibility_rule(flow)
     if rule == "all":
         return true() if actor.roles & flow.roles_of_flow else mine
     states = sorted(my_states(flow, actor))
+    if rule == "department":
+        terms = [mine, t.c.created_by.in_(department_creators(uid))]
+        if states:
+            terms.append(and_(t.c.assignee_id.is_(None), t.c.state.in_(states)))
+        return or_(*terms)
     if rule == "own":
         if not states:
             return mine
@@ -211,7 +231,8 @@ def _state_probe(live: LiveFlow, actor: Actor) -> Any:
     if hit is not None and hit[0] is live:
         return hit[1]
     t = live.table
-    stmt = select(t.c.state).where(t.c.id == bindparam("rid"), visible_clause(live, actor, bindparam("uid")))
+    stmt = select(t.c.state).where(t.c.id == bindparam("rid"),
+                                   visible_clause(live, actor, bindparam("uid"), bindparam(NOW_PARAM, type_=UtcDateTime)))
     with _cache_lock:
         if len(_probes) > 1024:
             _probes.clear()
@@ -253,7 +274,7 @@ class Access:
         stmt = _state_probe(live, actor)
         # Inside a write job, on the job's own connection (a refused write, `own` flows).
         with self.records.executor.read() as conn:
-            state = conn.execute(stmt, {"rid": record_id, "uid": actor.id}).scalar()
+            state = conn.execute(stmt, {"rid": record_id, "uid": actor.id, NOW_PARAM: datetime.now(timezone.utc)}).scalar()
         if state is None:
             raise NotFound(f"no {flow_name} record {record_id}")
         return str(state)
@@ -265,8 +286,22 @@ class Access:
             return False
         return True
 
+    def acting_as(self, record: Record, actor: Actor) -> Actor:
+        """Who `actor` acts as on `record`: themself, or standing in for its assignee through a running
+        out-of-office delegation (with the assignee's roles; engine/records/ownership.py)."""
+        if actor.is_admin or record.assignee_id in (None, actor.id):
+            return actor
+        with self.records.executor.read() as conn:
+            return lend(conn, actor, record.assignee_id) or actor
+
     def transitions(self, record: Record, actor: Actor, *, now: datetime | None = None) -> list[TransitionView]:
+        actor = self.acting_as(record, actor)
         opts = self.records.available_transitions(record, actor, now=now)
+        flow = self.live(record.flow).flow
+        if record.state in flow.spec.states:
+            with self.records.executor.read() as conn:
+                opts = restrict_options(flow, record.state, record.assignee_id, actor, opts,
+                                        lambda uid: display_name(conn, uid))
         return [TransitionView(o, o.has_role) for o in opts]
 
     # Writes. Under `all` and `roles`, whoever may edit in a state or fire a transition from it can see
@@ -274,28 +309,52 @@ class Access:
     # probe runs only when the write is refused, and turns any refusal into NotFound for someone who
     # may not see the record. Under `own` the probe comes first.
 
-    def _guarded(self, flow_name: str, record_id: int, actor: Actor, write: Callable[[], Record]) -> Record:
+    def _guarded(self, flow_name: str, record_id: int, actor: Actor, write: Callable[[Actor], Record]) -> Record:
         live = self.registry.get(flow_name)
-        if visibility_rule(live.flow) == "own" and not actor.is_admin:
+        if visibility_rule(live.flow) in ("own", "department") and not actor.is_admin:
             self.visible_state(flow_name, record_id, actor)
-            return write()
+            try:
+                return write(actor)
+            except Forbidden as exc:
+                return self._stand_in(live, record_id, actor, write, exc)
         try:
-            return write()
+            return write(actor)
+        except Forbidden as exc:
+            self.visible_state(flow_name, record_id, actor)
+            return self._stand_in(live, record_id, actor, write, exc)
         except WorkflowError:
             self.visible_state(flow_name, record_id, actor)
             raise
 
+    def _stand_in(self, live: LiveFlow, record_id: int, actor: Actor, write: Callable[[Actor], Record],
+                  refused: Forbidden) -> Record:
+        """After a refusal for want of a role or of the assignment: the write again as the stand-in of the
+        record's assignee when `actor` is their delegate now; else the refusal stands. Only refused writes
+        pay for this look-up."""
+        with self.records.executor.read() as conn:
+            lent = self._lent(conn, live, record_id, actor)
+        if lent is None:
+            raise refused
+        return write(lent)
+
+    @staticmethod
+    def _lent(conn: Connection, live: LiveFlow, record_id: int, actor: Actor) -> Actor | None:
+        if actor.on_behalf_of is not None:
+            return None
+        assignee = conn.execute(select(live.table.c.assignee_id).where(live.table.c.id == record_id)).scalar()
+        return lend(conn, actor, assignee)
+
     def edit(self, flow_name: str, record_id: int, actor: Actor, values: Mapping[str, Any], *,
              expected_version: int | None, comment: str | None = None) -> Record:
-        return self._guarded(flow_name, record_id, actor, lambda: self.records.edit(
-            flow_name, record_id, actor, values, expected_version=expected_version, comment=comment))
+        return self._guarded(flow_name, record_id, actor, lambda who: self.records.edit(
+            flow_name, record_id, who, values, expected_version=expected_version, comment=comment))
 
     def transition(self, flow_name: str, record_id: int, name: str, actor: Actor, *,
                    expected_version: int | None, values: Mapping[str, Any] | None = None,
                    comment: str | None = None) -> Record:
-        def write() -> Record:
-            check_transition(self.live(flow_name).flow, name, actor)
-            return self.records.transition(flow_name, record_id, name, actor, expected_version=expected_version,
+        def write(who: Actor) -> Record:
+            check_transition(self.live(flow_name).flow, name, who)
+            return self.records.transition(flow_name, record_id, name, who, expected_version=expected_version,
                                            values=values, comment=comment)
 
         return self._guarded(flow_name, record_id, actor, write)

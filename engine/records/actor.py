@@ -12,6 +12,9 @@ class Actor:
     roles: frozenset[str] = field(default_factory=frozenset)
     is_admin: bool = False
     locale: str | None = None
+    # Acting through an out-of-office delegation: the user stood in for (engine/people/delegation.py);
+    # `roles` then holds theirs too, and history records both people.
+    on_behalf_of: int | None = None
 
     def expression_view(self) -> dict[str, object]:
         """What `user` means inside a flow expression."""

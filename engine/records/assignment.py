@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from engine.language.flow import CompiledFlow
 from engine.storage.schema import assign_cursors
 from engine.people.users import role_members
+from engine.people.departments import manager_of
 
 
 def assignment_on_entry(flow: CompiledFlow, state: str, values: Mapping[str, Any],
@@ -37,11 +38,18 @@ def assignment_on_entry(flow: CompiledFlow, state: str, values: Mapping[str, Any
         out["assignee_id"] = values.get(st.assign.field or "")
     elif strategy in ("round_robin", "least_loaded") and st.owner:
         return out, strategy
+    elif strategy == "manager_of":  # the person whose manager is picked when written (`pick_assignee`)
+        whose = st.assign.manager_of or "creator"
+        out["assignee_id"] = creator_id if whose == "creator" else values.get(whose)
+        return out, strategy
     return out, None
 
 
-def pick_assignee(conn: Connection, flow: CompiledFlow, state: str, strategy: str) -> int | None:
-    """A member of the owner role of `state`, chosen by a pooled strategy (reads and may write its cursor)."""
+def pick_assignee(conn: Connection, flow: CompiledFlow, state: str, strategy: str, person: int | None = None) -> int | None:
+    """A member of the owner role of `state`, chosen by a pooled strategy (reads and may write its cursor);
+    for `manager_of`, the manager of `person` (None: nobody found, the record waits in the owner's queue)."""
+    if strategy == "manager_of":
+        return manager_of(conn, person)
     owner = flow.state(state).owner or ""
     if strategy == "round_robin":
         return _round_robin(conn, flow.name, state, role_members(conn, owner))
@@ -53,7 +61,7 @@ def assignee_on_entry(conn: Connection, flow: CompiledFlow, state: str, values: 
     """The assignee columns of entering `state`, a pooled member picked at once."""
     out, pooled = assignment_on_entry(flow, state, values, creator_id=creator_id)
     if pooled is not None:
-        out["assignee_id"] = pick_assignee(conn, flow, state, pooled)
+        out["assignee_id"] = pick_assignee(conn, flow, state, pooled, out["assignee_id"])
     return out
 
 

@@ -1,8 +1,12 @@
-"""The inbox: records waiting on me or on one of my roles, across flows, most urgent first."""
+"""The inbox: records waiting on me or on one of my roles, across flows, most urgent first.
+
+While I stand in for someone away (engine/people/delegation.py), their assigned records are in my
+inbox too, each marked with whom I act for (`on_behalf_of`).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
@@ -11,6 +15,7 @@ from forms.local_text import Words
 from engine.records.actor import Actor
 from engine.records.records import Records, values_from_row
 from engine.storage.registry import FlowRegistry
+from engine.people.delegation import delegators
 
 
 @dataclass(frozen=True)
@@ -29,9 +34,11 @@ class InboxItem:
     created_at: datetime
     updated_at: datetime
     version: int
+    on_behalf_of: int | None = None  # a delegator's task: their id
+    on_behalf_of_name: str | None = None
 
 
-def _slices(t, actor: Actor, owned: set[str]):  # type: ignore[no-untyped-def]
+def _slices(t, actor: Actor, owned: set[str], standing_in: dict[int, str] | None = None):  # type: ignore[no-untyped-def]
     """Conditions that each map onto one index range, so every query reads only what it returns.
 
     Records assigned to me (index assignee_id, sla_due_at) and, per owned state, the
@@ -39,18 +46,21 @@ def _slices(t, actor: Actor, owned: set[str]):  # type: ignore[no-untyped-def]
     asked for separately so that the order by due instant stays an index walk on both
     databases (SQLite and PostgreSQL sort NULLs differently).
     """
-    mine = t.c.assignee_id == actor.id
-    yield and_(mine, t.c.sla_due_at.is_not(None)), True
-    yield and_(mine, t.c.sla_due_at.is_(None)), False
+    for uid in [actor.id, *sorted(standing_in or {})]:
+        mine = t.c.assignee_id == uid
+        yield and_(mine, t.c.sla_due_at.is_not(None)), True
+        yield and_(mine, t.c.sla_due_at.is_(None)), False
     for state in sorted(owned):
         queue = and_(t.c.state == state, t.c.assignee_id.is_(None))
         yield and_(queue, t.c.sla_due_at.is_not(None)), True
         yield and_(queue, t.c.sla_due_at.is_(None)), False
 
 
-def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200) -> list[InboxItem]:
+def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
+          now: datetime | None = None) -> list[InboxItem]:
     items: list[InboxItem] = []
     with db.connect().execution_options(readonly=True) as conn:
+        standing_in = delegators(conn, actor.id, now or datetime.now(timezone.utc))
         for live in registry.all():
             flow, t = live.flow, live.table
             owned: set[str] = set()
@@ -60,7 +70,7 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200)
             cols = (t.c.id, t.c.state, t.c.assignee_id, t.c.assignee_role, t.c.sla_status, t.c.sla_due_at,
                     t.c.sla_warn_at, t.c.created_at, t.c.updated_at, t.c.version, *(t.c[n] for n in title_names))
             open_states = set(flow.open_states)
-            for cond, clocked in _slices(t, actor, owned):
+            for cond, clocked in _slices(t, actor, owned, standing_in):
                 order = (t.c.sla_due_at, t.c.id) if clocked else (t.c.id,)
                 q = select(*cols).where(cond).order_by(*order).limit(limit)
                 for row in conn.execute(q).mappings():
@@ -73,6 +83,8 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200)
                         title=Records.title_of(flow, values, row["id"]), assignee_id=row["assignee_id"],
                         assignee_role=row["assignee_role"], sla_status=row["sla_status"],
                         sla_due_at=row["sla_due_at"], sla_warn_at=row["sla_warn_at"], created_at=row["created_at"],
-                        updated_at=row["updated_at"], version=row["version"]))
+                        updated_at=row["updated_at"], version=row["version"],
+                        on_behalf_of=row["assignee_id"] if row["assignee_id"] in standing_in else None,
+                        on_behalf_of_name=standing_in.get(row["assignee_id"])))
     items.sort(key=lambda i: (i.sla_due_at is None, i.sla_due_at or i.updated_at, i.updated_at))
     return items[:limit]

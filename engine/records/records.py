@@ -31,6 +31,7 @@ from engine.records.transitions import (
 )
 from engine.people.users import assignable_problem
 from engine.files.attach import FilePlan, file_field_names, plan_files
+from engine.records.ownership import owner_check
 from engine.storage.executor import WriteExecutor, WriteTransaction
 from engine.storage.plain import PlainExecutor
 
@@ -38,12 +39,16 @@ __all__ = ["MAX_COMMENT", "SYSTEM_FIELDS", "Record", "Records", "TransitionOptio
 
 insert_history = FastInsert(history)
 _HISTORY_KEYS = ("flow", "record_id", "at", "actor_id", "action", "transition", "from_state", "to_state",
-                 "changes", "comment", "revision")
+                 "changes", "comment", "revision", "on_behalf_of")
 
 
 def _history_row(**values: Any) -> dict[str, Any]:
-    """Every history column named, so all history inserts share one compiled statement."""
-    return {k: values.get(k) for k in _HISTORY_KEYS}
+    """Every history column named, so all history inserts share one compiled statement (`on_behalf_of` only
+    when someone stood in for another: an act of one's own writes the columns it always did)."""
+    row = {k: values.get(k) for k in _HISTORY_KEYS}
+    if row["on_behalf_of"] is None:
+        del row["on_behalf_of"]
+    return row
 _ALWAYS_WRITTEN = frozenset({"state", "version", "updated_by", "updated_at"})
 SYSTEM_FIELDS = (
     "id", "state", "version", "revision", "assignee_id", "assignee_role", "created_by", "created_at",
@@ -122,8 +127,10 @@ class Records:
 
     def history(self, flow_name: str, record_id: int) -> list[dict[str, Any]]:
         self.registry.get(flow_name)
-        q = (select(history, users.c.display_name.label("actor_name"))
+        behalf = users.alias("behalf")
+        q = (select(history, users.c.display_name.label("actor_name"), behalf.c.display_name.label("on_behalf_of_name"))
              .outerjoin(users, users.c.id == history.c.actor_id)
+             .outerjoin(behalf, behalf.c.id == history.c.on_behalf_of)
              .where(history.c.flow == flow_name, history.c.record_id == record_id)
              .order_by(history.c.id))
         with self.db.connect().execution_options(readonly=True) as conn:
@@ -220,7 +227,7 @@ class Records:
             flow=live.flow.name, record_id=row["id"], at=now, actor_id=actor.id, action=change.action,
             transition=change.transition, from_state=change.from_state, to_state=change.to_state,
             changes=changes if change.entry is None else (changes or None), comment=change.comment,
-            revision=live.revision))
+            revision=live.revision, on_behalf_of=actor.on_behalf_of))
         return {**dict(row), **change.changed_db, **system}
 
     @staticmethod
@@ -261,7 +268,7 @@ class Records:
             row = self._load_for_write(tx, live, record_id)
             change = decide_edit(flow, row=row, before=values_from_row(flow, row), actor=actor, given=values,
                                  comment=comment, expected_version=expected_version, now=now,
-                                 check_user=partial(assignable_problem, conn))
+                                 check_user=partial(assignable_problem, conn), owner_check=owner_check(conn, flow, actor))
             if change is None:
                 return self.row_to_record(live, row)
             if isinstance(change, Refusal):
@@ -295,7 +302,8 @@ class Records:
             change = decide_transition(
                 flow, t, name, row=row, before=values_from_row(flow, row), actor=actor, given=values,
                 comment=comment, expected_version=expected_version, now=now, revision=live.revision,
-                check_user=partial(assignable_problem, conn) if values else None)
+                check_user=partial(assignable_problem, conn) if values else None,
+                owner_check=owner_check(conn, flow, actor))
             if isinstance(change, Refusal):
                 raise change.error
             merged = self._apply(tx, live, row, change, actor, now)

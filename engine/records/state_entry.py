@@ -51,7 +51,8 @@ def entry_columns(conn: Connection, flow: CompiledFlow, entry: StateEntry) -> di
     """The entry's columns with a pooled assignee picked (which may move the round-robin cursor)."""
     if entry.pooled is None:
         return entry.columns
-    return {**entry.columns, "assignee_id": pick_assignee(conn, flow, entry.state, entry.pooled)}
+    return {**entry.columns,
+            "assignee_id": pick_assignee(conn, flow, entry.state, entry.pooled, entry.columns.get("assignee_id"))}
 
 
 RowWriter = Callable[[dict[str, Any]], dict[str, Any]]

@@ -36,6 +36,10 @@ MAX_COMMENT = 10_000
 UserCheck = Callable[[int, str | None], str | None]
 """(user id, the role the field asks for) → why that user cannot be put there, or None."""
 
+OwnerCheck = Callable[[str, "int | None", frozenset[str]], "Refusal | None"]
+"""(state, the record's assignee, the actor's roles that allow this act) → the refusal of someone acting on
+a task assigned to another person, or None (engine/records/ownership.py)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
@@ -368,12 +372,14 @@ def field_errors(flow: CompiledFlow, *, transition: str | None, row: Mapping[str
 def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: Mapping[str, Any],
                       before: Mapping[str, Any], actor: Actor, given: Mapping[str, Any] | None,
                       comment: str | None, expected_version: int | None, now: datetime, revision: int,
-                      check_user: UserCheck | None) -> Change | Refusal:
+                      check_user: UserCheck | None, owner_check: OwnerCheck | None = None) -> Change | Refusal:
     """Decide transition `name` of the record whose row (system columns) is `row` and whose field
     values are `before`. `comment`: already stripped (None when empty)."""
     state = row["state"]
     refused = (version_refusal(row["version"], expected_version) or state_refusal(flow, t, name, state)
                or role_refusal(t, name, actor))
+    if refused is None and owner_check is not None:
+        refused = owner_check(state, row["assignee_id"], actor.roles.intersection(t.by))
     if refused is not None:
         return refused
     if given:
@@ -401,13 +407,15 @@ def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: 
 
 def decide_edit(flow: CompiledFlow, *, row: Mapping[str, Any], before: Mapping[str, Any], actor: Actor,
                 given: Mapping[str, Any], comment: str | None, expected_version: int | None, now: datetime,
-                check_user: UserCheck | None) -> Change | Refusal | None:
+                check_user: UserCheck | None, owner_check: OwnerCheck | None = None) -> Change | Refusal | None:
     """Decide an edit of the record's fields in its state; None when it changes nothing and has no comment."""
     state = row["state"]
     refused = version_refusal(row["version"], expected_version)
     if refused is not None:
         return refused
     refused = edit_refusal(flow, state, actor)
+    if refused is None and owner_check is not None:
+        refused = owner_check(state, row["assignee_id"], actor.roles & flow.editors_of(state))
     if refused is not None:
         return refused
     after = _validated(flow, state, before, given, actor, check_user)

@@ -79,6 +79,9 @@ history = Table(
     Column("changes", JSON),
     Column("comment", Text),
     Column("revision", Integer),
+    # Acting through an out-of-office delegation (migration 0007): the person the actor stood in for, who
+    # was responsible; `actor_id` is who acted. NULL when people act for themselves.
+    Column("on_behalf_of", Integer),
     Index("ix_history_flow_record_id", "flow", "record_id", "id"),
 )
 
@@ -311,4 +314,49 @@ file_chunks = Table(
     Column("key", String(64), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("data", LargeBinary, nullable=False),
+)
+
+# --- departments and out-of-office delegation (migration 0007) -------------------------------------
+
+# The org chart: a tree of departments (`parent_id`), each with an optional manager. `title` is flow-style
+# text: a string or a mapping of language tags (forms/local_text.py).
+departments = Table(
+    "departments", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", JSON, nullable=False),
+    Column("parent_id", String(64), ForeignKey("departments.id", ondelete="RESTRICT")),
+    Column("manager_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_departments_parent_id", "parent_id"),
+)
+
+# The closure of the tree: one row per (ancestor, descendant) pair, depth 0 for a department itself.
+# "My department and those below it" is one indexed range, whatever the depth (engine/people/departments.py
+# rebuilds it with every change of the tree).
+department_paths = Table(
+    "department_paths", metadata,
+    Column("ancestor_id", String(64), ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+    Column("descendant_id", String(64), ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+    Column("depth", Integer, nullable=False),
+    Index("ix_department_paths_descendant_id", "descendant_id", "depth"),
+)
+
+department_members = Table(
+    "department_members", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", String(64), ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+    Column("joined_at", UtcDateTime, nullable=False),
+    Index("ix_department_members_department_id", "department_id", "user_id"),
+)
+
+# Out of office: from `starts_at` until `ends_at` (exclusive) `delegate_id` stands in for `user_id`: sees
+# their tasks in the inbox and may act on them ("on behalf of"). One setting per user.
+delegations = Table(
+    "delegations", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("delegate_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_delegations_delegate_id", "delegate_id", "ends_at"),
 )

@@ -45,7 +45,14 @@ def test_visibility_rules(database_url: str, reference_flow_text: str, rule: str
         review = move(w.records.create(w.flow, sally, ORDER, now=MONDAY_10), "submit", sally)
         reviewer = clerk1 if review.assignee_id == clerk1.id else clerk2
         other_clerk = clerk2 if reviewer is clerk1 else clerk1
-        produced = move(move(w.records.create(w.flow, sam, ORDER, now=MONDAY_10), "submit", sam), "approve", reviewer)
+        second = move(w.records.create(w.flow, sam, ORDER, now=MONDAY_10), "submit", sam)
+        # Round robin gave the second review to the other clerk: a manager hands it to the reviewer first
+        # (task ownership: only the assignee acts on an assigned record).
+        from engine.records.claims import reassign
+        version = reassign(w.db, w.registry, w.flow, second.id, admin, reviewer.id, expected_version=second.version)
+        second = w.records.get(w.flow, second.id)
+        assert second.version == version and second.assignee_id == reviewer.id
+        produced = move(second, "approve", reviewer)
         produced = w.records.get(w.flow, produced.id)
         done_production = move(produced, "hold", sam, comment="wait")
 

@@ -13,7 +13,7 @@ from engine.language.loader import load_flow_text
 from engine.language.problems import FlowLoadError
 from tests.ui.live import REFERENCE_FLOW, sign_in
 
-SAMPLES = {"flow_name": "sales_order", "username": "clerk1", "outbox_id": "1"}
+SAMPLES = {"flow_name": "sales_order", "username": "clerk1", "outbox_id": "1", "dept_id": "hq"}
 ACTIONS = ("validate", "upload", "plan", "apply")  # the flow editor's posts
 
 
