@@ -19,7 +19,7 @@ from engine.records.actor import Actor
 from engine.records.conditions import NO_CONDITIONS, FieldStates, field_states
 from engine.records.transitions import conditions_context
 from forms import FieldValueError
-from ui.formview import FieldView
+from ui.formview import FieldView, Posted
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,14 @@ def typed_values(flow: CompiledFlow, typed: Mapping[str, list[str]] | None) -> d
         except FieldValueError:
             continue
     return out
+
+
+def forget_hidden_errors(flow: CompiledFlow, posted: Posted, stored: Mapping[str, Any], actor: Actor,
+                         now: datetime) -> None:
+    """Forget the parse errors of fields the posted values hide: their input was not shown, and what it
+    holds is not written anyway (the engine ignores a value sent for a hidden field)."""
+    if not flow.conditions or not posted.errors:
+        return
+    hidden = states_for(flow, {**stored, **posted.values}, actor, now).hidden
+    for name in hidden & posted.errors.keys():
+        del posted.errors[name]

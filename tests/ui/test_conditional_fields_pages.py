@@ -78,6 +78,19 @@ def test_a_value_posted_for_a_hidden_field_is_not_written_by_the_page(qc_app: Fa
     assert "dent" in page.split('id="history-h"')[1]
 
 
+def test_a_typing_mistake_in_a_field_hidden_meanwhile_does_not_refuse_the_post(qc_app: FastAPI) -> None:
+    client, csrf = sign_in(qc_app, "quinn")
+    res = client.post("/records/qc_check/new", data={"csrf_token": csrf, "batch": "B-9", "qc_result": "pass",
+                                                     "rework_hours": "many"}, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    rec_id = int(res.headers["location"].split("?")[0].rsplit("/", 1)[1])
+    assert qc_app.state.api.records.get("qc_check", rec_id).values["rework_hours"] is None
+    # shown, the same mistake is an error beside the field
+    res = client.post("/records/qc_check/new", data={"csrf_token": csrf, "batch": "B-9", "qc_result": "fail",
+                                                     "defect_notes": "dent", "rework_hours": "many"})
+    assert res.status_code == 422 and 'id="f-rework_hours-error"' in res.text
+
+
 def test_the_live_preview_says_what_is_hidden_and_required(qc_app: FastAPI) -> None:
     client, csrf = sign_in(qc_app, "quinn")
     res = client.post("/records/qc_check/preview", data={"csrf_token": csrf, "batch": "x", "qc_result": "fail"})

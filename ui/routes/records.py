@@ -18,7 +18,7 @@ from engine.language.flow import CompiledFlow
 from engine.records.records import Record, Records
 from engine.records.transitions import Refusal, decide_create, default_values, field_errors
 from ui.auth import Page, checked_page, current_page
-from ui.conditions_view import apply_conditions, states_for, typed_values
+from ui.conditions_view import apply_conditions, forget_hidden_errors, states_for, typed_values
 from ui.errors import PageRoute
 from ui.formview import FieldView, build_fields, parse_post
 from ui.history_view import history_entries
@@ -73,6 +73,7 @@ def create_record(request: Request, flow_name: str, page: Annotated[Page, Depend
     flow = _flow(request, flow_name)
     check_create(flow, page.actor)
     posted = parse_post(flow, page.form, _editable(create_modes(flow, page.actor)))
+    forget_hidden_errors(flow, posted, default_values(flow), page.actor, page.now)
     if posted.forbidden:
         raise ReadOnlyField(f"field '{posted.forbidden[0]}' cannot be set when creating a record",
                             field=posted.forbidden[0])
@@ -195,6 +196,7 @@ def act_on_record(request: Request, flow_name: str, record_id: RecordId,
         return _stale(request, page, rec, version, comment)
     editable = _editable(field_modes(flow, rec.state, page.actor))
     posted = parse_post(flow, form, editable, only_present=True)
+    forget_hidden_errors(flow, posted, rec.values, page.actor, page.now)
     if posted.forbidden:
         raise ReadOnlyField(f"field '{posted.forbidden[0]}' cannot be changed in state '{rec.state}'",
                             field=posted.forbidden[0])
