@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from api.body import MAX_VERSION
+from api.condition_docs import field_description
 from api.schemas import RecordBase
 from engine.records.access import create_fields
 from engine.language.flow import CompiledFlow
@@ -58,8 +59,9 @@ def _values_model(model_name: str, title: str, flow: CompiledFlow, names: list[s
         is_required = name in required
         schema = _value_schema(f, nullable=not is_required)
         annotation = Annotated[Any, WithJsonSchema(schema)]
-        info = Field(alias=name, title=f.title or name, description=f.help) if is_required else \
-            Field(default=None, alias=name, title=f.title or name, description=f.help)
+        about = field_description(f, flow.spec.language)
+        info = Field(alias=name, title=f.title or name, description=about) if is_required else \
+            Field(default=None, alias=name, title=f.title or name, description=about)
         definitions[f"f_{name}"] = (annotation, info)
     return create_model(model_name, __config__=ConfigDict(extra="forbid", title=title, populate_by_name=True),
                         **definitions)
@@ -70,7 +72,8 @@ def build_models(flow: CompiledFlow) -> FlowModels:
     label = flow.spec.title or flow.name
     settable = create_fields(flow)
     creatable = [n for n in flow.fields if n in settable]
-    required = frozenset(n for n in creatable if flow.fields[n].required and flow.fields[n].default is None)
+    required = frozenset(n for n in creatable if flow.fields[n].required and flow.fields[n].default is None
+                         and not flow.fields[n].show_if)  # a field hidden by its condition is not required
     editable = [n for n in flow.fields if n not in flow.compute]
     create_values = _values_model(f"{c}CreateValues", f"{label}: values of a new record", flow, creatable,
                                   required=required)

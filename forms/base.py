@@ -62,6 +62,8 @@ class FieldSpecBase(BaseModel):
     index: bool = Field(default=False, description="Filterable in lists (gets a database index)")
     compute: str | None = Field(default=None, description="Expression over other fields; the field is read-only")
     renamed_from: str | None = Field(default=None, description="Former id of this field, so a reload renames the column")
+    show_if: str | None = Field(default=None, description="Condition over other fields: shown (and written) only while it holds")
+    required_if: str | None = Field(default=None, description="Condition over other fields: the field must be filled while it holds")
 
     # The widget template is widgets/<widget>.html, looked up in ui/templates and then in the
     # `template_dir` of each registered type (so a type defined elsewhere brings its own).

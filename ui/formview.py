@@ -36,6 +36,10 @@ class FieldView:
     attrs: dict[str, Any] = field(default_factory=dict)
     own_label: bool = False
     preformatted: bool = False
+    # Conditional fields (ui/conditions_view.py): shown now, may become required, has a condition.
+    shown: bool = True
+    may_require: bool = False
+    conditional: bool = False
 
     @property
     def id(self) -> str:

@@ -33,7 +33,8 @@ from forms.number_fields import ExactDecimal
 Strategy = Literal["none", "alter", "rewrite"]
 
 # Keys of a field that say nothing about which values it accepts.
-_PRESENTATION = {"title", "help", "default", "renamed_from", "index", "unique", "required", "compute"}
+_PRESENTATION = {"title", "help", "default", "renamed_from", "index", "unique", "required", "compute",
+                 "show_if", "required_if"}
 CHUNK = 5000
 MAX_EXAMPLES = 5
 

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from engine.language.conditions import condition_problems
 from engine.language.durations import parse_duration
 from engine.language.expression_types import expression_problems
 from engine.language.expressions import (
@@ -33,6 +34,7 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
                   _computed, _expressions, _reminders, _moved_states, _renamed_fields):
         problems.extend(check(spec))
     problems.extend(_calendar_refs(spec, set(calendars)))
+    problems.extend(((path + (Inside(at),) if at is not None else path), message) for path, message, at in condition_problems(spec))
     return problems
 
 

@@ -11,6 +11,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from engine.sla.calendar import BusinessCalendar, CalendarSpec, ElapsedClock
+from engine.language.conditions import FieldConditions, compile_conditions
 from engine.language.durations import Duration, parse_duration
 from engine.language.expressions import Expression, TextTemplate, compile_expression, compile_template
 from engine.language.spec import FlowSpec, StateSpec, TransitionSpec
@@ -42,6 +43,7 @@ class CompiledFlow:
     clocks: dict[str, StateClock]
     timezone: ZoneInfo
     transitions_from: dict[str, tuple[tuple[str, TransitionSpec], ...]] = field(default_factory=dict)
+    conditions: FieldConditions = field(default_factory=FieldConditions)  # show_if / required_if
 
     @property
     def name(self) -> str:
@@ -205,4 +207,5 @@ def compile_flow(spec: FlowSpec, source_text: str, source: str,
         clocks=clocks,
         timezone=tz,
         transitions_from={s: tuple(v) for s, v in by_state.items()},
+        conditions=compile_conditions(spec),
     )

@@ -28,6 +28,7 @@ from engine.records.errors import (
 from engine.language.expressions import EvaluationError
 from engine.language.flow import CompiledFlow
 from engine.language.spec import TransitionSpec
+from engine.records.conditions import ContextOf, missing_for_transition, required_if_errors, settle, shown
 from engine.records.state_entry import StateEntry, plan_entry
 from forms import FieldValueError
 
@@ -196,6 +197,15 @@ def compute(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datet
     return errors
 
 
+def conditions_context(flow: CompiledFlow, actor: Actor, now: datetime) -> ContextOf:
+    """How `show_if` and `required_if` see values (engine/records/conditions.py): computed fields computed."""
+    def context(values: Mapping[str, Any]) -> dict[str, Any]:
+        seen = dict(values)
+        compute(flow, seen, actor, now)
+        return expression_context(seen, actor, now, flow)
+    return context
+
+
 def _computed(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datetime) -> Refusal | None:
     errors = compute(flow, values, actor, now)
     if errors:
@@ -272,11 +282,11 @@ def edit_refusal(flow: CompiledFlow, state: str, actor: Actor) -> Refusal | None
 
 
 def blockers(flow: CompiledFlow, t: TransitionSpec, name: str, values: Mapping[str, Any], actor: Actor,
-             now: datetime) -> list[Refusal]:
-    """What keeps transition `name` from firing with these values besides the role: required fields
-    left empty, then a false `when` condition (empty when it can fire)."""
+             now: datetime, state: str | None = None) -> list[Refusal]:
+    """What keeps transition `name` (from `state`) from firing with these values besides the role: required
+    fields left empty (with those `required_if` asks for), then a false `when` condition (empty when it can fire)."""
     out: list[Refusal] = []
-    missing = [f for f in t.require if flow.fields[f].is_empty(values.get(f))]
+    missing = missing_for_transition(flow, t.require, values, state, conditions_context(flow, actor, now))
     if missing:
         reason = f"fill in first: {', '.join(pick(flow.fields[f].title, None, flow.spec.language) or f for f in missing)}"
         out.append(Refusal(reason, MissingRequired(f"'{t.title or name}': {reason}", missing)))
@@ -298,7 +308,7 @@ def transition_options(flow: CompiledFlow, state: str, values: Mapping[str, Any]
     result = []
     for name, t in flow.transitions_from.get(state, ()):
         role = role_refusal(t, name, actor)
-        refused = blockers(flow, t, name, values, actor, now)
+        refused = blockers(flow, t, name, values, actor, now, state)
         if role is not None:
             refused.insert(0, role)
         result.append(TransitionOption(
@@ -311,14 +321,16 @@ def transition_options(flow: CompiledFlow, state: str, values: Mapping[str, Any]
 # --- the decisions ---------------------------------------------------------------------------------
 
 def _validated(flow: CompiledFlow, state: str, before: Mapping[str, Any], given: Mapping[str, Any], actor: Actor,
-               check_user: UserCheck | None) -> dict[str, Any] | Refusal:
+               check_user: UserCheck | None, now: datetime) -> dict[str, Any] | Refusal:
     """`before` with the submitted values applied, or the refusal of the values."""
     errors: dict[str, str] = {}
     cleaned = coerce_given(flow, given, flow.editable_fields(state, actor.roles), f"in state '{state}'", errors)
     if isinstance(cleaned, Refusal):
         return cleaned
     after = {**before, **cleaned}
+    conditions = settle(flow, before, after, cleaned, conditions_context(flow, actor, now))  # hidden: not written
     required_errors(flow, after, cleaned, errors)
+    required_if_errors(flow, after, cleaned, conditions, errors)
     user_errors(flow, cleaned, check_user, errors)
     if errors:
         err = ValidationFailed(errors)
@@ -343,7 +355,9 @@ def decide_create(flow: CompiledFlow, given: Mapping[str, Any], actor: Actor,
             data[name] = f.coerce(f.default, tz=flow.timezone)
         else:
             data[name] = None
-    required_errors(flow, data, settable, errors)
+    conditions = settle(flow, default_values(flow), data, cleaned, conditions_context(flow, actor, now))
+    required_errors(flow, data, shown(settable, conditions), errors)
+    required_if_errors(flow, data, settable, conditions, errors)
     errors.update(compute(flow, data, actor, now))
     return data, cleaned, errors
 
@@ -383,7 +397,7 @@ def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: 
     if refused is not None:
         return refused
     if given:
-        after = _validated(flow, state, before, given, actor, check_user)
+        after = _validated(flow, state, before, given, actor, check_user, now)
         if isinstance(after, Refusal):
             return after
         refused = _computed(flow, after, actor, now)
@@ -391,7 +405,7 @@ def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: 
             return refused
     else:
         after = dict(before)
-    found = blockers(flow, t, name, after, actor, now)
+    found = blockers(flow, t, name, after, actor, now, state)
     if found:
         return found[0]
     if t.comment == "required" and not comment:
@@ -418,7 +432,7 @@ def decide_edit(flow: CompiledFlow, *, row: Mapping[str, Any], before: Mapping[s
         refused = owner_check(state, row["assignee_id"], actor.roles & flow.editors_of(state))
     if refused is not None:
         return refused
-    after = _validated(flow, state, before, given, actor, check_user)
+    after = _validated(flow, state, before, given, actor, check_user, now)
     if isinstance(after, Refusal):
         return after
     refused = _computed(flow, after, actor, now)

@@ -18,6 +18,7 @@ from engine.language.flow import CompiledFlow
 from engine.records.records import Record, Records
 from engine.records.transitions import Refusal, decide_create, default_values, field_errors
 from ui.auth import Page, checked_page, current_page
+from ui.conditions_view import apply_conditions, forget_hidden_errors, states_for, typed_values
 from ui.errors import PageRoute
 from ui.file_views import add_file_views
 from ui.formview import FieldView, build_fields, parse_post
@@ -51,11 +52,13 @@ def _new_page(request: Request, page: Page, flow: CompiledFlow, values: dict[str
               banner: str | None = None, status: int = 200) -> Response:
     modes = create_modes(flow, page.actor)
     people = People(request)
-    fields = build_fields(flow, modes, _with_computed(flow, values, page), page._, typed=typed, errors=errors,
+    shown = _with_computed(flow, values, page)
+    fields = build_fields(flow, modes, shown, page._, typed=typed, errors=errors,
                           user_options=people.user_options(flow.fields), user_names=people.names)
     add_file_views(fields, services(request).db, flow.name, None, page.actor)
     fields = [f for f in fields if f.editable or f.computed or f.display]  # later stages' empty fields: noise here
-    return render("records/new.html", page.context(flow=flow, fields=fields, banner=banner,
+    conditions = apply_conditions(flow, fields, states_for(flow, shown, page.actor, page.now))
+    return render("records/new.html", page.context(flow=flow, fields=fields, banner=banner, conditions=conditions,
                                                    errors=_error_list(fields, errors or {}, page)),
                   status_code=status)
 
@@ -72,6 +75,7 @@ def create_record(request: Request, flow_name: str, page: Annotated[Page, Depend
     flow = _flow(request, flow_name)
     check_create(flow, page.actor)
     posted = parse_post(flow, page.form, _editable(create_modes(flow, page.actor)))
+    forget_hidden_errors(flow, posted, default_values(flow), page.actor, page.now)
     if posted.forbidden:
         raise ReadOnlyField(f"field '{posted.forbidden[0]}' cannot be set when creating a record",
                             field=posted.forbidden[0])
@@ -95,7 +99,9 @@ def preview_new(request: Request, flow_name: str, page: Annotated[Page, Depends(
     posted = parse_post(flow, page.form, _editable(create_modes(flow, page.actor)))
     values = _with_computed(flow, {**default_values(flow), **posted.values}, page)
     fields = build_fields(flow, create_modes(flow, page.actor), values, page._)
-    return render("records/_preview.html", page.context(fields=[f for f in fields if f.computed], transitions=None))
+    conditions = apply_conditions(flow, fields, states_for(flow, values, page.actor, page.now))
+    return render("records/_preview.html", page.context(fields=[f for f in fields if f.computed], transitions=None,
+                                                        conditions=conditions))
 
 
 # --- the record page -------------------------------------------------------------------------------
@@ -116,6 +122,8 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
     fields = build_fields(flow, modes, rec.values, page._, typed=typed, errors=errors,
                           user_options=people.user_options(flow.fields), user_names=people.names)
     add_file_views(fields, svc.db, rec.flow, rec.id, page.actor)
+    conditions = apply_conditions(flow, fields, states_for(flow, {**rec.values, **typed_values(flow, typed)},
+                                                           page.actor, page.now))
     transitions = _transition_views(request, rec, page)
     sys = rec.system
     sla_state = sys.get("sla_state") or rec.state
@@ -135,7 +143,7 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
         candidates=people.members(owner), history=history, banner=banner, comment=comment,
         comment_required=[t.title for t in wants_comment if t.comment == "required"],
         comment_optional=[t.title for t in wants_comment if t.comment == "optional"],
-        errors=_error_list(fields, errors or {}, page), msg=msg,
+        errors=_error_list(fields, errors or {}, page), msg=msg, conditions=conditions,
         comment_error=translate_message(page._, errors["comment"]) if errors and "comment" in errors else None,
         created_by=people.names.get(sys.get("created_by") or 0, ""),
     )
@@ -191,6 +199,7 @@ def act_on_record(request: Request, flow_name: str, record_id: RecordId,
         return _stale(request, page, rec, version, comment)
     editable = _editable(field_modes(flow, rec.state, services(request).access.acting_as(rec, page.actor)))
     posted = parse_post(flow, form, editable, only_present=True)
+    forget_hidden_errors(flow, posted, rec.values, page.actor, page.now)
     if posted.forbidden:
         raise ReadOnlyField(f"field '{posted.forbidden[0]}' cannot be changed in state '{rec.state}'",
                             field=posted.forbidden[0])
@@ -261,8 +270,10 @@ def preview_record(request: Request, flow_name: str, record_id: RecordId,
     values = _with_computed(flow, {**rec.values, **posted.values}, page)
     draft = Record(rec.flow, rec.id, rec.state, rec.version, values, rec.system, rec.title)
     fields = build_fields(flow, modes, values, page._)
+    conditions = apply_conditions(flow, fields, states_for(flow, values, page.actor, page.now))
     return render("records/_preview.html", page.context(
-        fields=[f for f in fields if f.computed], transitions=_transition_views(request, draft, page), rec=rec))
+        fields=[f for f in fields if f.computed], transitions=_transition_views(request, draft, page), rec=rec,
+        conditions=conditions))
 
 
 @router.post("/records/{flow_name}/{record_id}/reassign")

@@ -62,6 +62,27 @@
     if (note) { note.hidden = false; apply.setAttribute("aria-describedby", "apply-stale"); }
   });
 
+  // Conditional fields: #field-conditions (records/_conditions.html, refreshed by the live preview)
+  // says which fields are hidden and which are required now; fields with a condition carry data-cond.
+  function applyConditions() {
+    var state = document.getElementById("field-conditions");
+    if (!state) return;
+    var hidden = (state.dataset.hidden || "").split(" ");
+    var required = (state.dataset.required || "").split(" ");
+    document.querySelectorAll("[data-cond]").forEach(function (wrap) {
+      var name = wrap.dataset.cond;
+      var req = required.indexOf(name) >= 0;
+      wrap.hidden = hidden.indexOf(name) >= 0;
+      wrap.querySelectorAll("abbr.req").forEach(function (mark) { mark.hidden = !req; });
+      wrap.querySelectorAll("input:not([type=hidden]), select, textarea").forEach(function (input) {
+        if (req) { input.setAttribute("aria-required", "true"); input.required = true; }
+        else { input.removeAttribute("aria-required"); input.required = false; }
+      });
+    });
+  }
+  document.addEventListener("htmx:oobAfterSwap", applyConditions);
+  document.addEventListener("htmx:afterSettle", applyConditions);
+
   // htmx: show a failed request's message instead of doing nothing.
   document.addEventListener("htmx:responseError", function (ev) {
     var flash = document.getElementById("flash");
