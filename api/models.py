@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from api.body import MAX_VERSION
 from api.schemas import RecordBase
+from forms.local_text import pick
 from engine.records.access import create_fields
 from engine.language.flow import CompiledFlow
 from engine.records.records import MAX_COMMENT
@@ -58,8 +59,9 @@ def _values_model(model_name: str, title: str, flow: CompiledFlow, names: list[s
         is_required = name in required
         schema = _value_schema(f, nullable=not is_required)
         annotation = Annotated[Any, WithJsonSchema(schema)]
-        info = Field(alias=name, title=f.title or name, description=f.help) if is_required else \
-            Field(default=None, alias=name, title=f.title or name, description=f.help)
+        title, help_text = pick(f.title, None, flow.spec.language) or name, pick(f.help, None, flow.spec.language)
+        info = Field(alias=name, title=title, description=help_text) if is_required else \
+            Field(default=None, alias=name, title=title, description=help_text)
         definitions[f"f_{name}"] = (annotation, info)
     return create_model(model_name, __config__=ConfigDict(extra="forbid", title=title, populate_by_name=True),
                         **definitions)
@@ -67,7 +69,7 @@ def _values_model(model_name: str, title: str, flow: CompiledFlow, names: list[s
 
 def build_models(flow: CompiledFlow) -> FlowModels:
     c = camel(flow.name)
-    label = flow.spec.title or flow.name
+    label = pick(flow.spec.title, None, flow.spec.language) or flow.name
     settable = create_fields(flow)
     creatable = [n for n in flow.fields if n in settable]
     required = frozenset(n for n in creatable if flow.fields[n].required and flow.fields[n].default is None)
