@@ -47,3 +47,17 @@ def reader_options(field: Any, options: list[tuple[str, str]], locale: str | Non
     if not isinstance(choices, dict):
         return options
     return [(value, flow_text(choices[value], locale, flow) if value in choices else label) for value, label in options]
+
+
+def reader_record_title(title: str, record_id: int, locale: str | None, flow: Any) -> str:
+    """A record's title for this reader: a flow without `record_title` names records '<flow title> #<id>',
+    and that flow title is picked in the reader's language (the stored title uses the flow's)."""
+    if flow is None or getattr(flow, "title", None) is not None:
+        return title
+    return f"{flow_text(flow.spec.title, locale, flow) or flow.name} #{record_id}"
+
+
+@pass_context
+def record_title_filter(ctx: Context, rec: Any, flow: Any = None) -> str:
+    """`{{ rec|record_title }}`: see `reader_record_title`."""
+    return reader_record_title(rec.title, rec.id, ctx.get("locale"), flow if flow is not None else ctx.get("flow"))

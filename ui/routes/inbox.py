@@ -13,7 +13,7 @@ from engine.records.claims import claim, may_claim
 from engine.records.inbox import InboxItem, inbox
 from ui.auth import Page, checked_page, current_page, is_htmx
 from ui.errors import PageRoute
-from ui.i18n.flow_text import flow_text
+from ui.i18n.flow_text import flow_text, reader_record_title
 from ui.services import services
 from ui.sla_view import SlaBadge, age_text, sla_badge
 from ui.templating import render
@@ -32,6 +32,7 @@ class InboxRow:
     queue: str | None  # the role title of an unassigned record
     can_claim: bool
     flow_title: str = ""  # in the reader's language
+    record_title: str = ""
     state_title: str = ""
 
     @property
@@ -51,7 +52,8 @@ def _rows(request: Request, page: Page, items: list[InboxItem]) -> list[InboxRow
             queue=(flow_text(role.title, page._.locale, flow) if role and role.title else it.assignee_role)
             if it.assignee_id is None else None,
             can_claim=may_claim(flow, it.state, it.assignee_id, page.actor),
-            flow_title=flow_text(it.flow_title, page._.locale, flow), state_title=flow_text(it.state_title, page._.locale, flow)))
+            flow_title=flow_text(it.flow_title, page._.locale, flow), state_title=flow_text(it.state_title, page._.locale, flow),
+            record_title=reader_record_title(it.title, it.record_id, page._.locale, flow)))
     return out
 
 
