@@ -16,6 +16,7 @@ from html import escape
 from markupsafe import Markup
 
 from engine.language.flow import CompiledFlow
+from ui.i18n import DEFAULT_LOCALE, Translator
 from ui.i18n.flow_text import flow_text
 
 NODE_H = 58
@@ -51,24 +52,25 @@ class _Edge:
     roles: str
 
 
-def _sla_text(flow: CompiledFlow, name: str) -> str:
+def _sla_text(flow: CompiledFlow, name: str, _: Translator) -> str:
     st = flow.state(name)
     if st.final:
-        return "final"
+        return _("final")
     if st.pause_sla:
-        return "SLA paused"
+        return _("SLA paused")
     if st.sla is None:
         return ""
-    text = f"SLA {st.sla.due}"
+    text = _("SLA {due}", due=st.sla.due)
     if st.sla.warn:
-        text += f" · warn {st.sla.warn}"
+        text += _(" · warn {warn}", warn=st.sla.warn)
     if st.sla.clock == "elapsed":
-        text += " · elapsed"
+        text += _(" · elapsed")
     return text
 
 
 def _nodes_edges(flow: CompiledFlow, locale: str | None) -> tuple[dict[str, _Node], list[_Edge]]:
     roles = flow.spec.roles
+    words = Translator(locale or DEFAULT_LOCALE)
 
     def local(text: object, default: str) -> str:
         return flow_text(text, locale, flow) or default
@@ -77,7 +79,7 @@ def _nodes_edges(flow: CompiledFlow, locale: str | None) -> tuple[dict[str, _Nod
     for i, (name, st) in enumerate(flow.spec.states.items()):
         owner = roles.get(st.owner or "")
         owner_text = local(owner.title, st.owner or "") if owner else (st.owner or "")
-        lines = (local(st.title, name), owner_text, _sla_text(flow, name))
+        lines = (local(st.title, name), owner_text, _sla_text(flow, name, words))
         width = max(150.0, max(text_width(line) for line in lines) + 24)
         nodes[name] = _Node(name, lines, st.final, st.pause_sla, order=float(i), w=width)
     edges = []

@@ -147,6 +147,7 @@ def test_the_admin_flow_page_and_diagram_in_each_language(app: FastAPI) -> None:
     assert "订单审核" in zh_svg and "跟单员" in zh_svg and "Order review" not in zh_svg
     assert "Order review" in en_svg and "Order desk" in en_svg and "Manager approval" in en_svg
     assert "销售经理" in en_svg  # the manager role is titled in Chinese only: the flow's language
+    assert "终态" in zh_svg and "final" in en_svg and "终态" not in en_svg
     assert "Sales order" in en.get("/admin/flows").text and "销售订单" in zh.get("/admin/flows").text
     page = en.get("/admin/flows/sales_order").text
     _no_mapping(page)
