@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from api.front import RelayflowApp
 from api.live_flows import serve_live_revisions
 from api.setup import install_api
+from api.reader_language import ReaderLanguage, api_text
 from api.web_security import WebSecurity
 from engine.storage.db import make_engine
 from engine.storage.migrate import upgrade_database
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     install_api(app, db, registry, settings)
     # Added last, so it runs first: its headers and its origin check cover every answer, the lean routes' too.
     app.add_front(WebSecurity, allowed_origins=settings.origins)
+    app.add_front(ReaderLanguage)  # titles in API answers in the client's language (api/reader_language.py)
     serve_live_revisions(app, db, registry, settings)
 
     @app.get("/health")
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     @app.get("/api/flows")
     def list_flows() -> list[dict[str, Any]]:
         return [
-            {"name": lf.flow.name, "title": lf.flow.spec.title, "revision": lf.revision,
+            {"name": lf.flow.name, "title": api_text(lf.flow.spec.title, lf.flow), "revision": lf.revision,
              "states": list(lf.flow.spec.states), "transitions": list(lf.flow.spec.transitions)}
             for lf in registry.all()
         ]

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.reader_language import api_message
 from engine.records import errors as E
 from engine.records.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused
 
@@ -108,7 +109,7 @@ def workflow_problem(request: Request | None, exc: E.WorkflowError) -> JSONRespo
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
     if isinstance(exc, E.ValidationFailed):
-        errors = [field_error(k, v, pointer=_field_pointer(k)) for k, v in exc.field_errors.items()]
+        errors = [field_error(k, api_message(v), pointer=_field_pointer(k)) for k, v in exc.field_errors.items()]
     elif isinstance(exc, E.MissingRequired):
         errors = [field_error(f, "required before this transition") for f in exc.fields]
     elif isinstance(exc, E.CommentRequired):
@@ -121,7 +122,7 @@ def workflow_problem(request: Request | None, exc: E.WorkflowError) -> JSONRespo
         headers["ETag"] = f'"{exc.current_version}"'
     elif isinstance(exc, E.Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    return problem_response(request, status, exc.code, exc.message, errors=errors, headers=headers, **extra)
+    return problem_response(request, status, exc.code, api_message(exc.message), errors=errors, headers=headers, **extra)
 
 
 _PARAMS = frozenset({"sort", "limit", "after", "q", "state", "assignee", "created_by", "comment", "version",

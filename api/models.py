@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from api.body import MAX_VERSION
 from api.condition_docs import field_description
 from api.schemas import RecordBase
+from forms.local_text import pick
 from engine.records.access import create_fields
 from engine.language.flow import CompiledFlow
 from engine.records.records import MAX_COMMENT
@@ -59,9 +60,9 @@ def _values_model(model_name: str, title: str, flow: CompiledFlow, names: list[s
         is_required = name in required
         schema = _value_schema(f, nullable=not is_required)
         annotation = Annotated[Any, WithJsonSchema(schema)]
-        about = field_description(f, flow.spec.language)
-        info = Field(alias=name, title=f.title or name, description=about) if is_required else \
-            Field(default=None, alias=name, title=f.title or name, description=about)
+        title, about = pick(f.title, None, flow.spec.language) or name, field_description(f, flow.spec.language)
+        info = Field(alias=name, title=title, description=about) if is_required else \
+            Field(default=None, alias=name, title=title, description=about)
         definitions[f"f_{name}"] = (annotation, info)
     return create_model(model_name, __config__=ConfigDict(extra="forbid", title=title, populate_by_name=True),
                         **definitions)
@@ -69,7 +70,7 @@ def _values_model(model_name: str, title: str, flow: CompiledFlow, names: list[s
 
 def build_models(flow: CompiledFlow) -> FlowModels:
     c = camel(flow.name)
-    label = flow.spec.title or flow.name
+    label = pick(flow.spec.title, None, flow.spec.language) or flow.name
     settable = create_fields(flow)
     creatable = [n for n in flow.fields if n in settable]
     required = frozenset(n for n in creatable if flow.fields[n].required and flow.fields[n].default is None

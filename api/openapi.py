@@ -24,6 +24,7 @@ from api.errors import problem_responses
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.models import FlowModels, _value_schema, models_for
 from api.schemas import HistoryEntry, TransitionList
+from forms.local_text import pick
 from engine.records.listing import MAX_LIMIT, MAX_SEARCH, filterable_fields, range_fields, sort_keys
 from engine.storage.registry import FlowRegistry, LiveFlow
 
@@ -70,7 +71,7 @@ def _filter_params(live: LiveFlow) -> list[inspect.Parameter]:
             alias = name + suffix
             py = "q_" + alias.replace(".", "_")
             ann = Annotated[Any, WithJsonSchema(schema),
-                            Query(alias=alias, description=f"{f.title or name} {words} this value")]
+                            Query(alias=alias, description=f"{pick(f.title, None, flow.spec.language) or name} {words} this value")]
             params.append(_param(py, ann, None))
     return params
 
@@ -79,7 +80,7 @@ def _flow_routes(live: LiveFlow) -> list[BaseRoute]:
     flow = live.flow
     name = flow.name
     m: FlowModels = models_for(live)
-    label = flow.spec.title or name
+    label = pick(flow.spec.title, None, flow.spec.language) or name
     router = APIRouter(prefix=f"/api/flows/{name}/records", tags=[f"flow: {name}"],
                        dependencies=[Depends(current_principal)])
     idem = _param("idempotency_key", Annotated[str | None, Header(
@@ -139,7 +140,8 @@ def _flow_routes(live: LiveFlow) -> list[BaseRoute]:
         lines = []
         for tname, t in flow.spec.transitions.items():
             cond = f"; when {t.when}" if t.when else ""
-            lines.append(f"* `{tname}` — {t.title or tname}: {', '.join(t.from_)} → {t.to}; by {', '.join(t.by)}{cond}")
+            shown = pick(t.title, None, flow.spec.language) or tname
+            lines.append(f"* `{tname}` — {shown}: {', '.join(t.from_)} → {t.to}; by {', '.join(t.by)}{cond}")
         router.add_api_route(
             "/{record_id}/transitions/{transition}",
             _endpoint([_record_id(), _param("transition", Annotated[Literal[names], Path(  # type: ignore[valid-type]

@@ -9,6 +9,7 @@ from engine.records.actor import Actor
 from engine.language.flow import CompiledFlow
 from engine.records.inbox import InboxItem
 from engine.records.records import Record
+from api.reader_language import api_text
 
 
 def iso(value: datetime | None) -> str | None:
@@ -21,7 +22,7 @@ def record_json(flow: CompiledFlow, rec: Record, actor: Actor) -> dict[str, Any]
     editable = editable_fields(flow, rec.state, actor)
     s = rec.system
     return {
-        "flow": flow.name, "id": rec.id, "state": rec.state, "state_title": flow.state(rec.state).title or rec.state,
+        "flow": flow.name, "id": rec.id, "state": rec.state, "state_title": api_text(flow.state(rec.state).title, flow) or rec.state,
         "version": rec.version, "revision": s.get("revision"), "title": rec.title, "values": values,
         "editable": [n for n in flow.fields if n in editable],
         "assignee_id": s.get("assignee_id"), "assignee_role": s.get("assignee_role"),
@@ -46,10 +47,11 @@ def history_json(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def inbox_json(item: InboxItem) -> dict[str, Any]:
+def inbox_json(item: InboxItem, flow: CompiledFlow | None = None) -> dict[str, Any]:
+    """`flow`: the item's, whose language is the fallback of its titles."""
     return {
-        "flow": item.flow, "flow_title": item.flow_title, "record_id": item.record_id, "state": item.state,
-        "state_title": item.state_title, "title": item.title, "assignee_id": item.assignee_id,
+        "flow": item.flow, "flow_title": api_text(item.flow_title, flow), "record_id": item.record_id,
+        "state": item.state, "state_title": api_text(item.state_title, flow), "title": item.title, "assignee_id": item.assignee_id,
         "assignee_role": item.assignee_role, "sla_status": item.sla_status, "sla_due_at": iso(item.sla_due_at),
         "sla_warn_at": iso(item.sla_warn_at), "created_at": iso(item.created_at),
         "updated_at": iso(item.updated_at), "version": item.version,

@@ -307,12 +307,14 @@ def inbox_cmd(ctx: click.Context, username: str) -> None:
     """Records waiting on a user or their roles, most urgent first."""
     from engine.records.inbox import inbox
     from engine.people.users import load_actor
+    from forms.local_text import pick
 
     database = _db(ctx)
     reg = _registry(ctx, database)
     for item in inbox(database, reg, _run(lambda: load_actor(database, username=username))):
         due = f"{item.sla_due_at:%Y-%m-%d %H:%M}Z" if item.sla_due_at else "-"
-        click.echo(f"{item.flow}#{item.record_id:<6} {item.state_title:<12} due {due:<18} {item.title}")
+        state = pick(item.state_title, None, reg.get(item.flow).flow.spec.language) or item.state
+        click.echo(f"{item.flow}#{item.record_id:<6} {state:<12} due {due:<18} {item.title}")
 
 
 # --- SLA: worker, simulation, outbox, report ---------------------------------------------------------

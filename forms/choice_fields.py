@@ -15,7 +15,7 @@ from pydantic import BeforeValidator, Field, field_validator
 from sqlalchemy.types import JSON, String, TypeEngine
 
 from .base import FieldValueError, Gettext
-from .local_text import LocalText
+from .local_text import LocalText, pick
 from .checked_spec import CheckedFieldSpec, Length
 from .value_checks import wrong_type
 
@@ -51,7 +51,7 @@ class _ChoiceBase(CheckedFieldSpec):
         return value
 
     def widget_options(self) -> list[tuple[str, str]]:
-        return [(k, str(v)) for k, v in self.choices.items()]
+        return [(k, pick(v) or k) for k, v in self.choices.items()]  # the pages pick the reader's language
 
     def type_details(self) -> list[str]:
         return [", ".join(list(self.choices)[:6]) + (", ..." if len(self.choices) > 6 else "")]
@@ -96,7 +96,7 @@ class ChoiceField(_ChoiceBase):
         return None if raw is None else self._choice_id(raw)
 
     def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
-        return str(self.choices.get(value, value))
+        return _label(self.choices.get(value, value), _)
 
     def value_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string", **self._labels_schema()}
@@ -166,7 +166,7 @@ class MultiChoiceField(_ChoiceBase):
         return None if value is None else list(value)
 
     def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
-        return ", ".join(str(self.choices.get(v, v)) for v in value)
+        return ", ".join(_label(self.choices.get(v, v), _) for v in value)
 
     def form_inputs(self, value: Any, tz: tzinfo) -> list[str]:
         return [str(v) for v in value]
@@ -182,3 +182,8 @@ class MultiChoiceField(_ChoiceBase):
         if self.max_items is not None:
             schema["maxItems"] = self.max_items
         return self._described(schema)
+
+
+def _label(label: Any, _: Gettext) -> str:
+    """A choice label in the language of the page that shows it (its translator's `locale`)."""
+    return pick(label, getattr(_, "locale", None)) or ""

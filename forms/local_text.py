@@ -9,7 +9,8 @@ Nothing here knows about web pages: the caller passes the reader's language.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -85,3 +86,49 @@ def languages_of(text: Any) -> tuple[str, ...]:
 
 Words = str | dict[str, str]
 """The plain type of a `LocalText` value, for dataclasses that hand it on to the pages."""
+
+
+@dataclass(frozen=True, slots=True)
+class Titled:
+    """A title (or help, or an author's message) put into a `forms.messages.Message`.
+
+    The message keeps the words in every language; the page that shows the message picks
+    the reader's (`for_reader`), with the flow's language (`fallback`) when the reader's is
+    missing. As plain text (`str`, an API answer or a log) it reads in the flow's language.
+    """
+
+    words: Words
+    fallback: str | None = None
+
+    def for_reader(self, lang: str | None) -> str:
+        return pick(self.words, lang, self.fallback) or ""
+
+    def __str__(self) -> str:
+        return self.for_reader(None)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+@dataclass(frozen=True, slots=True)
+class TitleList:
+    """Several titles in a message: "Order no., Customer" in English, "订单号、客户" in Chinese."""
+
+    items: tuple[Titled, ...]
+
+    @classmethod
+    def of(cls, texts: Iterable[Words], fallback: str | None = None) -> TitleList:
+        return cls(tuple(Titled(t, fallback) for t in texts))
+
+    def for_reader(self, lang: str | None) -> str:
+        chinese = _base(lang or self._language()) == "zh"
+        return ("、" if chinese else ", ").join(t.for_reader(lang) for t in self.items)
+
+    def _language(self) -> str:
+        return next((t.fallback for t in self.items if t.fallback), "en")
+
+    def __str__(self) -> str:
+        return self.for_reader(None)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)

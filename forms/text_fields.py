@@ -13,11 +13,13 @@ from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, Strict, field_validator
+from pydantic import Field, Strict, field_validator, model_validator
 from sqlalchemy.types import String, Text, TypeEngine
 
 from .base import FieldValueError
 from .checked_spec import CheckedFieldSpec, Length, PositiveLength
+from .local_text import LocalText
+from .pattern_rule import mismatch_message, split_pattern
 from .value_checks import check_length, find_control_char, wrong_type
 
 
@@ -85,9 +87,16 @@ class TextField(_TextLike):
     """A single line of text, optionally matching a regular expression."""
 
     type: Literal["text"] = "text"
-    pattern: str | None = Field(default=None, description="Regular expression the whole value must match")
+    pattern: str | None = Field(default=None, description="Regular expression the whole value must match; "
+                                "with its message: {regex: ..., message: ...}")
+    pattern_message: LocalText | None = Field(default=None, description="Written as pattern: {regex: ..., message: ...}")
 
     widget: ClassVar[str] = "text"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pattern_with_message(cls, data: Any) -> Any:
+        return split_pattern(dict(data)) if isinstance(data, dict) else data
 
     @field_validator("pattern")
     @classmethod
@@ -101,7 +110,7 @@ class TextField(_TextLike):
 
     def _check_format(self, text: str) -> str:
         if self.pattern is not None and not compiled_pattern(self.pattern).fullmatch(text):
-            raise FieldValueError.of("pattern", "does not match the required format ({p})", p=self.pattern)
+            raise FieldValueError(mismatch_message(self.pattern_message, self.help), "pattern")
         return text
 
     def _format_schema(self) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from engine.delivery.notifications import unread_count
 from engine.people.sessions import Session, csrf_matches
 from engine.people.tokens import hash_secret
 from ui.i18n import LANG_COOKIE, Translator, choose_locale, translate_message
+from ui.i18n.flow_text import flow_text
 from ui.timezones import local_time, viewer_timezone
 
 try:  # the API defines the cookie both doors share
@@ -72,7 +73,8 @@ class Page:
     def context(self, **extra: Any) -> dict[str, Any]:
         """What every page template gets."""
         registry = self.request.app.state.registry
-        flows = sorted(((lf.flow.name, lf.flow.spec.title or lf.flow.name) for lf in registry.all()),
+        flows = sorted(((lf.flow.name, flow_text(lf.flow.spec.title, self._.locale, lf.flow) or lf.flow.name)
+                        for lf in registry.all()),
                        key=lambda x: x[1])
         ctx: dict[str, Any] = {
             "_": self._, "locale": self._.locale, "actor": self.actor, "csrf": self.csrf,

@@ -18,6 +18,8 @@ from html import escape
 from markupsafe import Markup
 
 from engine.language.flow import CompiledFlow
+from ui.i18n import DEFAULT_LOCALE, Translator
+from ui.i18n.flow_text import flow_text
 
 NODE_H = 58
 GAP_X = 56
@@ -52,36 +54,41 @@ class _Edge:
     roles: str
 
 
-def _sla_text(flow: CompiledFlow, name: str) -> str:
+def _sla_text(flow: CompiledFlow, name: str, _: Translator) -> str:
     st = flow.state(name)
     if st.final:
-        return "final"
+        return _("final")
     if st.pause_sla:
-        return "SLA paused"
+        return _("SLA paused")
     if st.sla is None:
         return ""
-    text = f"SLA {st.sla.due}"
+    text = _("SLA {due}", due=st.sla.due)
     if st.sla.warn:
-        text += f" · warn {st.sla.warn}"
+        text += _(" · warn {warn}", warn=st.sla.warn)
     if st.sla.clock == "elapsed":
-        text += " · elapsed"
+        text += _(" · elapsed")
     return text
 
 
-def _nodes_edges(flow: CompiledFlow) -> tuple[dict[str, _Node], list[_Edge]]:
+def _nodes_edges(flow: CompiledFlow, locale: str | None) -> tuple[dict[str, _Node], list[_Edge]]:
     roles = flow.spec.roles
+    words = Translator(locale or DEFAULT_LOCALE)
+
+    def local(text: object, default: str) -> str:
+        return flow_text(text, locale, flow) or default
+
     nodes: dict[str, _Node] = {}
     for i, (name, st) in enumerate(flow.spec.states.items()):
         owner = roles.get(st.owner or "")
-        owner_text = (owner.title or st.owner or "") if owner else (st.owner or "")
-        lines = (st.title or name, owner_text, _sla_text(flow, name))
+        owner_text = local(owner.title, st.owner or "") if owner else (st.owner or "")
+        lines = (local(st.title, name), owner_text, _sla_text(flow, name, words))
         width = max(150.0, max(text_width(line) for line in lines) + 24)
         nodes[name] = _Node(name, lines, st.final, st.pause_sla, order=float(i), w=width)
     edges = []
     for tname, t in flow.spec.transitions.items():
-        role_text = ", ".join((roles[r].title or r) if r in roles else r for r in t.by)
+        role_text = ", ".join(local(roles[r].title, r) if r in roles else r for r in t.by)
         for src in t.from_:
-            edges.append(_Edge(src, t.to, t.title or tname, role_text))
+            edges.append(_Edge(src, t.to, local(t.title, tname), role_text))
     return nodes, edges
 
 
@@ -194,9 +201,9 @@ def _route(a: _Node, b: _Node, back: bool, k: int, side_k: int, left_edge: float
     return (sx, sy), (sx, sy + dy), (tx, ty - dy), (tx, ty)
 
 
-def flow_svg(flow: CompiledFlow, *, standalone: bool = False) -> Markup:
-    """The diagram of a flow as SVG markup (every text escaped here)."""
-    nodes, edges = _nodes_edges(flow)
+def flow_svg(flow: CompiledFlow, *, standalone: bool = False, locale: str | None = None) -> Markup:
+    """The diagram of a flow as SVG markup (every text escaped here), its titles in `locale`'s language."""
+    nodes, edges = _nodes_edges(flow, locale)
     back = _layers(flow, nodes, edges)
     layers = _order(nodes, edges)
     width, height = _place(layers)
@@ -247,7 +254,7 @@ def flow_svg(flow: CompiledFlow, *, standalone: bool = False) -> Markup:
             f'<text class="s" x="{n.x + 12:.1f}" y="{n.y + 50:.1f}">{escape(sla)}</text></g>')
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {right:.0f} {height:.0f}" '
             f'width="{right:.0f}" height="{height:.0f}" role="img" aria-labelledby="rf-dia-title" class="diagram">'
-            f'<title id="rf-dia-title">{escape(flow.spec.title or flow.name)}</title>'
+            f'<title id="rf-dia-title">{escape(flow_text(flow.spec.title, locale, flow) or flow.name)}</title>'
             '<defs><marker id="rf-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6a7a90"/></marker></defs>')
     # In a page the rules come from /static/app.css (the pages' CSP allows no inline style); the SVG

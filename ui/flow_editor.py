@@ -18,6 +18,7 @@ from engine.language.flow import CompiledFlow
 from engine.language.loader import MAX_FLOW_BYTES, load_flow_text
 from engine.language.problems import FlowLoadError
 from engine.storage.registry import FlowRegistry
+from ui.i18n.problem_words import translate_problem
 from ui.i18n import N_
 from ui.values import Gettext
 
@@ -63,7 +64,7 @@ def check_text(text: str, registry: FlowRegistry, _: Gettext, *, editing: str | 
     try:
         flow = load_flow_text(text, source=SOURCE, calendars=registry.calendars)
     except FlowLoadError as exc:
-        return Checked(text, None, tuple(Problem(p.line, p.column, p.message) for p in exc.problems))
+        return Checked(text, None, tuple(Problem(p.line, p.column, translate_problem(_, p.message)) for p in exc.problems))
     line = _flow_key_line(text)
     if editing is not None and flow.name != editing:
         why = _("this file is for flow '{name}', not '{flow}'; create new flows under New flow",

@@ -17,6 +17,7 @@ from engine.records.access import FieldMode
 from engine.language.flow import CompiledFlow
 from forms import FieldValueError
 from ui.i18n import translate_message
+from ui.i18n.flow_text import flow_text, reader_options
 from ui.values import Gettext, display, link_of, to_inputs
 
 @dataclass
@@ -57,6 +58,7 @@ def build_fields(flow: CompiledFlow, modes: Mapping[str, FieldMode], values: Map
     """Views of the shown fields, in the flow's order."""
     typed = typed or {}
     errors = errors or {}
+    locale = getattr(_, "locale", None)
     out: list[FieldView] = []
     for name, f in flow.fields.items():
         mode = modes.get(name, FieldMode.READ)
@@ -64,14 +66,14 @@ def build_fields(flow: CompiledFlow, modes: Mapping[str, FieldMode], values: Map
             continue
         value = values.get(name)
         editable = mode == FieldMode.EDIT
-        options = f.widget_options()
+        options = reader_options(f, f.widget_options(), locale, flow)
         if not options and editable and user_options and name in user_options:
             options = list(user_options[name])  # people to pick, for a user field
         err = errors.get(name)
         kind = type(f)
         out.append(FieldView(
             name=name, widget=kind.widget, own_label=kind.own_label, preformatted=kind.preformatted,
-            label=f.title or name, help=f.help,
+            label=flow_text(f.title, locale, flow) or name, help=flow_text(f.help, locale, flow) or None,
             required=f.required and editable, editable=editable, computed=f.compute is not None,
             inputs=list(typed[name]) if name in typed else to_inputs(f, value, flow.timezone),
             display=display(f, value, flow.timezone, _, user_names), href=link_of(f, value),

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.language.flow import CompiledFlow
+from ui.i18n.flow_text import flow_text
 from ui.values import Gettext, display, from_json
 
 
@@ -29,11 +30,11 @@ class Entry:
     changes: list[Change] = field(default_factory=list)
 
 
-def _state_title(flow: CompiledFlow, name: str | None) -> str | None:
+def _state_title(flow: CompiledFlow, name: str | None, locale: str | None) -> str | None:
     if not name:
         return None
     st = flow.spec.states.get(name)
-    return (st.title or name) if st else name
+    return (flow_text(st.title, locale, flow) or name) if st else name
 
 
 def _action(flow: CompiledFlow, row: Mapping[str, Any], _: Gettext) -> str:
@@ -48,7 +49,7 @@ def _action(flow: CompiledFlow, row: Mapping[str, Any], _: Gettext) -> str:
         return _("Reassigned")
     if kind == "transition":
         t = flow.spec.transitions.get(row.get("transition") or "")
-        return (t.title or row["transition"]) if t else str(row.get("transition") or kind)
+        return (flow_text(t.title, getattr(_, "locale", None), flow) or row["transition"]) if t else str(row.get("transition") or kind)
     return str(kind)
 
 
@@ -56,6 +57,7 @@ def history_entries(flow: CompiledFlow, state: str, rows: list[dict[str, Any]], 
                     _: Gettext) -> list[Entry]:
     """Newest first; diffs of fields hidden in the record's current state are left out."""
     hidden = flow.hidden_fields(state) if state in flow.spec.states else frozenset()
+    locale = getattr(_, "locale", None)
     out: list[Entry] = []
     for row in rows:
         changes: list[Change] = []
@@ -72,7 +74,7 @@ def history_entries(flow: CompiledFlow, state: str, rows: list[dict[str, Any]], 
             if f is None:
                 changes.append(Change(name, "" if old is None else str(old), "" if new is None else str(new)))
                 continue
-            changes.append(Change(f.title or name, display(f, from_json(f, old), flow.timezone, _, names),
+            changes.append(Change(flow_text(f.title, locale, flow) or name, display(f, from_json(f, old), flow.timezone, _, names),
                                   display(f, from_json(f, new), flow.timezone, _, names)))
         at: datetime = row["at"]
         who = row.get("actor_name") or (names.get(row["actor_id"]) if row.get("actor_id") else None) or _("system")
@@ -83,8 +85,8 @@ def history_entries(flow: CompiledFlow, state: str, rows: list[dict[str, Any]], 
             who=who,
             when=at.astimezone(flow.timezone).strftime("%Y-%m-%d %H:%M"), when_iso=at.isoformat(),
             action=_action(flow, row, _),
-            from_state=_state_title(flow, row.get("from_state")) if row.get("from_state") != row.get("to_state") else None,
-            to_state=_state_title(flow, row.get("to_state")) if row.get("from_state") != row.get("to_state") else None,
+            from_state=_state_title(flow, row.get("from_state"), locale) if row.get("from_state") != row.get("to_state") else None,
+            to_state=_state_title(flow, row.get("to_state"), locale) if row.get("from_state") != row.get("to_state") else None,
             comment=row.get("comment"), changes=changes))
     out.reverse()
     return out

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from engine.language.flow import CompiledFlow
 from engine.sla.simulate import SimulationError, StageTimeline, parse_path, simulate
+from ui.i18n.flow_text import flow_text
 from ui.i18n import N_, translate_message
 from ui.values import Gettext
 
@@ -57,9 +58,10 @@ def _row(flow: CompiledFlow, s: StageTimeline, _: Gettext) -> StageRow:
     via = ""
     if s.via:
         t = flow.spec.transitions[s.via]
-        via = t.title or s.via
+        via = flow_text(t.title, getattr(_, "locale", None), flow) or s.via
     status = s.status or ("paused" if s.paused else "")
-    return StageRow(s.state, s.title, via, local_text(s.entered, flow, _), local_text(s.warn_at, flow, _),
+    title = flow_text(s.title, getattr(_, "locale", None), flow) or s.state
+    return StageRow(s.state, title, via, local_text(s.entered, flow, _), local_text(s.warn_at, flow, _),
                     local_text(s.due_at, flow, _), local_text(s.left, flow, _), _(STATUS[status]) if status else "",
                     f"sla-{status}" if status else "", local_text(s.first_repeat_at, flow, _))
 
@@ -76,7 +78,8 @@ def simulation(flow: CompiledFlow, _: Gettext, *, start: str | None = None, path
                now: datetime | None = None) -> Simulation:
     """The form with its defaults; with `start` given, also the timeline (or why it cannot be computed)."""
     here = (now or datetime.now(timezone.utc)).astimezone(flow.timezone)
-    choices = tuple((name, t.title or name) for name, t in flow.spec.transitions.items())
+    choices = tuple((name, flow_text(t.title, getattr(_, "locale", None), flow) or name)
+                    for name, t in flow.spec.transitions.items())
     form = Simulation(start if start is not None else f"{here:%Y-%m-%dT%H:%M}", path, flow.timezone.key, choices)
     if start is None:
         return form

@@ -9,6 +9,7 @@ from jinja2 import BaseLoader, Environment, FileSystemLoader, StrictUndefined, T
 from starlette.responses import HTMLResponse
 
 from forms import FIELD_TYPES
+from ui.i18n.flow_text import local_filter, record_title_filter
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -44,6 +45,8 @@ env = Environment(
     lstrip_blocks=True,
     auto_reload=False,
 )
+env.filters["local"] = local_filter  # flow text in the reader's language (ui/i18n/flow_text.py)
+env.filters["record_title"] = record_title_filter
 
 
 def render(name: str, context: dict[str, Any], status_code: int = 200,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from api.reader_language import api_text
 from api.deps import AdminActor, Services
 from api.errors import ApiProblem, problem_responses
 from api.services import ApiServices
@@ -112,4 +113,5 @@ async def simulate_path(flow: str, svc: Services, actor: AdminActor,
         stages = simulate(live.flow, start, parse_path(path))
     except (SimulationError, ValueError, OverflowError) as exc:  # incl. instants past the calendar's range
         raise ApiProblem(422, "invalid_path", str(exc)) from None
-    return {"flow": flow, "start": start.isoformat(), "stages": [s.as_dict() for s in stages]}
+    return {"flow": flow, "start": start.isoformat(),
+            "stages": [{**s.as_dict(), "title": api_text(s.title, live.flow)} for s in stages]}

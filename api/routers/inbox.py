@@ -18,4 +18,4 @@ router = APIRouter(prefix="/api", tags=["inbox"], responses=problem_responses(40
 async def my_inbox(svc: Services, actor: CurrentActor,
                    limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[dict[str, Any]]:
     items = await svc.run(inbox, svc.db, svc.registry, actor, limit=limit)
-    return [inbox_json(i) for i in items]
+    return [inbox_json(i, svc.registry.get(i.flow).flow) for i in items]

@@ -15,6 +15,7 @@ from api.body import EditBody, expected_version, parse_body, read_json
 from api.deps import RecordId, RequestActor, get_services
 from api.errors import ApiProblem
 from api.idempotent import IDEMPOTENCY_HEADER, Outcome, once
+from api.reader_language import api_message, api_text
 from api.record_io import checked_header, create_values, record_answer, transition_request
 from api.serialize import etag, history_json, record_json
 from api.services import ApiServices
@@ -111,10 +112,12 @@ async def record_transitions(flow: str, record_id: RecordId, svc: Svc, actor: Re
     def work() -> dict[str, Any]:
         rec = svc.access.get(flow, record_id, actor)
         views = svc.access.transitions(rec, actor)
+        compiled = svc.registry.get(flow).flow
         return {"flow": flow, "record_id": rec.id, "state": rec.state, "version": rec.version, "transitions": [
-            {"name": v.option.name, "title": v.option.title, "to": v.option.to, "visible": v.visible,
-             "allowed": v.allowed, "reasons": list(v.option.reasons), "comment": v.option.comment,
-             "confirm": v.option.confirm, "require": list(v.option.require)} for v in views]}
+            {"name": v.option.name, "title": api_text(v.option.title, compiled), "to": v.option.to,
+             "visible": v.visible, "allowed": v.allowed, "reasons": [api_message(r) for r in v.option.reasons],
+             "comment": v.option.comment, "confirm": api_text(v.option.confirm, compiled),
+             "require": list(v.option.require)} for v in views]}
 
     payload = await svc.run(work)
     return JSONResponse(payload, headers={"ETag": etag(payload["version"])})

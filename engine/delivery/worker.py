@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
+from forms.local_text import pick
 from engine.delivery.channels import BROADCAST_CHANNELS, Channel, DeliveryFailed, build_channels
 from engine.delivery.channels.message import OutboundMessage, Person, compose, load_people
 from engine.delivery.channels.settings import ChannelSettings
@@ -154,20 +155,21 @@ class Worker:
         except NotFound:
             live = None
         with self.db.connect().execution_options(readonly=True) as conn:
-            if live is not None:
-                flow = live.flow
-                flow_title = flow.spec.title or flow.name
-                tz, language = flow.timezone, flow.spec.language
-                if row["state"] in flow.spec.states:
-                    state_title = flow.state(row["state"]).title or row["state"]
-                found = conn.execute(select(live.table).where(live.table.c.id == row["record_id"])).mappings().first()
-                if found is not None:
-                    record = found
-                    record_title = Records.title_of(flow, values_from_row(flow, dict(found)), row["record_id"])
             person: Person | None = None
             if row["user_id"] is not None:
                 people = load_people(conn, [row["user_id"]])
                 person = people[0] if people else Person(row["user_id"], f"user {row['user_id']}", None)
+            if live is not None:
+                flow = live.flow
+                # One person reads it in their own language; a team channel in the flow's.
+                tz, language = flow.timezone, (person.locale if person and person.locale else None) or flow.spec.language
+                flow_title = pick(flow.spec.title, language, flow.spec.language) or flow.name
+                if row["state"] in flow.spec.states:
+                    state_title = pick(flow.state(row["state"]).title, language, flow.spec.language) or row["state"]
+                found = conn.execute(select(live.table).where(live.table.c.id == row["record_id"])).mappings().first()
+                if found is not None:
+                    record = found
+                    record_title = Records.title_of(flow, values_from_row(flow, dict(found)), row["record_id"])
             recipients: list[Person] = []
             if row["channel"] in BROADCAST_CHANNELS and live is not None and record:
                 rules = live.flow.spec.reminders

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 
+from forms.local_text import pick
 from engine.evolve.model import Area, Change, Effect, Step
 from engine.evolve.table_facts import TableFacts, count_rows, count_values
 from engine.language.flow import CompiledFlow
@@ -62,9 +63,11 @@ class PlanContext:
     def field_label(self, name: str, flow: CompiledFlow | None = None) -> str:
         flow = flow or self.flow
         spec = flow.fields.get(name)
-        return f"'{spec.title}' ({name})" if spec is not None and spec.title and spec.title != name else f"'{name}'"
+        title = pick(spec.title, None, flow.spec.language) if spec is not None else None
+        return f"'{title}' ({name})" if title and title != name else f"'{name}'"
 
     def state_label(self, name: str, flow: CompiledFlow | None = None) -> str:
         flow = flow or self.flow
         st = flow.spec.states.get(name)
-        return f"'{st.title}' ({name})" if st is not None and st.title and st.title != name else f"'{name}'"
+        title = pick(st.title, None, flow.spec.language) if st is not None else None
+        return f"'{title}' ({name})" if title and title != name else f"'{name}'"

@@ -6,6 +6,7 @@ back, or a field says `renamed_from:` that name, the values are visible again.
 """
 from __future__ import annotations
 
+from forms.local_text import pick
 from engine.evolve.column_types import (
     check_values, converter, describe, read_type, strategy_for, type_key, value_rules,
 )
@@ -161,7 +162,8 @@ def _plan_type(ctx: PlanContext, name: str, source: str, old: FieldSpecBase | No
 def _plan_presentation(ctx: PlanContext, name: str, source: str, old: FieldSpecBase, new: FieldSpecBase) -> None:
     label = ctx.field_label(name)
     if old.title != new.title:
-        ctx.change("fields", "field_title", name, f"Field '{name}' is now labelled '{new.title or name}'")
+        shown = pick(new.title, None, ctx.flow.spec.language) or name
+        ctx.change("fields", "field_title", name, f"Field '{name}' is now labelled '{shown}'")
     if new.required and not old.required:
         # Before the apply the values are still in `source` (the column a rename takes over).
         missing = ctx.rows() - ctx.values_in(source) if ctx.facts.exists else 0

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Table, and_, bindparam, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
+from forms.local_text import pick
 from engine.sla.calendar import Span
 from engine.language.durations import Duration
 from engine.evolve.model import ApplyContext, Step
@@ -33,7 +34,7 @@ _CLEARED = {"sla_state": None, "sla_started_at": None, "sla_due_at": None, "sla_
 
 def _label(flow: CompiledFlow | None, state: str) -> str:
     if flow is not None and state in flow.spec.states and flow.spec.states[state].title:
-        return f"'{flow.spec.states[state].title}' ({state})"
+        return f"'{pick(flow.spec.states[state].title, None, flow.spec.language)}' ({state})"
     return f"'{state}'"
 
 

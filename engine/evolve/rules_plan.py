@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from forms.local_text import pick
 from engine.evolve.context import PlanContext
 from engine.language.spec import StateSpec, TransitionSpec
 
@@ -71,7 +72,8 @@ def plan_rules(ctx: PlanContext) -> None:
 
 def _transitions(ctx: PlanContext, old: dict[str, TransitionSpec], new: dict[str, TransitionSpec]) -> None:
     for name, t in new.items():
-        label = f"'{t.title or name}' ({name})" if t.title and t.title != name else f"'{name}'"
+        title = pick(t.title, None, ctx.flow.spec.language)
+        label = f"'{title}' ({name})" if title and title != name else f"'{name}'"
         if name not in old:
             ctx.change("rules", "transition_added", name,
                        f"New transition {label}: {', '.join(t.from_)} → {t.to}, by {', '.join(t.by)}")
@@ -81,7 +83,8 @@ def _transitions(ctx: PlanContext, old: dict[str, TransitionSpec], new: dict[str
     for name, t in old.items():
         if name not in new:
             ctx.change("rules", "transition_removed", name,
-                       f"Transition '{t.title or name}' ({name}) is removed: its button disappears")
+                       f"Transition '{pick(t.title, None, ctx.old.spec.language) if ctx.old else t.title or name}' ({name}) "
+                       "is removed: its button disappears")
 
 
 def _states(ctx: PlanContext, old: dict[str, StateSpec], new: dict[str, StateSpec]) -> None:

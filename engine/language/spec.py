@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ModelWrapVali
 from engine.sla.calendar import CalendarSpec
 from engine.language.durations import parse_duration
 from forms import FieldSpec
+from engine.language.author_messages import split_condition
 from forms.local_text import LocalText
 
 _PERCENT_RE = re.compile(r"^(\d{1,2})%$")
@@ -128,12 +129,14 @@ class TransitionSpec(_Model):
     require: list[str] = Field(default_factory=list, description="Fields that must be filled before it may fire")
     comment: Literal["required", "optional"] | None = None
     confirm: LocalText | None = Field(default=None, description="Confirmation question shown before firing")
+    when_message: LocalText | None = Field(
+        default=None, description="Written as when: {check: ..., message: ...}: what people read when the condition is not met")
 
     @model_validator(mode="before")
     @classmethod
     def _short_forms(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            data = dict(data)
+            data = split_condition(dict(data))
             for key in ("from", "by", "require"):
                 if key in data:
                     data[key] = _listify(data[key])

@@ -53,7 +53,7 @@ from engine.language.flow import CompiledFlow
 from engine.records.records import Record, Records, TransitionOption
 from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import history
-from engine.records.transitions import Refusal, create_refusal, edit_refusal, find_transition, role_refusal
+from engine.records.transitions import Refusal, create_refusal, edit_refusal, find_transition, read_only, role_refusal
 from engine.storage.executor import WriteExecutor
 from engine.storage.db import UtcDateTime
 from engine.people.delegation import delegators_clause
@@ -192,7 +192,7 @@ def check_edit(flow: CompiledFlow, state: str, actor: Actor, names: list[str] | 
     editable = editable_fields(flow, state, actor)
     for name in names:
         if name in flow.fields and name not in editable:
-            raise ReadOnlyField(f"field '{name}' cannot be changed in state '{state}'", field=name)
+            raise ReadOnlyField(read_only(flow, name, state), field=name)
 
 
 # --- transitions ----------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def check_transition(flow: CompiledFlow, name: str, actor: Actor) -> None:
     t = find_transition(flow, name)
     if isinstance(t, Refusal):
         raise t.error
-    refused = role_refusal(t, name, actor)  # the same check as firing it (engine/records/transitions.py)
+    refused = role_refusal(flow, t, name, actor)  # the same check as firing it (engine/records/transitions.py)
     if refused is not None:
         raise refused.error
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from engine.language.expressions import EvaluationError
 from engine.language.flow import CompiledFlow
-from forms.local_text import pick
+from engine.records.refusal_words import field_title
 from forms.messages import Message
 
 ContextOf = Callable[[Mapping[str, Any]], Mapping[str, Any]]
@@ -85,11 +85,6 @@ def settle(flow: CompiledFlow, before: Mapping[str, Any], after: dict[str, Any],
 def shown(names: Iterable[str], states: FieldStates) -> list[str]:
     """`names` without the fields the conditions hide (those are never required)."""
     return [n for n in names if n not in states.hidden]
-
-
-def field_title(flow: CompiledFlow, name: str) -> str:
-    """A field as people call it (its title in the flow's language; its id only when it has no title)."""
-    return pick(flow.fields[name].title, None, flow.spec.language) or name
 
 
 def required_message(flow: CompiledFlow, name: str) -> Message:

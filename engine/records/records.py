@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from forms.local_text import pick
+from forms.messages import Message
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, ValidationFailed
 from engine.storage.fastsql import FastInsert
@@ -25,6 +27,7 @@ from engine.language.flow import CompiledFlow
 from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import history, users
 from engine.records.state_entry import enter_state, plan_entry
+from engine.records.refusal_words import invalid_values
 from engine.records.transitions import (
     MAX_COMMENT, Change, Refusal, TransitionOption, comment_refusal, compute, create_refusal, decide_create, decide_edit,
     decide_transition, find_transition, to_db, to_json, transition_options, user_errors, values_from_row,
@@ -115,7 +118,7 @@ class Records:
             text = flow.title.render(values).strip()
             if text:
                 return text
-        return f"{flow.spec.title or flow.name} #{record_id}"
+        return f"{pick(flow.spec.title, None, flow.spec.language) or flow.name} #{record_id}"
 
     def get(self, flow_name: str, record_id: int) -> Record:
         live = self.registry.get(flow_name)
@@ -158,7 +161,7 @@ class Records:
             conn = tx.conn
             user_errors(flow, given, partial(assignable_problem, conn), errors)
             if errors:
-                raise ValidationFailed(errors)
+                raise ValidationFailed(errors, invalid_values(flow, errors))
             attached = plan_files(conn, flow, None, actor.id, {}, data, file_field_names(flow))
             sys = {"state": initial, "version": 1, "revision": live.revision, "created_by": actor.id,
                    "created_at": now, "updated_by": actor.id, "updated_at": now, "sla_paused_seconds": 0,
@@ -189,8 +192,9 @@ class Records:
         text = str(exc.orig)
         for name, f in flow.fields.items():
             if f.unique and name in text:
-                return ValidationFailed({name: "this value is already used by another record"})
-        return ValidationFailed({"record": "a unique value is already used by another record"})
+                errors: dict[str, str] = {name: Message("unique", "this value is already used by another record")}
+                return ValidationFailed(errors, invalid_values(flow, errors))
+        return ValidationFailed({"record": Message("unique", "a unique value is already used by another record")})
 
     # --- writing a decided change (the apply step) -------------------------------------------------
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from forms.local_text import Words, pick
+from forms.local_text import Words
+from forms.messages import Message
 from forms.value_checks import text_problem
 from engine.records.actor import Actor
 from engine.records.errors import (
@@ -29,6 +30,9 @@ from engine.language.expressions import EvaluationError
 from engine.language.flow import CompiledFlow
 from engine.language.spec import TransitionSpec
 from engine.records.conditions import ContextOf, missing_for_transition, required_if_errors, settle, shown
+from engine.records.refusal_words import (
+    condition_refusal, field_title, field_titles, flow_title, invalid_values, role_titles, state_title, transition_title,
+)
 from engine.records.state_entry import StateEntry, plan_entry
 from forms import FieldValueError
 
@@ -121,17 +125,17 @@ def diff(flow: CompiledFlow, before: Mapping[str, Any], after: Mapping[str, Any]
     return out
 
 
-def coerce_given(flow: CompiledFlow, given: Mapping[str, Any], allowed: frozenset[str], what: str,
+def coerce_given(flow: CompiledFlow, given: Mapping[str, Any], allowed: frozenset[str], state: str | None,
                  errors: dict[str, str]) -> dict[str, Any] | Refusal:
     """The submitted values coerced by their field types; bad ones noted in `errors`. A field the
-    caller may not set refuses the whole step."""
+    caller may not set (in `state`; None: when creating a record) refuses the whole step."""
     out: dict[str, Any] = {}
     for name, raw in given.items():
         if name not in flow.fields:
-            errors[name] = f"unknown field '{name}'"
+            errors[name] = Message("unknown_field", "not a field of this flow")
             continue
         if name not in allowed:
-            err = ReadOnlyField(f"field '{name}' cannot be changed {what}", field=name)
+            err = ReadOnlyField(read_only(flow, name, state), field=name)
             return Refusal(err.message, err)
         try:
             out[name] = flow.fields[name].coerce(raw, tz=flow.timezone)
@@ -140,12 +144,20 @@ def coerce_given(flow: CompiledFlow, given: Mapping[str, Any], allowed: frozense
     return out
 
 
+def read_only(flow: CompiledFlow, name: str, state: str | None) -> Message:
+    """Why field `name` may not be set by this user (in `state`; None: when creating a record)."""
+    if state is None:
+        return Message("read_only_field", "'{field}' cannot be set when creating a record", field=field_title(flow, name))
+    return Message("read_only_field", "'{field}' cannot be changed in state '{state}'",
+                   field=field_title(flow, name), state=state_title(flow, state))
+
+
 def required_errors(flow: CompiledFlow, values: Mapping[str, Any], names: Iterable[str],
                     errors: dict[str, str]) -> None:
     for name in names:
         f = flow.fields[name]
         if f.required and f.is_empty(values.get(name)) and name not in errors:
-            errors[name] = "this field is required"
+            errors[name] = Message("required", "this field is required")
 
 
 def user_errors(flow: CompiledFlow, values: Mapping[str, Any], check_user: UserCheck | None,
@@ -191,7 +203,8 @@ def compute(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datet
         except EvaluationError:
             value = None
         except (FieldValueError, ArithmeticError) as exc:
-            errors[name] = exc.message if isinstance(exc, FieldValueError) else "the computed value cannot be stored"
+            errors[name] = exc.message if isinstance(exc, FieldValueError) else Message(
+                "not_storable", "the computed value cannot be stored")
         values[name] = value
         ctx[name] = value
     return errors
@@ -209,7 +222,7 @@ def conditions_context(flow: CompiledFlow, actor: Actor, now: datetime) -> Conte
 def _computed(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datetime) -> Refusal | None:
     errors = compute(flow, values, actor, now)
     if errors:
-        err = ValidationFailed(errors)
+        err = ValidationFailed(errors, invalid_values(flow, errors))
         return Refusal(err.message, err)
     return None
 
@@ -218,7 +231,7 @@ def _computed(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: dat
 
 def comment_refusal(comment: str | None) -> Refusal | None:
     if comment is not None and len(comment) > MAX_COMMENT:
-        message = f"must be at most {MAX_COMMENT} characters long (has {len(comment)})"
+        message = Message("too_long", "must be at most {n} characters long (has {has})", n=MAX_COMMENT, has=len(comment))
         return Refusal(message, ValidationFailed({"comment": message}))
     problem = text_problem(comment, multiline=True) if comment is not None else None
     if problem:
@@ -229,8 +242,8 @@ def comment_refusal(comment: str | None) -> Refusal | None:
 def create_refusal(flow: CompiledFlow, actor: Actor) -> Refusal | None:
     """The one role check of creating a record: the actor holds none of the creator roles."""
     if actor.roles.isdisjoint(flow.creator_roles):
-        err = Forbidden(f"creating a {flow.spec.title or flow.name} needs one of the roles: "
-                        + ", ".join(sorted(flow.creator_roles)))
+        err = Forbidden(Message("forbidden", "creating a record of '{flow}' needs one of the roles: {roles}",
+                                flow=flow_title(flow), roles=role_titles(flow, sorted(flow.creator_roles))))
         return Refusal(err.message, err)
     return None
 
@@ -238,7 +251,7 @@ def create_refusal(flow: CompiledFlow, actor: Actor) -> Refusal | None:
 def find_transition(flow: CompiledFlow, name: str) -> TransitionSpec | Refusal:
     t = flow.spec.transitions.get(name)
     if t is None:
-        err = UnknownTransition(f"flow '{flow.name}' has no transition '{name}'")
+        err = UnknownTransition(Message("unknown_transition", "flow '{f}' has no transition '{t}'", f=flow.name, t=name))
         return Refusal(err.message, err)
     return t
 
@@ -250,22 +263,24 @@ def version_refusal(version: int, expected: int | None) -> Refusal | None:
     return None
 
 
-def role_refusal(t: TransitionSpec, name: str, actor: Actor) -> Refusal | None:
+def role_refusal(flow: CompiledFlow, t: TransitionSpec, name: str, actor: Actor) -> Refusal | None:
     """The one role check of a transition: the actor holds none of the roles in `by`."""
     if actor.roles.isdisjoint(t.by):
-        reason = f"needs one of the roles: {', '.join(t.by)}"
-        return Refusal(reason, Forbidden(f"'{t.title or name}' {reason}"))
+        roles = role_titles(flow, t.by)
+        reason = Message("forbidden", "needs one of the roles: {roles}", roles=roles)
+        return Refusal(reason, Forbidden(Message("forbidden", "'{t}' needs one of the roles: {roles}",
+                                                 t=transition_title(flow, t, name), roles=roles)))
     return None
 
 
 def state_refusal(flow: CompiledFlow, t: TransitionSpec, name: str, state: str) -> Refusal | None:
     if state in t.from_:
         return None
-    title = flow.state(state).title or state
+    title, step = state_title(flow, state), transition_title(flow, t, name)
     if state in flow.final_states:
-        err: WorkflowError = RecordClosed(f"the record is closed ({title}); '{t.title or name}' cannot fire")
+        err: WorkflowError = RecordClosed(Message("record_closed", "the record is closed ({s}); '{t}' cannot fire", s=title, t=step))
     else:
-        err = WrongState(f"'{t.title or name}' cannot fire from state '{title}'")
+        err = WrongState(Message("wrong_state", "'{t}' cannot fire from state '{s}'", t=step, s=title))
     return Refusal(err.message, err)
 
 
@@ -273,10 +288,10 @@ def edit_refusal(flow: CompiledFlow, state: str, actor: Actor) -> Refusal | None
     """The one check of who may edit: nobody in a final state, the state's editors otherwise."""
     if state in flow.final_states:
         err: WorkflowError = RecordClosed(
-            f"the record is closed ({flow.state(state).title or state}); it cannot be edited")
+            Message("record_closed", "the record is closed ({s}); it cannot be edited", s=state_title(flow, state)))
         return Refusal(err.message, err)
     if not flow.editable_fields(state, actor.roles):
-        err = Forbidden(f"you may not edit records in state '{flow.state(state).title or state}'")
+        err = Forbidden(Message("forbidden", "you may not edit records in state '{s}'", s=state_title(flow, state)))
         return Refusal(err.message, err)
     return None
 
@@ -287,18 +302,21 @@ def blockers(flow: CompiledFlow, t: TransitionSpec, name: str, values: Mapping[s
     fields left empty (with those `required_if` asks for), then a false `when` condition (empty when it can fire)."""
     out: list[Refusal] = []
     missing = missing_for_transition(flow, t.require, values, state, conditions_context(flow, actor, now))
+    step = transition_title(flow, t, name)
     if missing:
-        reason = f"fill in first: {', '.join(pick(flow.fields[f].title, None, flow.spec.language) or f for f in missing)}"
-        out.append(Refusal(reason, MissingRequired(f"'{t.title or name}': {reason}", missing)))
+        fields = field_titles(flow, missing)
+        reason = Message("missing_required", "fill in first: {fields}", fields=fields)
+        out.append(Refusal(reason, MissingRequired(
+            Message("missing_required", "'{t}': fill in first: {fields}", t=step, fields=fields), missing)))
     expr = flow.when.get(name)
     if expr is not None:
         try:
             ok = bool(expr.evaluate(expression_context(values, actor, now, flow)))
-            reason = f"condition not met: {expr.source}"
+            reason = condition_refusal(flow, t, expr.names, decided=True)
         except EvaluationError:
-            ok, reason = False, f"condition cannot be checked yet: {expr.source}"
+            ok, reason = False, condition_refusal(flow, t, expr.names, decided=False)
         if not ok:
-            out.append(Refusal(reason, ConditionFailed(f"'{t.title or name}': {reason}")))
+            out.append(Refusal(reason, ConditionFailed(Message("condition_failed", "'{t}': {reason}", t=step, reason=reason))))
     return out
 
 
@@ -307,7 +325,7 @@ def transition_options(flow: CompiledFlow, state: str, values: Mapping[str, Any]
     """The transitions leaving `state`, each with the reasons it cannot fire now (the record page's buttons)."""
     result = []
     for name, t in flow.transitions_from.get(state, ()):
-        role = role_refusal(t, name, actor)
+        role = role_refusal(flow, t, name, actor)
         refused = blockers(flow, t, name, values, actor, now, state)
         if role is not None:
             refused.insert(0, role)
@@ -324,7 +342,7 @@ def _validated(flow: CompiledFlow, state: str, before: Mapping[str, Any], given:
                check_user: UserCheck | None, now: datetime) -> dict[str, Any] | Refusal:
     """`before` with the submitted values applied, or the refusal of the values."""
     errors: dict[str, str] = {}
-    cleaned = coerce_given(flow, given, flow.editable_fields(state, actor.roles), f"in state '{state}'", errors)
+    cleaned = coerce_given(flow, given, flow.editable_fields(state, actor.roles), state, errors)
     if isinstance(cleaned, Refusal):
         return cleaned
     after = {**before, **cleaned}
@@ -333,7 +351,7 @@ def _validated(flow: CompiledFlow, state: str, before: Mapping[str, Any], given:
     required_if_errors(flow, after, cleaned, conditions, errors)
     user_errors(flow, cleaned, check_user, errors)
     if errors:
-        err = ValidationFailed(errors)
+        err = ValidationFailed(errors, invalid_values(flow, errors))
         return Refusal(err.message, err)
     return after
 
@@ -344,7 +362,7 @@ def decide_create(flow: CompiledFlow, given: Mapping[str, Any], actor: Actor,
     Whether a user may be put in a user field is left to the caller (it needs the database)."""
     errors: dict[str, str] = {}
     settable = flow.create_fields
-    cleaned = coerce_given(flow, given, settable, "when creating a record", errors)
+    cleaned = coerce_given(flow, given, settable, None, errors)
     if isinstance(cleaned, Refusal):
         return cleaned
     data: dict[str, Any] = {}
@@ -391,7 +409,7 @@ def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: 
     values are `before`. `comment`: already stripped (None when empty)."""
     state = row["state"]
     refused = (version_refusal(row["version"], expected_version) or state_refusal(flow, t, name, state)
-               or role_refusal(t, name, actor))
+               or role_refusal(flow, t, name, actor))
     if refused is None and owner_check is not None:
         refused = owner_check(state, row["assignee_id"], actor.roles.intersection(t.by))
     if refused is not None:
@@ -409,8 +427,8 @@ def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: 
     if found:
         return found[0]
     if t.comment == "required" and not comment:
-        err = CommentRequired(f"'{t.title or name}' needs a comment")
-        return Refusal("needs a comment", err)
+        err = CommentRequired(Message("comment_required", "'{t}' needs a comment", t=transition_title(flow, t, name)))
+        return Refusal(Message("comment_required", "needs a comment"), err)
     changes = diff(flow, before, after)
     system = {"state": t.to, "version": row["version"] + 1, "revision": revision, "updated_by": actor.id,
               "updated_at": now}

@@ -107,7 +107,7 @@ def test_order_from_sales_to_production(browser: Any, server: LiveServer) -> Non
     move(app, big.id, "submit", "sales1")
     clerk.goto(f"{server.url}/records/sales_order/{big.id}")
     expect(clerk.locator("button[aria-describedby='why-approve']")).to_be_disabled()
-    expect(clerk.locator("#why-approve")).to_contain_text("condition not met")
+    expect(clerk.locator("#why-approve")).to_contain_text("not possible with these values of")
     manager = _sign_in(browser, server, "manager1")
     manager.click("nav.nav >> text=销售订单跟单")
     manager.click("nav.tabs >> text=订单审核")

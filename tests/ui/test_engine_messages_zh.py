@@ -86,7 +86,7 @@ def test_disabled_reasons_and_stale_edits_in_chinese(app: FastAPI) -> None:
     move(app, rec.id, "submit", "sales1")
     clerk, _ = sign_in(app, "clerk1", lang="zh-CN")
     page = clerk.get(f"/records/sales_order/{rec.id}").text
-    assert "条件不满足:amount &lt; 100000" in page and "condition not met" not in page
+    assert "金额(元)的当前取值不满足条件" in page and "not possible" not in page and "amount &lt;" not in page
     sales, csrf = sign_in(app, "sales1", lang="zh-CN")
     res = sales.post(f"/records/sales_order/{rec.id}", data={
         "csrf_token": csrf, "version": "1", "action": "save", "customer": "Changed"})

@@ -5,6 +5,7 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
 
 from engine.language.loader import load_flow_text
@@ -77,3 +78,20 @@ def test_diagram_shows_states_roles_and_sla_and_escapes_text() -> None:
 def test_yaml_is_highlighted_and_escaped() -> None:
     html = str(highlight_yaml("title: <script>alert(1)</script>\nn: 1\n"))
     assert "<script>" not in html and "&lt;script&gt;" in html and 'class="yaml"' in html
+
+
+@pytest.mark.parametrize("name", ["en.po", "zh_CN.po"])
+def test_catalogue_files_are_well_formed(name: str) -> None:
+    """Every entry has its msgstr and no message id is given twice (an entry lost in a merge shows here)."""
+    with open(UI / "i18n" / name, "rb") as fh:
+        read_po(fh, abort_invalid=True)
+    text = (UI / "i18n" / name).read_text(encoding="utf-8")
+    entries = [block for block in text.split("\n\n") if "\nmsgid " in "\n" + block]
+    ids = []
+    for block in entries:
+        lines = block.strip().splitlines()
+        first = next(i for i, line in enumerate(lines) if line.startswith("msgid "))
+        assert any(line.startswith("msgstr") for line in lines[first:]), f"{name}: no msgstr for {lines[first]}"
+        ids.append(tuple(line for line in lines[first:] if not line.startswith("msgstr")))
+    doubled = {i for i in ids if ids.count(i) > 1}
+    assert not doubled, f"{name}: message ids given twice: {sorted(doubled)[:3]}"

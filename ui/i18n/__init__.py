@@ -152,10 +152,27 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+def reader_params(_: Callable[..., str], params: Mapping[str, Any]) -> dict[str, Any]:
+    """A message's parameters for one reader: titles (`forms.local_text.Titled`, `TitleList`) in the
+    reader's language, nested messages translated the same way, other values as they are."""
+    locale = getattr(_, "locale", None)
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Message):
+            value = translate_message(_, value)
+        elif hasattr(value, "for_reader"):
+            value = value.for_reader(locale)
+        out[key] = value
+    return out
+
+
 def translate_message(_: Callable[..., str], message: str) -> str:
-    """An engine message in the UI's language when its template or shape is known, else as it is."""
+    """An engine message in the UI's language when its template or shape is known, else as it is.
+    Titles in the message are picked in the reader's language (the translator's locale)."""
     if isinstance(message, Message):
-        return _(message.template, **message.params) if message.params else _(message.template)
+        if not message.params:
+            return _(message.template)
+        return _(message.template, **reader_params(_, message.params))
     exact = _(message)
     if exact != message:
         return exact

@@ -16,6 +16,7 @@ from ui.errors import PageRoute
 from ui.flow_admin import flow_admin_extras
 from ui.highlight import highlight_yaml
 from ui.i18n import translate_message
+from ui.i18n.flow_text import flow_text
 from ui.services import services
 from ui.templating import render
 
@@ -40,11 +41,11 @@ AdminPage = Annotated[Page, Depends(admin_page)]
 AdminPost = Annotated[Page, Depends(admin_post)]
 
 
-def _known_roles(request: Request) -> dict[str, str]:
+def _known_roles(request: Request, locale: str | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     for lf in services(request).registry.all():
         for role, spec in lf.flow.spec.roles.items():
-            out.setdefault(role, spec.title or role)
+            out.setdefault(role, flow_text(spec.title, locale, lf.flow) or role)
     return dict(sorted(out.items()))
 
 
@@ -52,7 +53,7 @@ def _users_page(request: Request, page: Page, *, errors: dict[str, str] | None =
                 form: dict[str, str] | None = None, status: int = 200, msg: str = "") -> Response:
     users = list_users(services(request).db)
     errs = {k: translate_message(page._, v) for k, v in (errors or {}).items()}
-    return render("admin/users.html", page.context(users=users, roles=_known_roles(request), errors=errs,
+    return render("admin/users.html", page.context(users=users, roles=_known_roles(request, page._.locale), errors=errs,
                                                    form=form or {}, msg=msg), status_code=status)
 
 
@@ -132,7 +133,7 @@ def flow_page(request: Request, flow_name: str, page: AdminPage, msg: str = "", 
     live = services(request).registry.get(flow_name)
     flow = live.flow
     return render("admin/flow.html", page.context(
-        live=live, flow=flow, svg=flow_svg(flow), yaml_html=highlight_yaml(flow.source_text),
+        live=live, flow=flow, svg=flow_svg(flow, locale=page._.locale), yaml_html=highlight_yaml(flow.source_text),
         transitions=list(flow.spec.transitions.items()), msg=msg,
         **flow_admin_extras(request, page, live, sim_start, sim_path)))
 
@@ -140,5 +141,5 @@ def flow_page(request: Request, flow_name: str, page: AdminPage, msg: str = "", 
 @router.get("/admin/flows/{flow_name}/diagram.svg")
 def flow_diagram(request: Request, flow_name: str, page: AdminPage) -> Response:
     flow = services(request).registry.get(flow_name).flow
-    return Response(str(flow_svg(flow, standalone=True)), media_type="image/svg+xml",
+    return Response(str(flow_svg(flow, standalone=True, locale=page._.locale)), media_type="image/svg+xml",
                     headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})

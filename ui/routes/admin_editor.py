@@ -31,6 +31,7 @@ from engine.storage.revisions import read_revision
 from ui.auth import Page, is_htmx
 from ui.errors import PageRoute
 from ui.flow_editor import Checked, PlanView, check_text, plan_view, read_upload
+from ui.i18n.flow_text import flow_text
 from ui.i18n import translate_message
 from ui.routes.admin import AdminPage, AdminPost
 from ui.services import services
@@ -75,7 +76,7 @@ def _page(request: Request, page: Page, ed: Editor, text: str, *, checked: Check
           status: int = 200) -> Response:
     registry = services(request).registry
     live = registry.get(ed.editing) if ed.editing else None
-    heading = (page._("Edit flow: {flow}", flow=live.flow.spec.title or live.flow.name) if live
+    heading = (page._("Edit flow: {flow}", flow=flow_text(live.flow.spec.title, page._.locale, live.flow) or live.flow.name) if live
                else page._("New flow"))
     return render("admin/editor.html", page.context(
         ed=ed, heading=heading, live=live, text=text, checked=checked, plan=plan, banner=banner, note=note,

@@ -13,6 +13,7 @@ from engine.records.claims import claim, may_claim
 from engine.records.inbox import InboxItem, inbox
 from ui.auth import Page, checked_page, current_page, is_htmx
 from ui.errors import PageRoute
+from ui.i18n.flow_text import flow_text, reader_record_title
 from ui.services import services
 from ui.sla_view import SlaBadge, age_text, sla_badge
 from ui.templating import render
@@ -30,6 +31,9 @@ class InboxRow:
     mine: bool
     queue: str | None  # the role title of an unassigned record
     can_claim: bool
+    flow_title: str = ""  # in the reader's language
+    record_title: str = ""
+    state_title: str = ""
 
     @property
     def url(self) -> str:
@@ -45,8 +49,11 @@ def _rows(request: Request, page: Page, items: list[InboxItem]) -> list[InboxRow
         out.append(InboxRow(
             item=it, sla=sla_badge(flow, it.state, it.sla_status, it.sla_due_at, it.sla_warn_at, page.now, page._),
             age=age_text(it.created_at, page.now, page._), mine=it.assignee_id == page.actor.id,
-            queue=(role.title if role and role.title else it.assignee_role) if it.assignee_id is None else None,
-            can_claim=may_claim(flow, it.state, it.assignee_id, page.actor)))
+            queue=(flow_text(role.title, page._.locale, flow) if role and role.title else it.assignee_role)
+            if it.assignee_id is None else None,
+            can_claim=may_claim(flow, it.state, it.assignee_id, page.actor),
+            flow_title=flow_text(it.flow_title, page._.locale, flow), state_title=flow_text(it.state_title, page._.locale, flow),
+            record_title=reader_record_title(it.title, it.record_id, page._.locale, flow)))
     return out
 
 
@@ -55,7 +62,7 @@ def inbox_page(request: Request, page: Annotated[Page, Depends(current_page)], m
     svc = services(request)
     items = inbox(svc.db, svc.registry, page.actor, limit=INBOX_LIMIT)
     rows = _rows(request, page, items)
-    creatable = [(lf.flow.name, lf.flow.spec.title or lf.flow.name) for lf in svc.registry.all()
+    creatable = [(lf.flow.name, flow_text(lf.flow.spec.title, page._.locale, lf.flow) or lf.flow.name) for lf in svc.registry.all()
                  if page.actor.roles & lf.flow.creator_roles]
     return render("inbox.html", page.context(rows=rows, creatable=creatable, msg=msg))
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
+from engine.language.flow import CompiledFlow
 from engine.records.access import may_create
 from engine.records.errors import ValidationFailed
 from engine.records.listing import (
@@ -22,6 +23,7 @@ from engine.records.tab_counts import DEFAULT_CAP, capped_counts
 from ui.auth import Page, current_page
 from ui.errors import PageRoute
 from ui.i18n import translate_message
+from ui.i18n.flow_text import flow_text, reader_options
 from ui.services import services
 from ui.sla_view import SlaBadge, sla_badge
 from ui.templating import render
@@ -110,11 +112,12 @@ def _rows(live: LiveFlow, recs: list[Record], page: Page, names: dict[int, str] 
         sys = rec.system
         sla_state = sys.get("sla_state") or rec.state
         out.append(ListRow(
-            rec=rec, state_title=flow.state(rec.state).title or rec.state,
+            rec=rec, state_title=flow_text(flow.state(rec.state).title, page._.locale, flow) or rec.state,
             sla=sla_badge(flow, sla_state if sla_state in flow.spec.states else rec.state, sys.get("sla_status"),
                           sys.get("sla_due_at"), sys.get("sla_warn_at"), page.now, page._)
             if rec.state not in flow.final_states else None,
-            summary=[(flow.fields[n].title or n, display(flow.fields[n], rec.values.get(n), flow.timezone, page._, names))
+            summary=[(flow_text(flow.fields[n].title, page._.locale, flow) or n,
+                      display(flow.fields[n], rec.values.get(n), flow.timezone, page._, names))
                      for n in shown if n not in hidden and rec.values.get(n) is not None]))
     return out
 
@@ -137,21 +140,32 @@ def list_page(request: Request, flow_name: str, page: Annotated[Page, Depends(cu
         recs, cursor = result.records, result.next_cursor
         counts = _counts_for(request, live, page, query)
     except ValidationFailed as exc:
-        error = "; ".join(f"{k}: {translate_message(page._, v)}" for k, v in exc.field_errors.items())
+        error = "; ".join(f"{_param_title(flow, k, page)}: {translate_message(page._, v)}" for k, v in exc.field_errors.items())
         status = 422
     state = query.states[0] if query.states else ""
     base = {k: v for k, v in request.query_params.items() if k not in ("after", "state") and v.strip()}
     ctx = page.context(
         flow=flow, rows=_rows(live, recs, page), cursor=cursor, counts={k: _count_text(v) for k, v in counts.items()},
         total=_total_text(counts),
-        state=state, states=[(n, s.title or n) for n, s in flow.spec.states.items()], error=error,
-        filters=[(n, f.title or n, f.filter_input, n in range_fields(flow), f.widget_options())
+        state=state, states=[(n, flow_text(s.title, page._.locale, flow) or n) for n, s in flow.spec.states.items()],
+        error=error,
+        filters=[(n, flow_text(f.title, page._.locale, flow) or n, f.filter_input, n in range_fields(flow),
+                  reader_options(f, f.widget_options(), page._.locale, flow))
                  for n, f in filterable_fields(flow).items()
                  if n not in search_fields(flow)],
         shown=shown, q=query.search or "", sort=query.sort, sorts=_sort_options(live, page), base=base,
         searchable=bool(search_fields(flow)), can_create=may_create(flow, page.actor),
         first_page=bool(request.query_params.get("after")))
     return render("list.html", ctx, status_code=status)
+
+
+def _param_title(flow: CompiledFlow, key: str, page: Page) -> str:
+    """What a person calls a list parameter with a bad value: a field's title, else the search box, sort, ..."""
+    name = key.partition(".")[0]
+    if name in flow.fields:
+        return flow_text(flow.fields[name].title, page._.locale, flow) or name
+    words = {"q": "Search", "sort": "Sort by", "state": "State", "after": "Page", "limit": "Number"}
+    return page._(words[name]) if name in words else name
 
 
 def _count_text(n: int) -> str:
@@ -170,7 +184,7 @@ def _sort_options(live: LiveFlow, page: Page) -> list[tuple[str, str]]:
     labels = {"id": _("Number"), "created_at": _("Creation time"), "updated_at": _("Last change"), "sla_due_at": _("Due")}
     out = []
     for key in sort_keys(flow):
-        label = labels.get(key) or (flow.fields[key].title or key)
+        label = labels.get(key) or (flow_text(flow.fields[key].title, _.locale, flow) or key)
         out.append((f"-{key}", f"{label} ↓"))
         out.append((key, f"{label} ↑"))
     return out

@@ -15,8 +15,9 @@ from engine.records.errors import (
     CommentRequired, MissingRequired, NotFound, ReadOnlyField, StaleVersion, TransitionNotAllowed, ValidationFailed,
 )
 from engine.language.flow import CompiledFlow
+from forms.messages import Message
 from engine.records.records import Record, Records
-from engine.records.transitions import Refusal, decide_create, default_values, field_errors
+from engine.records.transitions import Refusal, decide_create, default_values, field_errors, read_only
 from ui.auth import Page, checked_page, current_page
 from ui.conditions_view import apply_conditions, forget_hidden_errors, states_for, typed_values
 from ui.errors import PageRoute
@@ -24,6 +25,7 @@ from ui.file_views import add_file_views
 from ui.formview import FieldView, build_fields, parse_post
 from ui.history_view import history_entries
 from ui.i18n import translate_message
+from ui.i18n.flow_text import flow_text
 from ui.services import People, services
 from ui.sla_view import sla_badge
 from ui.templating import render
@@ -77,8 +79,7 @@ def create_record(request: Request, flow_name: str, page: Annotated[Page, Depend
     posted = parse_post(flow, page.form, _editable(create_modes(flow, page.actor)))
     forget_hidden_errors(flow, posted, default_values(flow), page.actor, page.now)
     if posted.forbidden:
-        raise ReadOnlyField(f"field '{posted.forbidden[0]}' cannot be set when creating a record",
-                            field=posted.forbidden[0])
+        raise ReadOnlyField(read_only(flow, posted.forbidden[0], None), field=posted.forbidden[0])
     if posted.errors:  # with what the engine would refuse besides (required fields left empty)
         decided = decide_create(flow, posted.values, page.actor, page.now)
         errors = {**decided[2], **posted.errors} if not isinstance(decided, Refusal) else posted.errors
@@ -135,14 +136,14 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
     wants_comment = [t for t in transitions if t.comment]
     ctx = page.context(
         flow=flow, rec=rec, fields=fields, editable=any(f.editable for f in fields), transitions=transitions,
-        sla=sla, state_title=flow.state(rec.state).title or rec.state, final=rec.state in flow.final_states,
+        sla=sla, state_title=flow_text(flow.state(rec.state).title, page._.locale, flow) or rec.state, final=rec.state in flow.final_states,
         assignee=people.names.get(rec.assignee_id) if rec.assignee_id else None,
-        queue=(role.title or owner) if role and rec.assignee_id is None else owner if rec.assignee_id is None else None,
+        queue=((flow_text(role.title, page._.locale, flow) or owner) if role else owner) if rec.assignee_id is None else None,
         can_claim=may_claim(flow, rec.state, rec.assignee_id, page.actor),
         can_reassign=may_reassign(flow, page.actor) and rec.state not in flow.final_states,
         candidates=people.members(owner), history=history, banner=banner, comment=comment,
-        comment_required=[t.title for t in wants_comment if t.comment == "required"],
-        comment_optional=[t.title for t in wants_comment if t.comment == "optional"],
+        comment_required=[flow_text(t.title, page._.locale, flow) for t in wants_comment if t.comment == "required"],
+        comment_optional=[flow_text(t.title, page._.locale, flow) for t in wants_comment if t.comment == "optional"],
         errors=_error_list(fields, errors or {}, page), msg=msg, conditions=conditions,
         comment_error=translate_message(page._, errors["comment"]) if errors and "comment" in errors else None,
         created_by=people.names.get(sys.get("created_by") or 0, ""),
@@ -201,8 +202,7 @@ def act_on_record(request: Request, flow_name: str, record_id: RecordId,
     posted = parse_post(flow, form, editable, only_present=True)
     forget_hidden_errors(flow, posted, rec.values, page.actor, page.now)
     if posted.forbidden:
-        raise ReadOnlyField(f"field '{posted.forbidden[0]}' cannot be changed in state '{rec.state}'",
-                            field=posted.forbidden[0])
+        raise ReadOnlyField(read_only(flow, posted.forbidden[0], rec.state), field=posted.forbidden[0])
     if action != "save" and not action.startswith("t:"):
         raise NotFound(f"unknown action '{action}'")
     name = action[2:] if action.startswith("t:") else None
@@ -240,7 +240,7 @@ def act_on_record(request: Request, flow_name: str, record_id: RecordId,
         return _record_page(request, page, rec, typed=posted.typed, errors=exc.field_errors, comment=comment,
                             status=422)
     except MissingRequired as exc:
-        errs = {f: "fill this in first" for f in exc.fields}
+        errs: dict[str, str] = {f: Message("missing_required", "fill this in first") for f in exc.fields}
         return _record_page(request, page, rec, typed=posted.typed, errors=errs, comment=comment, status=422,
                             banner=translate_message(page._, exc.message))
     except CommentRequired as exc:

@@ -2,8 +2,10 @@
 
 The outbox row freezes the facts (event, stage, due instant, recipient); the
 record's title and the people's names are read when the message is sent.
-Texts are in Chinese for flows whose ``language`` starts with ``zh`` (or, with
-no ``language``, whose title is Chinese), else English.
+A message to one person is in that person's language (their `locale`), its
+titles picked from the flow's mappings; otherwise, and for team channels, in
+the flow's ``language``: Chinese for ``zh…`` (or, with no ``language``, a
+Chinese title), else English.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class Person:
     id: int
     name: str
     email: str | None
+    locale: str | None = None  # the language the person reads (their setting), None: the flow's
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,9 @@ class OutboundMessage:
 def load_people(conn: Connection, ids: list[int]) -> list[Person]:
     if not ids:
         return []
-    rows = conn.execute(select(users.c.id, users.c.display_name, users.c.email).where(users.c.id.in_(ids))).all()
-    by_id = {r.id: Person(r.id, r.display_name, r.email) for r in rows}
+    rows = conn.execute(select(users.c.id, users.c.display_name, users.c.email, users.c.locale)
+                        .where(users.c.id.in_(ids))).all()
+    by_id = {r.id: Person(r.id, r.display_name, r.email, r.locale) for r in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 
