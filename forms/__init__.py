@@ -11,6 +11,7 @@ from .time_fields import DateField, DateTimeField  # isort: skip
 from .choice_fields import ChoiceField, MultiChoiceField  # isort: skip
 from .user_field import UserField  # isort: skip
 from .registry import FIELD_TYPES, FieldSpec, register_field_type, unregister_field_type
+from .table_field import TableField, TableValueError  # isort: skip
 
 __all__ = [
     "FIELD_TYPES",
@@ -28,6 +29,8 @@ __all__ = [
     "MoneyField",
     "MultiChoiceField",
     "PhoneField",
+    "TableField",
+    "TableValueError",
     "TextField",
     "UrlField",
     "UserField",

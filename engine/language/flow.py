@@ -14,6 +14,7 @@ from engine.sla.calendar import BusinessCalendar, CalendarSpec, ElapsedClock
 from engine.language.durations import Duration, parse_duration
 from engine.language.expressions import Expression, TextTemplate, compile_expression, compile_template
 from engine.language.spec import FlowSpec, StateSpec, TransitionSpec
+from engine.language.tables import CompiledTable, compile_tables
 from forms import FieldSpecBase
 
 DEFAULT_TZ = "UTC"
@@ -42,6 +43,12 @@ class CompiledFlow:
     clocks: dict[str, StateClock]
     timezone: ZoneInfo
     transitions_from: dict[str, tuple[tuple[str, TransitionSpec], ...]] = field(default_factory=dict)
+    tables: dict[str, CompiledTable] = field(default_factory=dict)  # the table fields (line items)
+
+    @cached_property
+    def stored_fields(self) -> tuple[str, ...]:
+        """Fields with a column in the flow's own table (a table field's rows live in a child table)."""
+        return tuple(n for n, f in self.fields.items() if f.stored_in_row)
 
     @property
     def name(self) -> str:
@@ -205,4 +212,5 @@ def compile_flow(spec: FlowSpec, source_text: str, source: str,
         clocks=clocks,
         timezone=tz,
         transitions_from={s: tuple(v) for s, v in by_state.items()},
+        tables=compile_tables(spec.fields),
     )
