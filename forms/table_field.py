@@ -150,7 +150,7 @@ class TableField(CheckedFieldSpec):
 
     def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
         n = len(value) if isinstance(value, list) else 0
-        return _("{n} rows").format(n=n) if n != 1 else _("1 row")
+        return _("{n} rows", n=n) if n != 1 else _("1 row")
 
     def form_inputs(self, value: Any, tz: tzinfo) -> list[str]:
         return []  # a table's inputs are its cells (ui/table_view.py)

@@ -24,6 +24,7 @@ from ui.history_view import history_entries
 from ui.i18n import translate_message
 from ui.services import People, services
 from ui.sla_view import sla_badge
+from ui.table_view import row_outputs, table_error_place
 from ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -93,7 +94,8 @@ def preview_new(request: Request, flow_name: str, page: Annotated[Page, Depends(
     posted = parse_post(flow, page.form, _editable(create_modes(flow, page.actor)))
     values = _with_computed(flow, {**default_values(flow), **posted.values}, page)
     fields = build_fields(flow, create_modes(flow, page.actor), values, page._)
-    return render("records/_preview.html", page.context(fields=[f for f in fields if f.computed], transitions=None))
+    return render("records/_preview.html", page.context(fields=[f for f in fields if f.computed], transitions=None,
+                                                       row_outputs=row_outputs(flow, values, page._)))
 
 
 # --- the record page -------------------------------------------------------------------------------
@@ -149,6 +151,8 @@ def _error_list(fields: list[FieldView], errors: dict[str, str], page: Page) -> 
             out.append((f.id, f.label, f.error or message))
         elif name == "comment":
             out.append(("comment", page._("Comment"), translate_message(page._, message)))
+        elif (place := table_error_place(by_name, name, page._)) is not None:  # lines[2].quantity
+            out.append((*place, translate_message(page._, message)))
         else:
             out.append(("", name, translate_message(page._, message)))
     return out
@@ -259,7 +263,8 @@ def preview_record(request: Request, flow_name: str, record_id: RecordId,
     draft = Record(rec.flow, rec.id, rec.state, rec.version, values, rec.system, rec.title)
     fields = build_fields(flow, modes, values, page._)
     return render("records/_preview.html", page.context(
-        fields=[f for f in fields if f.computed], transitions=_transition_views(request, draft, page), rec=rec))
+        fields=[f for f in fields if f.computed], transitions=_transition_views(request, draft, page), rec=rec,
+        row_outputs=row_outputs(flow, values, page._)))
 
 
 @router.post("/records/{flow_name}/{record_id}/reassign")
