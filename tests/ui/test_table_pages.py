@@ -87,3 +87,13 @@ def test_rows_are_read_only_where_the_table_is_not_editable(app: FastAPI) -> Non
     res = clerk.post(url, data=crafted, follow_redirects=False)
     assert res.status_code in (303, 403)
     assert "21.00 CNY" in clerk.get(url).text
+
+
+def test_row_errors_and_the_grid_read_in_chinese(app: FastAPI) -> None:
+    client, csrf = sign_in(app, "sales1")
+    client.cookies.set("rf_lang", "zh-CN")
+    cells = {f"lines.{i}.{c}": v for i in range(6) for c, v in (("product", "P"), ("quantity", "1"), ("unit_price", "1"))}
+    res = client.post("/records/sales_order/new", data=_form(csrf, **cells))
+    assert res.status_code == 422 and "最多 5 行" in res.text
+    res = client.post("/records/sales_order/new", data=_form(csrf, **{**ROWS, "lines.2.quantity": "0"}))
+    assert "不能小于 1" in res.text and "第 2 行" in res.text and "添加一行" in res.text
