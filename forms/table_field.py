@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import tzinfo
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 from sqlalchemy.types import TypeEngine
 
 from forms.base import FieldSpecBase, FieldValueError, Gettext
@@ -46,10 +46,20 @@ class TableValueError(FieldValueError):
         return {f"{name}{place}": message for place, message in self.located.items()}
 
 
+# The row fields' schema in the flow language's JSON Schema: a field spec per row field (a table in a table is a
+# load error, so the schema need not, and for want of recursion cannot, repeat the whole union here).
+_ROW_FIELDS_SCHEMA = WithJsonSchema({
+    "type": "object", "description": "The columns of a row: field id → a field spec (any single-value type)",
+    "additionalProperties": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}},
+})
+
+
 class TableField(CheckedFieldSpec):
     type: Literal["table"] = "table"
-    fields: dict[str, FieldSpec] = Field(description="The columns of a row: field specs of any scalar type")
-    min_rows: Length | None = Field(default=None, description="A saved table holds at least this many rows")
+    fields: Annotated[dict[str, FieldSpec], _ROW_FIELDS_SCHEMA] = Field(
+        description="The columns of a row: field specs of any scalar type")
+    min_rows: Length | None = Field(
+        default=None, description="Rows written must number at least this many (checked whenever the rows are written)")
     max_rows: Length | None = Field(default=None, description=f"At most this many rows (default {HARD_MAX_ROWS:,})")
 
     widget: ClassVar[str] = "table"

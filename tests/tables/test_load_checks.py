@@ -56,3 +56,10 @@ def test_table_options_that_contradict_each_other_are_refused() -> None:
     assert any("min_rows (9) must not be greater than max_rows (5)" in p for p in problems), problems
     problems = _problems(ORDER.replace("    min_rows: 1\n", "    min_rows: 1\n    unique: true\n"))
     assert any("a table field cannot have `unique`" in p for p in problems), problems
+
+
+def test_the_language_schema_describes_tables() -> None:
+    from engine.language.language_schema import flow_language_schema
+
+    text = str(flow_language_schema())
+    assert "min_rows" in text and "max_rows" in text
