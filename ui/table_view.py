@@ -25,6 +25,7 @@ from ui.values import Gettext, display, to_inputs
 
 _CELL = re.compile(r"^([a-z][a-z0-9_]*)\.(\d{1,4})\.([a-z][a-z0-9_]*)$")
 MAX_POSTED_ROW = 10_000  # a posted row number beyond this is not a row of any table
+MAX_SHOWN_ROW_CHANGES = 20  # row changes worded in one history entry; the rest are counted
 
 
 @dataclass
@@ -102,22 +103,28 @@ def table_view(flow: CompiledFlow, name: str, spec: TableField, rows: Any, edita
     if name in typed:  # the rows as typed, after a refused post
         count = int(typed[name][0]) if typed[name] and typed[name][0].isdecimal() else 0
 
+    # What every row's cell of a column shares, worked out once per column (a page may show hundreds of rows).
+    shared = []
+    for c, f in spec.fields.items():
+        cell_editable = editable and f.compute is None
+        options = f.widget_options()
+        if not options and cell_editable and user_options and f"{name}.{c}" in user_options:
+            options = list(user_options[f"{name}.{c}"])
+        shared.append((c, f, type(f).widget, _label(f, c, lang), f.required and cell_editable, cell_editable,
+                       f.compute is not None, options, f.widget_attrs()))
+
     def cell_views(i: int, row: Mapping[str, Any] | None) -> list[CellView]:
         out = []
-        for c, f in spec.fields.items():
+        for c, f, widget, label, required, cell_editable, computed, options, attrs in shared:
             key = f"{name}.{i}.{c}"
             value = row.get(c) if row else None
-            cell_editable = editable and f.compute is None
-            inputs = list(typed[key]) if key in typed else to_inputs(f, value, tz)
-            err = errors.get(f"{name}[{i}].{c}")
-            options = f.widget_options()
-            if not options and cell_editable and user_options and f"{name}.{c}" in user_options:
-                options = list(user_options[f"{name}.{c}"])
+            err = errors.get(f"{name}[{i}].{c}") if errors else None
             out.append(CellView(
-                name=key, column=c, widget=type(f).widget, label=_label(f, c, lang),
-                required=f.required and cell_editable, editable=cell_editable, computed=f.compute is not None,
-                inputs=inputs, display=display(f, value, tz, _, user_names), out_id=f"c-{name}-{i}-{c}",
-                error=translate_message(_, err) if err else None, options=options, attrs=f.widget_attrs()))
+                name=key, column=c, widget=widget, label=label, required=required, editable=cell_editable,
+                computed=computed, inputs=list(typed[key]) if key in typed else to_inputs(f, value, tz),
+                display=display(f, value, tz, _, user_names) if not cell_editable else "",
+                out_id=f"c-{name}-{i}-{c}", error=translate_message(_, err) if err else None,
+                options=options, attrs=attrs))
         return out
 
     shown = []
@@ -224,6 +231,16 @@ def table_changes(flow: CompiledFlow, name: str, spec: TableField, before: Any, 
         return tuple(str(row.get(c)) for c in spec.fields)
 
     matcher = SequenceMatcher(a=[key(r) for r in old], b=[key(r) for r in new], autojunk=False)
+    more = 0  # changes past MAX_SHOWN_ROW_CHANGES: counted, not worded (a history entry stays readable and cheap)
+
+    def add(make: Any) -> None:
+        nonlocal more
+        if len(out) < MAX_SHOWN_ROW_CHANGES:
+            out.append(make())
+        else:
+            more += 1
+
+    lang = flow.spec.language
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op == "equal":
             continue
@@ -232,15 +249,17 @@ def table_changes(flow: CompiledFlow, name: str, spec: TableField, before: Any, 
             o, n = old[a0 + k], new[b0 + k]
             for c in spec.fields:
                 if o.get(c) != n.get(c):
-                    out.append(RowChange(
-                        f"{title} · {_('row {n}', n=b0 + k + 1)} · {_label(spec.fields[c], c, flow.spec.language)}",
+                    add(lambda o=o, n=n, c=c, at=b0 + k + 1: RowChange(
+                        f"{title} · {_('row {n}', n=at)} · {_label(spec.fields[c], c, lang)}",
                         _cell_text(flow, spec, c, o.get(c), _, names), _cell_text(flow, spec, c, n.get(c), _, names)))
         for k in range(a0 + paired, a1):
-            out.append(RowChange(f"{title} · {_('row {n} removed', n=k + 1)}",
-                                 _row_text(flow, spec, old[k], _, names), ""))
+            add(lambda k=k: RowChange(f"{title} · {_('row {n} removed', n=k + 1)}",
+                                      _row_text(flow, spec, old[k], _, names), ""))
         for k in range(b0 + paired, b1):
-            out.append(RowChange(f"{title} · {_('row {n} added', n=k + 1)}", "",
-                                 _row_text(flow, spec, new[k], _, names)))
+            add(lambda k=k: RowChange(f"{title} · {_('row {n} added', n=k + 1)}", "",
+                                      _row_text(flow, spec, new[k], _, names)))
+    if more:
+        out.append(RowChange(title, "", _("… and {n} more row changes", n=more)))
     return out
 
 
