@@ -134,3 +134,32 @@ def test_the_list_filters_and_sorts_by_the_stored_total(orders: Orders) -> None:
     assert [r.id for r in page.records] == [small.id]
     page = list_records(orders.db, orders.records, live, orders.sales, ListQuery(sort="-total"))
     assert [r.id for r in page.records] == [small.id, big.id]
+
+
+def test_reading_and_writing_many_rows_takes_a_fixed_number_of_statements(orders: Orders) -> None:
+    from sqlalchemy import event
+
+    from tests.tables.flows import ORDER
+
+    orders.apply(ORDER.replace("max_rows: 5", "max_rows: 200"))
+    rows = [{"product": f"P-{i}", "quantity": i + 1, "unit_price": "1.25"} for i in range(200)]
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(orders.db, "before_cursor_execute", count)
+    try:
+        rec = orders.create({"order_no": "SO-BIG", "lines": rows})
+        created = len(statements)
+        statements.clear()
+        got = orders.get(rec.id)
+        read = len(statements)
+        statements.clear()
+        orders.edit(got, {"lines": [dict(r, quantity=2) for r in rows]})
+        edited = len(statements)
+    finally:
+        event.remove(orders.db, "before_cursor_execute", count)
+    assert got.values["total"] == Decimal("25125.00") and len(got.values["lines"]) == 200
+    # No statement per row: the rows go in with one executemany and come back with one query.
+    assert created <= 12 and read <= 3 and edited <= 12, (created, read, edited)
