@@ -131,6 +131,8 @@ _PARAMS = frozenset({"sort", "limit", "after", "q", "state", "assignee", "create
 
 def _field_pointer(key: str) -> str:
     """A flow field points into `values`; anything else is a top-level member or a parameter."""
+    if "[" in key:  # a place inside a table field's rows: lines[2].quantity → /values/lines/2/quantity
+        return "/values/" + key.replace("[", "/").replace("]", "").replace(".", "/")
     if key in _PARAMS or "." in key or key[:1].isupper():
         return "/" + key
     return f"/values/{key}"

@@ -12,6 +12,7 @@ from .choice_fields import ChoiceField, MultiChoiceField  # isort: skip
 from .user_field import UserField  # isort: skip
 from .file_field import FileField  # isort: skip
 from .registry import FIELD_TYPES, FieldSpec, register_field_type, unregister_field_type
+from .table_field import TableField, TableValueError  # isort: skip
 
 __all__ = [
     "FIELD_TYPES",
@@ -30,6 +31,8 @@ __all__ = [
     "MoneyField",
     "MultiChoiceField",
     "PhoneField",
+    "TableField",
+    "TableValueError",
     "TextField",
     "UrlField",
     "UserField",

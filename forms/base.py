@@ -73,6 +73,8 @@ class FieldSpecBase(BaseModel):
     own_label: ClassVar[bool] = False
     # Read-only text keeps its line breaks.
     preformatted: ClassVar[bool] = False
+    # The value has a column in the record's own table (a table field's rows live in a child table).
+    stored_in_row: ClassVar[bool] = True
 
     # Lists: the filter operators it supports (of "eq", "gte", "lte"; none: not filterable even
     # when indexed), whether lists may sort by it, and the HTML input type of its range filters.

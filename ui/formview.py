@@ -15,9 +15,10 @@ from starlette.datastructures import FormData
 
 from engine.records.access import FieldMode
 from engine.language.flow import CompiledFlow
-from forms import FieldValueError
+from forms import FieldValueError, TableField
 from ui.i18n import translate_message
 from ui.i18n.flow_text import flow_text, reader_options
+from ui.table_view import parse_table_post, table_view
 from ui.values import Gettext, display, link_of, to_inputs
 
 @dataclass
@@ -41,6 +42,7 @@ class FieldView:
     shown: bool = True
     may_require: bool = False
     conditional: bool = False
+    table: Any = None  # a table field's grid (ui/table_view.py TableView)
 
     @property
     def id(self) -> str:
@@ -78,6 +80,9 @@ def build_fields(flow: CompiledFlow, modes: Mapping[str, FieldMode], values: Map
             inputs=list(typed[name]) if name in typed else to_inputs(f, value, flow.timezone),
             display=display(f, value, flow.timezone, _, user_names), href=link_of(f, value),
             error=translate_message(_, err) if err else None, options=options, attrs=f.widget_attrs()))
+        if isinstance(f, TableField):
+            out[-1].table = table_view(flow, name, f, value, editable, _, typed=typed, errors=errors,
+                                       user_options=user_options, user_names=user_names)
     return out
 
 
@@ -111,6 +116,11 @@ def parse_post(flow: CompiledFlow, form: FormData, editable: frozenset[str], *, 
         if name not in editable or (only_present and name not in present):
             continue
         f = flow.fields[name]
+        if isinstance(f, TableField):  # its cells are posted as lines.<row>.<field>
+            rows = parse_table_post(flow, name, f, form, typed, errors)
+            if rows is not None:
+                values[name] = rows
+            continue
         strings = _strings(form, name)
         typed[name] = strings
         try:

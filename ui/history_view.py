@@ -8,6 +8,8 @@ from typing import Any
 
 from engine.language.flow import CompiledFlow
 from ui.i18n.flow_text import flow_text
+from forms import TableField
+from ui.table_view import table_changes
 from ui.values import Gettext, display, from_json
 
 
@@ -71,6 +73,10 @@ def history_entries(flow: CompiledFlow, state: str, rows: list[dict[str, Any]], 
                 changes.append(Change(_("Assignee"), who(old), who(new)))
                 continue
             f = flow.fields.get(name)
+            if isinstance(f, TableField):  # rows added, removed, and changed field by field
+                changes.extend(Change(c.label, c.before, c.after)
+                               for c in table_changes(flow, name, f, old, new, _, names))
+                continue
             if f is None:
                 changes.append(Change(name, "" if old is None else str(old), "" if new is None else str(new)))
                 continue

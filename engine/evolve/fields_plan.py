@@ -24,6 +24,8 @@ def plan_fields(ctx: PlanContext) -> None:
     present = set(facts.field_columns)
     consumed: set[str] = set()
     for name, new in ctx.flow.fields.items():
+        if not new.stored_in_row:
+            continue  # a table field: planned with its child table (row_tables_plan.py)
         source = _source_column(ctx, name, new, present, old_fields)
         if source in consumed:
             source = None  # two fields of the new file cannot share one column

@@ -11,6 +11,7 @@ from engine.sla.calendar import CalendarSpec
 from engine.evolve.context import PlanContext, plural
 from engine.evolve.fields_plan import plan_fields
 from engine.evolve.model import AREAS, Plan, Step
+from engine.evolve.row_tables_plan import plan_row_tables
 from engine.evolve.rules_plan import plan_rules
 from engine.evolve.schema_diff import plan_schema
 from engine.evolve.search_plan import plan_search
@@ -25,7 +26,7 @@ from engine.storage.schema import metadata as engine_metadata
 log = logging.getLogger("relayflow.reload")
 
 # Apply runs steps in this order: indexes that go, then columns, then indexes that come, then data, then clocks.
-_STEP_ORDER = ("drop_search_index", "drop_index", "create_table", "rename_column", "convert_column", "add_column",
+_STEP_ORDER = ("drop_search_index", "drop_index", "create_table", "rename_table", "rename_column", "convert_column", "add_column",
                "create_index", "create_search_index", "restore_column", "retire_column", "move_records", "clocks")
 
 
@@ -70,6 +71,7 @@ def compute_plan(conn: Connection, flow: CompiledFlow,
                    "file with the table only", "data")
     if not ctx.changes or ctx.changes[-1].effect != "refused":
         plan_fields(ctx)
+        plan_row_tables(ctx)  # the child tables of table fields (line items)
         plan_schema(ctx)
         plan_search(ctx)
         plan_states(ctx)

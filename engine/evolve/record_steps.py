@@ -102,7 +102,8 @@ class MoveRecords(Step):
         assignee, clock, the result of the stage it leaves, pause bookkeeping, `enter` reminders."""
         flow, conn, now = ctx.flow, ctx.conn, ctx.now
         for row in _rows(conn, t, t.c.state == self.source):
-            values = {n: (None if row[n] is None else f.from_db(row[n])) for n, f in flow.fields.items()}
+            values = {n: (None if row[n] is None else f.from_db(row[n])) for n, f in flow.fields.items()
+                      if f.stored_in_row}
             entry = plan_entry(flow, self.target, values, row, now, creator_id=row["created_by"])
             system = {"state": self.target, "version": row["version"] + 1, "revision": ctx.revision,
                       "updated_by": ctx.applied_by, "updated_at": now}

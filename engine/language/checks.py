@@ -18,6 +18,7 @@ from engine.language.expressions import (
 )
 from engine.language.identifiers import did_you_mean, identifier_problem
 from engine.language.spec import FlowSpec
+from engine.language.tables import table_problems
 
 Path = tuple[Any, ...]
 Problem = tuple[Path, str]
@@ -35,7 +36,15 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
         problems.extend(check(spec))
     problems.extend(_calendar_refs(spec, set(calendars)))
     problems.extend(((path + (Inside(at),) if at is not None else path), message) for path, message, at in condition_problems(spec))
+    problems.extend(_tables(spec))
     return problems
+
+
+def _tables(spec: FlowSpec) -> Iterator[Problem]:
+    """Line items: row fields, row computations, and aggregates in the record's expressions (engine/language/tables.py)."""
+    items: list[tuple[Path, str]] = [(("fields", n, "compute"), f.compute) for n, f in spec.fields.items() if f.compute]
+    items += [(("transitions", n, "when"), t.when) for n, t in spec.transitions.items() if t.when]
+    yield from table_problems(spec.fields, items)
 
 
 def _calendar_refs(spec: FlowSpec, known: set[str]) -> Iterator[Problem]:

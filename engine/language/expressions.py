@@ -2,7 +2,8 @@
 
 Nothing in a flow file executes Python: conditions (`when`), computed values
 (`compute`) and the record title template run in an immutable sandbox and
-see only the record's fields, `user`, `now` and `today`.
+see only the record's fields, `user`, `now` and `today`, and the aggregates
+over a table's rows (`sum`, `count`, `min`, `max`).
 """
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 
+from engine.language.aggregates import AGGREGATES
 from engine.language.expression_limits import LimitedEnvironment, deadline
 
-BUILTIN_NAMES = frozenset({"user", "now", "today"})
+BUILTIN_NAMES = frozenset({"user", "now", "today", *AGGREGATES})
 MAX_SOURCE = 2_000  # characters of one expression or template
 
 _ENV = LimitedEnvironment(undefined=StrictUndefined, autoescape=False)
+_ENV.globals.update(AGGREGATES)  # sum/count/min/max over a table's rows (engine/language/aggregates.py)
 _TEXT_ENV = LimitedEnvironment(autoescape=False)
 # A title or label template shows values; loops and macros could make it as slow as one likes.
 _TEMPLATE_STATEMENTS = (nodes.Output, nodes.If)

@@ -15,6 +15,7 @@ from engine.language.conditions import FieldConditions, compile_conditions
 from engine.language.durations import Duration, parse_duration
 from engine.language.expressions import Expression, TextTemplate, compile_expression, compile_template
 from engine.language.spec import FlowSpec, StateSpec, TransitionSpec
+from engine.language.tables import CompiledTable, compile_tables
 from forms import FieldSpecBase
 
 DEFAULT_TZ = "UTC"
@@ -44,6 +45,12 @@ class CompiledFlow:
     timezone: ZoneInfo
     transitions_from: dict[str, tuple[tuple[str, TransitionSpec], ...]] = field(default_factory=dict)
     conditions: FieldConditions = field(default_factory=FieldConditions)  # show_if / required_if
+    tables: dict[str, CompiledTable] = field(default_factory=dict)  # the table fields (line items)
+
+    @cached_property
+    def stored_fields(self) -> tuple[str, ...]:
+        """Fields with a column in the flow's own table (a table field's rows live in a child table)."""
+        return tuple(n for n, f in self.fields.items() if f.stored_in_row)
 
     @property
     def name(self) -> str:
@@ -208,4 +215,5 @@ def compile_flow(spec: FlowSpec, source_text: str, source: str,
         timezone=tz,
         transitions_from={s: tuple(v) for s, v in by_state.items()},
         conditions=compile_conditions(spec),
+        tables=compile_tables(spec.fields),
     )

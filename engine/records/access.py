@@ -264,9 +264,9 @@ class Access:
         q = select(t).where(t.c.id == record_id, visible_clause(live, actor))
         with self.records.executor.read() as conn:
             row = conn.execute(q).mappings().first()
-        if row is None:
-            raise NotFound(f"no {flow_name} record {record_id}")
-        return self.records.row_to_record(live, cast(Mapping[str, Any], row))
+            if row is None:
+                raise NotFound(f"no {flow_name} record {record_id}")
+            return self.records.with_rows(conn, live, self.records.row_to_record(live, cast(Mapping[str, Any], row)))
 
     def visible_state(self, flow_name: str, record_id: int, actor: Actor) -> str:
         """The state of a record the actor may see (a light probe before a write); NotFound otherwise."""

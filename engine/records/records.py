@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from forms.local_text import pick
@@ -28,6 +29,7 @@ from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import history, users
 from engine.records.state_entry import enter_state, plan_entry
 from engine.records.refusal_words import invalid_values
+from engine.records.table_rows import attach_rows, write_rows
 from engine.records.transitions import (
     MAX_COMMENT, Change, Refusal, TransitionOption, comment_refusal, compute, create_refusal, decide_create, decide_edit,
     decide_transition, find_transition, to_db, to_json, transition_options, user_errors, values_from_row,
@@ -113,6 +115,20 @@ class Records:
         return Record(flow.name, row["id"], row["state"], row["version"], values, system, None, flow)
 
     @staticmethod
+    def with_rows(conn: Connection, live: LiveFlow, rec: Record) -> Record:
+        """`rec` with the rows of its table fields (line items) read on `conn` (one query per table)."""
+        if live.row_tables:
+            attach_rows(conn, live, {rec.id: rec.values})
+        return rec
+
+    def _values_for_write(self, tx: WriteTransaction, live: LiveFlow, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The field values of a row loaded for a write, with the rows of its table fields."""
+        values = values_from_row(live.flow, row)
+        if live.row_tables:
+            attach_rows(tx.conn, live, {row["id"]: values})
+        return values
+
+    @staticmethod
     def title_of(flow: CompiledFlow, values: Mapping[str, Any], record_id: int) -> str:
         if flow.title is not None:
             text = flow.title.render(values).strip()
@@ -124,9 +140,9 @@ class Records:
         live = self.registry.get(flow_name)
         with self.db.connect().execution_options(readonly=True) as conn:
             row = conn.execute(live.select_by_id, {"_rid": record_id}).mappings().first()
-        if row is None:
-            raise NotFound(f"no {flow_name} record {record_id}")
-        return self.row_to_record(live, row)
+            if row is None:
+                raise NotFound(f"no {flow_name} record {record_id}")
+            return self.with_rows(conn, live, self.row_to_record(live, row))
 
     def history(self, flow_name: str, record_id: int) -> list[dict[str, Any]]:
         self.registry.get(flow_name)
@@ -174,7 +190,9 @@ class Records:
                     record_id = tx.insert_record(live.fast, row)
                 except IntegrityError as exc:
                     raise self._unique_error(flow, exc) from None
-                changes = {k: [None, to_json(flow, k, v)] for k, v in data.items() if v is not None}
+                if live.row_tables:  # the line items, in the same transaction (one executemany per table)
+                    write_rows(tx.conn, live, record_id, data, live.row_tables, new=True)
+                changes = {k: [None, to_json(flow, k, v)] for k, v in data.items() if v is not None and v != []}
                 if attached is not None:  # the files, attached in this transaction, by name in the history
                     attached.write(tx, record_id, now)
                     changes.update(attached.history)
@@ -223,6 +241,8 @@ class Records:
         attached = self._plan_files(tx, live.flow, row, change, actor)
         # --- the writes of an edit or a transition ---
         self._guarded_update(tx, live, row, {**change.changed_db, **written})
+        if live.row_tables and change.changes:
+            write_rows(tx.conn, live, row["id"], change.values, [n for n in change.changes if n in live.row_tables])
         changes = change.changes
         if attached is not None:  # the files, attached in this transaction, by name in the history
             attached.write(tx, row["id"], now)
@@ -270,15 +290,17 @@ class Records:
         with self.executor.transaction() as tx:
             conn = tx.conn
             row = self._load_for_write(tx, live, record_id)
-            change = decide_edit(flow, row=row, before=values_from_row(flow, row), actor=actor, given=values,
+            change = decide_edit(flow, row=row, before=self._values_for_write(tx, live, row), actor=actor, given=values,
                                  comment=comment, expected_version=expected_version, now=now,
                                  check_user=partial(assignable_problem, conn), owner_check=owner_check(conn, flow, actor))
             if change is None:
-                return self.row_to_record(live, row)
+                return self.with_rows(conn, live, self.row_to_record(live, row))
             if isinstance(change, Refusal):
                 raise change.error
             written = self._apply(tx, live, row, change, actor, now)
-        return self.row_to_record(live, written)
+        rec = self.row_to_record(live, written)
+        rec.values.update({n: change.values[n] for n in live.row_tables})
+        return rec
 
     # --- transitions ---------------------------------------------------------------------------
 
@@ -304,7 +326,7 @@ class Records:
             conn = tx.conn
             row = self._load_for_write(tx, live, record_id)
             change = decide_transition(
-                flow, t, name, row=row, before=values_from_row(flow, row), actor=actor, given=values,
+                flow, t, name, row=row, before=self._values_for_write(tx, live, row), actor=actor, given=values,
                 comment=comment, expected_version=expected_version, now=now, revision=live.revision,
                 check_user=partial(assignable_problem, conn) if values else None,
                 owner_check=owner_check(conn, flow, actor))

@@ -34,7 +34,8 @@ from engine.records.refusal_words import (
     condition_refusal, field_title, field_titles, flow_title, invalid_values, role_titles, state_title, transition_title,
 )
 from engine.records.state_entry import StateEntry, plan_entry
-from forms import FieldValueError
+from engine.records.table_rows import compute_rows, reads_missing_table
+from forms import FieldValueError, TableValueError
 
 MAX_COMMENT = 10_000
 
@@ -96,7 +97,7 @@ def values_from_row(flow: CompiledFlow, row: Mapping[Any, Any], names: Iterable[
     """Field values (of `names`, by default every field) read from a database row of the flow table."""
     fields = flow.fields
     out: dict[str, Any] = {}
-    for name in fields if names is None else names:
+    for name in flow.stored_fields if names is None else names:
         v = row[name]
         out[name] = None if v is None else fields[name].from_db(v)
     return out
@@ -113,7 +114,9 @@ def to_json(flow: CompiledFlow, name: str, value: Any) -> Any:
 
 
 def to_db(flow: CompiledFlow, values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (None if v is None else flow.fields[k].to_db(v)) for k, v in values.items()}
+    """The columns of the record row for `values` (a table field's rows are written apart: table_rows.py)."""
+    fields = flow.fields
+    return {k: (None if v is None else fields[k].to_db(v)) for k, v in values.items() if fields[k].stored_in_row}
 
 
 def diff(flow: CompiledFlow, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -139,6 +142,8 @@ def coerce_given(flow: CompiledFlow, given: Mapping[str, Any], allowed: frozense
             return Refusal(err.message, err)
         try:
             out[name] = flow.fields[name].coerce(raw, tz=flow.timezone)
+        except TableValueError as exc:
+            errors.update(exc.keyed(name))  # lines[2].quantity
         except FieldValueError as exc:
             errors[name] = exc.message
     return out
@@ -188,11 +193,13 @@ def compute(flow: CompiledFlow, values: dict[str, Any], actor: Actor, now: datet
     A value that cannot be computed yet (an empty input) stays empty. A value that was computed but
     that its field refuses (too large for the column, out of range) is returned as a field error: it
     must refuse the write, never be stored as empty."""
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = compute_rows(flow, values, actor, now) if flow.tables else {}
     if not flow.computed_order:
         return errors
     ctx = expression_context(values, actor, now, flow)
     for name in flow.computed_order:
+        if flow.tables and reads_missing_table(flow, name, values):
+            continue  # rows not loaded: the stored aggregate stands
         f = flow.fields[name]
         value = None
         try:

@@ -24,6 +24,7 @@ from engine.language.flow import CompiledFlow
 from engine.language.flow_set import load_flow_folder
 from engine.language.loader import load_flow_text
 from engine.language.problems import FlowLoadError
+from engine.storage.row_tables import RowTable, row_tables_of
 from engine.storage.tables import build_flow_table
 
 log = logging.getLogger("relayflow.reload")
@@ -49,6 +50,11 @@ class LiveFlow:
     @cached_property
     def fast(self) -> FastStatements:
         return FastStatements(self.table, self.select_by_id, self.insert_returning_id, self.guarded_update)
+
+    @cached_property
+    def row_tables(self) -> dict[str, RowTable]:
+        """The child tables of the flow's table fields (line items), by field."""
+        return row_tables_of(self.flow.name, self.flow.fields)
 
     @cached_property
     def guarded_update(self) -> Update:

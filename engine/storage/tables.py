@@ -53,7 +53,8 @@ def build_flow_table(flow: CompiledFlow, metadata: MetaData | None = None) -> Ta
     t = flow.table_name
     cols = system_columns()
     for name, field in flow.fields.items():
-        cols.append(Column(name, field.column_type(), nullable=True))
+        if field.stored_in_row:  # a table field's rows live in their own table (engine/storage/row_tables.py)
+            cols.append(Column(name, field.column_type(), nullable=True))
     # PostgreSQL: room on each page so the scheduler's status updates stay HOT (no index entries).
     table = Table(t, metadata, *cols, postgresql_with={"fillfactor": FILLFACTOR})
     Index(_name("ix", t, "state_id"), table.c.state, table.c.id)
@@ -66,6 +67,8 @@ def build_flow_table(flow: CompiledFlow, metadata: MetaData | None = None) -> Ta
     Index(_name("ix", t, "updated"), table.c.updated_at, table.c.id)
     Index(_name("ix", t, "creator"), table.c.created_by, table.c.id)  # visibility: records I created
     for name, field in flow.fields.items():
+        if not field.stored_in_row:
+            continue
         if field.unique:
             Index(_name("uq", t, name), table.c[name], unique=True)
         elif field.index:

@@ -85,7 +85,8 @@ def test_sqlite_round_trip(sqlite_engine: sa.engine.Engine, name: str, spec: Fie
 def test_every_type_is_covered() -> None:
     from forms import FIELD_TYPES
 
-    assert {spec.type for _, spec, _ in CASES} == set(FIELD_TYPES)
+    # A table field has no column of its own: its rows' types are these (tests/tables covers the rows).
+    assert {spec.type for _, spec, _ in CASES} == {n for n, cls in FIELD_TYPES.items() if cls.stored_in_row}
 
 
 def test_sqlite_keeps_decimal_places_and_utc() -> None:

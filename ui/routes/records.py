@@ -28,6 +28,7 @@ from ui.i18n import translate_message
 from ui.i18n.flow_text import flow_text
 from ui.services import People, services
 from ui.sla_view import sla_badge
+from ui.table_view import row_outputs, table_error_place
 from ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -102,7 +103,7 @@ def preview_new(request: Request, flow_name: str, page: Annotated[Page, Depends(
     fields = build_fields(flow, create_modes(flow, page.actor), values, page._)
     conditions = apply_conditions(flow, fields, states_for(flow, values, page.actor, page.now))
     return render("records/_preview.html", page.context(fields=[f for f in fields if f.computed], transitions=None,
-                                                        conditions=conditions))
+                                                        conditions=conditions, row_outputs=row_outputs(flow, values, page._)))
 
 
 # --- the record page -------------------------------------------------------------------------------
@@ -161,6 +162,8 @@ def _error_list(fields: list[FieldView], errors: dict[str, str], page: Page) -> 
             out.append((f.id, f.label, f.error or message))
         elif name == "comment":
             out.append(("comment", page._("Comment"), translate_message(page._, message)))
+        elif (place := table_error_place(by_name, name, page._)) is not None:  # lines[2].quantity
+            out.append((*place, translate_message(page._, message)))
         else:
             out.append(("", name, translate_message(page._, message)))
     return out
@@ -273,7 +276,7 @@ def preview_record(request: Request, flow_name: str, record_id: RecordId,
     conditions = apply_conditions(flow, fields, states_for(flow, values, page.actor, page.now))
     return render("records/_preview.html", page.context(
         fields=[f for f in fields if f.computed], transitions=_transition_views(request, draft, page), rec=rec,
-        conditions=conditions))
+        conditions=conditions, row_outputs=row_outputs(flow, values, page._)))
 
 
 @router.post("/records/{flow_name}/{record_id}/reassign")

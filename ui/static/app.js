@@ -100,3 +100,75 @@
     flash.replaceChildren(p);
   });
 })();
+
+// Line items (widgets/table.html): add, remove and move rows; names follow the row's place.
+(function () {
+  "use strict";
+
+  function renumber(grid) {
+    var table = grid.dataset.table;
+    var name = new RegExp("^" + table + "\\.-?\\d+\\.");
+    var fid = new RegExp("^f-" + table + "\\.-?\\d+\\.");
+    var out = new RegExp("^c-" + table + "-(-?\\d+)-");
+    var rows = grid.querySelectorAll("tbody > tr.line-row");
+    rows.forEach(function (tr, i) {
+      tr.dataset.row = String(i);
+      tr.querySelectorAll("[name]").forEach(function (el) { el.name = el.name.replace(name, table + "." + i + "."); });
+      tr.querySelectorAll("[id]").forEach(function (el) {
+        el.id = el.id.replace(fid, "f-" + table + "." + i + ".").replace(out, "c-" + table + "-" + i + "-");
+      });
+      tr.querySelectorAll("label[for]").forEach(function (el) {
+        el.htmlFor = el.htmlFor.replace(fid, "f-" + table + "." + i + ".");
+      });
+      tr.querySelectorAll("[aria-describedby]").forEach(function (el) {
+        el.setAttribute("aria-describedby", el.getAttribute("aria-describedby").split(" ").map(function (v) {
+          return v.replace(fid, "f-" + table + "." + i + ".");
+        }).join(" "));
+      });
+    });
+    var add = grid.querySelector("[data-add-row]");
+    var max = parseInt(grid.dataset.maxRows, 10);
+    if (add && max) add.disabled = rows.length >= max;
+    var empty = grid.querySelector(".empty-rows");
+    if (empty) empty.hidden = rows.length > 0;
+  }
+
+  function changed(grid) {
+    renumber(grid);
+    grid.dispatchEvent(new Event("change", {bubbles: true}));  // the live preview listens on the form
+  }
+
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest && ev.target.closest("[data-add-row], [data-remove-row], [data-move]");
+    if (!button) return;
+    var grid = button.closest("fieldset.line-grid");
+    if (!grid) return;
+    var body = grid.querySelector("tbody");
+    if (button.hasAttribute("data-add-row")) {
+      var tpl = grid.querySelector("template.row-template");
+      if (!tpl) return;
+      var row = tpl.content.firstElementChild.cloneNode(true);
+      body.appendChild(row);
+      changed(grid);
+      var first = row.querySelector("input, select, textarea");
+      if (first) first.focus();
+      return;
+    }
+    var tr = button.closest("tr.line-row");
+    if (!tr) return;
+    if (button.hasAttribute("data-remove-row")) {
+      var next = tr.nextElementSibling || tr.previousElementSibling;
+      tr.remove();
+      changed(grid);
+      var focus = next ? next.querySelector("[data-remove-row]") : grid.querySelector("[data-add-row]");
+      if (focus) focus.focus();
+      return;
+    }
+    var step = parseInt(button.dataset.move, 10);
+    var other = step < 0 ? tr.previousElementSibling : tr.nextElementSibling;
+    if (!other) return;
+    if (step < 0) body.insertBefore(tr, other); else body.insertBefore(other, tr);
+    changed(grid);
+    button.focus();
+  });
+})();

@@ -1,0 +1,86 @@
+"""The child tables of line items: one per table field, one typed column per row field.
+
+`rows_<flow>__<table field>` holds the rows of every record: `record_id` and
+`position` (0, 1, 2 ... in the order the rows are shown) are the primary key,
+then one nullable column per row field, typed by the row field's own
+`column_type()`. Rows are never a JSON blob, so the database checks their
+types and a reload can add, rename and keep row fields like record fields.
+
+All rows of a record are read in one query per table field, and written with
+one DELETE and one executemany INSERT (a step's rows change as a whole).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, delete, select
+from sqlalchemy.engine import Connection
+
+from engine.storage.schema import BigId
+from engine.storage.tables import _name
+from forms import TableField
+
+KEY_COLUMNS = ("record_id", "position")
+
+
+def row_table_name(flow: str, field: str) -> str:
+    """The child table of table field `field` (its id has no '__', so the name stays unambiguous)."""
+    return _name(f"rows_{flow}__{field}")
+
+
+def build_row_table(flow: str, field: str, spec: TableField, metadata: MetaData | None = None,
+                    kept: Mapping[str, Any] | None = None) -> Table:
+    """The child table of one table field; `kept`: retired row columns that stay (name → type)."""
+    cols: list[Column[Any]] = [Column("record_id", BigId, primary_key=True, autoincrement=False),
+                               Column("position", Integer, primary_key=True, autoincrement=False)]
+    for name, f in spec.fields.items():
+        cols.append(Column(name, f.column_type(), nullable=True))
+    for name, type_ in (kept or {}).items():
+        cols.append(Column(name, type_, nullable=True))
+    return Table(row_table_name(flow, field), metadata or MetaData(), *cols)
+
+
+class RowTable:
+    """One table field's child table with its statements, built once per live flow revision."""
+
+    def __init__(self, field: str, spec: TableField, table: Table) -> None:
+        self.field, self.spec, self.table = field, spec, table
+        t = table
+        cols = [t.c[n] for n in spec.fields]
+        self._select = select(t.c.record_id, *cols).where(
+            t.c.record_id.in_(bindparam("_ids", expanding=True))).order_by(t.c.record_id, t.c.position)
+        self._delete = delete(t).where(t.c.record_id == bindparam("_rid"))
+        self._insert = t.insert()
+
+    def read(self, conn: Connection, record_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """record id → its rows (canonical values, in position order), for every record asked for."""
+        out: dict[int, list[dict[str, Any]]] = {rid: [] for rid in record_ids}
+        if not record_ids:
+            return out
+        fields = self.spec.fields
+        names = list(fields)
+        for r in conn.execute(self._select, {"_ids": list(record_ids)}):
+            row = {}
+            for name, v in zip(names, r[1:]):
+                row[name] = None if v is None else fields[name].from_db(v)
+            out[r[0]].append(row)
+        return out
+
+    def replace(self, conn: Connection, record_id: int, rows: Iterable[Mapping[str, Any]], *, new: bool = False) -> None:
+        """The record's rows become `rows` (DELETE of the old ones unless the record is `new`, then one
+        executemany INSERT)."""
+        fields = self.spec.fields
+        if not new:
+            conn.execute(self._delete, {"_rid": record_id})
+        params = [{"record_id": record_id, "position": i,
+                   **{n: (None if row.get(n) is None else f.to_db(row[n])) for n, f in fields.items()}}
+                  for i, row in enumerate(rows)]
+        if params:
+            conn.execute(self._insert, params)
+
+
+def row_tables_of(flow: str, fields: Mapping[str, Any]) -> dict[str, RowTable]:
+    """The child tables of a flow's table fields (field → RowTable)."""
+    return {name: RowTable(name, f, build_row_table(flow, name, f))
+            for name, f in fields.items() if isinstance(f, TableField)}
