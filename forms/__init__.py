@@ -10,6 +10,7 @@ from .boolean_field import BooleanField  # isort: skip
 from .time_fields import DateField, DateTimeField  # isort: skip
 from .choice_fields import ChoiceField, MultiChoiceField  # isort: skip
 from .user_field import UserField  # isort: skip
+from .reference_field import ReferenceField  # isort: skip
 from .registry import FIELD_TYPES, FieldSpec, register_field_type, unregister_field_type
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "MoneyField",
     "MultiChoiceField",
     "PhoneField",
+    "ReferenceField",
     "TextField",
     "UrlField",
     "UserField",

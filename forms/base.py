@@ -62,6 +62,10 @@ class FieldSpecBase(BaseModel):
     index: bool = Field(default=False, description="Filterable in lists (gets a database index)")
     compute: str | None = Field(default=None, description="Expression over other fields; the field is read-only")
     renamed_from: str | None = Field(default=None, description="Former id of this field, so a reload renames the column")
+    fetch: str | None = Field(
+        default=None,
+        description="ref_field.target_field: copied from the referenced record when the reference is set or changed",
+    )
 
     # The widget template is widgets/<widget>.html, looked up in ui/templates and then in the
     # `template_dir` of each registered type (so a type defined elsewhere brings its own).

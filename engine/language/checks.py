@@ -16,6 +16,7 @@ from engine.language.expressions import (
     BUILTIN_NAMES, ExpressionError, compile_expression, compile_template, parse_expression,
 )
 from engine.language.identifiers import did_you_mean, identifier_problem
+from engine.language.reference_rules import reference_problems
 from engine.language.spec import FlowSpec
 
 Path = tuple[Any, ...]
@@ -30,7 +31,7 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     """Every meaning problem of `spec`; `calendars` are the names of the shared calendars."""
     problems: list[Problem] = []
     for check in (_identifiers, _roles, _fields, _states, _transitions, _reachability, _warn_before_due,
-                  _computed, _expressions, _reminders, _moved_states, _renamed_fields):
+                  _computed, _expressions, _reminders, _moved_states, _renamed_fields, reference_problems):
         problems.extend(check(spec))
     problems.extend(_calendar_refs(spec, set(calendars)))
     return problems

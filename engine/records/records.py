@@ -30,6 +30,7 @@ from engine.records.transitions import (
     decide_transition, find_transition, to_db, to_json, transition_options, user_errors, values_from_row,
 )
 from engine.people.users import assignable_problem
+from engine.records.references import check_and_fetch, fetch_into_change, reference_fields, remember
 from engine.storage.executor import WriteExecutor, WriteTransaction
 from engine.storage.plain import PlainExecutor
 
@@ -149,6 +150,8 @@ class Records:
         with self.executor.transaction() as tx:
             conn = tx.conn
             user_errors(flow, given, partial(assignable_problem, conn), errors)
+            fetched = (check_and_fetch(conn, self.registry, flow, actor, {}, data, now, errors)
+                       if reference_fields(flow) else None)
             if errors:
                 raise ValidationFailed(errors)
             sys = {"state": initial, "version": 1, "revision": live.revision, "created_by": actor.id,
@@ -169,6 +172,8 @@ class Records:
                 return {**row, "id": record_id}
 
             row = enter_state(conn, flow, entry, {}, now, write=write, transition=None, actor_id=actor.id)
+            if fetched:
+                remember(tx, flow.name, row["id"], fetched, now)
         system = {k: row.get(k) for k in SYSTEM_FIELDS}
         return Record(flow.name, row["id"], initial, 1, data, system, None, flow)
 
@@ -238,14 +243,18 @@ class Records:
         with self.executor.transaction() as tx:
             conn = tx.conn
             row = self._load_for_write(tx, live, record_id)
-            change = decide_edit(flow, row=row, before=values_from_row(flow, row), actor=actor, given=values,
+            before = values_from_row(flow, row)
+            change = decide_edit(flow, row=row, before=before, actor=actor, given=values,
                                  comment=comment, expected_version=expected_version, now=now,
                                  check_user=partial(assignable_problem, conn))
             if change is None:
                 return self.row_to_record(live, row)
             if isinstance(change, Refusal):
                 raise change.error
+            fetched = fetch_into_change(conn, self.registry, flow, actor, before, change, now) if reference_fields(flow) else None
             written = self._apply(tx, live, row, change, actor, now)
+            if fetched:
+                remember(tx, flow.name, record_id, fetched, now)
         return self.row_to_record(live, written)
 
     # --- transitions ---------------------------------------------------------------------------
@@ -271,13 +280,18 @@ class Records:
         with self.executor.transaction() as tx:
             conn = tx.conn
             row = self._load_for_write(tx, live, record_id)
+            before = values_from_row(flow, row)
             change = decide_transition(
-                flow, t, name, row=row, before=values_from_row(flow, row), actor=actor, given=values,
+                flow, t, name, row=row, before=before, actor=actor, given=values,
                 comment=comment, expected_version=expected_version, now=now, revision=live.revision,
                 check_user=partial(assignable_problem, conn) if values else None)
             if isinstance(change, Refusal):
                 raise change.error
+            fetched = (fetch_into_change(conn, self.registry, flow, actor, before, change, now)
+                       if values and reference_fields(flow) else None)
             merged = self._apply(tx, live, row, change, actor, now)
+            if fetched:
+                remember(tx, flow.name, record_id, fetched, now)
         # `change.values` holds the field values already (parsed from the row, or coerced like any
         # write): no second parse of every column.
         return Record(flow.name, record_id, t.to, merged["version"], change.values,

@@ -25,9 +25,10 @@ from forms import (
     MoneyField,
     MultiChoiceField,
     PhoneField,
+    ReferenceField,
     TextField,
     UrlField,
-    UserField,
+    UserField, ReferenceField,
 )
 
 CASES: list[tuple[str, FieldSpecBase, Any]] = [
@@ -48,6 +49,7 @@ CASES: list[tuple[str, FieldSpecBase, Any]] = [
     ("choice", ChoiceField(choices={"no": "否", "yes": "是"}), "no"),
     ("multichoice", MultiChoiceField(choices={"a": "A", "b": "B", "c": "C"}), ["c", "a"]),
     ("user", UserField(role="sales"), 7),
+    ("reference", ReferenceField(flow="customer"), 2**62),
 ]
 
 
