@@ -8,7 +8,7 @@ from api.errors import install_error_handlers
 from api.front import RelayflowApp
 from api.hot_routes import HotRecordRoutes, hot_routes_enabled
 from api.openapi import install_openapi
-from api.routers import auth, deliveries, flow_admin, flows, inbox, records, tokens, users
+from api.routers import auth, deliveries, flow_admin, flows, inbox, records, references, tokens, users
 from api.services import ApiServices, build_services
 from engine.settings import Settings
 from engine.storage.registry import FlowRegistry
@@ -20,7 +20,7 @@ def install_api(app: FastAPI, db: Engine, registry: FlowRegistry, settings: Sett
     svc = build_services(db, registry, settings)
     app.state.api = svc
     install_error_handlers(app)
-    for module in (records, auth, users, tokens, inbox, flows, flow_admin, deliveries):  # records first: the hot routes match sooner
+    for module in (records, auth, users, tokens, inbox, flows, flow_admin, deliveries, references):  # records first: the hot routes match sooner
         app.include_router(module.router)
     install_openapi(app, registry)
     if hot_routes_enabled(settings):

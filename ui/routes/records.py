@@ -21,6 +21,7 @@ from ui.auth import Page, checked_page, current_page
 from ui.errors import PageRoute
 from ui.formview import FieldView, build_fields, parse_post
 from ui.history_view import history_entries
+from ui.reference_view import backlink_views, with_references
 from ui.i18n import translate_message
 from ui.services import People, services
 from ui.sla_view import sla_badge
@@ -52,6 +53,7 @@ def _new_page(request: Request, page: Page, flow: CompiledFlow, values: dict[str
     people = People(request)
     fields = build_fields(flow, modes, _with_computed(flow, values, page), page._, typed=typed, errors=errors,
                           user_options=people.user_options(flow.fields), user_names=people.names)
+    fields = with_references(services(request), flow, fields, values, page.actor, page._, typed=typed)
     fields = [f for f in fields if f.editable or f.computed or f.display]  # later stages' empty fields: noise here
     return render("records/new.html", page.context(flow=flow, fields=fields, banner=banner,
                                                    errors=_error_list(fields, errors or {}, page)),
@@ -113,6 +115,7 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
     people = People(request)
     fields = build_fields(flow, modes, rec.values, page._, typed=typed, errors=errors,
                           user_options=people.user_options(flow.fields), user_names=people.names)
+    fields = with_references(svc, flow, fields, rec.values, page.actor, page._, record_id=rec.id, typed=typed)
     transitions = _transition_views(request, rec, page)
     sys = rec.system
     sla_state = sys.get("sla_state") or rec.state
@@ -135,6 +138,7 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
         errors=_error_list(fields, errors or {}, page), msg=msg,
         comment_error=translate_message(page._, errors["comment"]) if errors and "comment" in errors else None,
         created_by=people.names.get(sys.get("created_by") or 0, ""),
+        backlinks=backlink_views(svc, rec.flow, rec.id, page.actor, page._),
     )
     return render("records/show.html", ctx, status_code=status)
 
