@@ -29,6 +29,7 @@ from engine.people.sessions import Session, csrf_matches
 from engine.people.tokens import hash_secret
 from ui.i18n import LANG_COOKIE, Translator, choose_locale, translate_message
 from ui.timezones import local_time, viewer_timezone
+from forms.local_text import pick
 
 try:  # the API defines the cookie both doors share
     from api.public import SESSION_COOKIE
@@ -72,7 +73,8 @@ class Page:
     def context(self, **extra: Any) -> dict[str, Any]:
         """What every page template gets."""
         registry = self.request.app.state.registry
-        flows = sorted(((lf.flow.name, lf.flow.spec.title or lf.flow.name) for lf in registry.all()),
+        flows = sorted(((lf.flow.name, pick(lf.flow.spec.title, self._.locale, lf.flow.spec.language) or lf.flow.name)
+                        for lf in registry.all()),
                        key=lambda x: x[1])
         ctx: dict[str, Any] = {
             "_": self._, "locale": self._.locale, "actor": self.actor, "csrf": self.csrf,

@@ -74,7 +74,7 @@ def _role_refs(spec: FlowSpec, roles: list[str], path: Path) -> Iterator[Problem
 
 def _field_refs(spec: FlowSpec, names: list[str], path: Path) -> Iterator[Problem]:
     for i, name in enumerate(names):
-        if name not in spec.fields:
+        if name not in spec.fields and name not in spec.lookups:  # lookups: engine/language/reference_rules.py
             yield path + (i,), _ref("field", name, spec.fields)
 
 

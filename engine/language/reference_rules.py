@@ -183,6 +183,15 @@ def reference_problems(spec: FlowSpec) -> Iterator[Problem]:
             if edited in spec.lookups:
                 yield ("states", state_name, "edit", i), (f"'{edited}' is a lookup (shown from the referenced record); "
                                                           "it cannot be edited")
+        for i, hidden in enumerate(state.hide):
+            if hidden in spec.lookups:
+                yield ("states", state_name, "hide", i), (f"'{hidden}' is a lookup: it is hidden with its reference; "
+                                                          f"hide '{spec.lookups[hidden].reference}' instead")
+    for transition_name, t in spec.transitions.items():
+        for i, required in enumerate(t.require):
+            if required in spec.lookups:
+                yield ("transitions", transition_name, "require", i), (
+                    f"'{required}' is a lookup; require its reference '{spec.lookups[required].reference}' instead")
 
 
 # --- a set of flows -------------------------------------------------------------------------------
@@ -240,8 +249,8 @@ def row_cross_problems(fields: Mapping[str, FieldSpecBase], known: Mapping[str, 
         problems = list(_target_field(target, parts[1], path, "fetch"))
         yield from problems
         if not problems and not compatible(f, target.fields[parts[1]]):
-            yield path, (f"fetch copies '{parts[1]}' of flow '{target.flow}', a {target.fields[parts[1]].type} field, "
-                         f"into a {f.type} field")
+            yield path, (f"fetch copies '{parts[1]}' of flow '{target.flow}' (type {target.fields[parts[1]].type}) "
+                         f"into a field of type {f.type}")
 
 
 def _state_values(node: FilterNode) -> list[Any]:
