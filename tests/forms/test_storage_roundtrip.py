@@ -28,7 +28,7 @@ from forms import (
     ReferenceField,
     TextField,
     UrlField,
-    UserField, ReferenceField,
+    UserField,
 )
 
 CASES: list[tuple[str, FieldSpecBase, Any]] = [

@@ -62,7 +62,8 @@ def test_cross_flow_problems_are_located_in_the_file_that_holds_them(tmp_path: P
     text = text.replace("fetch: customer.credit_limit", "fetch: customer.credit_limt")
     text = text.replace("lookup: customer.city", "lookup: customer.town")
     text = text.replace("filter: \"state == 'active'\"", "filter: \"state == 'activ' and rating > 2\"")
-    text = text.replace("  total: {type: money,", "  rep: {type: reference, flow: custmer}\n  city_copy: {type: integer, fetch: customer.city}\n  total: {type: money,")
+    text = text.replace("  total: {type: money,", "  rep: {type: reference, flow: custmer}\n"
+                        "  city_copy: {type: integer, fetch: customer.city}\n  total: {type: money,")
     (folder / "sales_order.yaml").write_text(text, encoding="utf-8")
     found = load_flow_folder(folder)
     assert sorted(f.name for f in found.good) == ["customer", "product"]
