@@ -114,14 +114,29 @@ def no_such(ref: FieldSpecBase, name: str, language: str | None) -> Message:
     return Message("no_such_reference", "there is no such {what}", what=pick(ref.title, None, language) or name)
 
 
+_clauses: dict[tuple[int, int, int, frozenset[str], bool], tuple[LiveFlow, FieldSpecBase, ColumnElement[bool]]] = {}
+
+
 def pickable_clause(live: LiveFlow, ref: FieldSpecBase, actor: Actor) -> ColumnElement[bool]:
-    """Records of `live` this reader may pick for `ref`: visible to them and passing its filter."""
+    """Records of `live` this reader may pick for `ref`: visible to them and passing its filter.
+
+    Built once per target table, reference and reader (building it costs more than the indexed
+    search itself, which the picker runs at every key stroke)."""
     # Imported here: access.py reads records.py, which calls this module on the write path.
     from engine.records.access import visible_clause
 
+    key = (id(live), id(ref), actor.id, actor.roles, actor.is_admin)
+    hit = _clauses.get(key)
+    if hit is not None and hit[0] is live and hit[1] is ref:
+        return hit[2]
     node = _filter(getattr(ref, "filter", None))
     seen = visible_clause(live, actor)
-    return seen if node is None else and_(seen, filter_clause(live, node))
+    clause = seen if node is None else and_(seen, filter_clause(live, node))
+    with _lock:
+        if len(_clauses) > 4096:
+            _clauses.clear()
+        _clauses[key] = (live, ref, clause)
+    return clause
 
 
 def visible_target(conn: Connection, live: LiveFlow, record_id: int, actor: Actor,
