@@ -6,10 +6,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import RequestActor, get_services
+from api.errors import problem_responses
 from api.services import ApiServices
 from engine.records.references import MAX_SEARCH, SEARCH_LIMIT, search_targets
 
-router = APIRouter(prefix="/api/flows/{flow}/fields/{field}", tags=["references"])
+router = APIRouter(prefix="/api/flows/{flow}/fields/{field}", tags=["references"],
+                   responses=problem_responses(401, 404, 422))
 Svc = Annotated[ApiServices, Depends(get_services)]
 
 
