@@ -68,6 +68,19 @@ def _values_model(model_name: str, title: str, flow: CompiledFlow, names: list[s
                         **definitions)
 
 
+def reference_parts_fields(flow: CompiledFlow) -> dict[str, Any]:
+    """The `references` and `lookups` of one record's answer (api/reference_io.py), for a flow with references."""
+    if not any(f.type == "reference" for f in flow.fields.values()):
+        return {}
+    return {
+        "references": (dict[str, dict[str, Any] | None] | None, Field(
+            default=None, description="Reference field → {flow, id, title} of its target, null when empty or hidden "
+                                      "from you (one record's answer only)")),
+        "lookups": (dict[str, Any] | None, Field(
+            default=None, description="Lookup → the referenced record's value now (one record's answer only)")),
+    }
+
+
 def build_models(flow: CompiledFlow) -> FlowModels:
     c = camel(flow.name)
     label = pick(flow.spec.title, None, flow.spec.language) or flow.name
@@ -92,7 +105,8 @@ def build_models(flow: CompiledFlow) -> FlowModels:
     states = tuple(flow.spec.states)
     record = create_model(f"{c}Record", __base__=RecordBase,
                           state=(Literal[states], Field(description="Current state")),  # type: ignore[valid-type]
-                          values=(values, Field(description="Field values (fields hidden in this state left out)")))
+                          values=(values, Field(description="Field values (fields hidden in this state left out)")),
+                          **reference_parts_fields(flow))
     page = create_model(f"{c}RecordPage", __config__=strict, items=(list[record], ...),  # type: ignore[valid-type]
                         next=(str | None, Field(description="Cursor of the next page (`after`), null at the end")),
                         limit=(int, ...), sort=(str, ...))

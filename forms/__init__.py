@@ -11,6 +11,7 @@ from .time_fields import DateField, DateTimeField  # isort: skip
 from .choice_fields import ChoiceField, MultiChoiceField  # isort: skip
 from .user_field import UserField  # isort: skip
 from .file_field import FileField  # isort: skip
+from .reference_field import ReferenceField  # isort: skip
 from .registry import FIELD_TYPES, FieldSpec, register_field_type, unregister_field_type
 from .table_field import TableField, TableValueError  # isort: skip
 
@@ -33,6 +34,7 @@ __all__ = [
     "PhoneField",
     "TableField",
     "TableValueError",
+    "ReferenceField",
     "TextField",
     "UrlField",
     "UserField",

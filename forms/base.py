@@ -64,6 +64,10 @@ class FieldSpecBase(BaseModel):
     renamed_from: str | None = Field(default=None, description="Former id of this field, so a reload renames the column")
     show_if: str | None = Field(default=None, description="Condition over other fields: shown (and written) only while it holds")
     required_if: str | None = Field(default=None, description="Condition over other fields: the field must be filled while it holds")
+    fetch: str | None = Field(
+        default=None,
+        description="ref_field.target_field: copied from the referenced record when the reference is set or changed",
+    )
 
     # The widget template is widgets/<widget>.html, looked up in ui/templates and then in the
     # `template_dir` of each registered type (so a type defined elsewhere brings its own).

@@ -11,7 +11,9 @@ from fastapi.staticfiles import StaticFiles
 
 from api.public import create_app as create_api_app
 from engine.settings import Settings
-from ui.routes import admin, admin_departments, admin_editor, admin_sla, auth, files, inbox, lists, notifications, profile, records
+from ui.routes import (
+    admin, admin_departments, admin_editor, admin_sla, auth, files, inbox, lists, notifications, profile, records, references,
+)
 from ui.timezones import set_server_timezone
 
 STATIC = Path(__file__).parent / "static"
@@ -19,7 +21,7 @@ STATIC = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     # The editor's /admin/flows/new before admin's /admin/flows/{flow_name}.
-    routers = [m.router for m in (auth, inbox, lists, files, records, notifications, profile, admin_editor, admin_sla,
+    routers = [m.router for m in (auth, inbox, lists, files, references, records, notifications, profile, admin_editor, admin_sla,
                                     admin_departments, admin)]
     app = create_api_app(settings, routers=routers)
     set_server_timezone(app.state.settings.timezone)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from engine.evolve import Plan
 from engine.evolve.model import AREAS, Change
 from engine.language.flow import CompiledFlow
+from engine.language.cross_flow import check_against
 from engine.language.loader import MAX_FLOW_BYTES, load_flow_text
 from engine.language.problems import FlowLoadError
 from engine.storage.registry import FlowRegistry
@@ -63,6 +64,9 @@ def check_text(text: str, registry: FlowRegistry, _: Gettext, *, editing: str | 
     """Load `text`; `editing`: the flow an edit page is for (None: a new flow)."""
     try:
         flow = load_flow_text(text, source=SOURCE, calendars=registry.calendars)
+        refused = check_against(flow, {live.flow.name: live.flow.spec for live in registry.all()})
+        if refused is not None:
+            raise refused
     except FlowLoadError as exc:
         return Checked(text, None, tuple(Problem(p.line, p.column, translate_problem(_, p.message)) for p in exc.problems))
     line = _flow_key_line(text)

@@ -16,6 +16,7 @@ from engine.evolve import apply_flow, plan_flow
 from engine.evolve.apply import PlanRef
 from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
 from engine.language.flow import CompiledFlow
+from engine.language.cross_flow import check_against
 from engine.language.loader import load_flow_text
 from engine.language.problems import FlowLoadError
 from engine.storage.revisions import list_revisions, read_revision
@@ -40,10 +41,18 @@ def _problems(exc: FlowLoadError) -> list[dict[str, Any]]:
     return [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems]
 
 
+def _checked(flow: CompiledFlow, svc: ApiServices) -> CompiledFlow:
+    """`flow` if its references to other flows hold against the live flows (engine/language/cross_flow.py)."""
+    refused = check_against(flow, {live.flow.name: live.flow.spec for live in svc.registry.all()})
+    if refused is not None:
+        raise refused
+    return flow
+
+
 def _load(yaml_text: str, svc: ApiServices) -> CompiledFlow:
     """The flow of a posted file; a 422 listing every problem when it does not load."""
     try:
-        return load_flow_text(yaml_text, calendars=svc.registry.calendars)
+        return _checked(load_flow_text(yaml_text, calendars=svc.registry.calendars), svc)
     except FlowLoadError as exc:
         raise ApiProblem(422, "invalid_flow_file", f"the flow file has {len(exc.problems)} problem(s)",
                          problems=_problems(exc)) from None
@@ -52,7 +61,7 @@ def _load(yaml_text: str, svc: ApiServices) -> CompiledFlow:
 @router.post("/validate", summary="Check a flow file; every problem located as line and column")
 async def validate(body: FlowText, svc: Services, actor: AdminActor) -> dict[str, Any]:
     try:
-        flow = load_flow_text(body.yaml, calendars=svc.registry.calendars)
+        flow = _checked(load_flow_text(body.yaml, calendars=svc.registry.calendars), svc)
     except FlowLoadError as exc:
         return {"ok": False, "problems": _problems(exc)}
     return {"ok": True, "flow": flow.name, "problems": []}

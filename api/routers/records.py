@@ -16,6 +16,7 @@ from api.deps import RecordId, RequestActor, get_services
 from api.errors import ApiProblem
 from api.idempotent import IDEMPOTENCY_HEADER, Outcome, once
 from api.reader_language import api_message, api_text
+from api.reference_io import reference_parts
 from api.record_io import checked_header, create_values, record_answer, transition_request
 from api.serialize import etag, history_json, record_json
 from api.services import ApiServices
@@ -54,6 +55,7 @@ async def create_record(flow: str, request: Request, svc: Svc, actor: RequestAct
 async def read_record(flow: str, record_id: RecordId, svc: Svc, actor: RequestActor) -> JSONResponse:
     rec = await svc.run(svc.access.get, flow, record_id, actor)
     status, body, headers = record_answer(svc, flow, rec, actor)
+    body.update(await svc.run(reference_parts, svc, rec, actor))
     return JSONResponse(body, status_code=status, headers=headers)
 
 

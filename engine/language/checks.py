@@ -17,6 +17,7 @@ from engine.language.expressions import (
     BUILTIN_NAMES, ExpressionError, compile_expression, compile_template, parse_expression,
 )
 from engine.language.identifiers import did_you_mean, identifier_problem
+from engine.language.reference_rules import reference_problems
 from engine.language.spec import FlowSpec
 from engine.language.tables import table_problems
 
@@ -32,7 +33,7 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     """Every meaning problem of `spec`; `calendars` are the names of the shared calendars."""
     problems: list[Problem] = []
     for check in (_identifiers, _roles, _fields, _states, _transitions, _reachability, _warn_before_due,
-                  _computed, _expressions, _reminders, _moved_states, _renamed_fields):
+                  _computed, _expressions, _reminders, _moved_states, _renamed_fields, reference_problems):
         problems.extend(check(spec))
     problems.extend(_calendar_refs(spec, set(calendars)))
     problems.extend(((path + (Inside(at),) if at is not None else path), message) for path, message, at in condition_problems(spec))
@@ -84,7 +85,7 @@ def _role_refs(spec: FlowSpec, roles: list[str], path: Path) -> Iterator[Problem
 
 def _field_refs(spec: FlowSpec, names: list[str], path: Path) -> Iterator[Problem]:
     for i, name in enumerate(names):
-        if name not in spec.fields:
+        if name not in spec.fields and name not in spec.lookups:  # lookups: engine/language/reference_rules.py
             yield path + (i,), _ref("field", name, spec.fields)
 
 

@@ -1,5 +1,6 @@
 """A folder of flow files read as one set: the shared calendars first, then every flow, then what
-only the set can tell (two files declaring one flow id).
+only the set can tell (two files declaring one flow id; references to flows and fields of other
+files, engine/language/cross_flow.py).
 
 The server's start, `relayflow validate DIR` and the reload of a folder all
 read flows through here, so they agree on which files are good.
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.language.cross_flow import check_set
 from engine.language.flow import CompiledFlow
 from engine.language.loader import load_calendars_file, load_flow_file
 from engine.language.problems import FlowLoadError, FlowProblem
@@ -18,6 +20,7 @@ from engine.sla.calendar import CalendarSpec
 
 CALENDARS_FILE = "calendars.yaml"
 _FLOW_KEY = re.compile(r"^flow[ \t]*:", re.M)
+_FLOW_ID = re.compile(r"^flow[ \t]*:[ \t]*['\"]?([A-Za-z0-9_]+)", re.M)
 
 
 @dataclass
@@ -48,11 +51,13 @@ def load_flow_set(files: Iterable[Path], calendars_file: Path | None = None) -> 
         except FlowLoadError as exc:
             result.bad.append(exc)
     loaded: list[tuple[Path, CompiledFlow]] = []
+    broken: list[str] = []
     for path in files:
         try:
             loaded.append((path, load_flow_file(path, result.calendars)))
         except FlowLoadError as exc:
             result.bad.append(exc)
+            broken += _flow_ids(path)
     by_name: dict[str, list[Path]] = {}
     for path, flow in loaded:
         by_name.setdefault(flow.name, []).append(path)
@@ -67,7 +72,17 @@ def load_flow_set(files: Iterable[Path], calendars_file: Path | None = None) -> 
         result.bad.append(FlowLoadError([FlowProblem(
             line, 1, f"flow '{flow.name}' is declared in {names} too: give each flow its own id (one file per flow)",
             str(path))]))
+    result.good, refused = check_set(result.good, broken)
+    result.bad += refused
     return result
+
+
+def _flow_ids(path: Path) -> list[str]:
+    """The flow id a file that does not load declares, if it can be read at all."""
+    try:
+        return _FLOW_ID.findall(path.read_text(encoding="utf-8", errors="replace"))[:1]
+    except OSError:
+        return []
 
 
 def _flow_key_line(path: Path) -> int:

@@ -222,6 +222,8 @@ def _walk(data: Any, path: tuple[Any, ...]) -> Any:
 
 def _real_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop the parts of a pydantic loc that are not in the document (union tags, validators)."""
+    if loc[:1] == ("lookups",):
+        loc = ("fields", *loc[1:])  # lookups are written among the fields (engine/language/lookup_spec.py)
     path: list[Any] = []
     node = data
     for part in loc:

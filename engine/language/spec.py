@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ModelWrapVali
 
 from engine.sla.calendar import CalendarSpec
 from engine.language.durations import parse_duration
+from engine.language.lookup_spec import LookupSpec, split_lookups
 from forms import FieldSpec
 from engine.language.author_messages import split_condition
 from forms.local_text import LocalText
@@ -191,12 +192,14 @@ class FlowSpec(_Model):
     states: dict[str, StateSpec]
     transitions: dict[str, TransitionSpec] = Field(default_factory=dict)
     reminders: list[ReminderSpec] = Field(default_factory=list)
+    lookups: dict[str, LookupSpec] = Field(
+        default_factory=dict, description="Written among `fields` as {lookup: ref.field}; moved here when read")
 
     @model_validator(mode="before")
     @classmethod
     def _short_forms(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            data = dict(data)
+            data = split_lookups(dict(data))
             roles = data.get("roles")
             if isinstance(roles, dict):
                 data["roles"] = {k: ({"title": v} if isinstance(v, str) else v) for k, v in roles.items()}

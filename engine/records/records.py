@@ -37,6 +37,7 @@ from engine.records.transitions import (
 from engine.people.users import assignable_problem
 from engine.files.attach import FilePlan, file_field_names, plan_files
 from engine.records.ownership import owner_check
+from engine.records.references import check_and_fetch, fetch_into_change, reference_fields, remember
 from engine.storage.executor import WriteExecutor, WriteTransaction
 from engine.storage.plain import PlainExecutor
 
@@ -176,6 +177,8 @@ class Records:
         with self.executor.transaction() as tx:
             conn = tx.conn
             user_errors(flow, given, partial(assignable_problem, conn), errors)
+            fetched = (check_and_fetch(conn, self.registry, flow, actor, {}, data, now, errors)
+                       if reference_fields(flow) else None)
             if errors:
                 raise ValidationFailed(errors, invalid_values(flow, errors))
             attached = plan_files(conn, flow, None, actor.id, {}, data, file_field_names(flow))
@@ -202,6 +205,8 @@ class Records:
                 return {**row, "id": record_id}
 
             row = enter_state(conn, flow, entry, {}, now, write=write, transition=None, actor_id=actor.id)
+            if fetched:
+                remember(tx, flow.name, row["id"], fetched, now)
         system = {k: row.get(k) for k in SYSTEM_FIELDS}
         return Record(flow.name, row["id"], initial, 1, data, system, None, flow)
 
@@ -290,14 +295,18 @@ class Records:
         with self.executor.transaction() as tx:
             conn = tx.conn
             row = self._load_for_write(tx, live, record_id)
-            change = decide_edit(flow, row=row, before=self._values_for_write(tx, live, row), actor=actor, given=values,
+            before = self._values_for_write(tx, live, row)
+            change = decide_edit(flow, row=row, before=before, actor=actor, given=values,
                                  comment=comment, expected_version=expected_version, now=now,
                                  check_user=partial(assignable_problem, conn), owner_check=owner_check(conn, flow, actor))
             if change is None:
                 return self.with_rows(conn, live, self.row_to_record(live, row))
             if isinstance(change, Refusal):
                 raise change.error
+            fetched = fetch_into_change(conn, self.registry, flow, actor, before, change, now) if reference_fields(flow) else None
             written = self._apply(tx, live, row, change, actor, now)
+            if fetched:
+                remember(tx, flow.name, record_id, fetched, now)
         rec = self.row_to_record(live, written)
         rec.values.update({n: change.values[n] for n in live.row_tables})
         return rec
@@ -325,14 +334,19 @@ class Records:
         with self.executor.transaction() as tx:
             conn = tx.conn
             row = self._load_for_write(tx, live, record_id)
+            before = self._values_for_write(tx, live, row)
             change = decide_transition(
-                flow, t, name, row=row, before=self._values_for_write(tx, live, row), actor=actor, given=values,
+                flow, t, name, row=row, before=before, actor=actor, given=values,
                 comment=comment, expected_version=expected_version, now=now, revision=live.revision,
                 check_user=partial(assignable_problem, conn) if values else None,
                 owner_check=owner_check(conn, flow, actor))
             if isinstance(change, Refusal):
                 raise change.error
+            fetched = (fetch_into_change(conn, self.registry, flow, actor, before, change, now)
+                       if values and reference_fields(flow) else None)
             merged = self._apply(tx, live, row, change, actor, now)
+            if fetched:
+                remember(tx, flow.name, record_id, fetched, now)
         # `change.values` holds the field values already (parsed from the row, or coerced like any
         # write): no second parse of every column.
         return Record(flow.name, record_id, t.to, merged["version"], change.values,

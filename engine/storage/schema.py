@@ -360,3 +360,17 @@ delegations = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_delegations_delegate_id", "delegate_id", "ends_at"),
 )
+
+# What a `fetch:` field copied from the referenced record, so the record page can tell when the source
+# changed since (engine/records/references.py). `field` is the field id, or `table.row.field` for a
+# field of a table row. One row per fetched field of a record; replaced on each fetch.
+reference_fetches = Table(
+    "reference_fetches", metadata,
+    Column("flow", String(64), primary_key=True),
+    Column("record_id", BigInteger, primary_key=True),
+    Column("field", String(200), primary_key=True),
+    Column("source_flow", String(64), nullable=False),
+    Column("source_id", BigInteger, nullable=False),
+    Column("value", JSON),
+    Column("fetched_at", UtcDateTime, nullable=False),
+)

@@ -12,7 +12,7 @@ from forms import FIELD_TYPES, FieldSpec, FieldSpecBase
 
 ALL_TYPES = {
     "text", "longtext", "integer", "decimal", "money", "boolean", "date", "datetime",
-    "choice", "multichoice", "email", "phone", "url", "user", "file", "table",
+    "choice", "multichoice", "email", "phone", "url", "user", "file", "table", "reference",
 }
 ADAPTER = TypeAdapter(FieldSpec)
 

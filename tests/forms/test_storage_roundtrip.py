@@ -26,6 +26,7 @@ from forms import (
     MoneyField,
     MultiChoiceField,
     PhoneField,
+    ReferenceField,
     TextField,
     UrlField,
     UserField,
@@ -50,6 +51,7 @@ CASES: list[tuple[str, FieldSpecBase, Any]] = [
     ("multichoice", MultiChoiceField(choices={"a": "A", "b": "B", "c": "C"}), ["c", "a"]),
     ("file", FileField(multiple=True), ["0" * 32, "f" * 32]),
     ("user", UserField(role="sales"), 7),
+    ("reference", ReferenceField(flow="customer"), 2**62),
 ]
 
 

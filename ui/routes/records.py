@@ -24,6 +24,7 @@ from ui.errors import PageRoute
 from ui.file_views import add_file_views
 from ui.formview import FieldView, build_fields, parse_post
 from ui.history_view import history_entries
+from ui.reference_view import backlink_views, with_references
 from ui.i18n import translate_message
 from ui.i18n.flow_text import flow_text
 from ui.services import People, services
@@ -58,6 +59,7 @@ def _new_page(request: Request, page: Page, flow: CompiledFlow, values: dict[str
     shown = _with_computed(flow, values, page)
     fields = build_fields(flow, modes, shown, page._, typed=typed, errors=errors,
                           user_options=people.user_options(flow.fields), user_names=people.names)
+    fields = with_references(services(request), flow, fields, values, page.actor, page._, typed=typed)
     add_file_views(fields, services(request).db, flow.name, None, page.actor)
     fields = [f for f in fields if f.editable or f.computed or f.display]  # later stages' empty fields: noise here
     conditions = apply_conditions(flow, fields, states_for(flow, shown, page.actor, page.now))
@@ -123,6 +125,7 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
     people = People(request)
     fields = build_fields(flow, modes, rec.values, page._, typed=typed, errors=errors,
                           user_options=people.user_options(flow.fields), user_names=people.names)
+    fields = with_references(svc, flow, fields, rec.values, page.actor, page._, record_id=rec.id, typed=typed)
     add_file_views(fields, svc.db, rec.flow, rec.id, page.actor)
     conditions = apply_conditions(flow, fields, states_for(flow, {**rec.values, **typed_values(flow, typed)},
                                                            page.actor, page.now))
@@ -148,6 +151,7 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
         errors=_error_list(fields, errors or {}, page), msg=msg, conditions=conditions,
         comment_error=translate_message(page._, errors["comment"]) if errors and "comment" in errors else None,
         created_by=people.names.get(sys.get("created_by") or 0, ""),
+        backlinks=backlink_views(svc, rec.flow, rec.id, page.actor, page._),
     )
     return render("records/show.html", ctx, status_code=status)
 
