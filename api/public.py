@@ -5,12 +5,12 @@ to this module).
 from __future__ import annotations
 
 from api.app import create_app
-from api.deps import MAX_ID, SESSION_COOKIE, RecordId
+from api.deps import MAX_ID, SESSION_COOKIE, FormInt, RecordId
 from api.deps import _session_auth as _cached_session_auth
 from api.routers.auth import throttle_key
 from api.services import ApiServices, CachedAuth
 
-__all__ = ["MAX_ID", "SESSION_COOKIE", "ApiServices", "CachedAuth", "RecordId", "create_app", "session_auth",
+__all__ = ["MAX_ID", "SESSION_COOKIE", "ApiServices", "CachedAuth", "FormInt", "RecordId", "create_app", "session_auth",
            "throttle_key"]
 
 

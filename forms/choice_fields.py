@@ -17,6 +17,7 @@ from sqlalchemy.types import JSON, String, TypeEngine
 from .base import FieldValueError, Gettext
 from .local_text import LocalText
 from .checked_spec import CheckedFieldSpec, Length
+from .unicode_text import nfc
 from .value_checks import wrong_type
 
 
@@ -28,7 +29,8 @@ def _string_ids(raw: Any) -> Any:
     for key, label in raw.items():
         if isinstance(key, bool):
             raise ValueError(f"choice id {key!r} is not a string (quote it: '{str(key).lower()}')")
-        out[str(key) if isinstance(key, int) else key] = label
+        key = str(key) if isinstance(key, int) else key
+        out[nfc(key) if isinstance(key, str) else key] = label
     return out
 
 
@@ -65,7 +67,7 @@ class _ChoiceBase(CheckedFieldSpec):
             raw = str(raw)
         if not isinstance(raw, str):
             raise wrong_type(f"one of: {self._allowed()}", raw)
-        key = raw.strip()
+        key = nfc(raw.strip())
         if not key:
             return None
         if key not in self.choices:

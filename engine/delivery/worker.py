@@ -163,7 +163,8 @@ class Worker:
                 found = conn.execute(select(live.table).where(live.table.c.id == row["record_id"])).mappings().first()
                 if found is not None:
                     record = found
-                    record_title = Records.title_of(flow, values_from_row(flow, dict(found)), row["record_id"])
+                    record_title = Records.title_of(flow, values_from_row(flow, dict(found)), row["record_id"],
+                                                   found["state"])
             person: Person | None = None
             if row["user_id"] is not None:
                 people = load_people(conn, [row["user_id"]])

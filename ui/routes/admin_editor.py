@@ -24,6 +24,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from forms.value_checks import ascii_whole
 from engine.records.errors import NotFound, WorkflowError
 from engine.evolve import LiveRevisionChanged, PlanChanged, PlanRef, PlanRefused, apply_flow, plan_flow
 from engine.language.loader import MAX_FLOW_BYTES
@@ -150,9 +151,10 @@ def _expected(page: Page) -> PlanRef | None:
     base = page.form.get("base_revision")
     if not isinstance(digest, str) or not _HASH.fullmatch(digest) or not isinstance(base, str):
         return None
-    if base and not (base.isdecimal() and len(base) < 10):
+    revision = ascii_whole(base, 9) if base else None
+    if base and revision is None:
         return None
-    return PlanRef(int(base) if base else None, digest)
+    return PlanRef(revision, digest)
 
 
 def _apply(request: Request, page: Page, ed: Editor) -> Response:
