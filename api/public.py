@@ -7,10 +7,12 @@ from __future__ import annotations
 from api.app import create_app
 from api.deps import MAX_ID, SESSION_COOKIE, FormInt, RecordId
 from api.deps import _session_auth as _cached_session_auth
+from api.editor_work import editor_work
 from api.routers.auth import throttle_key
 from api.services import ApiServices, CachedAuth
 
-__all__ = ["MAX_ID", "SESSION_COOKIE", "ApiServices", "CachedAuth", "FormInt", "RecordId", "create_app", "session_auth",
+__all__ = ["MAX_ID", "SESSION_COOKIE", "ApiServices", "CachedAuth", "FormInt", "RecordId", "create_app", "editor_work",
+           "session_auth",
            "throttle_key"]
 
 

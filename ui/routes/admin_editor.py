@@ -29,6 +29,7 @@ from engine.records.errors import NotFound, WorkflowError
 from engine.evolve import LiveRevisionChanged, PlanChanged, PlanRef, PlanRefused, apply_flow, plan_flow
 from engine.language.loader import MAX_FLOW_BYTES
 from engine.storage.revisions import read_revision
+from api.public import editor_work
 from ui.auth import Page, is_htmx
 from ui.errors import PageRoute
 from ui.flow_editor import Checked, PlanView, check_text, plan_view, read_upload
@@ -207,11 +208,16 @@ def _act(request: Request, page: Page, ed: Editor, action: str) -> Response:
     return handler(request, page, ed)
 
 
+# Async routes that hand the work to the editor's own threads (api/editor_work.py): loading and
+# planning a big file takes seconds, and neither the event loop nor the shared thread pool that
+# serves every other page (and /health) may wait for it.
+
 @router.post("/admin/flows/new/{action}")
-def new_flow_action(request: Request, action: str, page: AdminPost) -> Response:
-    return _act(request, page, Editor(None), action)
+async def new_flow_action(request: Request, action: str, page: AdminPost) -> Response:
+    return await editor_work(_act, request, page, Editor(None), action)
 
 
 @router.post("/admin/flows/{flow_name}/edit/{action}")
-def edit_flow_action(request: Request, flow_name: str, action: str, page: AdminPost) -> Response:
-    return _act(request, page, _editor(request, flow_name), action)
+async def edit_flow_action(request: Request, flow_name: str, action: str, page: AdminPost) -> Response:
+    ed = await editor_work(_editor, request, flow_name)
+    return await editor_work(_act, request, page, ed, action)
