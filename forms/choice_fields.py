@@ -39,6 +39,19 @@ Choices = Annotated[dict[str, LocalText], BeforeValidator(_string_ids)]
 
 class _ChoiceBase(CheckedFieldSpec):
     choices: Choices = Field(description="Choice id -> label, in the order shown")
+    choices_moved: dict[str, str] = Field(
+        default_factory=dict,
+        description="Removed choice id -> the choice that replaces it: a reload moves the records holding it")
+
+    def _check_moves(self) -> None:
+        for old, new in self.choices_moved.items():
+            if old in self.choices:
+                raise ValueError(f"choices_moved: '{old}' is still one of the choices; only a removed choice moves")
+            if new not in self.choices:
+                raise ValueError(f"choices_moved: '{old}' moves to '{new}', which is not one of the choices")
+
+    def check_options(self) -> None:
+        self._check_moves()
 
     @field_validator("choices")
     @classmethod
@@ -70,6 +83,7 @@ class _ChoiceBase(CheckedFieldSpec):
         key = nfc(raw.strip())
         if not key:
             return None
+        key = self.choices_moved.get(key, key)  # an id a reload moved: what it became
         if key not in self.choices:
             raise FieldValueError.of("choice", "'{v}' is not one of the choices ({c})", v=key, c=self._allowed())
         return key
@@ -117,6 +131,7 @@ class MultiChoiceField(_ChoiceBase):
     own_label: ClassVar[bool] = True
 
     def check_options(self) -> None:
+        self._check_moves()
         if self.min_items is not None and self.max_items is not None and self.min_items > self.max_items:
             raise ValueError(f"min_items ({self.min_items}) must not be greater than max_items ({self.max_items})")
         if self.min_items is not None and self.min_items > len(self.choices):

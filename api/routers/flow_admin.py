@@ -14,7 +14,7 @@ from api.services import ApiServices
 from engine.records.errors import NotFound
 from engine.evolve import apply_flow, plan_flow
 from engine.evolve.apply import PlanRef
-from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
+from engine.evolve.errors import ConfirmationNeeded, LiveRevisionChanged, PlanChanged, PlanRefused
 from engine.language.flow import CompiledFlow
 from engine.language.loader import load_flow_text
 from engine.language.problems import FlowLoadError
@@ -34,6 +34,8 @@ class FlowText(BaseModel):
 class ApplyBody(FlowText):
     plan_hash: str = Field(max_length=64, description="The hash of the plan the admin approved")
     base_revision: int | None = Field(default=None, description="The live revision that plan was made against")
+    confirm: list[str] = Field(default_factory=list, max_length=200,
+                               description="The plan's `confirm` tokens the admin confirms (changes that may not be meant)")
 
 
 def _problems(exc: FlowLoadError) -> list[dict[str, Any]]:
@@ -71,10 +73,12 @@ async def apply(body: ApplyBody, svc: Services, actor: AdminActor) -> Any:
     expected = PlanRef(body.base_revision, body.plan_hash)
     try:
         applied = await editor_work(apply_flow, svc.db, flow, expected=expected, applied_by=actor.id,
-                                calendars=svc.registry.calendars)
+                                    calendars=svc.registry.calendars, confirmed=body.confirm)
     except PlanRefused as exc:
         raise ApiProblem(422, exc.code, exc.message,
                          plan=exc.plan.to_dict() if getattr(exc, "plan", None) else None) from None
+    except ConfirmationNeeded as exc:
+        raise ApiProblem(409, exc.code, exc.message, confirm=exc.missing, plan=exc.plan.to_dict()) from None
     except (LiveRevisionChanged, PlanChanged) as exc:
         fresh = await editor_work(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
         raise ApiProblem(409, exc.code, exc.message, plan=fresh.to_dict()) from None

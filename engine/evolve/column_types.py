@@ -33,7 +33,8 @@ from forms.number_fields import ExactDecimal
 Strategy = Literal["none", "alter", "rewrite"]
 
 # Keys of a field that say nothing about which values it accepts.
-_PRESENTATION = {"title", "help", "default", "renamed_from", "index", "unique", "required", "compute"}
+# choices_moved: what a reload does to records (engine/evolve/lookalikes.py), not a rule on values.
+_PRESENTATION = {"title", "help", "default", "renamed_from", "index", "unique", "required", "compute", "choices_moved"}
 CHUNK = 5000
 MAX_EXAMPLES = 5
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from engine.sla.calendar import CalendarSpec
 from engine.evolve.context import PlanContext, plural
 from engine.evolve.fields_plan import plan_fields
+from engine.evolve.lookalikes import plan_choices, plan_lookalikes
 from engine.evolve.model import AREAS, Plan, Step
 from engine.evolve.rules_plan import plan_rules
 from engine.evolve.schema_diff import plan_schema
@@ -26,7 +27,7 @@ log = logging.getLogger("relayflow.reload")
 
 # Apply runs steps in this order: indexes that go, then columns, then indexes that come, then data, then clocks.
 _STEP_ORDER = ("drop_search_index", "drop_index", "create_table", "rename_column", "convert_column", "add_column",
-               "create_index", "create_search_index", "restore_column", "retire_column", "move_records", "clocks")
+               "create_index", "create_search_index", "restore_column", "retire_column", "move_choices", "move_records", "clocks")
 
 
 def _ordered(steps: list[Step]) -> tuple[Step, ...]:
@@ -70,6 +71,8 @@ def compute_plan(conn: Connection, flow: CompiledFlow,
                    "file with the table only", "data")
     if not ctx.changes or ctx.changes[-1].effect != "refused":
         plan_fields(ctx)
+        plan_lookalikes(ctx)
+        plan_choices(ctx)
         plan_schema(ctx)
         plan_search(ctx)
         plan_states(ctx)

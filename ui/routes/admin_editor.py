@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 
 from forms.value_checks import ascii_whole
 from engine.records.errors import NotFound, WorkflowError
-from engine.evolve import LiveRevisionChanged, PlanChanged, PlanRef, PlanRefused, apply_flow, plan_flow
+from engine.evolve import ConfirmationNeeded, LiveRevisionChanged, PlanChanged, PlanRef, PlanRefused, apply_flow, plan_flow
 from engine.language.loader import MAX_FLOW_BYTES
 from engine.storage.revisions import read_revision
 from api.public import editor_work
@@ -176,10 +176,15 @@ def _apply(request: Request, page: Page, ed: Editor) -> Response:
                                       "below and apply again."))
     try:
         done = apply_flow(svc.db, flow, expected=expected, applied_by=page.actor.id,
-                          calendars=svc.registry.calendars)
+                          calendars=svc.registry.calendars,
+                          confirmed=[v for v in page.form.getlist("confirm") if isinstance(v, str)])
     except PlanRefused as exc:
         return _page(request, page, ed, text, checked=checked, plan=plan_view(exc.plan, page._), status=422,
                      banner=page._("The plan is refused; nothing was applied."))
+    except ConfirmationNeeded as exc:
+        return _page(request, page, ed, text, checked=checked, plan=plan_view(exc.plan, page._), status=409,
+                     banner=page._("Some changes need your confirmation: tick the box of each one you mean; nothing "
+                                   "was applied."))
     except LiveRevisionChanged as exc:
         live = exc.details.get("live")
         banner = page._("Someone applied another revision of this flow after your plan (made against revision "
