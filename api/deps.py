@@ -9,10 +9,11 @@ never sends it on its own).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 
 from api.errors import ApiProblem
 from api.services import ApiServices, CachedAuth
@@ -20,12 +21,26 @@ from engine.records.actor import Actor
 from engine.records.errors import Forbidden, Unauthenticated
 from engine.people.sessions import Session, csrf_matches, session_actor
 from engine.people.tokens import authenticate, hash_secret
+from forms.value_checks import ascii_whole
 
 SESSION_COOKIE = "relayflow_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID = 2**63 - 1  # the largest row id SQLite (and BIGINT) can hold; larger ones would overflow in the query
-RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id")]
+
+
+def digits_only(raw: Any) -> Any:
+    """A whole number in a URL or a form is written with 0-9 only: "1_000", "1.0", "١٢" are not ids."""
+    if isinstance(raw, str):
+        value = ascii_whole(raw)
+        if value is None:
+            raise ValueError("must be a whole number written with the digits 0-9")
+        return value
+    return raw
+
+
+RecordId = Annotated[int, BeforeValidator(digits_only), Path(ge=1, le=MAX_ID, description="Record id")]
+FormInt = Annotated[int | None, BeforeValidator(lambda raw: None if raw == "" else digits_only(raw))]
 
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="apiToken",
                            description="An API token (`relayflow token create USER` or POST /api/tokens)")

@@ -79,9 +79,11 @@ def plan_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation")
 @click.option("--expect", "expected_hash", help="Apply only if the plan still has this hash (from `relayflow plan`)")
+@click.option("--confirm", "confirmed", multiple=True, help="Confirm a change the plan asks about (its `confirm` token)")
 @click.option("--as", "username", help="The admin applying the change (recorded with the revision)")
 @click.pass_context
 def apply_cmd(ctx: click.Context, paths: tuple[str, ...], yes: bool, expected_hash: str | None,
+              confirmed: tuple[str, ...],
               username: str | None) -> None:
     """Apply flow files: each one in one transaction, refused if the live revision changed since its plan."""
     from engine.records.errors import WorkflowError
@@ -110,12 +112,18 @@ def apply_cmd(ctx: click.Context, paths: tuple[str, ...], yes: bool, expected_ha
                        "database changed since; check the plan above and apply again", err=True)
             failed += 1
             continue
+        tokens = list(confirmed)
+        for change in plan.changes:
+            if change.confirm and change.confirm not in tokens and not yes and \
+                    click.confirm(f"{change.text}\nDo you mean this change?", default=False):
+                tokens.append(change.confirm)
         if not yes and not click.confirm(f"Apply revision {plan.new_revision} of '{flow.name}'?", default=False):
             click.echo("not applied")
             failed += 1
             continue
         try:
-            done = apply_flow(database, flow, expected=plan, applied_by=applied_by, calendars=calendars)
+            done = apply_flow(database, flow, expected=plan, applied_by=applied_by, calendars=calendars,
+                              confirmed=tokens)
         except WorkflowError as exc:
             click.echo(f"error: {exc.message}", err=True)
             failed += 1

@@ -17,6 +17,7 @@ from sqlalchemy.types import JSON, String, TypeEngine
 from .base import FieldValueError, Gettext
 from .local_text import LocalText, pick
 from .checked_spec import CheckedFieldSpec, Length
+from .unicode_text import nfc
 from .value_checks import wrong_type
 
 
@@ -28,7 +29,8 @@ def _string_ids(raw: Any) -> Any:
     for key, label in raw.items():
         if isinstance(key, bool):
             raise ValueError(f"choice id {key!r} is not a string (quote it: '{str(key).lower()}')")
-        out[str(key) if isinstance(key, int) else key] = label
+        key = str(key) if isinstance(key, int) else key
+        out[nfc(key) if isinstance(key, str) else key] = label
     return out
 
 
@@ -37,6 +39,19 @@ Choices = Annotated[dict[str, LocalText], BeforeValidator(_string_ids)]
 
 class _ChoiceBase(CheckedFieldSpec):
     choices: Choices = Field(description="Choice id -> label, in the order shown")
+    choices_moved: dict[str, str] = Field(
+        default_factory=dict,
+        description="Removed choice id -> the choice that replaces it: a reload moves the records holding it")
+
+    def _check_moves(self) -> None:
+        for old, new in self.choices_moved.items():
+            if old in self.choices:
+                raise ValueError(f"choices_moved: '{old}' is still one of the choices; only a removed choice moves")
+            if new not in self.choices:
+                raise ValueError(f"choices_moved: '{old}' moves to '{new}', which is not one of the choices")
+
+    def check_options(self) -> None:
+        self._check_moves()
 
     @field_validator("choices")
     @classmethod
@@ -65,9 +80,10 @@ class _ChoiceBase(CheckedFieldSpec):
             raw = str(raw)
         if not isinstance(raw, str):
             raise wrong_type(f"one of: {self._allowed()}", raw)
-        key = raw.strip()
+        key = nfc(raw.strip())
         if not key:
             return None
+        key = self.choices_moved.get(key, key)  # an id a reload moved: what it became
         if key not in self.choices:
             raise FieldValueError.of("choice", "'{v}' is not one of the choices ({c})", v=key, c=self._allowed())
         return key
@@ -115,6 +131,7 @@ class MultiChoiceField(_ChoiceBase):
     own_label: ClassVar[bool] = True
 
     def check_options(self) -> None:
+        self._check_moves()
         if self.min_items is not None and self.max_items is not None and self.min_items > self.max_items:
             raise ValueError(f"min_items ({self.min_items}) must not be greater than max_items ({self.max_items})")
         if self.min_items is not None and self.min_items > len(self.choices):

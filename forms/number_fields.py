@@ -7,6 +7,7 @@ because silently changing an amount someone typed is worse than asking again;
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import tzinfo
@@ -27,19 +28,57 @@ BIGINT_MAX = 2**63 - 1
 _EXACT = Context(prec=80, rounding=ROUND_HALF_UP)
 
 
+_DIGITS_RE = re.compile(r"[+-]?[0-9]+")
+
+
 def _whole(raw: Any) -> int | None:
+    """A whole number as a person or a client wrote it: digits only.
+
+    "1e3", "1.0", 12.0 and Decimal("5.00") are refused although their value is whole: a
+    decimal point or an exponent in a whole-number field is a sign that the wrong field or
+    the wrong number was sent ("1.0" may be a version, "1e3" a mangled spreadsheet cell),
+    and guessing would store something nobody wrote. Surrounding spaces are trimmed, as in
+    every field; digits of other scripts ("١٢", "１２"), "1_000" and true/false are refused.
+    """
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            return None
+        if _DIGITS_RE.fullmatch(text):
+            return _in_range(Decimal(text))
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        return _in_range(Decimal(raw))
     value = to_decimal(raw, "a whole number")
     if value is None:
         return None
     if value != value.to_integral_value():
         raise FieldValueError.of("not_integer", "must be a whole number")
+    if isinstance(raw, Decimal) and raw.as_tuple().exponent == 0:
+        return _in_range(value)
+    raise FieldValueError.of("not_integer_spelling",
+                             "must be a whole number written with digits only ({n}, not {v})",
+                             n=_plain(value), v=raw if isinstance(raw, str) else _plain_raw(raw))
+
+
+def _plain(value: Decimal) -> str:
+    try:
+        return format(value.to_integral_value(), "f") if abs(value.adjusted()) < 40 else "…"
+    except (ArithmeticError, ValueError):
+        return "…"
+
+
+def _plain_raw(raw: Any) -> str:
+    return str(raw)[:40]
+
+
+def _in_range(value: Decimal) -> int:
     if not BIGINT_MIN <= value <= BIGINT_MAX:
         raise FieldValueError.of("too_large", "is too large for a whole-number field")
     return int(value)
 
 
 class IntegerField(CheckedFieldSpec):
-    """A whole number (64-bit). Accepts 12, 12.0 and "12"; refuses 1.5, "1.5" and true/false."""
+    """A whole number (64-bit). Accepts 12 and "12"; refuses 12.0, "1e3", 1.5, "1.5", "١٢" and true/false."""
 
     type: Literal["integer"] = "integer"
     min: StrictInt | None = Field(default=None, description="Smallest allowed value")
@@ -70,6 +109,15 @@ class IntegerField(CheckedFieldSpec):
             raise FieldValueError.of("too_large", "must be at most {n}", n=self.max)
         return value
 
+    def quantize(self, value: Decimal | int | float | str) -> int:
+        """A number the engine computed or converted (not typed): 6.00 is 6; a fraction is refused, not rounded."""
+        number = to_decimal(value)
+        if number is None:
+            raise FieldValueError.of("type", "a number is needed")
+        if number != number.to_integral_value():
+            raise FieldValueError.of("not_integer", "must be a whole number")
+        return _in_range(number)
+
     def from_db(self, value: Any) -> int | None:
         return None if value is None else int(value)
 
@@ -94,6 +142,32 @@ def _decimal_option(raw: Any) -> Decimal | None:
 
 
 DecimalOption = Annotated[Decimal | None, BeforeValidator(_decimal_option)]
+
+
+# A binary float holds 15 significant decimal digits faithfully (DBL_DIG); past that, the float
+# may already differ from the amount someone wrote, so it is refused rather than stored.
+_FLOAT_DIGITS = 15
+_EXPONENT_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
+
+
+def _check_spelling(raw: Any) -> None:
+    """An amount is written out in full: no exponent in text ("1e3"); a float too long to be exact is refused
+    by `_check_float` (after the places and size checks, whose messages say more).
+
+    Browsers let a number input send "1e3"; a person means an amount, not a power of ten, so the
+    amount is asked for again instead of read as 1000. JSON numbers reach the API as exact
+    decimals (api/body.py) and are not affected; a float only comes from Python callers.
+    """
+    if isinstance(raw, str) and _EXPONENT_RE.fullmatch(raw.strip()):
+        raise FieldValueError.of("exponent", "write the number in full, without an exponent ('{v}')", v=raw.strip()[:40])
+
+
+def _check_float(raw: Any) -> None:
+    if isinstance(raw, float) and math.isfinite(raw):
+        digits = Decimal(repr(raw)).as_tuple().digits
+        if len(digits) > _FLOAT_DIGITS:
+            raise FieldValueError.of("float_precision",
+                                     "has more digits than a floating-point number keeps exactly; send it as text")
 
 
 def _places(value: Decimal) -> int:
@@ -165,10 +239,12 @@ class DecimalField(CheckedFieldSpec):
         return abs(fitted) if fitted == 0 else fitted
 
     def coerce(self, raw: Any, *, tz: tzinfo | None = None) -> Decimal | None:
+        _check_spelling(raw)
         value = to_decimal(raw)
         if value is None:
             return None
         value = self._fit(value)
+        _check_float(raw)
         if self.min is not None and value < self.min:
             raise FieldValueError.of("too_small", "must be at least {n}", n=self.min)
         if self.max is not None and value > self.max:

@@ -1,6 +1,7 @@
 """Text-valued field types: text, longtext, email, phone, url.
 
-Values are stripped and an empty string becomes None. Control characters are
+Values are stripped, brought to Unicode NFC (forms/unicode_text.py) and an
+empty string becomes None. Control characters are
 refused (a tab is fine; line breaks only in longtext), because they are
 invisible in the UI and break exports.
 """
@@ -20,6 +21,7 @@ from .base import FieldValueError
 from .checked_spec import CheckedFieldSpec, Length, PositiveLength
 from .local_text import LocalText
 from .pattern_rule import mismatch_message, split_pattern
+from .unicode_text import nfc
 from .value_checks import check_length, find_control_char, wrong_type
 
 
@@ -54,7 +56,7 @@ class _TextLike(CheckedFieldSpec):
         if not isinstance(raw, str):
             raise wrong_type("text", raw)
         text = raw.replace("\r\n", "\n").replace("\r", "\n") if self.multiline else raw
-        text = text.strip()
+        text = nfc(text.strip())
         if not text:
             return None
         bad = find_control_char(text, multiline=self.multiline)

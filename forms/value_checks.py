@@ -106,3 +106,18 @@ def to_decimal(raw: Any, expected: str = "a number") -> Decimal | None:
 
 def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_ASCII_DIGITS_RE = re.compile(r"[0-9]+")
+
+
+def ascii_whole(text: str, max_digits: int = 19) -> int | None:
+    """The number `text` spells with the digits 0-9 only (at most `max_digits`), else None.
+
+    `str.isdecimal()` and `int()` also take "١٢" (Arabic-Indic), "１２" (full width), "1_000"
+    and " 12 ", and pydantic's lax int takes "1.0": an id, a version or a page size from a
+    URL or a form is read with this instead.
+    """
+    if len(text) > max_digits or not _ASCII_DIGITS_RE.fullmatch(text):
+        return None
+    return int(text)

@@ -107,6 +107,7 @@ class ChangeView:
     examples: tuple[str, ...]
     examples_title: str
     duration: str | None
+    confirm: str | None = None  # a check box the admin ticks to apply it (engine/evolve/lookalikes.py)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class PlanView:
 def _change_view(c: Change, _: Gettext) -> ChangeView:
     title = _("Values that would not convert") if c.kind == "type_refused" else _("Examples")
     return ChangeView(c.effect, _(EFFECT_LABELS[c.effect]), c.text, c.count, c.examples, title,
-                      duration_text(c.seconds, _) if c.seconds is not None else None)
+                      duration_text(c.seconds, _) if c.seconds is not None else None, c.confirm)
 
 
 def plan_view(plan: Plan, _: Gettext) -> PlanView:

@@ -14,6 +14,7 @@ from engine.records.actor import Actor
 from engine.records.errors import Unauthenticated
 from engine.people.sessions import LIFETIME, check_password, end_session, open_session
 from engine.people.tokens import hash_secret
+from forms.unicode_text import nfc
 
 router = APIRouter(prefix="/api", tags=["session"])
 
@@ -25,7 +26,7 @@ def _me(actor: Actor) -> dict[str, Any]:
 
 def throttle_key(request: Request, username: str) -> str:
     client = request.client.host if request.client else "?"
-    return f"{username.lower()}|{client}"
+    return f"{nfc(username).casefold()}|{client}"
 
 
 @router.post("/session", response_model=SessionOut, summary="Sign in with a password; sets the session cookie",

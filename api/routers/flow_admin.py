@@ -9,12 +9,13 @@ from pydantic import BaseModel, Field
 
 from api.reader_language import api_text
 from api.deps import AdminActor, Services
+from api.editor_work import editor_work
 from api.errors import ApiProblem, problem_responses
 from api.services import ApiServices
 from engine.records.errors import NotFound
 from engine.evolve import apply_flow, plan_flow
 from engine.evolve.apply import PlanRef
-from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
+from engine.evolve.errors import ConfirmationNeeded, LiveRevisionChanged, PlanChanged, PlanRefused
 from engine.language.flow import CompiledFlow
 from engine.language.cross_flow import check_against
 from engine.language.loader import load_flow_text
@@ -35,6 +36,8 @@ class FlowText(BaseModel):
 class ApplyBody(FlowText):
     plan_hash: str = Field(max_length=64, description="The hash of the plan the admin approved")
     base_revision: int | None = Field(default=None, description="The live revision that plan was made against")
+    confirm: list[str] = Field(default_factory=list, max_length=200,
+                               description="The plan's `confirm` tokens the admin confirms (changes that may not be meant)")
 
 
 def _problems(exc: FlowLoadError) -> list[dict[str, Any]]:
@@ -61,7 +64,7 @@ def _load(yaml_text: str, svc: ApiServices) -> CompiledFlow:
 @router.post("/validate", summary="Check a flow file; every problem located as line and column")
 async def validate(body: FlowText, svc: Services, actor: AdminActor) -> dict[str, Any]:
     try:
-        flow = _checked(load_flow_text(body.yaml, calendars=svc.registry.calendars), svc)
+        flow = _checked(await editor_work(load_flow_text, body.yaml, calendars=svc.registry.calendars), svc)
     except FlowLoadError as exc:
         return {"ok": False, "problems": _problems(exc)}
     return {"ok": True, "flow": flow.name, "problems": []}
@@ -69,25 +72,27 @@ async def validate(body: FlowText, svc: Services, actor: AdminActor) -> dict[str
 
 @router.post("/plan", summary="What applying this flow file would do, in words, with the plan hash")
 async def plan(body: FlowText, svc: Services, actor: AdminActor) -> Any:
-    flow = _load(body.yaml, svc)
-    result = await svc.run(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
+    flow = await editor_work(_load, body.yaml, svc)
+    result = await editor_work(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
     return result.to_dict()
 
 
 @router.post("/apply", summary="Apply the plan the admin approved (refused if the live revision changed since)")
 async def apply(body: ApplyBody, svc: Services, actor: AdminActor) -> Any:
-    flow = _load(body.yaml, svc)
+    flow = await editor_work(_load, body.yaml, svc)
     expected = PlanRef(body.base_revision, body.plan_hash)
     try:
-        applied = await svc.run(apply_flow, svc.db, flow, expected=expected, applied_by=actor.id,
-                                calendars=svc.registry.calendars)
+        applied = await editor_work(apply_flow, svc.db, flow, expected=expected, applied_by=actor.id,
+                                    calendars=svc.registry.calendars, confirmed=body.confirm)
     except PlanRefused as exc:
         raise ApiProblem(422, exc.code, exc.message,
                          plan=exc.plan.to_dict() if getattr(exc, "plan", None) else None) from None
+    except ConfirmationNeeded as exc:
+        raise ApiProblem(409, exc.code, exc.message, confirm=exc.missing, plan=exc.plan.to_dict()) from None
     except (LiveRevisionChanged, PlanChanged) as exc:
-        fresh = await svc.run(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
+        fresh = await editor_work(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
         raise ApiProblem(409, exc.code, exc.message, plan=fresh.to_dict()) from None
-    svc.registry.refresh(svc.db)
+    await editor_work(svc.registry.refresh, svc.db)
     return {"flow": applied.flow, "revision": applied.revision, "applied": applied.applied,
             "seconds": round(applied.seconds, 3), "plan": applied.plan.to_dict()}
 

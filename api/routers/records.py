@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
+from forms.value_checks import ascii_whole
 from api.body import EditBody, expected_version, parse_body, read_json
 from api.deps import RecordId, RequestActor, get_services
 from api.errors import ApiProblem
@@ -95,9 +96,10 @@ async def list_flow_records(flow: str, request: Request, svc: Svc, actor: Reques
 def _int_param(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.lstrip("-").isdecimal() or len(raw) > 19:
+    magnitude = ascii_whole(raw.removeprefix("-"))
+    if magnitude is None:
         raise ValidationFailed({name: "a whole number"})
-    value = int(raw)
+    value = -magnitude if raw.startswith("-") else magnitude
     if name != "limit" and not 1 <= value <= 2**31 - 1:
         raise ValidationFailed({name: "a user id"})
     return value

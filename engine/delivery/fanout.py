@@ -18,22 +18,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Integer, String, and_, cast, delete, func, literal, null, select, text, union_all
+from sqlalchemy import Engine, Integer, String, Text, and_, cast, delete, func, literal, null, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from engine.delivery.channels import BROADCAST_CHANNELS
 from engine.storage.db import UtcDateTime
-from engine.delivery.outbox import PENDING
+from engine.delivery.outbox import PENDING, SUPERSEDED, SUPERSEDED_WHY
 from engine.storage.registry import LiveFlow
-from engine.sla.reminder_plan import Rule, epoch_micros, epoch_seconds, reminder_plan, sql_cat, sql_str, sql_text, try_flow_lock
+from engine.sla.reminder_plan import (
+    SUPERSEDED_EVENT, Rule, epoch_micros, epoch_seconds, reminder_plan, sql_cat, sql_str, sql_text, try_flow_lock
+)
 from engine.storage.schema import outbox, role_grants, sla_events, users
 
 BATCH = 5000  # events per transaction
-EVENTS = ("warn", "breach", "repeat")
+EVENTS = ("warn", "breach", "repeat", SUPERSEDED_EVENT)
 INSERT_COLUMNS = ("dedupe_key", "flow", "record_id", "state", "event", "rule", "channel", "recipient", "user_id",
-                  "address", "due_at", "event_at", "created_at", "status", "attempts", "next_attempt_at")
+                  "address", "due_at", "event_at", "created_at", "status", "attempts", "next_attempt_at", "last_error")
 
 
 class _Rows:
@@ -49,7 +51,7 @@ class _Rows:
         """The events of one kind, with the columns the recipients are joined on and the key prefix."""
         e, t = sla_events, self.live.table
         tag = (sql_cat(sql_text("repeat@"), sql_str(epoch_seconds(e.c.event_at))) if event == "repeat"
-               else sql_text(event))
+               else sql_text(_as_sent(event)))
         prefix = sql_cat(sql_text(f"{self.flow.name}:"), sql_str(e.c.record_id), sql_text(":"), e.c.state,
                          sql_text("@"), sql_str(epoch_micros(e.c.stage_start)), sql_text(":"), tag, sql_text(":"))
         cols: list[Any] = [e.c.record_id.label("id"), e.c.state.label("sla_state"), e.c.due_at.label("sla_due_at"),
@@ -62,7 +64,7 @@ class _Rows:
         return select(*cols).select_from(source).where(bound, e.c.event == event).cte(f"due_{event}")
 
     def parts(self, event: str, due: FromClause) -> list[Select[Any]]:
-        rules = self.plan.by_event.get("breach" if event == "repeat" else event, ())
+        rules = self.plan.by_event.get("breach" if event == "repeat" else _as_sent(event), ())
         out: list[Select[Any]] = []
         for rule in rules:
             if event == "repeat" and rule.spec.repeat is None:
@@ -118,6 +120,7 @@ class _Rows:
     def _part(self, due: FromClause, event: str, rule: Rule, channel: str, user_id: ColumnElement[Any] | None,
               address: ColumnElement[Any] | None, source: FromClause, where: ColumnElement[bool]) -> Select[Any]:
         now = literal(self.now, UtcDateTime)
+        superseded = event == SUPERSEDED_EVENT
         if user_id is not None:
             recipient = sql_cat(sql_text("u"), sql_str(user_id))
         elif address is not None:
@@ -127,14 +130,21 @@ class _Rows:
         key = sql_cat(due.c.key_prefix, recipient, sql_text(f":{channel}"))
         return select(
             key.label("dedupe_key"), sql_text(self.flow.name).label("flow"), due.c.id.label("record_id"),
-            due.c.sla_state.label("state"), sql_text(event).label("event"),
+            due.c.sla_state.label("state"), sql_text(_as_sent(event)).label("event"),
             literal(rule.index, Integer).label("rule"), sql_text(channel).label("channel"),
             recipient.label("recipient"),
             (user_id if user_id is not None else cast(null(), Integer)).label("user_id"),
             (address if address is not None else cast(null(), String)).label("address"),
             due.c.sla_due_at.label("due_at"), due.c.event_at.label("event_at"), now.label("created_at"),
-            sql_text(PENDING).label("status"), literal(0, Integer).label("attempts"), now.label("next_attempt_at"),
+            sql_text(SUPERSEDED if superseded else PENDING).label("status"), literal(0, Integer).label("attempts"),
+            now.label("next_attempt_at"),
+            (sql_text(SUPERSEDED_WHY) if superseded else cast(null(), Text)).label("last_error"),
         ).select_from(source).where(where)
+
+
+def _as_sent(event: str) -> str:
+    """A superseded warning is the warning's message (same rules, same dedupe key), kept unsent."""
+    return "warn" if event == SUPERSEDED_EVENT else event
 
 
 def fan_out_in(conn: Connection, live: LiveFlow, now: datetime, *, limit: int = BATCH) -> tuple[int, int]:
@@ -151,20 +161,27 @@ def fan_out_in(conn: Connection, live: LiveFlow, now: datetime, *, limit: int = 
         return 0, 0
     bound = and_(e.c.flow == name, e.c.id <= found[1])
     rows = _Rows(live, now)
-    parts = [p for event in EVENTS for p in rows.parts(event, rows.due(event, bound))]
-    written = 0
-    if parts:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        ins = (dialect.insert(outbox).from_select(list(INSERT_COLUMNS), union_all(*parts))
-               .on_conflict_do_nothing(index_elements=["dedupe_key"]))
-        if conn.dialect.name == "sqlite":  # the statement starts with WITH: the driver reports no rowcount
-            conn.execute(ins)
-            written = int(conn.execute(text("SELECT changes()")).scalar_one())
-        else:
-            done = ins.returning(outbox.c.id).cte("ins")
-            written = int(conn.execute(select(func.count()).select_from(done)).scalar_one())
+    written = _insert(conn, [p for event in EVENTS if event != SUPERSEDED_EVENT
+                             for p in rows.parts(event, rows.due(event, bound))])
+    # Superseded warnings are logged, not sent: they count neither as events handed on nor as rows to send.
+    _insert(conn, rows.parts(SUPERSEDED_EVENT, rows.due(SUPERSEDED_EVENT, bound)))
+    superseded = conn.execute(select(func.count()).where(bound, e.c.event == SUPERSEDED_EVENT)).scalar_one()
     conn.execute(delete(e).where(bound))
-    return int(found[0]), written
+    return int(found[0]) - int(superseded), written
+
+
+def _insert(conn: Connection, parts: list[Select[Any]]) -> int:
+    """INSERT the rows of `parts` into the outbox (a key already there is skipped); how many were written."""
+    if not parts:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    ins = (dialect.insert(outbox).from_select(list(INSERT_COLUMNS), union_all(*parts))
+           .on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    if conn.dialect.name == "sqlite":  # the statement starts with WITH: the driver reports no rowcount
+        conn.execute(ins)
+        return int(conn.execute(text("SELECT changes()")).scalar_one())
+    done = ins.returning(outbox.c.id).cte("ins")
+    return int(conn.execute(select(func.count()).select_from(done)).scalar_one())
 
 
 def fan_out(db: Engine, live: LiveFlow, now: datetime, *, limit: int = BATCH) -> tuple[int, int]:

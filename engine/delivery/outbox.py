@@ -32,6 +32,10 @@ from engine.storage.schema import deliveries, outbox
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 # Not sent because it no longer applies: the SLA stage it warns about ended before it could go out.
 DROPPED = "dropped"
+# Not sent because the breach came first (after a downtime, or between two passes): a warning that its
+# deadline has passed is not delivered late; the row is kept so the delivery log shows it.
+SUPERSEDED = "superseded"
+SUPERSEDED_WHY = "not sent: the deadline passed before the warning could go out; the breach reminder replaces it"
 
 
 @dataclass(frozen=True)

@@ -169,7 +169,8 @@ class Worker:
                 found = conn.execute(select(live.table).where(live.table.c.id == row["record_id"])).mappings().first()
                 if found is not None:
                     record = found
-                    record_title = Records.title_of(flow, values_from_row(flow, dict(found)), row["record_id"])
+                    record_title = Records.title_of(flow, values_from_row(flow, dict(found)), row["record_id"],
+                                                   found["state"])
             recipients: list[Person] = []
             if row["channel"] in BROADCAST_CHANNELS and live is not None and record:
                 rules = live.flow.spec.reminders

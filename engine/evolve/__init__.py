@@ -12,13 +12,14 @@ plan inside one transaction, refuses when the live revision or the plan changed,
 runs the steps with Alembic's operations and writes the new revision.
 """
 from engine.evolve.apply import AppliedRevision, NotAllowedHere, PlanRef, apply_flow
-from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
+from engine.evolve.errors import ConfirmationNeeded, LiveRevisionChanged, PlanChanged, PlanRefused
 from engine.evolve.model import Change, Plan
 from engine.evolve.planner import plan_flow
 
 __all__ = [
     "AppliedRevision",
     "Change",
+    "ConfirmationNeeded",
     "LiveRevisionChanged",
     "NotAllowedHere",
     "Plan",

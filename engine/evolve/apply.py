@@ -14,7 +14,7 @@ leaves the old revision or the new one.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from time import perf_counter
@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 from engine.sla.calendar import CalendarSpec
 from engine.records.errors import WorkflowError
-from engine.evolve.errors import LiveRevisionChanged, PlanChanged, PlanRefused
+from engine.evolve.errors import ConfirmationNeeded, LiveRevisionChanged, PlanChanged, PlanRefused
 from engine.evolve.model import ApplyContext, Plan
 from engine.evolve.planner import compute_plan
 from engine.evolve.schema_diff import compare_table, target_table
@@ -111,13 +111,15 @@ def _write_revision(conn: Connection, plan: Plan, flow: CompiledFlow, applied_by
 
 def apply_flow(db: Engine, flow: CompiledFlow, *, expected: Plan | PlanRef | None = None,
                applied_by: int | None = None, calendars: Mapping[str, CalendarSpec] | None = None,
-               allow: Callable[[Plan], str | None] | None = None) -> AppliedRevision:
+               allow: Callable[[Plan], str | None] | None = None,
+               confirmed: Collection[str] = ()) -> AppliedRevision:
     """Apply `flow` as the next revision, atomically.
 
     `expected`: the plan the admin approved; refused if the live revision or the
     plan changed since. `allow`: a policy returning why a plan may not be applied
-    here (or None). Raises PlanRefused, LiveRevisionChanged, PlanChanged,
-    NotAllowedHere.
+    here (or None). `confirmed`: the tokens of the plan's changes that ask for a
+    confirmation (`Plan.confirmations`). Raises PlanRefused, LiveRevisionChanged,
+    PlanChanged, NotAllowedHere, ConfirmationNeeded.
     """
     started = perf_counter()
     timings: dict[str, float] = {}
@@ -134,6 +136,9 @@ def apply_flow(db: Engine, flow: CompiledFlow, *, expected: Plan | PlanRef | Non
                 raise PlanChanged(flow.name)
         if plan.refused:
             raise PlanRefused(plan)
+        missing = [token for token in plan.confirmations if token not in confirmed]
+        if missing:
+            raise ConfirmationNeeded(plan, missing)
         if plan.unchanged:
             return AppliedRevision(flow.name, plan.base_revision, plan, False, perf_counter() - started, timings)
         why_not = allow(plan) if allow is not None else None

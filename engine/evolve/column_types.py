@@ -33,8 +33,9 @@ from forms.number_fields import ExactDecimal
 Strategy = Literal["none", "alter", "rewrite"]
 
 # Keys of a field that say nothing about which values it accepts.
+# choices_moved: what a reload does to records (engine/evolve/lookalikes.py), not a rule on values.
 _PRESENTATION = {"title", "help", "default", "renamed_from", "index", "unique", "required", "compute",
-                 "show_if", "required_if"}
+                 "show_if", "required_if", "choices_moved"}
 CHUNK = 5000
 MAX_EXAMPLES = 5
 
@@ -90,9 +91,15 @@ Converter = Callable[[Any], Any]
 
 def converter(old: FieldSpecBase | None, new: FieldSpecBase, tz: tzinfo) -> Converter:
     """Stored value of the old field (as the driver returns it) → canonical value of the new field."""
+    # A stored number becoming a whole number (decimal 12.00 -> integer 12) is a number the engine
+    # converts, not one a clerk spells: the integer field's `quantize` takes 12.00 and refuses 12.50.
+    numeric = old is not None and old.expression_kind == "number" and new.type == "integer" and hasattr(new, "quantize")
+
     def convert(value: Any) -> Any:
         if old is not None:
             value = old.to_json(old.from_db(value))
+        if numeric and value is not None:
+            value = new.quantize(value)  # type: ignore[attr-defined]
         return new.coerce(value, tz=tz)
     return convert
 

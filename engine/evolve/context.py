@@ -53,8 +53,9 @@ class PlanContext:
         return self._values[column]
 
     def change(self, area: Area, kind: str, subject: str, text: str, effect: Effect = "safe", *,
-               count: int | None = None, examples: tuple[str, ...] = (), seconds: float | None = None) -> None:
-        self.changes.append(Change(area, kind, subject, text, effect, count, examples, seconds))
+               count: int | None = None, examples: tuple[str, ...] = (), seconds: float | None = None,
+               confirm: str | None = None) -> None:
+        self.changes.append(Change(area, kind, subject, text, effect, count, examples, seconds, confirm))
 
     def step(self, step: Step) -> None:
         if step.key() not in {s.key() for s in self.steps}:

@@ -41,3 +41,16 @@ class PlanChanged(WorkflowError):
     def __init__(self, flow: str) -> None:
         super().__init__(f"flow '{flow}': the database changed since the plan, so the plan would now do "
                          "something else; make a new plan and check it again")
+
+
+class ConfirmationNeeded(WorkflowError):
+    """The plan does something its file may not mean (engine/evolve/lookalikes.py): the admin confirms each such change."""
+
+    code = "confirmation_needed"
+
+    def __init__(self, plan: Plan, missing: list[str]) -> None:
+        texts = [c.text for c in plan.changes if c.confirm in missing]
+        super().__init__(f"flow '{plan.flow}': confirm these changes first (nothing was applied): " + "; ".join(texts),
+                         confirm=missing)
+        self.plan = plan
+        self.missing = missing

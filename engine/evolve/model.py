@@ -44,11 +44,14 @@ class Change:
     count: int | None = None
     examples: tuple[str, ...] = ()
     seconds: float | None = None  # expected duration of the work, when it takes noticeable time
+    # A change that may not be what the file's author meant (a removed choice still in use, a field
+    # removed next to a look-alike added): apply needs this token among the confirmed ones.
+    confirm: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"area": self.area, "kind": self.kind, "subject": self.subject, "text": self.text,
                 "effect": self.effect, "count": self.count, "examples": list(self.examples),
-                "seconds": self.seconds}
+                "seconds": self.seconds, "confirm": self.confirm}
 
 
 @dataclass
@@ -110,6 +113,11 @@ class Plan:
         return bool(self.problems)
 
     @property
+    def confirmations(self) -> list[str]:
+        """Tokens an apply must confirm (`apply_flow(confirmed=...)`), one per change that asks for it."""
+        return [c.confirm for c in self.changes if c.confirm]
+
+    @property
     def safe(self) -> bool:
         """Nothing stored is changed, moved or hidden: fit to apply without asking anyone."""
         return not self.refused and all(c.effect == "safe" for c in self.changes)
@@ -124,5 +132,6 @@ class Plan:
         return {"flow": self.flow, "source": self.source, "sha256": self.sha256, "hash": self.hash,
                 "base_revision": self.base_revision, "new_revision": self.new_revision,
                 "unchanged": self.unchanged, "refused": self.refused, "safe": self.safe,
+                "confirm": self.confirmations,
                 "records": self.rows, "changes": [c.to_dict() for c in self.changes],
                 "steps": [list(s.key()) for s in self.steps]}

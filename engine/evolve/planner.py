@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from engine.sla.calendar import CalendarSpec
 from engine.evolve.context import PlanContext, plural
 from engine.evolve.fields_plan import plan_fields
+from engine.evolve.lookalikes import plan_choices, plan_lookalikes
 from engine.evolve.model import AREAS, Plan, Step
 from engine.evolve.row_tables_plan import plan_row_tables
 from engine.evolve.rules_plan import plan_rules
@@ -27,7 +28,7 @@ log = logging.getLogger("relayflow.reload")
 
 # Apply runs steps in this order: indexes that go, then columns, then indexes that come, then data, then clocks.
 _STEP_ORDER = ("drop_search_index", "drop_index", "create_table", "rename_table", "rename_column", "convert_column", "add_column",
-               "create_index", "create_search_index", "restore_column", "retire_column", "move_records", "clocks")
+               "create_index", "create_search_index", "restore_column", "retire_column", "move_choices", "move_records", "clocks")
 
 
 def _ordered(steps: list[Step]) -> tuple[Step, ...]:
@@ -72,6 +73,8 @@ def compute_plan(conn: Connection, flow: CompiledFlow,
     if not ctx.changes or ctx.changes[-1].effect != "refused":
         plan_fields(ctx)
         plan_row_tables(ctx)  # the child tables of table fields (line items)
+        plan_lookalikes(ctx)
+        plan_choices(ctx)
         plan_schema(ctx)
         plan_search(ctx)
         plan_states(ctx)

@@ -9,6 +9,8 @@ _MARK = {"safe": "  ", "data": "* ", "refused": "! "}
 def _line(change: Change) -> list[str]:
     lines = [f"    {_MARK[change.effect]}{change.text}"]
     lines.extend(f"        e.g. {example}" for example in change.examples)
+    if change.confirm:
+        lines.append(f"        needs a confirmation: --confirm {change.confirm}")
     return lines
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 
 from engine.sla.calendar import BusinessCalendar
+from engine.evolve.clock_shifts import clock_moves
 from engine.evolve.context import PlanContext, plural
 from engine.evolve.record_steps import ClockChange
 from engine.language.flow import CompiledFlow
@@ -83,9 +84,12 @@ def plan_sla(ctx: PlanContext) -> None:
                 ("sla_added", f"{what}: records entering it from now on get a clock; the "
                               f"{plural(waiting, 'record')} already in it keep running without one (on_change: keep)"))
             continue
+        moves = clock_moves(ctx, t, before, name) if t is not None and running else ""
         _recompute_or_keep(
             ctx, name, running, recompute, ClockChange(name, "recompute"),
             ("sla_recomputed", f"{what}: {plural(running, 'running clock')} are recomputed from their stage's start "
-                               "(on_change: recompute)"),
+                               f"(on_change: recompute){moves}"),
             ("sla_kept", f"{what}: {plural(running, 'running clock')} keep their due time; records entering the "
-                         "state from now on get the new rule (on_change: keep)"))
+                         "state from now on get the new rule (on_change: keep)"
+                         + (f"; under the new rule they would move{moves.split('move', 1)[1]}" if " move: " in moves
+                            else "")))

@@ -31,6 +31,7 @@ from engine.storage.executor import WriteExecutor
 from engine.storage.plain import executor_for
 from engine.people.tokens import hash_secret
 from engine.people.users import hash_password, load_actor, verify_password
+from forms.unicode_text import nfc
 
 LIFETIME = timedelta(hours=12)
 IDLE = timedelta(hours=2)
@@ -83,7 +84,7 @@ def check_password(db: Engine | WriteExecutor, username: str, password: str) -> 
     its event loop."""
     with executor_for(db).read() as conn:
         row = conn.execute(select(users.c.id, users.c.password_hash, users.c.active)
-                           .where(users.c.username == username)).first()
+                           .where(users.c.username == nfc(username))).first()
     if row is None:
         verify_password(_DUMMY_HASH, password)  # same work for unknown users: no user-name oracle
         raise Unauthenticated("wrong user name or password")

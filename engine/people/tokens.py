@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import Engine, Select, insert, select, update
 
+from forms.unicode_text import nfc
 from forms.value_checks import text_problem
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, Unauthenticated, ValidationFailed
@@ -101,7 +102,7 @@ def _select() -> Select[Any]:
 def create_token(db: Engine | WriteExecutor, user_id: int, name: str, *, expires_at: datetime | None = None,
                  created_by: int | None = None, now: datetime | None = None) -> NewToken:
     now = now or datetime.now(timezone.utc)
-    name = (name or "").strip()
+    name = nfc((name or "").strip())
     if not name or len(name) > MAX_NAME:
         raise ValidationFailed({"name": f"a token name is 1 to {MAX_NAME} characters"})
     problem = text_problem(name, multiline=False)

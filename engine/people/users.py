@@ -15,6 +15,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from forms.unicode_text import nfc
 from forms.value_checks import text_problem
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, ValidationFailed
@@ -53,6 +54,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 def create_user(db: Engine | WriteExecutor, username: str, *, display_name: str | None = None, password: str | None = None,
                 email: str | None = None, is_admin: bool = False, roles: list[str] | tuple[str, ...] = (),
                 locale: str | None = None) -> int:
+    username, display_name, email = nfc(username), nfc(display_name), nfc(email)
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise ValidationFailed({"username": "a user name is 1 to 64 characters without spaces"})
     _check_lengths(display_name=display_name, email=email, locale=locale)
@@ -99,7 +101,7 @@ def _check_role(role: str) -> None:
 
 def user_id(db: Engine | WriteExecutor, username: str) -> int:
     with executor_for(db).read() as conn:
-        uid = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
+        uid = conn.execute(select(users.c.id).where(users.c.username == nfc(username))).scalar()
     if uid is None:
         raise NotFound(f"no user '{username}'")
     return int(uid)
@@ -142,7 +144,7 @@ def set_active(db: Engine | WriteExecutor, username: str, active: bool) -> None:
 def load_actor(db: Engine | WriteExecutor, *, username: str | None = None, uid: int | None = None) -> Actor:
     """The active user with their roles; NotFound for unknown or deactivated users."""
     q = select(users)
-    q = q.where(users.c.username == username) if username is not None else q.where(users.c.id == uid)
+    q = q.where(users.c.username == nfc(username)) if username is not None else q.where(users.c.id == uid)
     with executor_for(db).read() as conn:
         row = conn.execute(q).mappings().first()
         if row is None or not row["active"]:
@@ -196,6 +198,7 @@ def role_members(conn: Connection, role: str) -> list[int]:
 def update_user(db: Engine | WriteExecutor, username: str, *, display_name: str | None = None, email: str | None = None,
                 is_admin: bool | None = None) -> None:
     """Change a user's name, e-mail or admin flag (None leaves a value as it is)."""
+    display_name, email = nfc(display_name), nfc(email)
     _check_lengths(display_name=display_name, email=email)
     uid = user_id(db, username)
     values: dict[str, object] = {}

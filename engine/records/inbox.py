@@ -80,7 +80,7 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
                     items.append(InboxItem(
                         flow=flow.name, flow_title=flow.spec.title or flow.name, record_id=row["id"],
                         state=row["state"], state_title=flow.state(row["state"]).title or row["state"],
-                        title=Records.title_of(flow, values, row["id"]), assignee_id=row["assignee_id"],
+                        title=Records.title_of(flow, values, row["id"], row["state"]), assignee_id=row["assignee_id"],
                         assignee_role=row["assignee_role"], sla_status=row["sla_status"],
                         sla_due_at=row["sla_due_at"], sla_warn_at=row["sla_warn_at"], created_at=row["created_at"],
                         updated_at=row["updated_at"], version=row["version"],

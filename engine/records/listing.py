@@ -12,6 +12,9 @@
 * At most MAX_LIMIT records per page.
 * Search (`q`): a case-insensitive "contains" over the searchable fields,
   served by the flow's trigram search index (engine/storage/search_index.py).
+* A field hidden in a record's state counts as empty for that record in
+  filters, sorts and searches (engine/records/hidden_fields.py), so a list
+  never gives a hidden value away through its count or order.
 """
 from __future__ import annotations
 
@@ -28,12 +31,14 @@ from sqlalchemy.engine import Engine
 from engine.records.access import visible_clause
 from engine.records.actor import Actor
 from engine.records.errors import ValidationFailed
+from engine.records.hidden_fields import hidden_by_field, hidden_condition, shown_condition, states_hiding
 from engine.language.flow import CompiledFlow
 from engine.records.records import Record, Records
 from engine.storage.registry import LiveFlow
 from engine.storage.search_index import contains_condition, fts_terms, search_fields
 from forms import FieldSpecBase, FieldValueError
 from forms.messages import Message
+from forms.unicode_text import nfc
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -131,14 +136,18 @@ def conditions(live: LiveFlow, actor: Actor, query: ListQuery, db: Engine | None
         col = t.c[flt.field]
         value = _coerce(flow, flt.field, flt.value, key)
         conds.append(col == value if flt.op == "eq" else col >= value if flt.op == "gte" else col <= value)
+        shown = shown_condition(t, flow, flt.field)
+        if shown is not None:  # a hidden value counts as empty: it matches no filter
+            conds.append(shown)
     if query.search:
-        text = query.search.strip()
+        text = nfc(query.search.strip())
         if len(text) > MAX_SEARCH:
             raise ValidationFailed({"q": Message("too_long", "at most {n} characters", n=MAX_SEARCH)})
         names = search_fields(flow)
         if text and names:
             conds.append(contains_condition(t, names, text, _fts_terms(db, live, text),
-                                             db.dialect.name if db is not None else None))
+                                             db.dialect.name if db is not None else None,
+                                             hidden_by_field(flow, names)))
     return conds
 
 
@@ -219,10 +228,12 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
         else:
             # NULLs last in both directions, as two index-ordered reads instead of one sort over
             # "col IS NULL" (which no index can serve): first the values, then the NULL tail.
+            # A value hidden in a record's state counts as empty: those records sort in the tail.
             rows = []
             in_tail = cursor_at is not None and cursor_at[0] is None
+            shown, hidden = shown_condition(t, flow, name), hidden_condition(t, flow, name)
             if not in_tail:
-                head = [*conds, col.is_not(None)]
+                head = [*conds, col.is_not(None)] + ([shown] if shown is not None else [])
                 if cursor_at:
                     value, record_id = cursor_at
                     tie = t.c.id < record_id if desc else t.c.id > record_id
@@ -230,7 +241,7 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
                 rows = list(conn.execute(select(t).where(*head).order_by(primary, by_id)
                                          .limit(query.limit + 1)).mappings())
             if len(rows) <= query.limit:
-                tail = [*conds, col.is_(None)]
+                tail = [*conds, col.is_(None) if hidden is None else or_(col.is_(None), hidden)]
                 if in_tail:
                     tail.append(t.c.id < cursor_at[1] if desc else t.c.id > cursor_at[1])  # type: ignore[index]
                 rows += list(conn.execute(select(t).where(*tail).order_by(by_id)
@@ -241,7 +252,8 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
     cursor = None
     if more and rows:
         last = rows[-1]
-        cursor = _encode_cursor(query.sort, last[name], last["id"])
+        in_view = name in _NOT_NULL or name == "id" or last["state"] not in states_hiding(flow, name)
+        cursor = _encode_cursor(query.sort, last[name] if in_view else None, last["id"])
     return Page(recs, cursor, query.limit, query.sort)
 
 

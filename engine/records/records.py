@@ -40,6 +40,7 @@ from engine.records.ownership import owner_check
 from engine.records.references import check_and_fetch, fetch_into_change, reference_fields, remember
 from engine.storage.executor import WriteExecutor, WriteTransaction
 from engine.storage.plain import PlainExecutor
+from forms.unicode_text import nfc
 
 __all__ = ["MAX_COMMENT", "SYSTEM_FIELDS", "Record", "Records", "TransitionOption", "values_from_row"]
 
@@ -78,7 +79,7 @@ class Record:
     def title(self) -> str:
         """The record_title template rendered on first use (lists and pages need it, writes do not)."""
         if self._title is None:
-            self._title = Records.title_of(self._compiled, self.values, self.id) if self._compiled else ""
+            self._title = Records.title_of(self._compiled, self.values, self.id, self.state) if self._compiled else ""
         return self._title
 
     @title.setter
@@ -130,8 +131,12 @@ class Records:
         return values
 
     @staticmethod
-    def title_of(flow: CompiledFlow, values: Mapping[str, Any], record_id: int) -> str:
+    def title_of(flow: CompiledFlow, values: Mapping[str, Any], record_id: int, state: str | None = None) -> str:
+        """The record's title; with `state`, fields hidden there stay out of it (as empty)."""
         if flow.title is not None:
+            hidden = flow.hidden_fields(state) if state in flow.spec.states else frozenset()
+            if hidden:
+                values = {k: (None if k in hidden else v) for k, v in values.items()}
             text = flow.title.render(values).strip()
             if text:
                 return text
@@ -288,6 +293,7 @@ class Records:
              *, expected_version: int | None, comment: str | None = None, now: datetime | None = None) -> Record:
         live = self.registry.get(flow_name)
         flow = live.flow
+        comment = nfc(comment)
         refused = comment_refusal(comment)
         if refused is not None:
             raise refused.error
@@ -326,7 +332,7 @@ class Records:
         t = find_transition(flow, name)
         if isinstance(t, Refusal):
             raise t.error
-        comment = (comment or "").strip() or None
+        comment = nfc((comment or "").strip()) or None
         refused = comment_refusal(comment)
         if refused is not None:
             raise refused.error

@@ -13,6 +13,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from engine.language.flow import CompiledFlow
 from engine.language.spec import ReminderSpec
 
+SUPERSEDED_EVENT = "warn_superseded"  # a warning a breach overtook (never sent; shown in the delivery log)
+
 
 @dataclass(frozen=True)
 class Rule:

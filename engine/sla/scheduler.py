@@ -56,7 +56,7 @@ from engine.delivery.fanout import fan_out
 from engine.language.flow import CompiledFlow
 from engine.delivery.outbox import add_rows, dedupe_key, epoch
 from engine.storage.registry import FlowRegistry, LiveFlow
-from engine.sla.reminder_plan import ReminderPlan, Rule, reminder_plan, try_flow_lock
+from engine.sla.reminder_plan import SUPERSEDED_EVENT, ReminderPlan, Rule, reminder_plan, try_flow_lock
 from engine.storage.schema import sla_events, sla_repeats, sla_scans, users
 from engine.sla.pauses import record_pause_change
 from engine.language.spec import ReminderSpec
@@ -291,6 +291,25 @@ class _FlowPass:
         return (select(literal(self.flow.name).label("flow"), due.c.id, self._next_remind(due.c.sla_state))
                 .where(due.c.sla_state.in_(tuple(self._next))))
 
+    # warnings a breach overtook
+    def file_superseded(self, conn: Connection) -> int:
+        """Warnings that were due but never sent, of the records this pass breaches (a downtime, or a
+        warning due between two passes): filed as `warn_superseded` events, which the fan-out writes as
+        outbox rows that are never sent (status `superseded`), so the delivery log shows each one and why.
+        A warning is not delivered late: once the deadline has passed, "due soon" is wrong, and the
+        breach reminder that goes out says more."""
+        states = self.plan.states_with("warn")
+        breach = self.condition("breach")
+        if not states or breach is None:
+            return 0
+        t = self.t
+        cond = and_(breach, t.c.sla_status == "on_track", t.c.sla_warn_at.is_not(None),
+                    t.c.sla_warn_at <= t.c.sla_due_at, t.c.sla_state.in_(states))
+        due = select(t.c.id, t.c.sla_state, t.c.sla_started_at, t.c.sla_due_at, t.c.sla_warn_at.label("event_at"),
+                     t.c.assignee_id, t.c.created_by).where(cond).subquery()
+        res = conn.execute(sla_events.insert().from_select(list(EVENT_COLUMNS), self.event_rows(SUPERSEDED_EVENT, due)))
+        return int(res.rowcount or 0)
+
     # running it
     def run_step(self, conn: Connection, event: str) -> int:
         cond = self.condition(event)
@@ -440,6 +459,7 @@ def flow_pass_in(conn: Connection, live: LiveFlow, now: datetime) -> PassResult:
         conn.execute(text("SET LOCAL jit = off"))
     since = _scan_mark(conn, live, now)
     work = _FlowPass(live, now, since)
+    work.file_superseded(conn)  # before the breach changes the status it reads
     breached = work.run_step(conn, "breach")
     if since is None:
         work.file_breached(conn)

@@ -33,7 +33,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, false, func, literal, literal_column, or_, select, text
@@ -325,24 +325,32 @@ def _folds_beyond_ascii(needle: str) -> bool:
     return any(ord(ch) > 127 and (ch.lower() != ch or ch.upper() != ch) for ch in needle)
 
 
-def _exact_condition(table: Table, columns: Sequence[str], needle: str, dialect: str | None) -> ColumnElement[bool]:
+def _exact_condition(table: Table, columns: Sequence[str], needle: str, dialect: str | None,
+                     hidden_in: Mapping[str, Sequence[str]] | None = None) -> ColumnElement[bool]:
     if dialect == "sqlite" and _folds_beyond_ascii(needle):
         # SQLite's LIKE and lower() fold ASCII only: compare text lower-cased by Python (engine/storage/db.py).
         pattern = _like_pattern(needle.lower())
-        return or_(*(getattr(func, UNICODE_LOWER)(table.c[n]).like(pattern, escape="\\") for n in columns))
-    return or_(*(table.c[n].ilike(_like_pattern(needle), escape="\\") for n in columns))
+        terms = {n: getattr(func, UNICODE_LOWER)(table.c[n]).like(pattern, escape="\\") for n in columns}
+    else:
+        terms = {n: table.c[n].ilike(_like_pattern(needle), escape="\\") for n in columns}
+    hidden_in = hidden_in or {}
+    # A field hidden in a record's state is not searched there (engine/records/hidden_fields.py).
+    return or_(*(and_(term, table.c.state.not_in(hidden_in[n])) if hidden_in.get(n) else term
+                 for n, term in terms.items()))
 
 
 def contains_condition(table: Table, columns: Sequence[str], needle: str,
-                       fts_terms: tuple[str, ...] | None = None, dialect: str | None = None) -> ColumnElement[bool]:
+                       fts_terms: tuple[str, ...] | None = None, dialect: str | None = None,
+                       hidden_in: Mapping[str, Sequence[str]] | None = None) -> ColumnElement[bool]:
     """Records whose searchable fields contain `needle`, ignoring case.
 
     `fts_terms` (from `choose_fts_terms`): narrow to the records the FTS table finds for them
     first; () means no record can match. `dialect`: the database's, for case folding beyond
-    ASCII on SQLite (PostgreSQL's ILIKE folds as the database's LC_CTYPE says)."""
+    ASCII on SQLite (PostgreSQL's ILIKE folds as the database's LC_CTYPE says). `hidden_in`:
+    column -> the states where it is hidden, so is not searched."""
     if "\x00" in needle:
         return false()  # no stored text holds NUL (PostgreSQL cannot store it)
-    exact = _exact_condition(table, columns, needle, dialect)
+    exact = _exact_condition(table, columns, needle, dialect, hidden_in)
     if fts_terms is None:
         return exact
     if not fts_terms:

@@ -93,6 +93,9 @@ def test_text_to_integer_is_refused_while_a_value_is_not_a_number(world: Evolvin
     plan = world.plan(to_int)
     assert change(plan, "type_refused", "code").examples[0].startswith(f"record #{bad.id}: 'twelve'")
     world.records.edit(world.name, bad.id, world.actor, {"code": "12.0"}, expected_version=None)
+    plan = world.plan(to_int)  # text "12.0" is refused as a clerk's "12.0" would be: not written as a whole number
+    assert change(plan, "type_refused", "code").examples[0].startswith(f"record #{bad.id}: '12.0'")
+    world.records.edit(world.name, bad.id, world.actor, {"code": "12"}, expected_version=None)
     plan = world.plan(to_int)
     assert not plan.refused and change(plan, "type_changed", "code").effect == "data"
     world.apply(to_int, plan)

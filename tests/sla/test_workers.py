@@ -65,7 +65,7 @@ def test_two_workers_on_postgres_deliver_each_reminder_once(postgres_url, refere
             t.start()
         for t in threads:
             t.join(60)
-        rows = list_rows(w.db, limit=1000)
+        rows = [r for r in list_rows(w.db, limit=1000) if r["status"] != "superseded"]  # warnings the breach overtook
         assert len(rows) == 20 * 5 and {r["status"] for r in rows} == {"sent"}
         assert set(seen) == {r["dedupe_key"] for r in rows} and set(seen.values()) == {1}
         assert sum(r.enqueued for r in results) == 100  # the two scheduler passes did not both enqueue
@@ -89,7 +89,8 @@ def test_concurrent_scheduler_passes_enqueue_once(postgres_url, reference_flow_t
             t.start()
         for t in threads:
             t.join(60)
-        assert sum(r.enqueued for r in out) == 50 and len(list_rows(w.db, limit=1000)) == 50
+        assert sum(r.enqueued for r in out) == 50
+        assert len([r for r in list_rows(w.db, limit=1000) if r["status"] != "superseded"]) == 50
     finally:
         w.db.dispose()
 
@@ -107,7 +108,7 @@ def test_killed_worker_leaves_its_claims_to_be_taken_after_the_lease(postgres_ur
                           policy=policy, name="survivor")
         survivor.run_once(now=DUE + timedelta(seconds=61))
         assert set(seen) == {c.row["dedupe_key"] for c in crashed} and set(seen.values()) == {1}
-        rows = list_rows(w.db)
+        rows = [r for r in list_rows(w.db) if r["status"] != "superseded"]
         assert {(r["status"], r["attempts"], r["claimed_by"]) for r in rows} == {("sent", 2, "survivor")}
         # The crashed worker coming back to life cannot settle a claim it lost.
         assert mark_sent(w.db, crashed[0], "crashed", started=DUE) is False

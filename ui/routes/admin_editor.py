@@ -24,10 +24,12 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from forms.value_checks import ascii_whole
 from engine.records.errors import NotFound, WorkflowError
-from engine.evolve import LiveRevisionChanged, PlanChanged, PlanRef, PlanRefused, apply_flow, plan_flow
+from engine.evolve import ConfirmationNeeded, LiveRevisionChanged, PlanChanged, PlanRef, PlanRefused, apply_flow, plan_flow
 from engine.language.loader import MAX_FLOW_BYTES
 from engine.storage.revisions import read_revision
+from api.public import editor_work
 from ui.auth import Page, is_htmx
 from ui.errors import PageRoute
 from ui.flow_editor import Checked, PlanView, check_text, plan_view, read_upload
@@ -151,9 +153,10 @@ def _expected(page: Page) -> PlanRef | None:
     base = page.form.get("base_revision")
     if not isinstance(digest, str) or not _HASH.fullmatch(digest) or not isinstance(base, str):
         return None
-    if base and not (base.isdecimal() and len(base) < 10):
+    revision = ascii_whole(base, 9) if base else None
+    if base and revision is None:
         return None
-    return PlanRef(int(base) if base else None, digest)
+    return PlanRef(revision, digest)
 
 
 def _apply(request: Request, page: Page, ed: Editor) -> Response:
@@ -174,10 +177,15 @@ def _apply(request: Request, page: Page, ed: Editor) -> Response:
                                       "below and apply again."))
     try:
         done = apply_flow(svc.db, flow, expected=expected, applied_by=page.actor.id,
-                          calendars=svc.registry.calendars)
+                          calendars=svc.registry.calendars,
+                          confirmed=[v for v in page.form.getlist("confirm") if isinstance(v, str)])
     except PlanRefused as exc:
         return _page(request, page, ed, text, checked=checked, plan=plan_view(exc.plan, page._), status=422,
                      banner=page._("The plan is refused; nothing was applied."))
+    except ConfirmationNeeded as exc:
+        return _page(request, page, ed, text, checked=checked, plan=plan_view(exc.plan, page._), status=409,
+                     banner=page._("Some changes need your confirmation: tick the box of each one you mean; nothing "
+                                   "was applied."))
     except LiveRevisionChanged as exc:
         live = exc.details.get("live")
         banner = page._("Someone applied another revision of this flow after your plan (made against revision "
@@ -206,11 +214,16 @@ def _act(request: Request, page: Page, ed: Editor, action: str) -> Response:
     return handler(request, page, ed)
 
 
+# Async routes that hand the work to the editor's own threads (api/editor_work.py): loading and
+# planning a big file takes seconds, and neither the event loop nor the shared thread pool that
+# serves every other page (and /health) may wait for it.
+
 @router.post("/admin/flows/new/{action}")
-def new_flow_action(request: Request, action: str, page: AdminPost) -> Response:
-    return _act(request, page, Editor(None), action)
+async def new_flow_action(request: Request, action: str, page: AdminPost) -> Response:
+    return await editor_work(_act, request, page, Editor(None), action)
 
 
 @router.post("/admin/flows/{flow_name}/edit/{action}")
-def edit_flow_action(request: Request, flow_name: str, action: str, page: AdminPost) -> Response:
-    return _act(request, page, _editor(request, flow_name), action)
+async def edit_flow_action(request: Request, flow_name: str, action: str, page: AdminPost) -> Response:
+    ed = await editor_work(_editor, request, flow_name)
+    return await editor_work(_act, request, page, ed, action)

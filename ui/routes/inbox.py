@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.public import RecordId
+from api.public import FormInt, RecordId
 from engine.records.claims import claim, may_claim
 from engine.records.inbox import InboxItem, inbox
 from ui.auth import Page, checked_page, current_page, is_htmx
@@ -69,7 +69,7 @@ def inbox_page(request: Request, page: Annotated[Page, Depends(current_page)], m
 
 @router.post("/records/{flow}/{record_id}/claim")
 def claim_record(request: Request, flow: str, record_id: RecordId, page: Annotated[Page, Depends(checked_page)],
-                 version: Annotated[int | None, Form()] = None) -> Response:
+                 version: Annotated[FormInt, Form()] = None) -> Response:
     svc = services(request)
     claim(svc.executor, svc.registry, flow, record_id, page.actor, expected_version=version)
     if is_htmx(request):

@@ -8,7 +8,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.public import RecordId
+from forms.value_checks import ascii_whole
+from api.public import FormInt, RecordId
 from engine.records.access import FieldMode, check_create, create_modes, field_modes
 from engine.records.claims import may_claim, may_reassign, reassign
 from engine.records.errors import (
@@ -182,9 +183,7 @@ def record_page(request: Request, flow_name: str, record_id: RecordId, page: Ann
 
 def _posted_version(form: FormData) -> int | None:
     raw = form.get("version")
-    if not isinstance(raw, str) or not raw.strip().isdecimal() or len(raw.strip()) > 12:
-        return None
-    return int(raw.strip())
+    return ascii_whole(raw.strip(), 12) if isinstance(raw, str) else None
 
 
 @router.post("/records/{flow_name}/{record_id}")
@@ -285,9 +284,9 @@ def preview_record(request: Request, flow_name: str, record_id: RecordId,
 
 @router.post("/records/{flow_name}/{record_id}/reassign")
 def reassign_record(request: Request, flow_name: str, record_id: RecordId, page: Annotated[Page, Depends(checked_page)],
-                    assignee: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
+                    assignee: Annotated[str, Form()] = "", version: Annotated[FormInt, Form()] = None) -> Response:
     svc = services(request)
-    target = int(assignee) if assignee.strip().isdecimal() and len(assignee.strip()) < 10 else None
+    target = ascii_whole(assignee.strip(), 9)
     if assignee.strip() and target is None:
         raise NotFound("no such user")
     try:
