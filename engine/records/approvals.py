@@ -280,15 +280,10 @@ def decide(records: Records, flow_name: str, record_id: int, actor: Actor, decis
 
 
 def _wake_waiting(conn: Connection, tasks: list[dict[str, Any]], decided: Mapping[str, Any]) -> None:
-    """Tasks added *after* someone wait for them: once nobody with a lower seq is pending, the next wait ends."""
-    for t in sorted(tasks, key=lambda t: t["seq"]):
-        if t["status"] != WAITING:
-            continue
-        if any(o["status"] == PENDING and o["seq"] < t["seq"] for o in tasks):
-            return
-        conn.execute(update(approval_tasks).where(approval_tasks.c.id == t["id"], approval_tasks.c.status == WAITING)
-                     .values(status=PENDING))
-        return
+    """A task waits for one other task (added after its holder, or its holder asked someone before them):
+    the decision of that task ends the wait."""
+    conn.execute(update(approval_tasks).where(approval_tasks.c.waits_for == decided["id"],
+                                              approval_tasks.c.status == WAITING).values(status=PENDING, waits_for=None))
 
 
 def my_open_tasks(conn: Connection, user_ids: list[int]) -> list[dict[str, Any]]:

@@ -385,6 +385,7 @@ approval_tasks = Table(
     Column("decided_by", Integer),
     Column("on_behalf_of", Integer),
     Column("added_by", Integer),
+    Column("waits_for", BigInteger),  # waiting: the task whose decision it waits for (added after someone)
     Column("created_at", UtcDateTime, nullable=False),
     Column("due_at", UtcDateTime),
     Column("warn_at", UtcDateTime),

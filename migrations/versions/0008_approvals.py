@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.Integer()),
         sa.Column("on_behalf_of", sa.Integer()),
         sa.Column("added_by", sa.Integer()),
+        sa.Column("waits_for", sa.BigInteger()),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("due_at", UtcDateTime()),
         sa.Column("warn_at", UtcDateTime()),

@@ -192,3 +192,29 @@ def test_twenty_approvers_deciding_at_once_are_counted_once_and_the_stage_moves_
             assert (moves, decided) == (1, 20)
     finally:
         w.db.dispose()
+
+
+def test_an_approver_added_before_me_decides_first_and_counts(database_url: str) -> None:
+    from engine.records.task_actions import add_approver, hand_over
+
+    w, p = _setup(database_url, "any")
+    try:
+        w.user("ann")
+        rid = _submitted(w, p)
+        add_approver(w.records, w.flow, rid, p["rita"], "ann", "before", "ask the engineer first")
+        tasks = {t["approver_name"]: t["status"] for t in _view(w, rid)["tasks"]}
+        assert tasks["Ann"] == "pending" and tasks["Rita"] == "waiting"
+        with pytest.raises(NotApprover):
+            decide(w.records, w.flow, rid, p["rita"], "approve", None)  # waits for Ann
+        hand_over(w.records, w.flow, rid, p["fay"], "lee", "on leave")
+        view = {t["approver_name"]: t for t in _view(w, rid)["tasks"]}
+        assert view["Lee"]["responsible_name"] == "Fay"  # the person first responsible is kept
+        ann = w.user("ann2")  # noqa: F841 - another user, not an approver
+        from engine.people.users import load_actor
+        out = decide(w.records, w.flow, rid, load_actor(w.db, username="ann"), "reject", "not like this")
+        assert out.moved_to is None  # any: one rejection is not enough
+        assert {t["approver_name"]: t["status"] for t in _view(w, rid)["tasks"]}["Rita"] == "pending"
+        actions = [h["action"] for h in w.history(rid)]
+        assert "add_approver" in actions and "hand_over" in actions
+    finally:
+        w.db.dispose()
