@@ -203,12 +203,16 @@ def add_approver(records: Records, flow_name: str, record_id: int, actor: Actor,
         if clock is not None:
             new["due_at"] = clock.clock.add(now, clock.due)
         if position == "before":
-            new_id = conn.execute(insert(approval_tasks).values(**new, seq=mine["seq"] - 1, status=PENDING)).inserted_primary_key[0]
+            key = conn.execute(insert(approval_tasks).values(**new, seq=mine["seq"] - 1, status=PENDING)).inserted_primary_key
+            assert key is not None
+            new_id = key[0]
             conn.execute(update(approval_tasks).where(approval_tasks.c.id == mine["id"])
                          .values(status=WAITING, waits_for=new_id))
         else:
-            new_id = conn.execute(insert(approval_tasks).values(**new, seq=mine["seq"] + 1, status=WAITING,
-                                                                waits_for=mine["id"])).inserted_primary_key[0]
+            key = conn.execute(insert(approval_tasks).values(**new, seq=mine["seq"] + 1, status=WAITING,
+                                                             waits_for=mine["id"])).inserted_primary_key
+            assert key is not None
+            new_id = key[0]
         behalf = mine["approver_id"] if mine["approver_id"] != actor.id else None
         changes = {"approval": {"task": int(new_id), "added": to_id, "position": position}, "responsible": mine["responsible_id"]}
         version = _bump(tx, live, row, actor, now)
