@@ -21,7 +21,7 @@ from engine.records.task_actions import (
 from engine.records.errors import NotFound
 
 router = APIRouter(prefix="/api/flows/{flow}/records/{record_id}", tags=["approvals"],
-                   responses=problem_responses(401, 403, 404, 409, 422))
+                   responses=problem_responses(400, 401, 403, 404, 409, 422))
 
 
 class _Body(BaseModel):
