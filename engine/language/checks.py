@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from engine.language.conditions import condition_problems
+from engine.language.approval_checks import approval_problems
 from engine.language.durations import parse_duration
 from engine.language.expression_types import expression_problems
 from engine.language.expressions import (
@@ -38,6 +39,7 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     problems.extend(_calendar_refs(spec, set(calendars)))
     problems.extend(((path + (Inside(at),) if at is not None else path), message) for path, message, at in condition_problems(spec))
     problems.extend(_tables(spec))
+    problems.extend(approval_problems(spec))
     return problems
 
 
@@ -187,7 +189,7 @@ def _transitions(spec: FlowSpec) -> Iterator[Problem]:
                 yield base + ("from", i), f"transition '{name}' leaves final state '{s}'; a final state is closed"
         yield from _state_ref(spec, t.to, base + ("to",))
         yield from _role_refs(spec, t.by, base + ("by",))
-        if not t.by:
+        if not t.by and t.on is None:
             yield base + ("by",), f"transition '{name}' names no role that may fire it"
         yield from _field_refs(spec, t.require, base + ("require",))
 

@@ -136,6 +136,11 @@ class CompiledFlow:
         return frozenset(self.spec.states[state].hide)
 
     @cached_property
+    def has_approvals(self) -> bool:
+        """Some state has `approval:` (entering and leaving states then opens and closes approval rounds)."""
+        return any(st.approval is not None for st in self.spec.states.values())
+
+    @cached_property
     def roles_of_flow(self) -> frozenset[str]:
         return frozenset(self.spec.roles)
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
 
 from engine.sla.calendar import CalendarSpec
+from engine.language.approval_spec import ApprovalSpec, NotifyOnChangeSpec, TaskAction, UrgeSpec
 from engine.language.durations import parse_duration
 from engine.language.lookup_spec import LookupSpec, split_lookups
 from forms import FieldSpec
@@ -92,6 +93,12 @@ class StateSpec(_Model):
     sla: SlaSpec | None = None
     pause_sla: bool = Field(default=False, description="A waiting state: the interrupted stage's clock stops")
     final: bool = False
+    # Several people in one stage, and the actions around a task (engine/language/approval_spec.py).
+    approval: ApprovalSpec | None = Field(default=None, description="Several people decide in this stage (会签 / 或签)")
+    allow: list[TaskAction] = Field(default_factory=list, description="hand_over | add_approver | return | urge")
+    return_to: Literal["any_previous"] | list[str] | None = Field(
+        default=None, description="Where `return` may send the record: any_previous (a state it passed) or a list")
+    urge: UrgeSpec | None = Field(default=None, description="Who may urge the responsible people, and how often")
     moved_to: str | None = Field(
         default=None,
         description="Only on a removed state, alone (`old: {moved_to: new}`): where its records go when the flow is reloaded",
@@ -115,7 +122,7 @@ class StateSpec(_Model):
             data["assign"] = {"strategy": assign}
         elif isinstance(assign, dict) and set(assign) == {"field"}:
             data["assign"] = {"strategy": "field", "field": assign["field"]}
-        for key in ("edit_by", "edit", "hide"):
+        for key in ("edit_by", "edit", "hide", "allow"):
             if key in data:
                 data[key] = _listify(data[key])
         return data
@@ -125,7 +132,9 @@ class TransitionSpec(_Model):
     title: LocalText | None = None
     from_: list[str] = Field(alias="from", description="State or list of states the transition leaves")
     to: str
-    by: list[str] = Field(description="Roles allowed to fire it")
+    by: list[str] = Field(default_factory=list, description="Roles allowed to fire it")
+    on: Literal["approval_passed"] | None = Field(
+        default=None, description="approval_passed: fires by itself when the state's approval rule is met (no `by`)")
     when: str | None = Field(default=None, description="Condition over the record and the user, e.g. amount >= 100000")
     require: list[str] = Field(default_factory=list, description="Fields that must be filled before it may fire")
     comment: Literal["required", "optional"] | None = None
@@ -194,6 +203,8 @@ class FlowSpec(_Model):
     reminders: list[ReminderSpec] = Field(default_factory=list)
     lookups: dict[str, LookupSpec] = Field(
         default_factory=dict, description="Written among `fields` as {lookup: ref.field}; moved here when read")
+    notify_on_change: list[NotifyOnChangeSpec] = Field(default_factory=list, description="Tell people when fields change")
+    inbox_fields: list[str] = Field(default_factory=list, description="Fields the inbox shows for each task")
 
     @model_validator(mode="before")
     @classmethod

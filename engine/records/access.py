@@ -57,6 +57,7 @@ from engine.records.transitions import Refusal, create_refusal, edit_refusal, fi
 from engine.storage.executor import WriteExecutor
 from engine.storage.db import UtcDateTime
 from engine.people.delegation import delegators_clause
+from engine.records.approval_rounds import approval_exists_clause
 from engine.people.departments import department_creators
 from engine.records.errors import Forbidden
 from engine.records.ownership import display_name, lend, restrict_options
@@ -128,6 +129,8 @@ def visible_clause(live: LiveFlow, actor: Actor, user: Any = None, now: Any = No
         now = bindparam(NOW_PARAM, value=datetime.now(timezone.utc), type_=UtcDateTime)
     flow, t = live.flow, live.table
     mine = or_(t.c.created_by == uid, t.c.assignee_id == uid, t.c.assignee_id.in_(delegators_clause(uid, now)))
+    if flow.has_approvals:  # an approver (or their delegate) sees the records they have a task on
+        mine = or_(mine, approval_exists_clause(flow.name, t.c.id, uid, delegators_clause(uid, now)))
     rule = visibility_rule(flow)
     if rule == "all":
         return true() if actor.roles & flow.roles_of_flow else mine

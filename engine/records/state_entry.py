@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from engine.records.approval_rounds import on_state_entry as approval_rounds_on_entry
 from engine.records.assignment import assignment_on_entry, pick_assignee
 from engine.language.flow import CompiledFlow
 from engine.sla.scheduler import on_state_entry
@@ -65,4 +66,6 @@ def enter_state(conn: Connection, flow: CompiledFlow, entry: StateEntry, before:
     then record the stage result, the pause change and the `enter` reminders. Returns the row after."""
     after = write(entry_columns(conn, flow, entry))
     on_state_entry(conn, flow, after["id"], before, after, now, transition=transition, actor_id=actor_id)
+    if flow.has_approvals:  # the tasks of an approval stage entered or left (engine/records/approval_rounds.py)
+        approval_rounds_on_entry(conn, flow, before, after, now)
     return after

@@ -374,3 +374,50 @@ reference_fetches = Table(
     Column("value", JSON),
     Column("fetched_at", UtcDateTime, nullable=False),
 )
+# --- approvals and urges (migration 0009) ------------------------------------------------------------
+
+# One approver's task in a stage with `approval:` (engine/records/approvals.py). A round is the record's
+# stay in the stage (`stage_start`); `seq` orders the tasks (an approver added before someone gets a lower
+# one). `responsible_id` is who the task was first given to and never changes; `approver_id` is who holds
+# it now (a hand-over moves it). status: pending | waiting (added after someone: waits for them) |
+# approved | rejected | cancelled (the record left the stage undecided).
+approval_tasks = Table(
+    "approval_tasks", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("flow", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("stage_start", UtcDateTime, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("approver_id", Integer, nullable=False),
+    Column("responsible_id", Integer, nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("comment", Text),
+    Column("decided_at", UtcDateTime),
+    Column("decided_by", Integer),
+    Column("on_behalf_of", Integer),
+    Column("added_by", Integer),
+    Column("waits_for", BigInteger),  # waiting: the task whose decision it waits for (added after someone)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime),
+    Column("warn_at", UtcDateTime),
+    Index("ix_approval_tasks_flow_record_id", "flow", "record_id", "stage_start"),
+    Index("ix_approval_tasks_approver_id", "approver_id", "status"),
+)
+
+# One urge (催办): who urged whom about a record in a state; the rate limit and the SLA report read it.
+urges = Table(
+    "urges", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("flow", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("stage_start", UtcDateTime),
+    Column("at", UtcDateTime, nullable=False),
+    Column("urged_by", Integer, nullable=False),
+    Column("recipients", JSON, nullable=False),
+    Column("reason", Text),
+    Index("ix_urges_flow_record_id", "flow", "record_id", "at"),
+    Index("ix_urges_flow_state_at", "flow", "state", "at"),
+)
