@@ -113,8 +113,10 @@ class CompiledFlow:
 
     @cached_property
     def create_fields(self) -> frozenset[str]:
-        """Fields a creator may set: those editable in the initial state (never computed ones)."""
-        return self._edit_fields[self.initial]
+        """Fields a creator may set: those editable in the initial state, and every `required` field (it must be
+        filled whenever the record is saved, so the creator must be able to give it); never computed ones."""
+        required = {n for n, f in self.fields.items() if f.required and f.compute is None and n in self.stored_fields}
+        return self._edit_fields[self.initial] | frozenset(required)
 
     @cached_property
     def states_by_role(self) -> dict[str, frozenset[str]]:

@@ -31,9 +31,10 @@ class FlowSet:
 
 
 def flow_files(folder: str | Path) -> list[Path]:
-    """The flow files of a folder (*.yaml, *.yml), the shared calendars file left out."""
+    """The flow files of a folder (*.yaml, *.yml): the shared calendars file and the flows' own tests
+    (`<flow>.tests.yaml`, written by a flow's author next to it) left out."""
     found = [*Path(folder).glob("*.yaml"), *Path(folder).glob("*.yml")]
-    return sorted(p for p in found if p.name != CALENDARS_FILE)
+    return sorted(p for p in found if p.name != CALENDARS_FILE and not p.name.endswith((".tests.yaml", ".tests.yml")))
 
 
 def load_flow_folder(folder: str | Path) -> FlowSet:

@@ -178,7 +178,7 @@ class VisibilitySpec(_Model):
     read: Literal["all", "roles", "own", "department"] = Field(
         default="roles",
         description="Besides admins (everything) and 'mine' (created by me or assigned to me): "
-        "all = every record, for anyone with a role of this flow; "
+        "all = every record, for every signed-in user (master data such as customers and products, which other flows refer to); "
         "roles = records now or ever in a state where one of my roles may act (owner, edit_by, a transition's by), "
         "or that I acted on; own = records waiting unassigned in such a state (my role queue); "
         "department = as own, and the records created in my departments and those below them. "

@@ -115,8 +115,8 @@ def _row_fields(name: str, table: TableField) -> Iterator[Problem]:
             what = "a table" if f.type == "table" else "files"
             yield base + (row_name, "type"), (f"a row of '{table.title or name}' cannot hold {what}: "
                                               "only single values (text, numbers, dates, choices, references...)")
-        for key in ("unique", "index"):
-            if getattr(f, key):
+        for key in ("unique", "index"):  # as written in the file (a reference is indexed by default, not by the author)
+            if getattr(f, key) and key in f.model_fields_set:
                 yield base + (row_name, key), f"row field '{row_name}' cannot be {'unique' if key == 'unique' else 'indexed'}"
         if f.compute is not None and f.default is not None:
             yield base + (row_name, "default"), f"row field '{row_name}' is computed and cannot have a default"

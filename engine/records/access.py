@@ -50,6 +50,7 @@ from sqlalchemy.engine import Engine
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, ReadOnlyField, WorkflowError
 from engine.language.flow import CompiledFlow
+from engine.records.reference_titles import retitle
 from engine.records.records import Record, Records, TransitionOption
 from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import history
@@ -132,8 +133,8 @@ def visible_clause(live: LiveFlow, actor: Actor, user: Any = None, now: Any = No
     if flow.has_approvals:  # an approver (or their delegate) sees the records they have a task on
         mine = or_(mine, approval_exists_clause(flow.name, t.c.id, uid, delegators_clause(uid, now)))
     rule = visibility_rule(flow)
-    if rule == "all":
-        return true() if actor.roles & flow.roles_of_flow else mine
+    if rule == "all":  # every signed-in user: master data (customers, products) that other flows refer to
+        return true()
     states = sorted(my_states(flow, actor))
     if rule == "department":
         terms = [mine, t.c.created_by.in_(department_creators(uid))]
@@ -269,7 +270,9 @@ class Access:
             row = conn.execute(q).mappings().first()
             if row is None:
                 raise NotFound(f"no {flow_name} record {record_id}")
-            return self.records.with_rows(conn, live, self.records.row_to_record(live, cast(Mapping[str, Any], row)))
+            rec = self.records.with_rows(conn, live, self.records.row_to_record(live, cast(Mapping[str, Any], row)))
+            retitle(conn, self.registry, live.flow, actor, [rec])
+            return rec
 
     def visible_state(self, flow_name: str, record_id: int, actor: Actor) -> str:
         """The state of a record the actor may see (a light probe before a write); NotFound otherwise."""

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from forms.local_text import Words
 from engine.records.actor import Actor
 from engine.records.records import Records, values_from_row
+from engine.records.reference_titles import target_titles, with_target_titles
 from engine.storage.registry import FlowRegistry
 from engine.people.delegation import delegators
 
@@ -70,21 +71,24 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
             cols = (t.c.id, t.c.state, t.c.assignee_id, t.c.assignee_role, t.c.sla_status, t.c.sla_due_at,
                     t.c.sla_warn_at, t.c.created_at, t.c.updated_at, t.c.version, *(t.c[n] for n in title_names))
             open_states = set(flow.open_states)
+            found = []
             for cond, clocked in _slices(t, actor, owned, standing_in):
                 order = (t.c.sla_due_at, t.c.id) if clocked else (t.c.id,)
                 q = select(*cols).where(cond).order_by(*order).limit(limit)
-                for row in conn.execute(q).mappings():
-                    if row["state"] not in open_states:
-                        continue
-                    values = values_from_row(flow, row, title_names)
-                    items.append(InboxItem(
-                        flow=flow.name, flow_title=flow.spec.title or flow.name, record_id=row["id"],
-                        state=row["state"], state_title=flow.state(row["state"]).title or row["state"],
-                        title=Records.title_of(flow, values, row["id"], row["state"]), assignee_id=row["assignee_id"],
-                        assignee_role=row["assignee_role"], sla_status=row["sla_status"],
-                        sla_due_at=row["sla_due_at"], sla_warn_at=row["sla_warn_at"], created_at=row["created_at"],
-                        updated_at=row["updated_at"], version=row["version"],
-                        on_behalf_of=row["assignee_id"] if row["assignee_id"] in standing_in else None,
-                        on_behalf_of_name=standing_in.get(row["assignee_id"])))
+                found += [(row, values_from_row(flow, row, title_names)) for row in conn.execute(q).mappings()
+                          if row["state"] in open_states]
+            # A title naming a reference shows the referenced record's title (one query per target flow).
+            targets = target_titles(conn, registry, flow, actor, [v for _r, v in found])
+            for row, values in found:
+                values = with_target_titles(flow, values, targets)
+                items.append(InboxItem(
+                    flow=flow.name, flow_title=flow.spec.title or flow.name, record_id=row["id"],
+                    state=row["state"], state_title=flow.state(row["state"]).title or row["state"],
+                    title=Records.title_of(flow, values, row["id"], row["state"]), assignee_id=row["assignee_id"],
+                    assignee_role=row["assignee_role"], sla_status=row["sla_status"],
+                    sla_due_at=row["sla_due_at"], sla_warn_at=row["sla_warn_at"], created_at=row["created_at"],
+                    updated_at=row["updated_at"], version=row["version"],
+                    on_behalf_of=row["assignee_id"] if row["assignee_id"] in standing_in else None,
+                    on_behalf_of_name=standing_in.get(row["assignee_id"])))
     items.sort(key=lambda i: (i.sla_due_at is None, i.sla_due_at or i.updated_at, i.updated_at))
     return items[:limit]

@@ -33,6 +33,7 @@ from engine.records.actor import Actor
 from engine.records.errors import ValidationFailed
 from engine.records.hidden_fields import hidden_by_field, hidden_condition, shown_condition, states_hiding
 from engine.language.flow import CompiledFlow
+from engine.records.reference_titles import retitle, title_references
 from engine.records.records import Record, Records
 from engine.storage.registry import LiveFlow
 from engine.storage.search_index import contains_condition, fts_terms, search_fields
@@ -249,6 +250,9 @@ def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, que
     more = len(rows) > query.limit
     rows = rows[:query.limit]
     recs = [records.row_to_record(live, cast(Mapping[str, Any], r)) for r in rows]
+    if title_references(flow):  # titles naming a referenced record show its title (one query per target flow)
+        with records.executor.read() as conn:
+            retitle(conn, records.registry, flow, actor, recs)
     cursor = None
     if more and rows:
         last = rows[-1]

@@ -37,6 +37,7 @@ from engine.records.transitions import (
 from engine.people.users import assignable_problem
 from engine.files.attach import FilePlan, file_field_names, plan_files
 from engine.records.ownership import owner_check
+from engine.records.row_references import prefill_rows
 from engine.records.references import check_and_fetch, fetch_into_change, reference_fields, remember
 from engine.storage.executor import WriteExecutor, WriteTransaction
 from engine.storage.plain import PlainExecutor
@@ -123,6 +124,14 @@ class Records:
             attach_rows(conn, live, {rec.id: rec.values})
         return rec
 
+    def _prefilled(self, conn: Connection, flow: CompiledFlow, actor: Actor, values: Mapping[str, Any],
+                   before: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        """`values` with the references of table rows checked and their fetched fields filled."""
+        filled, errors = prefill_rows(conn, self.registry, flow, actor, values, before)
+        if errors:
+            raise ValidationFailed(errors, invalid_values(flow, errors))
+        return filled
+
     def _values_for_write(self, tx: WriteTransaction, live: LiveFlow, row: Mapping[str, Any]) -> dict[str, Any]:
         """The field values of a row loaded for a write, with the rows of its table fields."""
         values = values_from_row(live.flow, row)
@@ -174,6 +183,9 @@ class Records:
             raise refused.error
         now = now or datetime.now(timezone.utc)
         initial = flow.initial
+        if flow.tables and values:  # row references checked, their fetched fields filled (row_references.py)
+            with self.executor.read() as conn:
+                values = self._prefilled(conn, flow, actor, values, None)
         decided = decide_create(flow, values or {}, actor, now)
         if isinstance(decided, Refusal):
             raise decided.error
@@ -302,6 +314,8 @@ class Records:
             conn = tx.conn
             row = self._load_for_write(tx, live, record_id)
             before = self._values_for_write(tx, live, row)
+            if flow.tables and values:
+                values = self._prefilled(conn, flow, actor, values, before)
             change = decide_edit(flow, row=row, before=before, actor=actor, given=values,
                                  comment=comment, expected_version=expected_version, now=now,
                                  check_user=partial(assignable_problem, conn), owner_check=owner_check(conn, flow, actor))
@@ -341,6 +355,8 @@ class Records:
             conn = tx.conn
             row = self._load_for_write(tx, live, record_id)
             before = self._values_for_write(tx, live, row)
+            if flow.tables and values:
+                values = self._prefilled(conn, flow, actor, values, before)
             change = decide_transition(
                 flow, t, name, row=row, before=before, actor=actor, given=values,
                 comment=comment, expected_version=expected_version, now=now, revision=live.revision,

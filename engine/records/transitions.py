@@ -346,10 +346,11 @@ def transition_options(flow: CompiledFlow, state: str, values: Mapping[str, Any]
 # --- the decisions ---------------------------------------------------------------------------------
 
 def _validated(flow: CompiledFlow, state: str, before: Mapping[str, Any], given: Mapping[str, Any], actor: Actor,
-               check_user: UserCheck | None, now: datetime) -> dict[str, Any] | Refusal:
-    """`before` with the submitted values applied, or the refusal of the values."""
+               check_user: UserCheck | None, now: datetime, also: frozenset[str] = frozenset()) -> dict[str, Any] | Refusal:
+    """`before` with the submitted values applied, or the refusal of the values. `also`: fields this step may set
+    besides those editable in the state (a transition's `require`: filled in the same step)."""
     errors: dict[str, str] = {}
-    cleaned = coerce_given(flow, given, flow.editable_fields(state, actor.roles), state, errors)
+    cleaned = coerce_given(flow, given, flow.editable_fields(state, actor.roles) | also, state, errors)
     if isinstance(cleaned, Refusal):
         return cleaned
     after = {**before, **cleaned}
@@ -422,7 +423,8 @@ def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: 
     if refused is not None:
         return refused
     if given:
-        after = _validated(flow, state, before, given, actor, check_user, now)
+        fillable = frozenset(f for f in t.require if f in flow.fields and flow.fields[f].compute is None)
+        after = _validated(flow, state, before, given, actor, check_user, now, fillable)
         if isinstance(after, Refusal):
             return after
         refused = _computed(flow, after, actor, now)
