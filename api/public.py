@@ -7,11 +7,12 @@ from __future__ import annotations
 from api.app import create_app
 from api.deps import MAX_ID, SESSION_COOKIE, RecordId
 from api.deps import _session_auth as _cached_session_auth
-from api.routers.auth import throttle_key
+from api.routers.auth import refuse_throttled, sign_in_checks, throttle_key
+from api.security_log import client_of, security_event
 from api.services import ApiServices, CachedAuth
 
-__all__ = ["MAX_ID", "SESSION_COOKIE", "ApiServices", "CachedAuth", "RecordId", "create_app", "session_auth",
-           "throttle_key"]
+__all__ = ["MAX_ID", "SESSION_COOKIE", "ApiServices", "CachedAuth", "RecordId", "client_of", "create_app",
+           "refuse_throttled", "security_event", "session_auth", "sign_in_checks", "throttle_key"]
 
 
 def session_auth(services: ApiServices, secret: str) -> CachedAuth:
