@@ -3,14 +3,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
-
 from fastapi import APIRouter, FastAPI
 
+from api.api_docs import install_api_docs
+from api.body_rules import JsonBodyRules
 from api.front import RelayflowApp
+from api.metrics import install_metrics
+from api.options import AllowOptions
+from api.probes import install_probes
+from api.request_context import RequestContext
+from api.trusted_proxies import TrustedProxies
 from api.live_flows import serve_live_revisions
 from api.setup import install_api
-from api.reader_language import ReaderLanguage, api_text
+from api.reader_language import ReaderLanguage
 from api.web_security import WebSecurity
 from engine.storage.db import make_engine
 from engine.storage.migrate import upgrade_database
@@ -45,28 +50,28 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     upgrade_database(db)
     registry = FlowRegistry()
     broken = install_folder(db, registry, settings.flows_dir)
-    app = RelayflowApp(title="Relayflow", version="0.1.0", lifespan=_lifespan)
+    # FastAPI's own /openapi.json, /docs and /redoc would describe the flows to anyone: api/api_docs.py serves them.
+    app = RelayflowApp(title="Relayflow", version="0.1.0", lifespan=_lifespan, openapi_url=None, docs_url=None,
+                       redoc_url=None)
     app.state.db = db
     app.state.registry = registry
     app.state.broken_flows = [str(e) for e in broken]
     app.state.settings = settings
     install_api(app, db, registry, settings)
-    # Added last, so it runs first: its headers and its origin check cover every answer, the lean routes' too.
+    install_probes(app)
+    install_api_docs(app, registry)
+    install_metrics(app, db, settings)
+    # Front layers: the last added runs first. In the order they run: trusted proxies (the client address),
+    # request id / metrics / access log / last-resort answers, the flow-revision poll, security headers and
+    # origin check, OPTIONS, the JSON body rules, the lean record routes (install_api), FastAPI.
+    app.add_front(JsonBodyRules)
+    app.add_front(AllowOptions, router=app.router)
     app.add_front(WebSecurity, allowed_origins=settings.origins)
     app.add_front(ReaderLanguage)  # titles in API answers in the client's language (api/reader_language.py)
     serve_live_revisions(app, db, registry, settings)
-
-    @app.get("/health")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "flows": registry.names(), "broken_flows": app.state.broken_flows}
-
-    @app.get("/api/flows")
-    def list_flows() -> list[dict[str, Any]]:
-        return [
-            {"name": lf.flow.name, "title": api_text(lf.flow.spec.title, lf.flow), "revision": lf.revision,
-             "states": list(lf.flow.spec.states), "transitions": list(lf.flow.spec.transitions)}
-            for lf in registry.all()
-        ]
+    app.add_front(RequestContext, metrics=settings.metrics, access=settings.access_log)
+    if settings.proxies:
+        app.add_front(TrustedProxies, proxies=settings.proxies)
 
     for router in routers:
         app.include_router(router)

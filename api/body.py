@@ -20,22 +20,42 @@ from engine.records.records import MAX_COMMENT
 MAX_BODY = 1_000_000
 MAX_VERSION = 2**31 - 1
 M = TypeVar("M", bound=BaseModel)
-_JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.I)
+JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.I)
 
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+class DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: `{"a": 1, "a": 2}` is refused, not read as `{"a": 2}`."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(f"the key {key[:100]!r} appears twice in one object")
+            seen.add(key)
+    return obj
+
+
 async def read_json(request: Request, *, empty: Any = None) -> Any:
-    """The parsed body; `empty` (when not None) stands for a missing body."""
+    """The parsed body; `empty` (when not None) stands for a missing body. The body rules in front of the
+    app (api/body_rules.py) have usually parsed it already."""
+    parsed = request.scope.get("relayflow.json")
+    if parsed is not None:
+        return parsed
     check_body_headers(request.headers.get("content-type"), request.headers.get("content-length"))
     return decode_json(await request.body(), empty=empty)
 
 
 def check_body_headers(ctype: str | None, length: str | None) -> None:
     """Refuse a body that is not JSON or announces more than MAX_BODY bytes, before reading it."""
-    if ctype and not _JSON_TYPE.match(ctype.strip()):
+    if ctype and not JSON_TYPE.match(ctype.strip()):
         raise ApiProblem(415, "unsupported_media_type", "send the body as application/json")
     if length and length.isdecimal() and int(length) > MAX_BODY:
         raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
@@ -50,14 +70,17 @@ def decode_json(raw: bytes, *, empty: Any = None) -> Any:
             return empty
         raise ApiProblem(400, "malformed_json", "a JSON body is needed")
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
+        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        raise ApiProblem(400, "duplicate_key", f"the body is not valid here: {exc}") from None
     except (ValueError, RecursionError) as exc:
         raise ApiProblem(400, "malformed_json", f"the body is not valid JSON: {str(exc)[:200]}") from None
 
 
 def parse_body(model: type[M], data: Any) -> M:
     if not isinstance(data, dict):
-        raise ApiProblem(400, "malformed_json", "the body must be a JSON object")
+        raise ApiProblem(422, "validation_failed", "the body must be a JSON object",
+                         errors=[{"field": "body", "pointer": "", "detail": "must be a JSON object"}])
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -133,8 +133,12 @@ async def current_actor(principal: CurrentPrincipal) -> Actor:
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-async def admin_actor(actor: CurrentActor) -> Actor:
+async def admin_actor(request: Request, actor: CurrentActor) -> Actor:
     if not actor.is_admin:
+        from api.security_log import client_of, security_event
+
+        security_event("admin_refused", "administrators' route refused", client=client_of(request),
+                       username=actor.username, method=request.method, path=request.url.path)
         raise Forbidden("only administrators may do this")
     return actor
 

@@ -47,7 +47,7 @@ _STATUS: tuple[tuple[type[E.WorkflowError], int], ...] = (
 TITLES = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
           405: "Method not allowed", 409: "Conflict", 413: "Request too large", 415: "Unsupported media type",
           422: "Invalid values", 428: "Version required", 429: "Too many attempts",
-          500: "Internal error"}
+          500: "Internal error", 503: "Service unavailable"}
 
 
 class FieldError(BaseModel):
@@ -173,8 +173,20 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(request, 500, "internal_error", "something went wrong on our side")
+        return crash_response(request, exc)
+
+
+def crash_response(request: Request, exc: Exception) -> JSONResponse:
+    """An unexpected failure: 503 with Retry-After while the database cannot be reached, else 500."""
+    from api.outage import RETRY_AFTER_SECONDS, is_database_outage
+
+    if is_database_outage(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(request, 503, "database_unavailable",
+                                "the database cannot be reached just now; try again in a few seconds",
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, 500, "internal_error", "something went wrong on our side")
 
 
 # OpenAPI `responses=` for the routes: every error status with the Problem schema.

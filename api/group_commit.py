@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from api.metrics import observe_group_size
 from engine.storage.db import RelayflowSQLiteDialect
 from engine.storage.registry import FlowRegistry
 from engine.storage.executor import WriteExecutor, WriteTransaction
@@ -142,6 +143,7 @@ class _Batch:
     def settle(self) -> bool:
         """Commit, or roll back a spoiled batch; False when its jobs must run again alone."""
         self.done = True
+        observe_group_size(len(self.jobs))
         if not self.spoiled:
             try:
                 if self.ahead is not None:

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.body import MAX_BODY, check_body_headers, decode_json
 from api.deps import MAX_ID, token_principal
-from api.errors import ApiProblem, problem_response, workflow_problem
+from api.errors import ApiProblem, crash_response, problem_response, workflow_problem
 from api.record_io import create_values, record_answer, transition_request
 from api.services import ApiServices
 from engine.records.errors import Unauthenticated, WorkflowError
@@ -34,6 +34,8 @@ from engine.settings import Settings
 
 _CREATE = re.compile(r"/api/flows/([^/]{1,200})/records")
 _TRANSITION = re.compile(r"/api/flows/([^/]{1,200})/records/([1-9][0-9]{0,18})/transitions/([^/]{1,64})")
+_CREATE_ROUTE = "/api/flows/{flow}/records"
+_TRANSITION_ROUTE = "/api/flows/{flow}/records/{record_id}/transitions/{transition}"
 _DIVERTING_HEADERS = frozenset({b"idempotency-key", b"cookie"})
 log = logging.getLogger("relayflow.api")
 
@@ -56,6 +58,8 @@ class HotRecordRoutes:
         create = _CREATE.fullmatch(path)
         move = None if create else _TRANSITION.fullmatch(path)
         match = create or move
+        if match is not None:
+            scope["relayflow.route"] = _CREATE_ROUTE if create else _TRANSITION_ROUTE  # for metrics and logs
         if match is None or match.group(1) not in self.svc.registry or (move and int(move.group(2)) > MAX_ID):
             return await self.app(scope, receive, send)
         headers: dict[bytes, bytes] = {}
@@ -73,10 +77,8 @@ class HotRecordRoutes:
             response = problem_response(Request(scope), exc.status, exc.code, exc.detail, errors=exc.errors,
                                         headers=exc.headers, **exc.extra)
             return await response(scope, receive, send)
-        except Exception:  # in front of FastAPI's error middleware: answer as its handler would
-            log.exception("unhandled error on POST %s", path)
-            crash = problem_response(Request(scope), 500, "internal_error", "something went wrong on our side")
-            return await crash(scope, receive, send)
+        except Exception as exc:  # in front of FastAPI's error middleware: answer as its handler would
+            return await crash_response(Request(scope), exc)(scope, receive, send)
         payload = orjson.dumps(body)
         # What starlette's Response(payload, status, extra, "application/json") sends, built directly.
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
@@ -92,14 +94,15 @@ class HotRecordRoutes:
         length = headers.get(b"content-length")
         check_body_headers(ctype.decode("latin-1") if ctype else None, length.decode("latin-1") if length else None)
         raw = await _read_body(receive)
+        parsed = scope.get("relayflow.json")  # parsed by the body rules in front (api/body_rules.py)
         flow = match.group(1)
         if create:
-            values = create_values(decode_json(raw))
+            values = create_values(parsed if parsed is not None else decode_json(raw))
             rec: Record = await svc.write(lambda access: access.create(flow, actor, values), touch=(flow, None))
             return record_answer(svc, flow, rec, actor, 201)
         if_match = headers.get(b"if-match")
         version, moved_values, comment = transition_request(
-            decode_json(raw, empty={}), if_match.decode("latin-1") if if_match is not None else None)
+            parsed if parsed is not None else decode_json(raw, empty={}), if_match.decode("latin-1") if if_match is not None else None)
         record_id = int(match.group(2))
         transition = match.group(3)
         rec = await svc.write(lambda access: access.transition(

@@ -125,7 +125,9 @@ def _flow_routes(live: LiveFlow) -> list[BaseRoute]:
         "/{record_id}", _endpoint([_record_id(), _param("body", Annotated[m.edit_request, Body()]), if_match],
                                   m.record),
         methods=["PATCH"], response_model=m.record, operation_id=f"{name}__edit",
-        summary=f"Edit a {label} record within its state's rules", responses=problem_responses(*body_errors, 428))
+        summary=f"Edit a {label} record within its state's rules", responses=problem_responses(*body_errors, 428),
+        description="Needs the version you saw: `version` in the body or an `If-Match` header with the record's "
+                    "ETag. Without either the answer is **428** (`version_required`); with an old one, 409.")
     router.add_api_route(
         "/{record_id}/history", _endpoint([_record_id()], list[HistoryEntry]), methods=["GET"],
         response_model=list[HistoryEntry], operation_id=f"{name}__history", summary="History of a record",
@@ -157,23 +159,35 @@ def _flows_key(registry: FlowRegistry) -> tuple[tuple[str, int, str], ...]:
     return tuple(sorted((lf.flow.name, lf.revision, lf.flow.sha256) for lf in registry.all()))
 
 
+def build_openapi(app: FastAPI, registry: FlowRegistry, names: frozenset[str] | None = None) -> dict[str, Any]:
+    """The document with the typed operations of the flows named in `names` (None: every flow); cached
+    per set of flows and rebuilt when a flow changes."""
+    cache: dict[Any, Any] = app.state.__dict__.setdefault("_openapi_cache", {})
+    lock: threading.Lock = app.state.__dict__.setdefault("_openapi_lock", threading.Lock())
+    flows_key = _flows_key(registry)
+    key = (flows_key, len(app.routes), names)
+    hit = cache.get(names)
+    if hit is not None and hit[0] == key:
+        return hit[1]  # type: ignore[no-any-return]
+    with lock:
+        routes: list[BaseRoute] = [r for r in app.routes if not (isinstance(r, APIRoute) and not r.include_in_schema)]
+        for live in sorted(registry.all(), key=lambda lf: lf.flow.name):
+            if names is None or live.flow.name in names:
+                routes.extend(_flow_routes(live))
+        doc = get_openapi(title=app.title, version=app.version, description=DESCRIPTION, routes=routes)
+        if len(cache) > 64:  # one entry per distinct set of visible flows; keep the newest few
+            cache.clear()
+        cache[names] = (key, doc)
+        return doc
+
+
 def install_openapi(app: FastAPI, registry: FlowRegistry) -> None:
-    """Replace app.openapi with one that adds every flow's typed operations and follows reloads."""
-    lock = threading.Lock()
-    cache: dict[str, Any] = {}
+    """Replace app.openapi with one that adds every flow's typed operations and follows reloads (the
+    whole document, for tools and tests in-process; over HTTP, api/api_docs.py serves each reader theirs)."""
 
     def openapi() -> dict[str, Any]:
-        key = (_flows_key(registry), len(app.routes))
-        hit = cache.get("doc")
-        if hit is not None and hit[0] == key:
-            return hit[1]  # type: ignore[no-any-return]
-        with lock:
-            routes: list[BaseRoute] = [r for r in app.routes if not (isinstance(r, APIRoute) and not r.include_in_schema)]
-            for live in sorted(registry.all(), key=lambda lf: lf.flow.name):
-                routes.extend(_flow_routes(live))
-            doc = get_openapi(title=app.title, version=app.version, description=DESCRIPTION, routes=routes)
-            cache["doc"] = (key, doc)
-            app.openapi_schema = doc
-            return doc
+        doc = build_openapi(app, registry)
+        app.openapi_schema = doc
+        return doc
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -8,12 +8,14 @@ from api.app import create_app
 from api.deps import MAX_ID, SESSION_COOKIE, FormInt, RecordId
 from api.deps import _session_auth as _cached_session_auth
 from api.editor_work import editor_work
-from api.routers.auth import throttle_key
+from api.routers.auth import refuse_throttled, sign_in_checks, throttle_key
 from api.routers.files import NAME_HEADER, stream_body
+from api.security_log import client_of, security_event
 from api.services import ApiServices, CachedAuth
 
-__all__ = ["MAX_ID", "NAME_HEADER", "SESSION_COOKIE", "ApiServices", "CachedAuth", "FormInt", "RecordId", "create_app",
-           "editor_work", "session_auth", "stream_body", "throttle_key"]
+__all__ = ["MAX_ID", "NAME_HEADER", "SESSION_COOKIE", "ApiServices", "CachedAuth", "FormInt", "RecordId", "client_of",
+           "create_app", "editor_work", "refuse_throttled", "security_event", "session_auth", "sign_in_checks",
+           "stream_body", "throttle_key"]
 
 
 def session_auth(services: ApiServices, secret: str) -> CachedAuth:

@@ -90,7 +90,9 @@ class ApiServices:
     idempotency: IdempotencyStore
     executor: WriteExecutor  # how writes outside a group's jobs run (sessions, tokens, claims, users)
     auth_cache: AuthCache = field(default_factory=AuthCache)
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)  # per user name and address
+    # per address, whatever the user name (password spraying): 30 failures in 5 minutes
+    address_throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle(limit=30, window=300.0))
     cookie_secure: bool = False
     db_mode: DbMode = "thread"
     group_commit: GroupCommit | PostgresGroupCommit | None = None

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.security_log import client_of, security_event
+
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
                "form-action 'self'; frame-ancestors 'none'")
@@ -52,6 +54,9 @@ class WebSecurity:
         if scope["method"] not in _SAFE_METHODS:
             headers = {k: v for k, v in scope.get("headers", []) if k in _ORIGIN_HEADERS}
             if b"cookie" in headers and not self._same_origin(headers):
+                security_event("origin_refused", "cross-site change refused", client=client_of(scope),
+                               method=scope["method"], path=scope.get("path", ""),
+                               origin=(headers.get(b"origin") or headers.get(b"referer") or b"").decode("latin-1")[:200])
                 await _refuse(scope, send)
                 return
         path: str = scope.get("path", "")

@@ -16,10 +16,20 @@ __all__ = ["main"]
 @click.option("--flows", "flows_dir", type=click.Path(file_okay=False), help="Folder of flow files (default: flows/)")
 @click.option("--demo", is_flag=True, help="Create the demo users and print their sign-ins")
 @click.option("--reload-flows", is_flag=True, help="Development mode: apply flow files as they change on disk")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes on this machine (see docs/deployment.md)")
+@click.option("--http", "http_impl", default="httptools", show_default=True, type=click.Choice(["httptools", "h11"]),
+              help="HTTP parser")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, flows_dir: str | None, demo: bool, reload_flows: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, flows_dir: str | None, demo: bool, reload_flows: bool,
+          workers: int, http_impl: str) -> None:
     """Run the web server (the flows of flows/ on the configured database)."""
     import uvicorn
+
+    from cli.serving import MULTIPROC_ENV, prepare_metrics_dir, remove_metrics_dir, uvicorn_options
+
+    if reload_flows and workers > 1:
+        raise click.UsageError("--reload-flows watches files in one process: use it with --workers 1")
 
     if reload_flows:
         os.environ["RELAYFLOW_RELOAD_FLOWS"] = "1"
@@ -34,5 +44,12 @@ def serve(ctx: click.Context, host: str, port: int, flows_dir: str | None, demo:
         click.echo("Demo users (username / password / roles):")
         for username, password, roles in seed_demo(database):
             click.echo(f"  {username:<14} {password:<8} {', '.join(roles)}")
-    click.echo(f"Relayflow on http://{host}:{port}/")
-    uvicorn.run("ui.app:create_app", factory=True, host=host, port=port)
+    settings = ctx.obj["settings"]
+    made_here = MULTIPROC_ENV not in os.environ
+    metrics_dir = prepare_metrics_dir(workers)
+    click.echo(f"Relayflow on http://{host}:{port}/" + (f" ({workers} workers)" if workers > 1 else ""))
+    try:
+        uvicorn.run("ui.app:create_app", factory=True, host=host, port=port,
+                    **uvicorn_options(settings, workers=workers, http=http_impl))
+    finally:
+        remove_metrics_dir(metrics_dir, made_here=made_here)

@@ -13,12 +13,13 @@ variable and says what it must be.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_DB = "sqlite:///relayflow.db"
@@ -81,6 +82,17 @@ class Settings(BaseSettings):
     outbox_backoff: Seconds = Field(30.0, description="Seconds before the second try; doubles each time")
     outbox_max_backoff: Seconds = Field(6 * 3600.0, description="Longest wait between tries")
     outbox_lease: Seconds = Field(120.0, description="Seconds a worker's claim on a message lasts")
+    # Operations (docs/operations.md, docs/deployment.md)
+    trusted_proxies: str = Field("", description="Addresses or networks (CIDR) of the reverse proxies whose "
+                                                 "X-Forwarded-For / X-Forwarded-Proto are believed, comma-separated")
+    log_format: Literal["json", "text"] = Field("json", description="Log lines as JSON objects or as plain text")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Least level logged")
+    access_log: Switch = Field(True, description="One log line per HTTP request (with its request id)")
+    metrics: Switch = Field(True, description="Serve Prometheus metrics at /metrics")
+    metrics_token: str = Field("", description="Bearer token that may read /metrics from anywhere; without "
+                                               "it only a direct client on this machine may")
+    max_header_bytes: int = Field(65536, ge=4096, le=1 << 24, description="Largest request head (request line "
+                                                                          "and headers) the server accepts")
 
     # The RELAYFLOW_* variables as read, for settings whose names depend on the flows (channel URLs).
     variables: dict[str, str] = Field(default_factory=dict, exclude=True)
@@ -94,6 +106,8 @@ class Settings(BaseSettings):
     def from_mapping(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
         """The settings of `env` (a mapping of environment variable names to values)."""
         ours = {k: v for k, v in env.items() if k.startswith(PREFIX)}
+        if isinstance(ours.get(PREFIX + "LOG_LEVEL"), str):
+            ours[PREFIX + "LOG_LEVEL"] = ours[PREFIX + "LOG_LEVEL"].strip().upper()
         values: dict[str, Any] = {k[len(PREFIX):].lower(): v for k, v in ours.items()
                                   if k[len(PREFIX):].lower() in cls.model_fields and v.strip() != ""}
         values.update(overrides)
@@ -102,6 +116,21 @@ class Settings(BaseSettings):
             return _MappingOnly(**values)
         except ValidationError as exc:
             raise SettingsError(_explain(exc)) from None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in (p.strip() for p in value.split(",")):
+            if item and item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or network (CIDR)") from None
+        return value
+
+    @property
+    def proxies(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def origins(self) -> list[str]:

@@ -24,7 +24,7 @@ from engine.storage.revisions import list_revisions, read_revision
 from engine.sla.simulate import SimulationError, parse_path, simulate
 
 router = APIRouter(prefix="/api/admin/flows", tags=["admin: flows"],
-                   responses=problem_responses(400, 401, 403, 404, 409, 422))  # 400: a body that is not JSON
+                   responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422))  # 400: a body that is not JSON
 
 MAX_YAML = 1_000_000
 

@@ -40,6 +40,7 @@ reminded at the next pass (the transition files it in ``sla_repeats``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -50,6 +51,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
+from engine import observers
 from engine.delivery.channels import BROADCAST_CHANNELS
 from engine.storage.db import UtcDateTime
 from engine.delivery.fanout import fan_out
@@ -481,6 +483,7 @@ def run_pass(db: Engine, registry: FlowRegistry, *, now: datetime | None = None)
     """A scheduler pass over every live flow; one flow that fails does not stop the others (it is
     logged, and its clocks are looked at again next cycle)."""
     now = now or datetime.now(timezone.utc)
+    started = time.perf_counter()
     results = []
     for live in registry.all():
         try:
@@ -488,4 +491,5 @@ def run_pass(db: Engine, registry: FlowRegistry, *, now: datetime | None = None)
         except Exception as exc:  # noqa: BLE001 - one broken flow must not silence every other flow
             log.exception("SLA pass of flow %s failed", live.flow.name)
             results.append(PassResult(live.flow.name, failed=f"{type(exc).__name__}: {exc}"[:500]))
+    observers.report("sla_pass_seconds", time.perf_counter() - started)
     return results

@@ -45,7 +45,7 @@ def test_plan_and_apply_a_new_field_then_a_stale_plan_is_refused(tmp_path: Path)
     assert [r["revision"] for r in client.get("/api/admin/flows/sales_order/revisions", headers=admin).json()] == [2, 1]
     first = client.get("/api/admin/flows/sales_order/revisions/1", headers=admin).json()
     assert first["yaml"] == REFERENCE
-    assert client.get("/api/flows").json()[0]["revision"] == 2
+    assert client.get("/api/flows", headers=admin).json()[0]["revision"] == 2
 
 
 def test_broken_file_gives_located_problems_and_changes_nothing(tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ def test_broken_file_gives_located_problems_and_changes_nothing(tmp_path: Path) 
     assert checked["problems"][0]["line"] == 58 and "did you mean 'clerk'" in checked["problems"][0]["message"]
     res = client.post("/api/admin/flows/apply", json={"yaml": broken, "plan_hash": "x"}, headers=admin)
     assert res.status_code == 422 and res.json()["problems"]
-    assert client.get("/api/flows").json()[0]["revision"] == 1
+    assert client.get("/api/flows", headers=admin).json()[0]["revision"] == 1
 
 
 def test_simulation_over_the_holidays(tmp_path: Path) -> None:

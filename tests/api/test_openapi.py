@@ -16,7 +16,7 @@ def _resolve(doc: dict, ref: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_the_reference_flow_is_typed_in_openapi(api: Api) -> None:
-    doc = api.client.get("/openapi.json").json()
+    doc = api.get("root", "/openapi.json").json()
     schemas = doc["components"]["schemas"]
     create = schemas["SalesOrderCreateValues"]
     props = create["properties"]
@@ -58,15 +58,15 @@ def test_the_record_schema_endpoint_validates_records(api: Api) -> None:
 
 
 def test_openapi_follows_a_reload(api: Api, reference_flow_text: str) -> None:
-    before = api.client.get("/openapi.json").json()
+    before = api.get("root", "/openapi.json").json()
     assert "gift_wrap" not in before["components"]["schemas"]["SalesOrderValues"]["properties"]
     changed = reference_flow_text.replace(
         "  paid_amount:", "  gift_wrap:     {type: boolean, title: 礼品包装}\n  paid_amount:", 1)
     db, registry = api.app.state.db, api.app.state.registry  # type: ignore[attr-defined]
     registry.put(install_flow(db, load_flow_text(changed)))
-    after = api.client.get("/openapi.json").json()
+    after = api.get("root", "/openapi.json").json()
     assert after["components"]["schemas"]["SalesOrderValues"]["properties"]["gift_wrap"]["title"] == "礼品包装"
-    flows = {f["name"]: f for f in api.client.get("/api/flows").json()}
+    flows = {f["name"]: f for f in api.get("root", "/api/flows").json()}
     assert flows["sales_order"]["revision"] == 2
     rec = api.create()
     assert "gift_wrap" in rec["values"]

@@ -65,7 +65,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 
 @pytest.fixture(scope="module")
 def api_schema(target: Target):  # type: ignore[no-untyped-def]
-    return schemathesis.openapi.from_asgi("/openapi.json", target.app)
+    return schemathesis.openapi.from_asgi("/openapi.json", target.app, headers={"Authorization": f"Bearer {target.token}"})
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

@@ -109,3 +109,14 @@ def change(plan: Plan, kind: str, subject: str | None = None):  # type: ignore[n
     found = [c for c in plan.changes if c.kind == kind and (subject is None or c.subject == subject)]
     assert found, f"no {kind} change for {subject} in {[(c.kind, c.subject) for c in plan.changes]}"
     return found[0]
+
+
+def admin_headers(db) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A bearer header of a new administrator (/api/flows describes the flows only to people signed in)."""
+    import secrets
+
+    from engine.people.tokens import create_token
+    from engine.people.users import create_user
+
+    uid = create_user(db, f"admin_{secrets.token_hex(4)}", is_admin=True)
+    return {"Authorization": f"Bearer {create_token(db, uid, 'tests').secret}"}

@@ -16,7 +16,7 @@ from engine.evolve.planner import compute_plan
 from engine.storage.revisions import list_revisions, read_live
 from engine.storage.schema import history, retired_columns
 from engine.settings import Settings
-from tests.evolve.helpers import BASE, Evolving, edit
+from tests.evolve.helpers import BASE, Evolving, admin_headers, edit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,7 +80,7 @@ def test_a_killed_apply_leaves_one_whole_revision(database_url: str, tmp_path: P
         folder.mkdir()
         (folder / "orders.yaml").write_text(BASE, encoding="utf-8")
         app = create_app_on(database_url, folder)
-        flows = TestClient(app).get("/api/flows").json()
+        flows = TestClient(app).get("/api/flows", headers=admin_headers(app.state.db)).json()
         assert [(f["name"], f["revision"]) for f in flows] == [("orders", expected)]
         assert world.raw("state")[rec.id] == ("legal" if expected == 1 else "review")
         app.state.db.dispose()

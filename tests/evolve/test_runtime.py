@@ -12,7 +12,7 @@ from api.app import create_app
 from engine.evolve.runtime import FlowFolderWatcher, LiveRevisionPoller, sync_folder
 from engine.storage.registry import FlowRegistry
 from engine.settings import Settings
-from tests.evolve.helpers import BASE, Evolving, edit
+from tests.evolve.helpers import BASE, Evolving, admin_headers, edit
 
 ADD_REGION = edit(BASE, ("  note: {type: longtext}\n", "  note: {type: longtext}\n  region: {type: text}\n"))
 WITHOUT_NOTE = edit(BASE, ("  note: {type: longtext}\n", ""), ("edit: [customer, code, qty, note]", "edit: [customer, code, qty]"))
@@ -52,15 +52,16 @@ def test_at_start_a_change_that_touches_data_is_held_back(world: Evolving, tmp_p
 
 def test_the_app_reports_a_held_back_change_and_serves_the_live_revision(world: Evolving, tmp_path: Path) -> None:
     app = create_app(Settings(database_url=str(world.db.url), flows_dir=_folder(tmp_path, WITHOUT_NOTE)))
-    client = TestClient(app)
-    assert any("not applied automatically" in b for b in client.get("/health").json()["broken_flows"])
+    client = TestClient(app, headers=admin_headers(app.state.db))
+    assert any("not applied automatically" in b for b in app.state.broken_flows)
+    assert client.get("/ready").status_code == 200  # a held-back change: the live revision is served
     assert [f["revision"] for f in client.get("/api/flows").json()] == [1]
     app.state.db.dispose()
 
 
 def test_the_app_picks_up_a_revision_applied_elsewhere(world: Evolving, tmp_path: Path) -> None:
     app = create_app(Settings(database_url=str(world.db.url), flows_dir=_folder(tmp_path, BASE)))
-    client = TestClient(app)
+    client = TestClient(app, headers=admin_headers(app.state.db))
     assert [f["revision"] for f in client.get("/api/flows").json()] == [1]
     world.apply(ADD_REGION)
     deadline = time.monotonic() + 3

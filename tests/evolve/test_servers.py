@@ -15,7 +15,7 @@ import httpx
 from engine.storage.db import make_engine
 from engine.evolve import apply_flow
 from engine.language.loader import load_flow_text
-from tests.evolve.helpers import BASE, edit
+from tests.evolve.helpers import BASE, admin_headers, edit
 
 ROOT = Path(__file__).resolve().parents[2]
 ADD_REGION = edit(BASE, ("  note: {type: longtext}\n", "  note: {type: longtext}\n  region: {type: text}\n"))
@@ -70,8 +70,8 @@ def _wait_ready(proc: subprocess.Popen[bytes], base: str) -> None:
         time.sleep(0.1)
 
 
-def revision_served(base: str) -> int:
-    flows = httpx.get(f"{base}/api/flows", timeout=5).json()
+def revision_served(base: str, headers: dict[str, str]) -> int:
+    flows = httpx.get(f"{base}/api/flows", timeout=5, headers=headers).json()
     return next(f["revision"] for f in flows if f["name"] == "orders")
 
 
@@ -80,8 +80,9 @@ def test_every_server_serves_a_new_revision_without_restart(database_url: str, t
     folder.mkdir()
     (folder / "orders.yaml").write_text(BASE, encoding="utf-8")
     with servers(database_url, folder, 2) as (one, two):
-        assert revision_served(one) == revision_served(two) == 1
         db = make_engine(database_url)
+        auth = admin_headers(db)
+        assert revision_served(one, auth) == revision_served(two, auth) == 1
         try:
             apply_flow(db, load_flow_text(ADD_REGION))  # an admin applies through the CLI or another server
         finally:
@@ -90,7 +91,7 @@ def test_every_server_serves_a_new_revision_without_restart(database_url: str, t
         seen: dict[str, float] = {}
         while len(seen) < 2 and time.monotonic() - applied_at < SLACK:
             for base in (one, two):
-                if base not in seen and revision_served(base) == 2:
+                if base not in seen and revision_served(base, auth) == 2:
                     seen[base] = time.monotonic() - applied_at
             time.sleep(0.05)
         assert set(seen) == {one, two}, f"still serving revision 1 after {SLACK} s"

@@ -175,7 +175,7 @@ def test_the_api_creates_it_lists_by_it_and_openapi_describes_it(app: FastAPI) -
     assert topics(**{"share.lte": "50 %"}, sort="-share") == ["mid", "low"]
     assert client.get(url, params={"share": "lots"}, headers=auth).status_code == 422
 
-    doc = client.get("/openapi.json").json()
+    doc = client.get("/openapi.json", headers=auth).json()
     share = doc["components"]["schemas"]["SurveyValues"]["properties"]["share"]
     value = next(s for s in share.get("anyOf", [share]) if s.get("type") == "integer")  # nullable on reads
     assert value["maximum"] == 100 and value["x-unit"] == "%" and share["title"] == "Share"

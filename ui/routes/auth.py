@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from engine.records.errors import Unauthenticated
-from api.public import throttle_key
+from api.public import client_of, refuse_throttled, security_event, sign_in_checks
 from engine.people.sessions import LIFETIME, LoginThrottle, end_session, login
 from ui.auth import (
     PRE_COOKIE, SESSION_COOKIE, Page, checked_page, new_pre_token, pre_token_ok, safe_next, session_cache_key,
@@ -26,17 +26,9 @@ MAX_PASSWORD = 1024
 
 
 def _throttles(request: Request, username: str) -> tuple[tuple[LoginThrottle, str], ...]:
-    """(throttle, key) pairs checked before a sign-in: the API's (user name and address, shared by both
-    doors, so guesses cannot alternate between them) and one per address (30 failures per 5 minutes)."""
-    state = request.app.state
-    if getattr(state, "ui_addr_throttle", None) is None:
-        state.ui_addr_throttle = LoginThrottle(limit=30, window=300.0)
-    return ((services(request).throttle, throttle_key(request, username)),
-            (state.ui_addr_throttle, f"ip:{_client(request)}"))
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "-"
+    """(throttle, key) pairs checked before a sign-in: the API's, shared by both doors so that guesses cannot
+    alternate between them (per user name and address, and per address: api/routers/auth.py)."""
+    return sign_in_checks(services(request), request, username)
 
 
 def _secure(request: Request) -> bool:
@@ -73,6 +65,7 @@ def login_submit(request: Request, username: Annotated[str, Form()] = "", passwo
     checks = _throttles(request, username)
     wait = max(t.retry_after(k) for t, k in checks)
     if wait > 0:
+        refuse_throttled(request, username, wait)
         return _login_page(request, next_url=next_url, username=username, status=429,
                            error=_("Too many failed sign-ins. Try again in {n} seconds.", n=int(wait) + 1))
     try:
@@ -80,6 +73,7 @@ def login_submit(request: Request, username: Annotated[str, Form()] = "", passwo
     except Unauthenticated:
         for t, k in checks:
             t.failed(k)
+        security_event("sign_in_failed", "sign-in failed", client=client_of(request), username=username)
         return _login_page(request, next_url=next_url, username=username, status=401,
                            error=_("Wrong user name or password."))
     checks[0][0].succeeded(checks[0][1])
