@@ -33,6 +33,7 @@ from engine.records.transitions import (
     decide_transition, find_transition, to_db, to_json, transition_options, user_errors, values_from_row,
 )
 from engine.people.users import assignable_problem
+from engine.records.unique_words import unnamed_unique_error
 from engine.files.attach import FilePlan, file_field_names, plan_files
 from engine.records.ownership import owner_check
 from engine.storage.executor import WriteExecutor, WriteTransaction
@@ -159,7 +160,7 @@ class Records:
         entry = plan_entry(flow, initial, data, {}, now, creator_id=actor.id)
         with self.executor.transaction() as tx:
             conn = tx.conn
-            user_errors(flow, given, partial(assignable_problem, conn), errors)
+            user_errors(flow, given, partial(assignable_problem, conn, roles=flow.spec.roles, language=flow.spec.language), errors)
             if errors:
                 raise ValidationFailed(errors, invalid_values(flow, errors))
             attached = plan_files(conn, flow, None, actor.id, {}, data, file_field_names(flow))
@@ -194,7 +195,7 @@ class Records:
             if f.unique and name in text:
                 errors: dict[str, str] = {name: Message("unique", "this value is already used by another record")}
                 return ValidationFailed(errors, invalid_values(flow, errors))
-        return ValidationFailed({"record": Message("unique", "a unique value is already used by another record")})
+        return unnamed_unique_error(flow)
 
     # --- writing a decided change (the apply step) -------------------------------------------------
 
@@ -272,7 +273,8 @@ class Records:
             row = self._load_for_write(tx, live, record_id)
             change = decide_edit(flow, row=row, before=values_from_row(flow, row), actor=actor, given=values,
                                  comment=comment, expected_version=expected_version, now=now,
-                                 check_user=partial(assignable_problem, conn), owner_check=owner_check(conn, flow, actor))
+                                 check_user=partial(assignable_problem, conn, roles=flow.spec.roles, language=flow.spec.language),
+                                 owner_check=owner_check(conn, flow, actor))
             if change is None:
                 return self.row_to_record(live, row)
             if isinstance(change, Refusal):
@@ -306,7 +308,7 @@ class Records:
             change = decide_transition(
                 flow, t, name, row=row, before=values_from_row(flow, row), actor=actor, given=values,
                 comment=comment, expected_version=expected_version, now=now, revision=live.revision,
-                check_user=partial(assignable_problem, conn) if values else None,
+                check_user=partial(assignable_problem, conn, roles=flow.spec.roles, language=flow.spec.language) if values else None,
                 owner_check=owner_check(conn, flow, actor))
             if isinstance(change, Refusal):
                 raise change.error

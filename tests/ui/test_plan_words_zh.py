@@ -85,3 +85,33 @@ def test_plan_parts_for_each_reader() -> None:
     assert translate_message(zh, msg) == "增加 单行文本、“数量”" and translate_message(en, msg) == "+ text, 'Quantity'"
     described = type_words(TextField(type="text", max_length=12))
     assert described == "text (at most 12 characters)" and translate_message(zh, described) == "单行文本（最多 12 个字符）"
+
+
+def test_a_chinese_admin_sees_the_flow_files_meaning_problems_in_chinese(app: FastAPI) -> None:
+    wrong = FLOW.replace('compute: "quantity * unit_price"}', 'compute: "quantity * unit_price", required: true}')
+    assert wrong != FLOW
+    zh, csrf = sign_in(app, "admin", lang="zh-CN")
+    res = zh.post(f"{EDIT}/validate", data={"yaml": wrong}, headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+    line = wrong.splitlines().index(next(x for x in wrong.splitlines() if "required: true}" in x and "amount" in x)) + 1
+    assert res.status_code == 200
+    assert re.search(rf">{line}:\d+</a>: 字段“amount”是计算字段，不能设为必填", html.unescape(res.text)), res.text
+    assert "is computed" not in res.text
+    en, csrf = sign_in(app, "admin")
+    res = en.post(f"{EDIT}/validate", data={"yaml": wrong}, headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+    assert "field &#39;amount&#39; is computed; it cannot be required" in res.text
+
+
+def test_an_assignment_error_names_the_person_and_the_role_by_title(app: FastAPI) -> None:
+    from engine.language.loader import load_flow_text
+    from engine.people.users import assignable_problem, load_actor
+
+    flow = load_flow_text(FLOW)
+    clerk = load_actor(app.state.db, username="clerk1")
+    with app.state.db.connect() as conn:
+        problem = assignable_problem(conn, clerk.id, "production", roles=flow.spec.roles, language=flow.spec.language)
+        nobody = assignable_problem(conn, 999999, None)
+        assert assignable_problem(conn, clerk.id, "clerk", roles=flow.spec.roles) is None
+    assert problem == "Clara Clerk is not an active member of role '生产部'" and str(clerk.id) not in problem
+    assert translate_message(Translator("zh-CN"), problem) == "Clara Clerk不是角色“生产部”的在职成员"
+    assert nobody == "an unknown user (#999999) is not an active user"
+    assert translate_message(Translator("zh-CN"), nobody) == "未知用户（#999999）不是在职用户"
