@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .message_parts import Joined
 from .messages import Message
 
 
@@ -21,6 +22,8 @@ def message_in(message: str, lang: str | None) -> str:
 def _param(value: Any, lang: str | None) -> Any:
     if isinstance(value, Message):
         return message_in(value, lang)
+    if isinstance(value, Joined):
+        return value.render(lambda part: str(_param(part, lang)), lang)
     if hasattr(value, "for_reader"):
         return value.for_reader(lang)
     return value

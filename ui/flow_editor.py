@@ -20,7 +20,7 @@ from engine.language.loader import MAX_FLOW_BYTES, load_flow_text
 from engine.language.problems import FlowLoadError
 from engine.storage.registry import FlowRegistry
 from ui.i18n.problem_words import translate_problem
-from ui.i18n import N_
+from ui.i18n import N_, translate_message
 from ui.values import Gettext
 
 SOURCE = "<editor>"
@@ -137,7 +137,8 @@ class PlanView:
 
 def _change_view(c: Change, _: Gettext) -> ChangeView:
     title = _("Values that would not convert") if c.kind == "type_refused" else _("Examples")
-    return ChangeView(c.effect, _(EFFECT_LABELS[c.effect]), c.text, c.count, c.examples, title,
+    return ChangeView(c.effect, _(EFFECT_LABELS[c.effect]), translate_message(_, c.text), c.count,
+                      tuple(translate_message(_, e) for e in c.examples), title,
                       duration_text(c.seconds, _) if c.seconds is not None else None, c.confirm)
 
 

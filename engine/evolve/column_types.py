@@ -28,6 +28,7 @@ from sqlalchemy.types import JSON, String, TypeEngine
 
 from forms import FieldSpecBase, FieldValueError
 from forms.base import column_family
+from forms.messages import Message
 from forms.number_fields import ExactDecimal
 
 Strategy = Literal["none", "alter", "rewrite"]
@@ -147,5 +148,6 @@ def check_values(conn: Connection, table_name: str, name: str, type_: TypeEngine
                 failed += 1
                 if len(examples) < MAX_EXAMPLES:
                     reason = exc.message if isinstance(exc, FieldValueError) else str(exc)
-                    examples.append(f"record #{record_id}: {_show(value)} — {reason}")
+                    examples.append(Message("plan.value_example", "record #{id}: {value} — {reason}",
+                                            id=record_id, value=_show(value), reason=reason))
     return ValueCheck(checked, failed, tuple(examples))

@@ -7,14 +7,13 @@ from typing import Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 
-from forms.local_text import pick
+from forms.message_parts import Label, plural
 from engine.evolve.model import Area, Change, Effect, Step
 from engine.evolve.table_facts import TableFacts, count_rows, count_values
 from engine.language.flow import CompiledFlow
 
 
-def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+__all__ = ["PlanContext", "plural"]
 
 
 @dataclass
@@ -61,14 +60,18 @@ class PlanContext:
         if step.key() not in {s.key() for s in self.steps}:
             self.steps.append(step)
 
-    def field_label(self, name: str, flow: CompiledFlow | None = None) -> str:
+    def field_label(self, name: str, flow: CompiledFlow | None = None) -> Label:
+        """The field for people: `'Customer' (customer)` as plain text, its title alone on a page."""
         flow = flow or self.flow
         spec = flow.fields.get(name)
-        title = pick(spec.title, None, flow.spec.language) if spec is not None else None
-        return f"'{title}' ({name})" if title and title != name else f"'{name}'"
+        return Label(name, spec.title if spec is not None else None, flow.spec.language)
 
-    def state_label(self, name: str, flow: CompiledFlow | None = None) -> str:
+    def state_label(self, name: str, flow: CompiledFlow | None = None) -> Label:
         flow = flow or self.flow
         st = flow.spec.states.get(name)
-        title = pick(st.title, None, flow.spec.language) if st is not None else None
-        return f"'{title}' ({name})" if title and title != name else f"'{name}'"
+        return Label(name, st.title if st is not None else None, flow.spec.language)
+
+    def role_label(self, name: str, flow: CompiledFlow | None = None) -> Label:
+        flow = flow or self.flow
+        role = flow.spec.roles.get(name)
+        return Label(name, role.title if role is not None else None, flow.spec.language)

@@ -7,11 +7,14 @@ back, or a field says `renamed_from:` that name, the values are visible again.
 from __future__ import annotations
 
 from forms.local_text import pick
+from forms.message_parts import Count, Label
+from forms.messages import Message
 from engine.evolve.column_types import (
-    check_values, converter, describe, read_type, strategy_for, type_key, value_rules,
+    check_values, converter, read_type, strategy_for, type_key, value_rules,
 )
-from engine.evolve.context import PlanContext, plural
-from engine.evolve.estimates import rewrite_seconds, describe_seconds
+from engine.evolve.context import PlanContext
+from engine.evolve.estimates import rewrite_seconds
+from engine.evolve.plan_words import seconds_words, type_words
 from engine.evolve.schema_steps import ConvertColumn, RenameColumn, RestoreColumn, RetireColumn
 from forms import FieldSpecBase
 
@@ -31,8 +34,8 @@ def plan_fields(ctx: PlanContext) -> None:
             source = None  # two fields of the new file cannot share one column
         if source is None:
             ctx.change("fields", "field_added", name,
-                       f"New field {ctx.field_label(name)}, {describe(new)}: a new empty column; "
-                       "existing records have no value yet")
+                       Message("plan.field_added", "New field {field}, {type}: a new empty column; "
+                               "existing records have no value yet", field=ctx.field_label(name), type=type_words(new)))
             continue
         consumed.add(source)
         was_live = source in old_fields
@@ -42,8 +45,8 @@ def plan_fields(ctx: PlanContext) -> None:
         elif not was_live:
             n = ctx.values_in(name)
             ctx.change("fields", "field_restored", name,
-                       f"Field {ctx.field_label(name)} comes back: its {plural(n, 'kept value')} "
-                       "are visible again", "data", count=n)
+                       Message("plan.field_restored", "Field {field} comes back: its {values} are visible again",
+                               field=ctx.field_label(name), values=Count(n, "kept value")), "data", count=n)
             if name in facts.retired:
                 ctx.step(RestoreColumn(ctx.flow.name, name))
         _plan_type(ctx, name, source, old_spec, new)
@@ -56,8 +59,9 @@ def plan_fields(ctx: PlanContext) -> None:
         if col in old_fields:
             n = ctx.values_in(col)
             ctx.change("fields", "field_retired", col,
-                       f"Field {ctx.field_label(col, ctx.old)} is removed from the form: its column and "
-                       f"{plural(n, 'stored value')} are kept, hidden, and come back if the field returns",
+                       Message("plan.field_retired", "Field {field} is removed from the form: its column and "
+                               "{values} are kept, hidden, and come back if the field returns",
+                               field=ctx.field_label(col, ctx.old), values=Count(n, "stored value")),
                        "data", count=n)
             ctx.step(RetireColumn(ctx.flow.name, col, old_fields[col]))
 
@@ -70,8 +74,9 @@ def _source_column(ctx: PlanContext, name: str, new: FieldSpecBase, present: set
     if name in present:
         if rename_possible and old_name in old_fields and name not in old_fields:
             ctx.change("fields", "rename_conflict", name,
-                       f"Field {ctx.field_label(name)} is renamed from '{old_name}', but the table also holds "
-                       f"kept values of an earlier field '{name}': choose another name for the field", "refused")
+                       Message("plan.rename_conflict", "Field {field} is renamed from {old}, but the table also holds "
+                               "kept values of an earlier field '{name}': choose another name for the field",
+                               field=ctx.field_label(name), old=_old_label(ctx, old_name), name=name), "refused")
         return name
     if rename_possible:
         return old_name
@@ -101,14 +106,16 @@ def _rename(ctx: PlanContext, name: str, source: str, was_live: bool) -> None:
     ctx.step(RenameColumn(ctx.table_name, source, name))
     if was_live:
         ctx.change("fields", "field_renamed", name,
-                   f"Field '{source}' is renamed to {ctx.field_label(name)}: its "
-                   f"{plural(n, 'value')} stay with their records", "data", count=n)
+                   Message("plan.field_renamed", "Field {old} is renamed to {field}: its {values} stay with their records",
+                           old=_old_label(ctx, source), field=ctx.field_label(name), values=Count(n, "value")),
+                   "data", count=n)
         if source in ctx.facts.retired:
             ctx.step(RestoreColumn(ctx.flow.name, source))
     else:
         ctx.change("fields", "field_restored", name,
-                   f"Field {ctx.field_label(name)} takes over the kept values of the removed field '{source}' "
-                   f"({plural(n, 'value')})", "data", count=n)
+                   Message("plan.field_takes_over", "Field {field} takes over the kept values of the removed field {old} "
+                           "({values})", field=ctx.field_label(name), old=_old_label(ctx, source), values=Count(n, "value")),
+                   "data", count=n)
         ctx.step(RestoreColumn(ctx.flow.name, source))
 
 
@@ -119,8 +126,9 @@ def _plan_type(ctx: PlanContext, name: str, source: str, old: FieldSpecBase | No
     if old is None:
         if strategy_for(reflected, new, dialect) != "none":
             ctx.change("fields", "unknown_column", name,
-                       f"Column '{source}' holds values of an earlier field whose type was not recorded "
-                       f"({reflected}); they cannot be read as {describe(new)}: give the field another name",
+                       Message("plan.unknown_column", "Column '{column}' holds values of an earlier field whose type was "
+                               "not recorded ({stored}); they cannot be read as {type}: give the field another name",
+                               column=source, stored=str(reflected), type=type_words(new)),
                        "refused")
         return
     type_changed = type_key(old) != type_key(new)
@@ -132,49 +140,70 @@ def _plan_type(ctx: PlanContext, name: str, source: str, old: FieldSpecBase | No
     examples = check.examples
     if type_changed:
         strategy = strategy_for(old_type, new, dialect, old)
-        what = f"Field {label} changes from {describe(old)} to {describe(new)}"
+        types = {"field": label, "old": type_words(old), "new": type_words(new)}
         if check.failed:
             ctx.change("fields", "type_refused", name,
-                       f"{what}, but {plural(check.failed, 'stored value')} would not convert (of {check.checked:,}); "
-                       "the change is refused until these records are corrected or the field keeps a type "
-                       "that fits them", "refused", count=check.failed, examples=examples)
+                       Message("plan.type_refused", "Field {field} changes from {old} to {new}, but {failed} would not "
+                               "convert (of {checked:,}); the change is refused until these records are corrected or "
+                               "the field keeps a type that fits them",
+                               **types, failed=Count(check.failed, "stored value"), checked=check.checked),
+                       "refused", count=check.failed, examples=examples)
             return
+        values = Count(check.checked, "stored value")
         if strategy == "rewrite":
             seconds = rewrite_seconds(ctx.dialect, check.checked)
             ctx.change("fields", "type_changed", name,
-                       f"{what}: all {plural(check.checked, 'stored value')} convert and are rewritten "
-                       f"({describe_seconds(seconds)})", "data", count=check.checked, seconds=seconds)
+                       Message("plan.type_rewritten", "Field {field} changes from {old} to {new}: all {values} convert "
+                               "and are rewritten ({duration})", **types, values=values, duration=seconds_words(seconds)),
+                       "data", count=check.checked, seconds=seconds)
         else:
             ctx.change("fields", "type_changed", name,
-                       f"{what}: all {plural(check.checked, 'stored value')} fit as they are", "safe",
-                       count=check.checked)
+                       Message("plan.type_fits", "Field {field} changes from {old} to {new}: all {values} fit as they are",
+                               **types, values=values), "safe", count=check.checked)
         if strategy != "none":
             ctx.converted.add(name)
             ctx.step(ConvertColumn(ctx.table_name, name, old, old_type, new, strategy))
         return
     if check.failed:
         ctx.change("fields", "rules_changed", name,
-                   f"Field {label} has new rules that {plural(check.failed, 'stored value')} do not meet; "
-                   "they are kept, and whoever next changes them must correct them", "data",
+                   Message("plan.rules_unmet", "Field {field} has new rules that {values} do not meet; "
+                           "they are kept, and whoever next changes them must correct them",
+                           field=label, values=Count(check.failed, "stored value")), "data",
                    count=check.failed, examples=examples)
     else:
-        ctx.change("fields", "rules_changed", name, f"Field {label} has new rules; every stored value meets them")
+        ctx.change("fields", "rules_changed", name,
+                   Message("plan.rules_met", "Field {field} has new rules; every stored value meets them", field=label))
 
 
 def _plan_presentation(ctx: PlanContext, name: str, source: str, old: FieldSpecBase, new: FieldSpecBase) -> None:
     label = ctx.field_label(name)
     if old.title != new.title:
-        shown = pick(new.title, None, ctx.flow.spec.language) or name
-        ctx.change("fields", "field_title", name, f"Field '{name}' is now labelled '{shown}'")
+        ctx.change("fields", "field_title", name,
+                   Message("plan.field_title", "Field {old} is now labelled {new}",
+                           old=Label(name, old.title, ctx.old.spec.language if ctx.old else None, plain=f"'{name}'"),
+                           new=Label(name, new.title, ctx.flow.spec.language,
+                                     plain=f"'{pick(new.title, None, ctx.flow.spec.language) or name}'")))
     if new.required and not old.required:
         # Before the apply the values are still in `source` (the column a rename takes over).
         missing = ctx.rows() - ctx.values_in(source) if ctx.facts.exists else 0
-        extra = f": {plural(missing, 'record')} have no value yet and must get one when next saved" if missing else ""
-        ctx.change("fields", "field_required", name, f"Field {label} becomes required{extra}")
+        ctx.change("fields", "field_required", name, Message(
+            "plan.field_required_missing", "Field {field} becomes required: {records} have no value yet and must get "
+            "one when next saved", field=label, records=Count(missing, "record")) if missing else Message(
+            "plan.field_required", "Field {field} becomes required", field=label))
     elif old.required and not new.required:
-        ctx.change("fields", "field_required", name, f"Field {label} is no longer required")
+        ctx.change("fields", "field_required", name,
+                   Message("plan.field_optional", "Field {field} is no longer required", field=label))
     if old.compute != new.compute:
         ctx.change("fields", "field_compute", name,
-                   f"Field {label} gets a new formula; stored values are recomputed when each record is next saved")
+                   Message("plan.field_compute", "Field {field} gets a new formula; stored values are recomputed when "
+                           "each record is next saved", field=label))
     if old.default != new.default:
-        ctx.change("fields", "field_default", name, f"Field {label}: new records start with a different value")
+        ctx.change("fields", "field_default", name,
+                   Message("plan.field_default", "Field {field}: new records start with a different value", field=label))
+
+
+def _old_label(ctx: PlanContext, column: str) -> Label:
+    """A field of the live file (or a removed one) by its old name: its title there when it had one."""
+    old = (ctx.old.fields.get(column) if ctx.old else None) or ctx.facts.retired.get(column)
+    return Label(column, old.title if old is not None else None, ctx.old.spec.language if ctx.old else None,
+                 plain=f"'{column}'")

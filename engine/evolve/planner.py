@@ -8,7 +8,9 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from engine.sla.calendar import CalendarSpec
-from engine.evolve.context import PlanContext, plural
+from forms.message_parts import Count
+from forms.messages import Message
+from engine.evolve.context import PlanContext
 from engine.evolve.fields_plan import plan_fields
 from engine.evolve.lookalikes import plan_choices, plan_lookalikes
 from engine.evolve.model import AREAS, Plan, Step
@@ -60,16 +62,17 @@ def compute_plan(conn: Connection, flow: CompiledFlow,
                       rename_history=rename_history(conn, flow.name) if base is not None else [])
     if flow.table_name in engine_metadata.tables:
         ctx.change("flow", "reserved_name", flow.name,
-                   f"A flow named '{flow.name}' would use the table {flow.table_name} of the engine itself; "
-                   "choose another flow name", "refused")
+                   Message("plan.reserved_name", "A flow named '{flow}' would use the table {table} of the engine "
+                           "itself; choose another flow name", flow=flow.name, table=flow.table_name), "refused")
     elif base is None:
         ctx.change("flow", "flow_created", flow.name,
-                   f"New flow '{flow.name}' with {plural(len(flow.fields), 'field')}, "
-                   f"{plural(len(flow.spec.states), 'state')} and {plural(len(flow.spec.transitions), 'transition')}")
+                   Message("plan.flow_created", "New flow '{flow}' with {fields}, {states} and {transitions}",
+                           flow=flow.name, fields=Count(len(flow.fields), "field"), states=Count(len(flow.spec.states), "state"),
+                           transitions=Count(len(flow.spec.transitions), "transition")))
     elif unreadable:
         ctx.change("flow", "live_unreadable", flow.name,
-                   f"The live revision {base.revision} no longer loads ({unreadable[0]}); the plan compares the "
-                   "file with the table only", "data")
+                   Message("plan.live_unreadable", "The live revision {revision} no longer loads ({problem}); the plan "
+                           "compares the file with the table only", revision=base.revision, problem=unreadable[0]), "data")
     if not ctx.changes or ctx.changes[-1].effect != "refused":
         plan_fields(ctx)
         plan_row_tables(ctx)  # the child tables of table fields (line items)
@@ -81,7 +84,8 @@ def compute_plan(conn: Connection, flow: CompiledFlow,
         plan_rules(ctx)
         plan_sla(ctx)
     if base is not None and base.sha256 != flow.sha256 and not ctx.changes:
-        ctx.change("flow", "text_only", flow.name, "Only comments, titles or layout of the file change")
+        ctx.change("flow", "text_only", flow.name,
+                   Message("plan.text_only", "Only comments, titles or layout of the file change"))
     changes = sorted(ctx.changes, key=lambda c: AREAS.index(c.area))
     plan = Plan(flow=flow.name, source=flow.source, sha256=flow.sha256,
                 base_revision=base.revision if base else None, base_sha256=base.sha256 if base else None,

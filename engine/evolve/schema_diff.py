@@ -18,8 +18,11 @@ from sqlalchemy import Column, Index, MetaData, Table, text
 from sqlalchemy.engine import Connection
 
 from engine.evolve.column_types import ignore_text_lengths_on_sqlite
-from engine.evolve.context import PlanContext, plural
-from engine.evolve.estimates import describe_seconds, index_seconds
+from forms.message_parts import Count, Joined
+from forms.messages import Message
+from engine.evolve.context import PlanContext
+from engine.evolve.estimates import index_seconds
+from engine.evolve.plan_words import seconds_words
 from engine.evolve.schema_steps import AddColumn, CreateIndex, CreateTable, DropIndex
 from engine.evolve.table_facts import quoted
 from engine.language.flow import CompiledFlow
@@ -69,18 +72,21 @@ def plan_schema(ctx: PlanContext) -> Table:
         if kind == "add_table":
             ctx.step(CreateTable(table))
             ctx.change("flow", "table_created", table.name,
-                       f"A new table {table.name} is created with a column for each of the "
-                       f"{plural(len(ctx.flow.fields), 'field')}")
+                       Message("plan.table_created", "A new table {table} is created with a column for each of the "
+                               "{fields}", table=table.name, fields=Count(len(ctx.flow.fields), "field")))
         elif kind == "add_column":
             col: Column[Any] = diff[3]
             if col.name not in ctx.renamed_columns:
                 ctx.step(AddColumn(table.name, col.name, col.type))
                 if col.name not in ctx.flow.fields:
-                    ctx.change("flow", "system_column", col.name, f"The engine adds its column {col.name} to the table")
+                    ctx.change("flow", "system_column", col.name,
+                               Message("plan.system_column", "The engine adds its column {column} to the table",
+                                       column=col.name))
         elif kind == "remove_column":
             col = diff[3]
             if col.name not in renamed_from:  # cannot happen: every existing column is in the target
-                ctx.change("fields", "unexpected", col.name, f"column {col.name} would be dropped", "refused")
+                ctx.change("fields", "unexpected", col.name,
+                           Message("plan.column_dropped", "column {column} would be dropped", column=col.name), "refused")
         elif kind == "add_index":
             _add_index(ctx, diff[1])
         elif kind == "remove_index":
@@ -89,16 +95,19 @@ def plan_schema(ctx: PlanContext) -> Table:
             implied = {c.name for c in index.columns} & (renamed_from | set(ctx.kept_columns))
             if not implied and not any(d[0] == "add_index" and d[1].name == index.name for d in diffs):
                 ctx.change("indexes", "index_dropped", str(index.name),
-                           f"The index {index.name} ({', '.join(c.name for c in index.columns)}) is dropped")
+                           Message("plan.index_dropped", "The index {index} ({columns}) is dropped", index=str(index.name),
+                                   columns=Joined.from_parts(c.name for c in index.columns)))
         elif kind == "modify_type":
             column_name = diff[3]
             if column_name not in ctx.converted and not _settled(ctx, column_name):
                 ctx.change("fields", "unexpected", column_name,
-                           f"Column {column_name} has type {diff[5]} in the database where {diff[6]} is needed, "
-                           "and no field change explains it; the table was changed by hand", "refused")
+                           Message("plan.column_type_by_hand", "Column {column} has type {found} in the database where "
+                                   "{needed} is needed, and no field change explains it; the table was changed by hand",
+                                   column=column_name, found=str(diff[5]), needed=str(diff[6])), "refused")
         else:
             ctx.change("flow", "unexpected", table.name,
-                       f"The table differs from what the engine expects ({kind}); it was changed by hand", "refused")
+                       Message("plan.table_by_hand", "The table differs from what the engine expects ({kind}); it was "
+                               "changed by hand", kind=kind), "refused")
     _rebuild_indexes_of_converted(ctx, table)
     return table
 
@@ -118,14 +127,18 @@ def _add_index(ctx: PlanContext, index: Index) -> None:
         dupes, examples = _duplicates(ctx, field)
         if dupes:
             ctx.change("indexes", "unique_refused", field,
-                       f"Field {ctx.field_label(field)} becomes unique, but {plural(dupes, 'value')} are used by "
-                       "more than one record; make them distinct first", "refused", count=dupes, examples=examples)
+                       Message("plan.unique_refused", "Field {field} becomes unique, but {values} are used by more "
+                               "than one record; make them distinct first", field=ctx.field_label(field),
+                               values=Count(dupes, "value")), "refused", count=dupes, examples=examples)
             return
-    what = "a unique index" if index.unique else "an index"
-    on = ctx.field_label(field) if field in ctx.flow.fields else f"{', '.join(cols)} (the engine's {index.name})"
-    ctx.change("indexes", "index_added", field,
-               f"{what[0].upper()}{what[1:]} on {on} is built over {plural(rows, 'record')}: "
-               f"{describe_seconds(seconds)}; writes to this flow wait meanwhile", count=rows, seconds=seconds)
+    on = ctx.field_label(field) if field in ctx.flow.fields else Message(
+        "plan.engine_index", "{columns} (the engine's {index})", columns=Joined.from_parts(cols), index=str(index.name))
+    words = {"on": on, "records": Count(rows, "record"), "duration": seconds_words(seconds)}
+    ctx.change("indexes", "index_added", field, Message(
+        "plan.unique_index_added", "A unique index on {on} is built over {records}: {duration}; writes to this flow "
+        "wait meanwhile", **words) if index.unique else Message(
+        "plan.index_added", "An index on {on} is built over {records}: {duration}; writes to this flow wait meanwhile",
+        **words), count=rows, seconds=seconds)
 
 
 def _duplicates(ctx: PlanContext, column_name: str) -> tuple[int, tuple[str, ...]]:
@@ -135,7 +148,8 @@ def _duplicates(ctx: PlanContext, column_name: str) -> tuple[int, tuple[str, ...
     c, t = quoted(ctx.conn, source), quoted(ctx.conn, ctx.table_name)
     q = f"SELECT {c}, count(*) FROM {t} WHERE {c} IS NOT NULL GROUP BY {c} HAVING count(*) > 1 ORDER BY count(*) DESC"
     rows = ctx.conn.execute(text(q)).all()
-    examples = tuple(f"'{v}' is used by {n} records" for v, n in rows[:MAX_DUPLICATE_EXAMPLES])
+    examples = tuple(Message("plan.duplicate_value", "'{value}' is used by {n} records", value=str(v), n=int(n))
+                     for v, n in rows[:MAX_DUPLICATE_EXAMPLES])
     return len(rows), examples
 
 

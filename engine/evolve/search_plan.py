@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from engine.storage import search_index
 from engine.evolve import schema_steps
-from engine.evolve.context import PlanContext, plural
-from engine.evolve.estimates import describe_seconds
+from forms.message_parts import Count, Joined
+from forms.messages import Message
+from engine.evolve.context import PlanContext
+from engine.evolve.plan_words import seconds_words
 from engine.evolve.model import ApplyContext, Step
 
 # Seconds per row and searchable column to build the index (bench/ui_pages.py, 1,000,000 records).
@@ -74,13 +76,15 @@ def plan_search(ctx: PlanContext) -> None:
     if not wanted:
         if existing:
             ctx.change("indexes", "search_index_dropped", ctx.table_name,
-                       "The text search index is dropped: no field is searchable any more")
+                       Message("plan.search_index_dropped", "The text search index is dropped: no field is searchable any more"))
         return
     ctx.step(CreateSearchIndex(ctx.table_name, columns))
     rows = ctx.rows()
     seconds = rows * len(columns) * SEARCH_INDEX_SECONDS_PER_ROW.get(ctx.dialect, 8e-6)
-    labels = ", ".join(ctx.field_label(c) for c in columns)
-    verb = "rebuilt" if existing else "built"
-    ctx.change("indexes", "search_index_built", ctx.table_name,
-               f"The text search index over {labels} is {verb} over {plural(rows, 'record')}: "
-               f"{describe_seconds(seconds)}; writes to this flow wait meanwhile", count=rows, seconds=seconds)
+    words = {"fields": Joined.from_parts(ctx.field_label(c) for c in columns), "records": Count(rows, "record"),
+             "duration": seconds_words(seconds)}
+    ctx.change("indexes", "search_index_built", ctx.table_name, Message(
+        "plan.search_index_rebuilt", "The text search index over {fields} is rebuilt over {records}: {duration}; "
+        "writes to this flow wait meanwhile", **words) if existing else Message(
+        "plan.search_index_built", "The text search index over {fields} is built over {records}: {duration}; "
+        "writes to this flow wait meanwhile", **words), count=rows, seconds=seconds)

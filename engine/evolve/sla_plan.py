@@ -14,7 +14,9 @@ from sqlalchemy import and_, func, select
 
 from engine.sla.calendar import BusinessCalendar
 from engine.evolve.clock_shifts import clock_moves
-from engine.evolve.context import PlanContext, plural
+from forms.message_parts import Count
+from forms.messages import Message
+from engine.evolve.context import PlanContext
 from engine.evolve.record_steps import ClockChange
 from engine.language.flow import CompiledFlow
 from engine.storage.tables import build_flow_table
@@ -35,9 +37,13 @@ def clock_signature(flow: CompiledFlow, state: str) -> tuple[Any, ...] | None:
 def _describe(flow: CompiledFlow, state: str) -> str:
     sla = flow.spec.states[state].sla
     if sla is None:
-        return "no clock"
-    text = f"due {sla.due}" + (f", warn {sla.warn}" if sla.warn else "")
-    return text + (" (wall time)" if sla.clock == "elapsed" else " (working time)")
+        return Message("plan.no_clock", "no clock")
+    clock = (Message("plan.wall_time", "wall time") if sla.clock == "elapsed"
+             else Message("plan.working_time", "working time"))
+    if sla.warn:
+        return Message("plan.sla_due_warn", "due {due}, warn {warn} ({clock})", due=str(sla.due), warn=str(sla.warn),
+                       clock=clock)
+    return Message("plan.sla_due", "due {due} ({clock})", due=str(sla.due), clock=clock)
 
 
 def _count(ctx: PlanContext, where: Any) -> int:
@@ -45,7 +51,7 @@ def _count(ctx: PlanContext, where: Any) -> int:
 
 
 def _recompute_or_keep(ctx: PlanContext, name: str, count: int, recompute: bool, clock: ClockChange,
-                       recomputed: tuple[str, str], kept: tuple[str, str]) -> None:
+                       recomputed: tuple[str, Message], kept: tuple[str, Message]) -> None:
     """`recomputed` (kind, text) with its step when the file says recompute and records are concerned, else `kept`."""
     if recompute and count:
         ctx.step(clock)
@@ -66,10 +72,11 @@ def plan_sla(ctx: PlanContext) -> None:
         if old_sig == new_sig:
             continue
         running = _count(ctx, t.c.sla_state == before) if t is not None else 0
-        what = (f"The SLA of state {ctx.state_label(name)} changes from {_describe(ctx.old, before)} "
-                f"to {_describe(ctx.flow, name)}")
+        what = {"state": ctx.state_label(name), "old": _describe(ctx.old, before), "new": _describe(ctx.flow, name)}
         if new_sig is None:
-            ctx.change("sla", "sla_removed", name, f"{what}: {plural(running, 'running clock')} stop",
+            ctx.change("sla", "sla_removed", name,
+                       Message("plan.sla_removed", "The SLA of state {state} changes from {old} to {new}: {clocks} stop",
+                               **what, clocks=Count(running, "running clock")),
                        "data" if running else "safe", count=running)
             if running:
                 ctx.step(ClockChange(name, "stop"))
@@ -79,17 +86,21 @@ def plan_sla(ctx: PlanContext) -> None:
             waiting = _count(ctx, and_(t.c.state == before, t.c.sla_state.is_(None))) if t is not None else 0
             _recompute_or_keep(
                 ctx, name, waiting, recompute, ClockChange(name, "start"),
-                ("sla_added", f"{what}: the {plural(waiting, 'record')} already in it get a clock starting now "
-                              "(on_change: recompute)"),
-                ("sla_added", f"{what}: records entering it from now on get a clock; the "
-                              f"{plural(waiting, 'record')} already in it keep running without one (on_change: keep)"))
+                ("sla_added", Message("plan.sla_added_recompute", "The SLA of state {state} changes from {old} to "
+                                      "{new}: the {records} already in it get a clock starting now (on_change: recompute)",
+                                      **what, records=Count(waiting, "record"))),
+                ("sla_added", Message("plan.sla_added_keep", "The SLA of state {state} changes from {old} to {new}: "
+                                      "records entering it from now on get a clock; the {records} already in it keep "
+                                      "running without one (on_change: keep)", **what, records=Count(waiting, "record"))))
             continue
         moves = clock_moves(ctx, t, before, name) if t is not None and running else ""
         _recompute_or_keep(
             ctx, name, running, recompute, ClockChange(name, "recompute"),
-            ("sla_recomputed", f"{what}: {plural(running, 'running clock')} are recomputed from their stage's start "
-                               f"(on_change: recompute){moves}"),
-            ("sla_kept", f"{what}: {plural(running, 'running clock')} keep their due time; records entering the "
-                         "state from now on get the new rule (on_change: keep)"
-                         + (f"; under the new rule they would move{moves.split('move', 1)[1]}" if " move: " in moves
-                            else "")))
+            ("sla_recomputed", Message("plan.sla_recomputed", "The SLA of state {state} changes from {old} to {new}: "
+                                       "{clocks} are recomputed from their stage's start (on_change: recompute){moves}",
+                                       **what, clocks=Count(running, "running clock"), moves=moves)),
+            ("sla_kept", Message("plan.sla_kept", "The SLA of state {state} changes from {old} to {new}: {clocks} keep "
+                                 "their due time; records entering the state from now on get the new rule (on_change: keep)"
+                                 "{moves}", **what, clocks=Count(running, "running clock"),
+                                 moves=(f"; under the new rule they would move{moves.split('move', 1)[1]}"
+                                        if " move: " in moves else ""))))

@@ -6,9 +6,13 @@ the plan refused: no record is ever left in a state the flow no longer has.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import and_, func, select
 
-from engine.evolve.context import PlanContext, plural
+from forms.message_parts import Count
+from forms.messages import Message
+from engine.evolve.context import PlanContext
 from engine.evolve.record_steps import MoveRecords
 from engine.evolve.table_facts import distinct_states
 from engine.storage.tables import build_flow_table
@@ -43,32 +47,41 @@ def plan_states(ctx: PlanContext) -> None:
         target = moves.get(name)
         label = ctx.state_label(name, ctx.old)
         if not records and not paused:
-            ctx.change("states", "state_removed", name, f"State {label} is removed; no record is in it")
+            ctx.change("states", "state_removed", name,
+                       Message("plan.state_removed", "State {state} is removed; no record is in it", state=label))
             continue
-        waiting = (f"; {plural(paused, 'record')} waiting in a paused state will resume its clock in "
-                   f"'{target or '?'}'") if paused else ""
         if target is None:
-            held = plural(records, "record") + (f" (and {plural(paused, 'paused clock')})" if paused else "")
-            ctx.change("states", "state_removed_unmapped", name,
-                       f"State {label} is removed but {held} are still in it: say where they go with "
-                       f"`{name}: {{moved_to: <state>}}` under states", "refused", count=records + paused)
+            held = Count(records, "record")
+            ctx.change("states", "state_removed_unmapped", name, Message(
+                "plan.state_unmapped_paused", "State {state} is removed but {records} (and {clocks}) are still in it: "
+                "say where they go with `{name}: {{moved_to: <state>}}` under states", state=label, records=held,
+                clocks=Count(paused, "paused clock"), name=name) if paused else Message(
+                "plan.state_unmapped", "State {state} is removed but {records} are still in it: say where they go "
+                "with `{name}: {{moved_to: <state>}}` under states", state=label, records=held, name=name),
+                "refused", count=records + paused)
             continue
+        waiting = Message("plan.paused_resume", "; {records} waiting in a paused state will resume its clock in {state}",
+                          records=Count(paused, "record"),
+                          state=replace(ctx.state_label(target), plain=f"'{target}'")) if paused else ""
         renamed = ctx.old is not None and target not in old_states
         ctx.step(MoveRecords(name, target, renamed))
         if renamed:
             ctx.renamed_states[target] = name
             ctx.change("states", "state_renamed", name,
-                       f"State {label} is renamed to {ctx.state_label(target)}: its {plural(records, 'record')} "
-                       f"move with it and keep their assignee and clock; their history says why{waiting}",
+                       Message("plan.state_renamed", "State {state} is renamed to {target}: its {records} move with it "
+                               "and keep their assignee and clock; their history says why{waiting}", state=label,
+                               target=ctx.state_label(target), records=Count(records, "record"), waiting=waiting),
                        "data", count=records)
         else:
             ctx.change("states", "state_removed_moved", name,
-                       f"State {label} is removed: its {plural(records, 'record')} move to "
-                       f"{ctx.state_label(target)}, are assigned and get a clock as if they had just entered it; "
-                       f"their history says why{waiting}", "data", count=records)
+                       Message("plan.state_moved", "State {state} is removed: its {records} move to {target}, are "
+                               "assigned and get a clock as if they had just entered it; their history says why{waiting}",
+                               state=label, records=Count(records, "record"), target=ctx.state_label(target),
+                               waiting=waiting), "data", count=records)
     if ctx.old is None:
         return
     renamed_targets = set(ctx.renamed_states)
     for name in new_states:
         if name not in old_states and name not in renamed_targets:
-            ctx.change("states", "state_added", name, f"New state {ctx.state_label(name)}")
+            ctx.change("states", "state_added", name,
+                       Message("plan.state_added", "New state {state}", state=ctx.state_label(name)))

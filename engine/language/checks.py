@@ -6,6 +6,8 @@ line:column. Nothing here stops at the first problem.
 """
 from __future__ import annotations
 
+from forms.messages import Message
+
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -113,9 +115,10 @@ def _fields(spec: FlowSpec) -> Iterator[Problem]:
         if role is not None and role not in spec.roles:
             yield ("fields", name, "role"), _ref("role", role, spec.roles)
         if field.compute is not None and field.default is not None:
-            yield ("fields", name, "default"), f"field '{name}' is computed and cannot have a default"
+            yield ("fields", name, "default"), Message("computed_default", "field '{name}' is computed and cannot have a default",
+                                                       name=name)
         if field.compute is not None and field.required:
-            yield ("fields", name, "required"), f"field '{name}' is computed; it cannot be required"
+            yield ("fields", name, "required"), Message("computed_required", "field '{name}' is computed; it cannot be required", name=name)
 
 
 def _manager_of_problems(spec: FlowSpec, state: str, whose: str, owner: str | None) -> Iterator[Problem]:
@@ -125,10 +128,11 @@ def _manager_of_problems(spec: FlowSpec, state: str, whose: str, owner: str | No
         if whose not in spec.fields:
             yield at, f"manager_of takes 'creator' or a user field; {_ref('field', whose, spec.fields)}"
         elif spec.fields[whose].type != "user":
-            yield at, f"manager_of field '{whose}' must be a user field, not {spec.fields[whose].type}"
+            yield at, Message("manager_of_not_user", "manager_of field '{field}' must be a user field, not {type}",
+                              field=whose, type=spec.fields[whose].type)
     if owner is None:
-        yield ("states", state, "assign"), (f"manager_of needs an owner role for state '{state}': a record whose person "
-                                            "has no manager waits in that role's queue")
+        yield ("states", state, "assign"), Message("manager_of_owner", "manager_of needs an owner role for state '{state}': a record whose "
+                                                    "person has no manager waits in that role's queue", state=state)
 
 
 def _states(spec: FlowSpec) -> Iterator[Problem]:
@@ -142,42 +146,46 @@ def _states(spec: FlowSpec) -> Iterator[Problem]:
         yield from _field_refs(spec, state.hide, base + ("hide",))
         for i, f in enumerate(state.edit):
             if f in spec.fields and spec.fields[f].compute is not None:
-                yield base + ("edit", i), f"field '{f}' is computed and cannot be edited"
+                yield base + ("edit", i), Message("computed_edited", "field '{name}' is computed and cannot be edited", name=f)
             if f in state.hide:
-                yield base + ("edit", i), f"field '{f}' is both editable and hidden in state '{name}'"
+                yield base + ("edit", i), Message("edit_and_hide", "field '{field}' is both editable and hidden in state '{state}'",
+                                                  field=f, state=name)
         if state.assign is not None:
             if state.assign.strategy == "field":
                 f = state.assign.field or ""
                 if f not in spec.fields:
                     yield base + ("assign", "field"), _ref("field", f, spec.fields)
                 elif spec.fields[f].type != "user":
-                    yield base + ("assign", "field"), f"assign field '{f}' must be a user field, not {spec.fields[f].type}"
+                    yield base + ("assign", "field"), Message("assign_not_user", "assign field '{field}' must be a user field, not {type}",
+                                                              field=f, type=spec.fields[f].type)
             elif state.assign.field is not None:
-                yield base + ("assign",), "only the field strategy takes a field"
+                yield base + ("assign",), Message("assign_field_only", "only the field strategy takes a field")
             if state.assign.strategy == "manager_of":
                 yield from _manager_of_problems(spec, name, state.assign.manager_of or "", state.owner)
             elif state.assign.manager_of is not None:
-                yield base + ("assign",), "only the manager_of strategy takes manager_of"
+                yield base + ("assign",), Message("manager_of_only", "only the manager_of strategy takes manager_of")
             if state.assign.strategy in ("round_robin", "least_loaded") and state.owner is None:
-                yield base + ("assign",), f"{state.assign.strategy} picks among the owner role's members: give state '{name}' an owner"
+                yield base + ("assign",), Message("assign_needs_owner",
+                                                  "{strategy} picks among the owner role's members: give state '{state}' an owner",
+                                                  strategy=state.assign.strategy, state=name)
         if state.final:
             for key in ("sla", "assign", "pause_sla"):
                 if getattr(state, key):
-                    yield base + (key,), f"final state '{name}' cannot have {key}"
+                    yield base + (key,), Message("final_cannot_have", "final state '{state}' cannot have {key}", state=name, key=key)
             if state.edit:
-                yield base + ("edit",), f"final state '{name}' is closed; nothing can be edited in it"
+                yield base + ("edit",), Message("final_no_edit", "final state '{state}' is closed; nothing can be edited in it", state=name)
         if state.pause_sla and state.sla is not None:
-            yield base + ("sla",), f"state '{name}' pauses the clock; it cannot have a clock of its own"
+            yield base + ("sla",), Message("pause_and_sla", "state '{state}' pauses the clock; it cannot have a clock of its own",
+                                           state=name)
         if state.moved_to is not None:
             yield base + ("moved_to",), (
                 f"moved_to marks a removed state and stands alone: write `{name}: {{moved_to: {state.moved_to}}}` "
                 "to remove this state, or drop moved_to to keep it"
             )
         if state.sla is not None and state.sla.clock == "business" and spec.calendar is None and state.sla.calendar is None:
-            yield base + ("sla",), (
-                f"state '{name}' counts business time but the flow has no calendar; "
-                "add a top-level calendar or use clock: elapsed"
-            )
+            yield base + ("sla",), Message("business_without_calendar",
+                                           "state '{state}' counts business time but the flow has no calendar; "
+                    "add a top-level calendar or use clock: elapsed", state=name)
 
 
 def _transitions(spec: FlowSpec) -> Iterator[Problem]:
@@ -186,7 +194,9 @@ def _transitions(spec: FlowSpec) -> Iterator[Problem]:
         for i, s in enumerate(t.from_):
             yield from _state_ref(spec, s, base + ("from", i))
             if s in spec.states and spec.states[s].final:
-                yield base + ("from", i), f"transition '{name}' leaves final state '{s}'; a final state is closed"
+                yield base + ("from", i), Message("leaves_final",
+                                                  "transition '{transition}' leaves final state '{state}'; a final state is closed",
+                                                  transition=name, state=s)
         yield from _state_ref(spec, t.to, base + ("to",))
         yield from _role_refs(spec, t.by, base + ("by",))
         if not t.by and t.on is None:
@@ -220,8 +230,8 @@ def _reachability(spec: FlowSpec) -> Iterator[Problem]:
         if name not in seen:
             yield ("states", name, "__key__"), f"state '{name}' cannot be reached from '{start}': no transition leads to it"
         if not state.final and not edges[name]:
-            yield ("states", name, "__key__"), (f"state '{name}' is not final but no transition leaves it; "
-                                                "mark it final: true or add a way out")
+            yield ("states", name, "__key__"), Message("no_way_out", "state '{state}' is not final but no transition leaves it; "
+                                                "mark it final: true or add a way out", state=name)
     yield from _dead_ends(spec, edges, seen)
 
 
@@ -261,8 +271,8 @@ def _warn_before_due(spec: FlowSpec) -> Iterator[Problem]:
         else:  # working days and working hours only compare part by part
             late = warn.days > due.days or (warn.days == due.days and warn.seconds >= due.seconds)
         if late:
-            yield ("states", name, "sla", "warn"), (f"the warning ({sla.warn}) is not before the due time ({sla.due}): "
-                                                    "it would never be sent; warn earlier, e.g. 75%")
+            yield ("states", name, "sla", "warn"), Message("warn_after_due", "the warning ({warn}) is not before the due time ({due}): "
+                                                    "it would never be sent; warn earlier, e.g. 75%", warn=sla.warn, due=sla.due)
 
 
 def _computed(spec: FlowSpec) -> Iterator[Problem]:
@@ -347,17 +357,19 @@ def _reminders(spec: FlowSpec) -> Iterator[Problem]:
                 if name not in spec.fields:
                     yield base + ("notify", j), _ref("field", name, spec.fields)
                 elif spec.fields[name].type not in ("user", "email"):
-                    yield base + ("notify", j), f"field '{name}' is a {spec.fields[name].type} field; notify needs a user or email field"
+                    yield base + ("notify", j), Message("notify_field_type",
+                                                        "field '{name}' is a {type} field; notify needs a user or email field",
+                                                        name=name, type=spec.fields[name].type)
             else:
-                yield base + ("notify", j), (
-                    f"unknown recipient '{target}': use assignee, owner, creator, role:<role> or field:<user field>"
-                )
+                yield base + ("notify", j), Message("unknown_recipient",
+                                                    "unknown recipient '{target}': use assignee, owner, creator, role:<role> or "
+                            "field:<user field>", target=target)
         for j, s in enumerate(r.states or []):
             yield from _state_ref(spec, s, base + ("states", j))
         if r.repeat is not None and r.on != "breach":
-            yield base + ("repeat",), "repeat only applies to breach reminders"
+            yield base + ("repeat",), Message("repeat_breach_only", "repeat only applies to breach reminders")
         if r.escalate and r.on != "breach":
-            yield base + ("escalate",), "escalate only applies to breach reminders"
+            yield base + ("escalate",), Message("escalate_breach_only", "escalate only applies to breach reminders")
 
 
 def _moved_states(spec: FlowSpec) -> Iterator[Problem]:
@@ -383,10 +395,12 @@ def _renamed_fields(spec: FlowSpec) -> Iterator[Problem]:
             continue
         path: Path = ("fields", name, "renamed_from")
         if old == name:
-            yield path, f"field '{name}' cannot be renamed from itself"
+            yield path, Message("renamed_from_itself", "field '{name}' cannot be renamed from itself", name=name)
         elif old in spec.fields:
-            yield path, f"field '{name}' is renamed from '{old}', but '{old}' is still a field of this flow"
+            yield path, Message("renamed_from_live", "field '{name}' is renamed from '{old}', but '{old}' is still a field of this flow",
+                                name=name, old=old)
         elif old in sources:
-            yield path, f"fields '{sources[old]}' and '{name}' are both renamed from '{old}'"
+            yield path, Message("renamed_twice", "fields '{first}' and '{second}' are both renamed from '{old}'",
+                                first=sources[old], second=name, old=old)
         else:
             sources[old] = name

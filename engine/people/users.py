@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,6 +18,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from forms.unicode_text import nfc
+from forms.local_text import Titled
+from forms.messages import Message
 from forms.value_checks import text_problem
 from engine.records.actor import Actor
 from engine.records.errors import NotFound, ValidationFailed
@@ -173,19 +177,31 @@ def roles_of(conn: Connection, uid: int) -> frozenset[str]:
     return frozenset(conn.execute(select(role_grants.c.role).where(role_grants.c.user_id == uid)).scalars().all())
 
 
-def assignable_problem(conn: Connection, uid: int, role: str | None) -> str | None:
+def assignable_problem(conn: Connection, uid: int, role: str | None, *, roles: Mapping[str, Any] | None = None,
+                       language: str | None = None) -> str | None:
     """Why user `uid` may not be given a record (or a user field) limited to `role`; None when they may.
 
-    With a role: the user must be an active member of it; without one: any active user.
+    With a role: the user must be an active member of it; without one: any active user. The message
+    names the person by their display name and the role by its title in the flow (`roles`: the flow's
+    role specs, `language`: the flow's language), never by ids.
     """
     q = select(users.c.id).where(users.c.id == uid, users.c.active.is_(True))
     if role:
         q = q.join(role_grants, role_grants.c.user_id == users.c.id).where(role_grants.c.role == role)
         if conn.execute(q).first() is None:
-            return f"user {uid} is not an active member of role '{role}'"
+            spec = (roles or {}).get(role)
+            title = Titled(getattr(spec, "title", None) or role, language)
+            return Message("user_not_in_role", "{person} is not an active member of role '{role}'",
+                           person=_person(conn, uid), role=title)
     elif conn.execute(q).first() is None:
-        return f"no active user {uid}"
+        return Message("no_active_user", "{person} is not an active user", person=_person(conn, uid))
     return None
+
+
+def _person(conn: Connection, uid: int) -> str:
+    """A user as people know them (display name), or a neutral phrase for an id that names nobody."""
+    name = conn.execute(select(users.c.display_name).where(users.c.id == uid)).scalar()
+    return str(name) if name else Message("unknown_person", "an unknown user (#{uid})", uid=uid)
 
 
 def role_members(conn: Connection, role: str) -> list[int]:

@@ -102,7 +102,8 @@ def reassign(db: Engine | WriteExecutor, registry: FlowRegistry, flow_name: str,
         conn = tx.conn
         row = _row(conn, live, record_id, actor, expected_version, "reassigned")
         if to_user is not None:
-            problem = assignable_problem(conn, to_user, flow.state(row["state"]).owner)
+            problem = assignable_problem(conn, to_user, flow.state(row["state"]).owner,
+                                          roles=flow.spec.roles, language=flow.spec.language)
             if problem:
                 raise ValidationFailed({"assignee": problem})
         if row["assignee_id"] == to_user:

@@ -35,6 +35,7 @@ from engine.records.transitions import (
     decide_transition, find_transition, to_db, to_json, transition_options, user_errors, values_from_row,
 )
 from engine.people.users import assignable_problem
+from engine.records.unique_words import unnamed_unique_error
 from engine.files.attach import FilePlan, file_field_names, plan_files
 from engine.records.ownership import owner_check
 from engine.records.row_references import prefill_rows
@@ -193,7 +194,7 @@ class Records:
         entry = plan_entry(flow, initial, data, {}, now, creator_id=actor.id)
         with self.executor.transaction() as tx:
             conn = tx.conn
-            user_errors(flow, given, partial(assignable_problem, conn), errors)
+            user_errors(flow, given, partial(assignable_problem, conn, roles=flow.spec.roles, language=flow.spec.language), errors)
             fetched = (check_and_fetch(conn, self.registry, flow, actor, {}, data, now, errors)
                        if reference_fields(flow) else None)
             if errors:
@@ -234,7 +235,7 @@ class Records:
             if f.unique and name in text:
                 errors: dict[str, str] = {name: Message("unique", "this value is already used by another record")}
                 return ValidationFailed(errors, invalid_values(flow, errors))
-        return ValidationFailed({"record": Message("unique", "a unique value is already used by another record")})
+        return unnamed_unique_error(flow)
 
     # --- writing a decided change (the apply step) -------------------------------------------------
 
@@ -318,7 +319,8 @@ class Records:
                 values = self._prefilled(conn, flow, actor, values, before)
             change = decide_edit(flow, row=row, before=before, actor=actor, given=values,
                                  comment=comment, expected_version=expected_version, now=now,
-                                 check_user=partial(assignable_problem, conn), owner_check=owner_check(conn, flow, actor))
+                                 check_user=partial(assignable_problem, conn, roles=flow.spec.roles, language=flow.spec.language),
+                                 owner_check=owner_check(conn, flow, actor))
             if change is None:
                 return self.with_rows(conn, live, self.row_to_record(live, row))
             if isinstance(change, Refusal):
@@ -360,7 +362,7 @@ class Records:
             change = decide_transition(
                 flow, t, name, row=row, before=before, actor=actor, given=values,
                 comment=comment, expected_version=expected_version, now=now, revision=live.revision,
-                check_user=partial(assignable_problem, conn) if values else None,
+                check_user=partial(assignable_problem, conn, roles=flow.spec.roles, language=flow.spec.language) if values else None,
                 owner_check=owner_check(conn, flow, actor))
             if isinstance(change, Refusal):
                 raise change.error

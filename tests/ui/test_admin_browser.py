@@ -90,7 +90,7 @@ def test_admin_fixes_a_mistake_plans_and_applies_a_new_field(browser: Any, serve
     # Plan: safe, with its hash; then apply.
     admin.click("#plan-button")
     plan = admin.locator("#plan")
-    expect(plan).to_contain_text("New field 'Customer PO' (customer_po)")
+    expect(plan).to_contain_text("New field 'Customer PO', text")  # the page names the field by title, not by id
     expect(plan.locator(".badge.effect-safe").first).to_have_text("safe")
     assert len(admin.locator("input[name=plan_hash]").get_attribute("value") or "") == 64
     expect(admin.locator("#apply")).to_be_enabled()

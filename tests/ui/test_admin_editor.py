@@ -105,7 +105,8 @@ def test_script_tags_in_yaml_and_its_errors_are_escaped(app: FastAPI) -> None:
 def test_plan_then_apply_adds_the_field_and_lists_the_revisions(fresh: FastAPI) -> None:
     client, csrf = sign_in(fresh, "admin")
     page, fields = _plan(client, csrf, WITH_FIELD)
-    assert "New field &#39;客户订单号&#39; (customer_po)" in page and 'class="badge effect-safe">safe<' in page
+    assert "New field &#39;客户订单号&#39;, text (at most 40 characters)" in page and 'class="badge effect-safe">safe<' in page
+    assert "(customer_po)" not in page  # a page names a field by its title, never by its id
     assert "live: revision 1 → new: revision 2" in page and fields["base_revision"] == "1"
     assert re.search(r'<button type="submit" id="apply" class="primary" formaction="[^"]+/apply">', page)
     done = client.post(f"{EDIT}/apply", data={"csrf_token": csrf, "yaml": WITH_FIELD, **fields},

@@ -20,6 +20,7 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
+from forms.message_parts import Joined
 from forms.messages import Message
 
 LOCALES: tuple[str, ...] = ("en", "zh-CN")
@@ -156,14 +157,17 @@ def reader_params(_: Callable[..., str], params: Mapping[str, Any]) -> dict[str,
     """A message's parameters for one reader: titles (`forms.local_text.Titled`, `TitleList`) in the
     reader's language, nested messages translated the same way, other values as they are."""
     locale = getattr(_, "locale", None)
-    out: dict[str, Any] = {}
-    for key, value in params.items():
+
+    def one(value: Any) -> Any:
         if isinstance(value, Message):
-            value = translate_message(_, value)
-        elif hasattr(value, "for_reader"):
-            value = value.for_reader(locale)
-        out[key] = value
-    return out
+            return translate_message(_, value)
+        if isinstance(value, Joined):  # parts translated one by one, joined the reader's way
+            return value.render(lambda part: str(one(part)), locale)
+        if hasattr(value, "for_reader"):
+            return value.for_reader(locale)
+        return value
+
+    return {key: one(value) for key, value in params.items()}
 
 
 def translate_message(_: Callable[..., str], message: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from forms.messages import Message
 from ui.i18n import N_, translate_message
 
 _LOCATION = re.compile(r"^(?P<path>[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*): (?P<rest>.+)$", re.S)
@@ -48,6 +49,8 @@ def translate_problem(_: Callable[..., str], text: str) -> str:
     """A loader problem in the language of `_` (the location and names as written)."""
     if getattr(_, "locale", "en") == "en":
         return text
+    if isinstance(text, Message):  # the meaning checks' problems carry their template
+        return translate_message(_, text)
     m = _LOCATION.match(text)
     if m and not m.group("path").startswith(("unknown", "missing")):
         return m.group("path") + ":" + translate_problem(_, m.group("rest"))
