@@ -58,5 +58,6 @@ def log_config(settings: Settings) -> dict[str, Any]:
             "uvicorn.error": {"handlers": [], "propagate": True, "level": level},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},  # ours is relayflow.access
             "relayflow.access": {"level": "INFO" if settings.access_log else "WARNING"},
+            "alembic": {"level": "WARNING"},  # a dozen lines per start about its plugins: nothing an operator needs
         },
     }

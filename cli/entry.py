@@ -3,11 +3,26 @@ from __future__ import annotations
 
 import os
 
+from typing import Any
+
 import click
 
 from cli.commands import _db, main
 
 __all__ = ["main"]
+
+
+def _demo_records(ctx: click.Context, database: Any, settings: Any, flows_dir: str | None) -> None:
+    """The order desk's demo customers, products and orders (examples/demo_data.py), once."""
+    from cli.commands import _registry
+    from engine.files.store import build_store
+    from examples.demo_data import seed_order_desk
+
+    registry = _registry(ctx, database, flows_dir)
+    made = seed_order_desk(database, registry, build_store(settings, database))
+    if made is not None:
+        click.echo(f"Demo data: {made.customers} customers, {made.products} products, "
+                   f"{made.orders} orders over every stage (some late)")
 
 
 @main.command()
@@ -43,8 +58,10 @@ def serve(ctx: click.Context, host: str, port: int, flows_dir: str | None, demo:
 
         click.echo("Demo users (username / password / roles):")
         for username, password, roles in seed_demo(database):
-            click.echo(f"  {username:<14} {password:<8} {', '.join(roles)}")
+            click.echo(f"  {username:<16} {password:<8} {', '.join(roles)}")
     settings = ctx.obj["settings"]
+    if demo:
+        _demo_records(ctx, database, settings, flows_dir)
     made_here = MULTIPROC_ENV not in os.environ
     metrics_dir = prepare_metrics_dir(workers)
     click.echo(f"Relayflow on http://{host}:{port}/" + (f" ({workers} workers)" if workers > 1 else ""))

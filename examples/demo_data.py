@@ -13,18 +13,24 @@ working days ago" with a four-hour clock is late today.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from engine.files.store import FileStore
+from engine.files.uploads import receive
 from engine.people.users import load_actor
 from engine.records.records import Records
+from engine.storage.plain import PlainExecutor
 from engine.storage.registry import FlowRegistry
 
 ORDER_DESK_FLOWS = ("customer", "product", "sales_order")
+SCAN = Path(__file__).parent / "demo" / "contract.pdf"  # a small real PDF: every contract and QC report of the demo
 
 CUSTOMERS = [
     ("宁波华东机电有限公司", "宁波", "陈建国", "0574-87651234", 800_000),
@@ -101,7 +107,8 @@ def _count(db: Engine, registry: FlowRegistry, flow: str) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def seed_order_desk(db: Engine, registry: FlowRegistry, *, now: datetime | None = None, seed: int = 20261204) -> Seeded | None:
+def seed_order_desk(db: Engine, registry: FlowRegistry, store: FileStore, *, now: datetime | None = None,
+                    seed: int = 20261204) -> Seeded | None:
     """Create the demo customers, products and orders; None when not applicable or already there."""
     if not order_desk_loaded(registry) or _count(db, registry, "customer"):
         return None
@@ -130,20 +137,27 @@ def seed_order_desk(db: Engine, registry: FlowRegistry, *, now: datetime | None 
         for i in range(count):
             number += 1
             _one_order(records, who, rng, number, state, is_late=i < late, now=now,
-                       customers=customer_ids, products=product_ids)
+                       customers=customer_ids, products=product_ids, scan=partial(_scan, db, store, registry))
     return Seeded(len(customer_ids), len(product_ids), number)
 
 
+def _scan(db: Engine, store: FileStore, registry: FlowRegistry, field: str, actor: Any, name: str, at: datetime) -> str:
+    """Upload the demo PDF for `field` of a sales order as `actor`; the pending file's id."""
+    flow = registry.get("sales_order").flow
+    return receive(PlainExecutor(db), store, flow, field, actor, name, iter([SCAN.read_bytes()]), now=at).id
+
+
 def _one_order(records: Records, who: dict[str, Any], rng: random.Random, number: int, state: str, *, is_late: bool,
-               now: datetime, customers: list[int], products: list[int]) -> None:
+               now: datetime, customers: list[int], products: list[int], scan: Any) -> None:
     road = ROAD[state]
     # Each step takes some hours; a late order sat in its last stage for days.
     stay = timedelta(days=rng.randint(3, 6)) if is_late else timedelta(hours=rng.randint(1, 3))
     steps = [timedelta(hours=rng.randint(2, 20)) for _ in road]
     at = now - stay - sum(steps, timedelta()) - timedelta(hours=1)
     seller = who["sales"] if number % 3 else who["sales2"]
-    lines = [{"product": rng.choice(products), "quantity": rng.choice((1, 2, 5, 10, 20, 50))}
-             for _ in range(rng.randint(1, 4))]
+    # Small orders stay under the 100,000 of a clerk's approval; a joint review gets a hydraulic station more.
+    lines = [{"product": rng.choice(products[:7]), "quantity": rng.choice((1, 2, 3, 4))}
+             for _ in range(rng.randint(1, 3))]
     if state == "joint_review":  # a large order needs the manager
         lines.append({"product": products[7], "quantity": rng.randint(5, 12)})
     values: dict[str, Any] = {
@@ -154,6 +168,8 @@ def _one_order(records: Records, who: dict[str, Any], rng: random.Random, number
         "delivery_date": (now + timedelta(days=rng.randint(-3, 45))).astimezone(timezone.utc).date(),
         "priority": "urgent" if number % 7 == 0 else "normal",
     }
+    if road and road[0][0] == "submit":  # the contract is attached before the order is submitted
+        values["contract"] = [scan("contract", seller, f"合同-{values['order_no']}.pdf", at)]
     rec = records.create("sales_order", seller, values, now=at)
     for (name, role), step in zip(road, steps, strict=True):
         at += step
@@ -162,7 +178,7 @@ def _one_order(records: Records, who: dict[str, Any], rng: random.Random, number
         if name == "finish_production":
             extra = {"planned_finish": (at + timedelta(days=2)).date()}
         elif name == "pass_inspection":
-            extra = {"qc_result": "pass"}
+            extra = {"qc_result": "pass", "qc_report": [scan("qc_report", actor, f"质检报告-{values['order_no']}.pdf", at)]}
         elif name == "ship":
             extra = {"carrier": rng.choice(("顺丰速运", "德邦物流", "中通快运")), "tracking_no": f"SF{rng.randint(10**11, 10**12 - 1)}"}
         rec = records.transition("sales_order", rec.id, name, actor, expected_version=rec.version,

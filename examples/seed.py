@@ -1,4 +1,4 @@
-"""Demo users for the example flows (examples/demo_users.yaml).
+"""Demo users for the example flows (examples/demo/users.yaml).
 
     python -m examples.seed sqlite:///relayflow.db
 
@@ -16,7 +16,7 @@ from engine.records.errors import NotFound
 from engine.people.users import create_user, user_id
 from engine.language.yaml_safe import load_yaml
 
-DEMO_USERS = Path(__file__).with_name("demo_users.yaml")
+DEMO_USERS = Path(__file__).parent / "demo" / "users.yaml"
 
 
 def demo_users() -> list[dict]:

@@ -43,8 +43,8 @@ def apply_conditions(flow: CompiledFlow, fields: list[FieldView], states: FieldS
         return None
     required: list[str] = []
     for view in fields:
-        f = flow.fields[view.name]
-        if not (f.show_if or f.required_if):
+        f = flow.fields.get(view.name)  # a lookup (shown beside its reference) is no field of the flow's
+        if f is None or not (f.show_if or f.required_if):
             continue
         view.conditional = True
         view.shown = view.name not in states.hidden

@@ -14,6 +14,7 @@ from engine.records.references import (
 )
 from forms.local_text import pick
 from ui.formview import FieldView
+from ui.row_reference_view import with_row_references
 from ui.values import Gettext, display
 
 
@@ -26,6 +27,7 @@ def with_references(svc: ApiServices, flow: CompiledFlow, fields: list[FieldView
                     typed: Mapping[str, list[str]] | None = None) -> list[FieldView]:
     """`fields` (as ui/formview.py built them) with references shown as links to their targets, the
     picker's settings on editable ones, lookups added after their reference, fetched values marked."""
+    with_row_references(svc, flow, fields, actor, _("(not available)"))  # products in order lines, by title
     refs = reference_fields(flow)
     if not refs:
         return fields

@@ -110,7 +110,8 @@ def table_view(flow: CompiledFlow, name: str, spec: TableField, rows: Any, edita
         options = f.widget_options()
         if not options and cell_editable and user_options and f"{name}.{c}" in user_options:
             options = list(user_options[f"{name}.{c}"])
-        shared.append((c, f, type(f).widget, _label(f, c, lang), f.required and cell_editable, cell_editable,
+        # a fetched cell may be left empty: the server fills it from its reference (engine/records/row_references.py)
+        shared.append((c, f, type(f).widget, _label(f, c, lang), f.required and cell_editable and f.fetch is None, cell_editable,
                        f.compute is not None, options, f.widget_attrs()))
 
     def cell_views(i: int, row: Mapping[str, Any] | None) -> list[CellView]:

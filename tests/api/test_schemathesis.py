@@ -49,8 +49,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     flows = root / "flows"
     flows.mkdir()
     for path in EXAMPLE_FLOWS.glob("*.yaml"):
-        if path.name != "demo_users.yaml":
-            shutil.copy(path, flows / path.name)
+        shutil.copy(path, flows / path.name)
     app = create_app(Settings(database_url=f"sqlite:///{root / 'st.db'}", flows_dir=flows))
     db = app.state.db
     roles = sorted({r for live in app.state.registry.all() for r in live.flow.roles_of_flow})

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from engine.storage.db import make_engine
 from engine.records.errors import CommentRequired, ConditionFailed, Forbidden, MissingRequired, ValidationFailed
+from engine.language.flow_set import load_flow_folder
 from engine.language.loader import load_flow_file
 from engine.storage.migrate import upgrade_database
 from engine.records.records import Records
@@ -27,7 +28,9 @@ UTC = timezone.utc
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 FLOWS = ROOT / "flows"
-EXAMPLE_FLOWS = ["sales_order", "purchase_request", "service_ticket"]
+EXAMPLE_FLOWS = ["sales_order", "purchase_request", "service_ticket"]  # the English examples
+ORDER_DESK = EXAMPLES / "order_desk"
+ORDER_DESK_FLOWS = ["customer", "product", "sales_order"]
 
 MONDAY_0800_UTC = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # 09:00 in Amsterdam, Berlin and Paris (CET)
 
@@ -41,14 +44,15 @@ def test_example_loads_without_problems(name: str) -> None:
     assert flow.spec.language == "en"
 
 
-def test_flows_folder_holds_exactly_the_examples() -> None:
-    example_files = {p.name for p in EXAMPLES.glob("*.yaml") if p.stem in EXAMPLE_FLOWS}
+def test_flows_folder_holds_exactly_the_order_desk_examples() -> None:
+    """The default flows (flows/) are the Chinese-first order desk set of examples/order_desk."""
+    example_files = {p.name for p in ORDER_DESK.glob("*.yaml")}
     live_files = {p.name for p in FLOWS.glob("*.y*ml")}
-    assert example_files == {f"{n}.yaml" for n in EXAMPLE_FLOWS}
-    assert live_files == example_files, "flows/ must hold exactly the example flows"
+    assert example_files == {"calendars.yaml", *(f"{n}.yaml" for n in ORDER_DESK_FLOWS)}
+    assert live_files == example_files, "flows/ must hold exactly the order desk examples"
     for name in sorted(live_files):
-        assert (FLOWS / name).read_bytes() == (EXAMPLES / name).read_bytes(), (
-            f"flows/{name} differs from examples/{name}: copy the example again")
+        assert (FLOWS / name).read_bytes() == (ORDER_DESK / name).read_bytes(), (
+            f"flows/{name} differs from examples/order_desk/{name}: copy the example again")
 
 
 def test_flows_folder_installs(sqlite_url: str) -> None:
@@ -56,7 +60,7 @@ def test_flows_folder_installs(sqlite_url: str) -> None:
     upgrade_database(db)
     registry = FlowRegistry()
     assert install_folder(db, registry, FLOWS) == []
-    assert sorted(registry.names()) == sorted(EXAMPLE_FLOWS)
+    assert sorted(registry.names()) == sorted(ORDER_DESK_FLOWS)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -336,6 +340,8 @@ def test_demo_users_cover_every_role() -> None:
     needed = set()
     for name in EXAMPLE_FLOWS:
         needed |= set(load_flow_file(EXAMPLES / f"{name}.yaml").spec.roles)
+    for flow in load_flow_folder(ORDER_DESK).good:
+        needed |= set(flow.spec.roles)
     assert needed <= granted
     assert granted <= needed, "a demo user has a role no example flow uses"
 
@@ -369,3 +375,31 @@ def test_seed_keeps_existing_users(sqlite_url: str) -> None:
     seed_demo(db)
     sales = load_actor(db, username="sales")
     assert sales.display_name == "Someone else" and sales.roles == {"manager"}
+
+
+# --- the order desk demo data -------------------------------------------------------------------------
+
+def test_demo_data_fills_every_stage_with_some_late_orders(sqlite_url: str, tmp_path: Path) -> None:
+    from engine.files.store import FolderStore
+    from engine.records.inbox import inbox
+    from examples.demo_data import SPREAD, seed_order_desk
+
+    db = make_engine(sqlite_url)
+    upgrade_database(db)
+    seed_demo(db)
+    registry = FlowRegistry()
+    assert install_folder(db, registry, FLOWS) == []
+    now = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    made = seed_order_desk(db, registry, FolderStore(tmp_path / "files"), now=now)
+    assert made is not None and made.customers >= 10 and made.products >= 10 and made.orders >= 30
+    with db.connect() as conn:
+        by_state = dict(conn.exec_driver_sql("SELECT state, count(*) FROM flow_sales_order GROUP BY state").all())
+        late = conn.exec_driver_sql("SELECT count(*) FROM flow_sales_order WHERE sla_due_at < :now",
+                                    {"now": now.replace(tzinfo=None)}).scalar()
+    assert by_state == {state: count for state, count, _late in SPREAD}
+    assert late and late >= sum(n for _s, _c, n in SPREAD)
+    clerk = load_actor(db, username="clerk")
+    titles = [i.title for i in inbox(db, registry, clerk, now=now) if i.flow == "sales_order"]
+    assert titles and all(" · " in t and not t.split(" · ")[1].isdigit() for t in titles)  # customers by name
+    # running it again changes nothing
+    assert seed_order_desk(db, registry, FolderStore(tmp_path / "files"), now=now) is None
