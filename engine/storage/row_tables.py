@@ -50,6 +50,9 @@ class RowTable:
         cols = [t.c[n] for n in spec.fields]
         self._select = select(t.c.record_id, *cols).where(
             t.c.record_id.in_(bindparam("_ids", expanding=True))).order_by(t.c.record_id, t.c.position)
+        # One record (every write, every record page): a plain `=`, whose compiled form is cached, where an
+        # expanding IN is rendered again on every execution.
+        self._select_one = select(t.c.record_id, *cols).where(t.c.record_id == bindparam("_rid")).order_by(t.c.position)
         self._delete = delete(t).where(t.c.record_id == bindparam("_rid"))
         self._insert = t.insert()
 
@@ -60,7 +63,9 @@ class RowTable:
             return out
         fields = self.spec.fields
         names = list(fields)
-        for r in conn.execute(self._select, {"_ids": list(record_ids)}):
+        found = (conn.execute(self._select_one, {"_rid": record_ids[0]}) if len(record_ids) == 1
+                 else conn.execute(self._select, {"_ids": list(record_ids)}))
+        for r in found:
             row = {}
             for name, v in zip(names, r[1:]):
                 row[name] = None if v is None else fields[name].from_db(v)
