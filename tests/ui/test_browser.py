@@ -166,7 +166,8 @@ def test_the_content_security_policy_breaks_no_page(browser: Any, server: LiveSe
     htmx still works, and the state diagram keeps its styles from /static."""
     problems: list[str] = []
     visits = {"admin": ["/", "/admin/flows", "/admin/flows/sales_order", "/admin/flows/sales_order/edit",
-                        "/admin/flows/new", "/admin/users", "/admin/deliveries", "/notifications"],
+                        "/admin/flows/new", "/admin/users", "/admin/deliveries", "/notifications",
+                        "/admin/departments", "/profile"],
               "sales1": ["/", "/lists/sales_order", "/records/sales_order/new"]}
     for user, paths in visits.items():
         page = _sign_in(browser, server, user)
