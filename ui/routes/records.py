@@ -19,6 +19,7 @@ from engine.language.flow import CompiledFlow
 from forms.messages import Message
 from engine.records.records import Record, Records
 from engine.records.transitions import Refusal, decide_create, default_values, field_errors, read_only
+from ui.approval_view import approval_panel
 from ui.auth import Page, checked_page, current_page
 from ui.conditions_view import apply_conditions, forget_hidden_errors, states_for, typed_values
 from ui.errors import PageRoute
@@ -118,7 +119,7 @@ def _transition_views(request: Request, rec: Record, page: Page) -> list[Any]:
 
 def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, list[str]] | None = None,
                  errors: dict[str, str] | None = None, banner: str | None = None, comment: str = "",
-                 status: int = 200, msg: str = "") -> Response:
+                 status: int = 200, msg: str = "", task_form: tuple[str, str, str] | None = None) -> Response:
     svc = services(request)
     live = svc.registry.get(rec.flow)
     flow = live.flow
@@ -153,6 +154,8 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
         comment_error=translate_message(page._, errors["comment"]) if errors and "comment" in errors else None,
         created_by=people.names.get(sys.get("created_by") or 0, ""),
         backlinks=backlink_views(svc, rec.flow, rec.id, page.actor, page._),
+        approval=approval_panel(svc.db, flow, rec, page.actor, page.now, page._, people.rows, people.names),
+        task_form=task_form or ("", "", ""),
     )
     return render("records/show.html", ctx, status_code=status)
 
