@@ -56,4 +56,6 @@ def inbox_json(item: InboxItem, flow: CompiledFlow | None = None) -> dict[str, A
         "sla_warn_at": iso(item.sla_warn_at), "created_at": iso(item.created_at),
         "updated_at": iso(item.updated_at), "version": item.version,
         "on_behalf_of": item.on_behalf_of, "on_behalf_of_name": item.on_behalf_of_name,
+        "task": item.task, "urged": item.urged,
+        "key_values": {n: (None if v is None or flow is None else flow.fields[n].to_json(v)) for n, v in item.key_values},
     }

@@ -13,7 +13,8 @@ from engine.settings import Settings
 from tests.approvals.flows import joint
 from tests.ui.live import PASSWORD
 
-FLOW = joint("all", **{"allow: [add_approver, hand_over, urge]": "allow: [add_approver, hand_over, urge, return]"})
+FLOW = joint("all", **{"allow: [add_approver, hand_over, urge]": "allow: [add_approver, hand_over, urge, return]",
+                       "visibility: roles": "visibility: roles\ninbox_fields: [amount, subject]"})
 PEOPLE = {  # username: (display name, roles)
     "bob": ("Bob Buyer", ("buyer",)), "fiona": ("Fiona Finance", ("finance",)), "fred": ("Fred 付", ("finance",)),
     "mona": ("Mona Manager", ("manager",)), "olga": ("Olga 欧", ()), "nosy": ("Nosy Outsider", ()),
