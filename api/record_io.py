@@ -38,7 +38,7 @@ def transition_request(data: Any, if_match: str | None) -> tuple[int | None, dic
 
 def record_answer(svc: ApiServices, flow_name: str, rec: Record, actor: Actor, status: int = 200) -> Outcome:
     """(status, JSON body, headers) of a record as `actor` may see it; 201 answers carry its Location."""
-    body = record_json(svc.registry.get(flow_name).flow, rec, actor)
+    body = record_json(svc.registry.get(flow_name).flow, rec, svc.access.acting_as(rec, actor))
     headers = {"ETag": etag(rec.version)}
     if status == 201:
         headers["Location"] = f"/api/flows/{flow_name}/records/{rec.id}"

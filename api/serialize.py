@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine.records.access import editable_fields
+from engine.records.owned_fields import owned_editable_fields
 from engine.records.actor import Actor
 from engine.language.flow import CompiledFlow
 from engine.records.inbox import InboxItem
@@ -19,7 +19,7 @@ def iso(value: datetime | None) -> str | None:
 def record_json(flow: CompiledFlow, rec: Record, actor: Actor) -> dict[str, Any]:
     hidden = flow.hidden_fields(rec.state)
     values = {n: (None if v is None else flow.fields[n].to_json(v)) for n, v in rec.values.items() if n not in hidden}
-    editable = editable_fields(flow, rec.state, actor)
+    editable = owned_editable_fields(flow, rec.state, rec.assignee_id, actor)  # a non-assignee's fields are read-only
     s = rec.system
     return {
         "flow": flow.name, "id": rec.id, "state": rec.state, "state_title": api_text(flow.state(rec.state).title, flow) or rec.state,

@@ -10,7 +10,8 @@ from starlette.responses import RedirectResponse, Response
 
 from forms.value_checks import ascii_whole
 from api.public import FormInt, RecordId
-from engine.records.access import FieldMode, check_create, create_modes, field_modes
+from engine.records.access import FieldMode, check_create, create_modes
+from engine.records.owned_fields import owned_field_modes
 from engine.records.claims import may_claim, may_reassign, reassign
 from engine.records.errors import (
     CommentRequired, MissingRequired, NotFound, ReadOnlyField, StaleVersion, TransitionNotAllowed, ValidationFailed,
@@ -123,7 +124,7 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
     svc = services(request)
     live = svc.registry.get(rec.flow)
     flow = live.flow
-    modes = field_modes(flow, rec.state, services(request).access.acting_as(rec, page.actor))
+    modes = owned_field_modes(flow, rec.state, rec.assignee_id, services(request).access.acting_as(rec, page.actor))
     people = People(request)
     fields = build_fields(flow, modes, rec.values, page._, typed=typed, errors=errors,
                           user_options=people.user_options(flow.fields), user_names=people.names)
@@ -207,7 +208,7 @@ def act_on_record(request: Request, flow_name: str, record_id: RecordId,
                             banner=page._("This form has no record version. Reload the page and try again."))
     if version != rec.version:
         return _stale(request, page, rec, version, comment)
-    editable = _editable(field_modes(flow, rec.state, services(request).access.acting_as(rec, page.actor)))
+    editable = _editable(owned_field_modes(flow, rec.state, rec.assignee_id, services(request).access.acting_as(rec, page.actor)))
     posted = parse_post(flow, form, editable, only_present=True)
     forget_hidden_errors(flow, posted, rec.values, page.actor, page.now)
     if posted.forbidden:
@@ -274,7 +275,7 @@ def preview_record(request: Request, flow_name: str, record_id: RecordId,
     svc = services(request)
     rec = svc.access.get(flow_name, record_id, page.actor)
     flow = svc.registry.get(flow_name).flow
-    modes = field_modes(flow, rec.state, services(request).access.acting_as(rec, page.actor))
+    modes = owned_field_modes(flow, rec.state, rec.assignee_id, services(request).access.acting_as(rec, page.actor))
     posted = parse_post(flow, page.form, _editable(modes), only_present=True)
     values = _with_computed(flow, {**rec.values, **posted.values}, page)
     draft = Record(rec.flow, rec.id, rec.state, rec.version, values, rec.system, rec.title)
