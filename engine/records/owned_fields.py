@@ -32,3 +32,10 @@ def owned_editable_fields(flow: CompiledFlow, state: str, assignee_id: int | Non
     if not may_edit_now(flow, state, assignee_id, actor):
         return frozenset()
     return editable_fields(flow, state, actor)
+
+
+def may_stand_in(flow: CompiledFlow, state: str, assignee_id: int | None, actor: Actor) -> bool:
+    """Whether only a delegation of the assignee could give `actor` inputs here (worth looking up): their roles
+    may edit, the assignment stops them. Lets callers skip the look-up (and its connection) otherwise."""
+    return (assignee_id not in (None, actor.id) and not actor.is_admin and bool(editable_fields(flow, state, actor))
+            and not may_edit_now(flow, state, assignee_id, actor))

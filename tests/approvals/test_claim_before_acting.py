@@ -4,6 +4,7 @@ sees the fields read-only (the API's `editable` list and the page's inputs); the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from engine.people.delegation import set_delegation
 from engine.people.tokens import create_token
 from engine.people.users import create_user
 from engine.settings import Settings
@@ -84,3 +86,8 @@ def test_an_edit_claims_a_queued_record(world: tuple[FastAPI, dict[str, Any]]) -
     benc, _ = sign_in(app, "ben")
     page = benc.get(f"/records/ticket/{rec['id']}").text
     assert 'name="note"' in page and 'value="save"' in page
+    # while ann stands in for ben (out of office), his inputs are hers
+    now = datetime.now(timezone.utc)
+    set_delegation(app.state.db, "ben", "ann", now - timedelta(hours=1), now + timedelta(days=1))
+    assert api.get(f"/api/flows/ticket/records/{rec['id']}", headers=h["ann"]).json()["editable"] == ["subject", "note"]
+    assert 'name="note"' in ann.get(f"/records/ticket/{rec['id']}").text
