@@ -7,7 +7,8 @@ For POST, PUT, PATCH and DELETE:
   415; `multipart/form-data` is left to the routes that take uploads;
 * a body larger than api/body.py's MAX_BODY is a 413;
 * a file upload (`POST /api/flows/<flow>/files/<field>`: the file itself is the
-  body, streamed to the file store with its own size limit) is left to its route;
+  body, streamed to the file store with its own size limit) and the org chart's
+  CSV import (`POST /api/departments/import`) are left to their routes;
 * malformed JSON, NaN/Infinity, nesting too deep, and an object with the same
   key twice (`{"a": 1, "a": 2}`: no silent last-one-wins) are a 400;
 * well-formed JSON that does not fit the route (wrong members, not an object)
@@ -31,7 +32,9 @@ from api.errors import ApiProblem, problem_response
 PARSED = "relayflow.json"  # scope key of the parsed body
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PASS_TYPES = ("multipart/form-data",)
-_UPLOAD = re.compile(r"^/api/flows/[^/]+/files/[^/]+/?$")  # api/routers/files.py: the raw file, streamed
+# Routes whose body is not JSON by design: a file upload (api/routers/files.py: the raw file, streamed) and the
+# org chart's CSV import (api/routers/org.py).
+_UPLOAD = re.compile(r"^/api/(flows/[^/]+/files/[^/]+|departments/import)/?$")
 
 
 class JsonBodyRules:

@@ -12,6 +12,7 @@ from api.serialize import etag, record_json
 from api.services import ApiServices
 from engine.records.actor import Actor
 from engine.records.records import Record
+from engine.records.owned_fields import may_stand_in
 
 IF_MATCH_LIMIT = 100
 
@@ -38,7 +39,9 @@ def transition_request(data: Any, if_match: str | None) -> tuple[int | None, dic
 
 def record_answer(svc: ApiServices, flow_name: str, rec: Record, actor: Actor, status: int = 200) -> Outcome:
     """(status, JSON body, headers) of a record as `actor` may see it; 201 answers carry its Location."""
-    body = record_json(svc.registry.get(flow_name).flow, rec, actor)
+    flow = svc.registry.get(flow_name).flow
+    # a delegate of the assignee gets the assignee's inputs; the look-up only when it can change the answer
+    body = record_json(flow, rec, svc.access.acting_as(rec, actor) if may_stand_in(flow, rec.state, rec.assignee_id, actor) else actor)
     headers = {"ETag": etag(rec.version)}
     if status == 201:
         headers["Location"] = f"/api/flows/{flow_name}/records/{rec.id}"

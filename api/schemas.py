@@ -92,6 +92,9 @@ class InboxEntry(_Out):
     version: int
     on_behalf_of: int | None = Field(default=None, description="Standing in (out of office): whose task this is")
     on_behalf_of_name: str | None = None
+    task: str | None = Field(default=None, description="approval: my own approval task (with its own due time)")
+    urged: bool = Field(default=False, description="Someone urged it in its current state (urged items come first)")
+    key_values: dict[str, Any] = Field(default_factory=dict, description="The flow's inbox_fields and their values")
 
 
 class Me(_Out):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine.records.access import editable_fields
+from engine.records.owned_fields import owned_editable_fields
 from engine.records.actor import Actor
 from engine.language.flow import CompiledFlow
 from engine.records.inbox import InboxItem
@@ -19,7 +19,7 @@ def iso(value: datetime | None) -> str | None:
 def record_json(flow: CompiledFlow, rec: Record, actor: Actor) -> dict[str, Any]:
     hidden = flow.hidden_fields(rec.state)
     values = {n: (None if v is None else flow.fields[n].to_json(v)) for n, v in rec.values.items() if n not in hidden}
-    editable = editable_fields(flow, rec.state, actor)
+    editable = owned_editable_fields(flow, rec.state, rec.assignee_id, actor)  # a non-assignee's fields are read-only
     s = rec.system
     return {
         "flow": flow.name, "id": rec.id, "state": rec.state, "state_title": api_text(flow.state(rec.state).title, flow) or rec.state,
@@ -56,4 +56,6 @@ def inbox_json(item: InboxItem, flow: CompiledFlow | None = None) -> dict[str, A
         "sla_warn_at": iso(item.sla_warn_at), "created_at": iso(item.created_at),
         "updated_at": iso(item.updated_at), "version": item.version,
         "on_behalf_of": item.on_behalf_of, "on_behalf_of_name": item.on_behalf_of_name,
+        "task": item.task, "urged": item.urged,
+        "key_values": {n: (None if v is None or flow is None else flow.fields[n].to_json(v)) for n, v in item.key_values},
     }

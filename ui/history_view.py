@@ -39,6 +39,10 @@ def _state_title(flow: CompiledFlow, name: str | None, locale: str | None) -> st
     return (flow_text(st.title, locale, flow) or name) if st else name
 
 
+_TASK_ACTIONS = {"approve": "Approved", "reject": "Rejected", "hand_over": "Handed over", "add_approver": "Approver added",
+                 "return": "Returned", "sent_back": "Sent back", "urge": "Urged"}
+
+
 def _action(flow: CompiledFlow, row: Mapping[str, Any], _: Gettext) -> str:
     kind = row.get("action")
     if kind == "create":
@@ -49,6 +53,8 @@ def _action(flow: CompiledFlow, row: Mapping[str, Any], _: Gettext) -> str:
         return _("Claimed")
     if kind == "reassign":
         return _("Reassigned")
+    if kind in _TASK_ACTIONS:  # approvals and the actions around a task (ui/approval_view.py)
+        return _(_TASK_ACTIONS[kind])
     if kind == "transition":
         t = flow.spec.transitions.get(row.get("transition") or "")
         return (flow_text(t.title, getattr(_, "locale", None), flow) or row["transition"]) if t else str(row.get("transition") or kind)

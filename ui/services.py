@@ -20,6 +20,7 @@ class People:
         rows = list_users(services(request).db)
         self.names: dict[int, str] = {int(u["id"]): str(u["display_name"] or u["username"]) for u in rows}  # type: ignore[call-overload]
         self._active = [u for u in rows if u["active"]]
+        self.rows = rows  # every user, for pickers that name people by username (ui/approval_view.py)
 
     def members(self, role: str | None) -> list[tuple[str, str]]:
         """(id, name) of the active users, limited to one role when given."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ from engine.records.records import Records, values_from_row
 from engine.records.reference_titles import target_titles, with_target_titles
 from engine.storage.registry import FlowRegistry
 from engine.people.delegation import delegators
+from engine.records.inbox_tasks import add_tasks, key_field_names, key_values
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class InboxItem:
     version: int
     on_behalf_of: int | None = None  # a delegator's task: their id
     on_behalf_of_name: str | None = None
+    task: str | None = None  # "approval": the reader's own approval task (engine/records/inbox_tasks.py)
+    urged: bool = False  # someone urged it in its current state
+    key_values: tuple[tuple[str, Any], ...] = ()  # the flow's inbox_fields: (field, value)
 
 
 def _slices(t, actor: Actor, owned: set[str], standing_in: dict[int, str] | None = None):  # type: ignore[no-untyped-def]
@@ -68,6 +73,7 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
             for role in actor.roles:
                 owned |= flow.states_owned_by.get(role, frozenset())
             title_names = [n for n in (flow.title.names if flow.title else ()) if n in flow.fields]
+            title_names = list(dict.fromkeys([*title_names, *key_field_names(flow, t)]))
             cols = (t.c.id, t.c.state, t.c.assignee_id, t.c.assignee_role, t.c.sla_status, t.c.sla_due_at,
                     t.c.sla_warn_at, t.c.created_at, t.c.updated_at, t.c.version, *(t.c[n] for n in title_names))
             open_states = set(flow.open_states)
@@ -89,6 +95,6 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
                     sla_due_at=row["sla_due_at"], sla_warn_at=row["sla_warn_at"], created_at=row["created_at"],
                     updated_at=row["updated_at"], version=row["version"],
                     on_behalf_of=row["assignee_id"] if row["assignee_id"] in standing_in else None,
-                    on_behalf_of_name=standing_in.get(row["assignee_id"])))
-    items.sort(key=lambda i: (i.sla_due_at is None, i.sla_due_at or i.updated_at, i.updated_at))
+                    on_behalf_of_name=standing_in.get(row["assignee_id"]), key_values=key_values(flow, values, row["state"])))
+        items = add_tasks(conn, registry, actor.id, standing_in, items)  # approval tasks, urged first
     return items[:limit]

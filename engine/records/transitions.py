@@ -469,5 +469,9 @@ def decide_edit(flow: CompiledFlow, *, row: Mapping[str, Any], before: Mapping[s
     if not changes and not comment:
         return None
     system = {"version": row["version"] + 1, "updated_by": actor.id, "updated_at": now}
-    return Change("edit", None, state, state, after, changes, to_db(flow, {k: after[k] for k in changes}),
-                  system, None, comment or None)
+    change = Change("edit", None, state, state, after, changes, to_db(flow, {k: after[k] for k in changes}),
+                    system, None, comment or None)
+    from engine.records.claim_on_act import claim_with_edit  # claim before acting: the edit is the claim
+
+    claim_with_edit(flow, state, row["assignee_id"], actor, change)
+    return change

@@ -17,6 +17,7 @@ from ui.i18n.flow_text import flow_text, reader_record_title
 from ui.services import services
 from ui.sla_view import SlaBadge, age_text, sla_badge
 from ui.templating import render
+from ui.values import display
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -34,6 +35,7 @@ class InboxRow:
     flow_title: str = ""  # in the reader's language
     record_title: str = ""
     state_title: str = ""
+    keys: tuple[tuple[str, str], ...] = ()  # the flow's inbox_fields: (label, value) in the reader's language
 
     @property
     def url(self) -> str:
@@ -53,7 +55,9 @@ def _rows(request: Request, page: Page, items: list[InboxItem]) -> list[InboxRow
             if it.assignee_id is None else None,
             can_claim=may_claim(flow, it.state, it.assignee_id, page.actor),
             flow_title=flow_text(it.flow_title, page._.locale, flow), state_title=flow_text(it.state_title, page._.locale, flow),
-            record_title=reader_record_title(it.title, it.record_id, page._.locale, flow)))
+            record_title=reader_record_title(it.title, it.record_id, page._.locale, flow),
+            keys=tuple((flow_text(flow.fields[n].title, page._.locale, flow) or n, display(flow.fields[n], v, flow.timezone, page._))
+                       for n, v in it.key_values)))
     return out
 
 

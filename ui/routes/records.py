@@ -10,7 +10,8 @@ from starlette.responses import RedirectResponse, Response
 
 from forms.value_checks import ascii_whole
 from api.public import FormInt, RecordId
-from engine.records.access import FieldMode, check_create, create_modes, field_modes
+from engine.records.access import FieldMode, check_create, create_modes
+from engine.records.owned_fields import owned_field_modes
 from engine.records.claims import may_claim, may_reassign, reassign
 from engine.records.errors import (
     CommentRequired, MissingRequired, NotFound, ReadOnlyField, StaleVersion, TransitionNotAllowed, ValidationFailed,
@@ -19,6 +20,7 @@ from engine.language.flow import CompiledFlow
 from forms.messages import Message
 from engine.records.records import Record, Records
 from engine.records.transitions import Refusal, decide_create, default_values, field_errors, read_only
+from ui.approval_view import approval_panel
 from ui.auth import Page, checked_page, current_page
 from ui.conditions_view import apply_conditions, forget_hidden_errors, states_for, typed_values
 from ui.errors import PageRoute
@@ -118,11 +120,11 @@ def _transition_views(request: Request, rec: Record, page: Page) -> list[Any]:
 
 def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, list[str]] | None = None,
                  errors: dict[str, str] | None = None, banner: str | None = None, comment: str = "",
-                 status: int = 200, msg: str = "") -> Response:
+                 status: int = 200, msg: str = "", task_form: tuple[str, str, str] | None = None) -> Response:
     svc = services(request)
     live = svc.registry.get(rec.flow)
     flow = live.flow
-    modes = field_modes(flow, rec.state, services(request).access.acting_as(rec, page.actor))
+    modes = owned_field_modes(flow, rec.state, rec.assignee_id, services(request).access.acting_as(rec, page.actor))
     people = People(request)
     fields = build_fields(flow, modes, rec.values, page._, typed=typed, errors=errors,
                           user_options=people.user_options(flow.fields), user_names=people.names)
@@ -153,6 +155,8 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
         comment_error=translate_message(page._, errors["comment"]) if errors and "comment" in errors else None,
         created_by=people.names.get(sys.get("created_by") or 0, ""),
         backlinks=backlink_views(svc, rec.flow, rec.id, page.actor, page._),
+        approval=approval_panel(svc.db, flow, rec, page.actor, page.now, page._, people.rows, people.names),
+        task_form=task_form or ("", "", ""),
     )
     return render("records/show.html", ctx, status_code=status)
 
@@ -204,7 +208,7 @@ def act_on_record(request: Request, flow_name: str, record_id: RecordId,
                             banner=page._("This form has no record version. Reload the page and try again."))
     if version != rec.version:
         return _stale(request, page, rec, version, comment)
-    editable = _editable(field_modes(flow, rec.state, services(request).access.acting_as(rec, page.actor)))
+    editable = _editable(owned_field_modes(flow, rec.state, rec.assignee_id, services(request).access.acting_as(rec, page.actor)))
     posted = parse_post(flow, form, editable, only_present=True)
     forget_hidden_errors(flow, posted, rec.values, page.actor, page.now)
     if posted.forbidden:
@@ -271,7 +275,7 @@ def preview_record(request: Request, flow_name: str, record_id: RecordId,
     svc = services(request)
     rec = svc.access.get(flow_name, record_id, page.actor)
     flow = svc.registry.get(flow_name).flow
-    modes = field_modes(flow, rec.state, services(request).access.acting_as(rec, page.actor))
+    modes = owned_field_modes(flow, rec.state, rec.assignee_id, services(request).access.acting_as(rec, page.actor))
     posted = parse_post(flow, page.form, _editable(modes), only_present=True)
     values = _with_computed(flow, {**rec.values, **posted.values}, page)
     draft = Record(rec.flow, rec.id, rec.state, rec.version, values, rec.system, rec.title)

@@ -1,0 +1,109 @@
+"""The inbox's approval tasks, urges and key values (engine/records/inbox.py calls `add_tasks`).
+
+* Every pending approval task of the reader, and of the people they stand in for, is one inbox item with
+  the task's own due time (each approver has their own clock), marked `task="approval"`. A record the reader
+  already has in the inbox by assignment or role queue is shown once, as the task.
+* An item is `urged` when someone urged the record since it entered its current state; urged items come first.
+* `inbox_fields: [customer, total, delivery_date]` of a flow: those values come along with each item
+  (`key_values`, in the order written), for the reader to decide without opening the record.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from engine.language.flow import CompiledFlow
+from engine.records.approvals import my_open_tasks
+from engine.records.records import Records, values_from_row
+from engine.records.task_actions import stage_entered_at
+from engine.storage.schema import urges
+
+if TYPE_CHECKING:
+    from engine.records.inbox import InboxItem
+    from engine.storage.registry import FlowRegistry
+
+
+def key_field_names(flow: CompiledFlow, table: Any) -> list[str]:
+    """The flow's `inbox_fields` that are stored in the record's own row (a table field has its own rows)."""
+    return [n for n in flow.spec.inbox_fields if n in flow.fields and n in table.c]
+
+
+def key_values(flow: CompiledFlow, values: Mapping[str, Any], state: str) -> tuple[tuple[str, Any], ...]:
+    """(field, value) of the flow's inbox_fields, leaving out fields hidden in the record's state."""
+    hidden = flow.hidden_fields(state) if state in flow.spec.states else frozenset()
+    return tuple((n, values.get(n)) for n in flow.spec.inbox_fields if n in values and n not in hidden)
+
+
+def approval_items(conn: Connection, registry: FlowRegistry, user_ids: Sequence[int],
+                   standing_in: Mapping[int, str]) -> list[InboxItem]:
+    """One item per pending approval task of these people (the reader first, then whom they stand in for)."""
+    from engine.records.inbox import InboxItem
+
+    out: list[InboxItem] = []
+    for task in my_open_tasks(conn, list(user_ids)):
+        if task["flow"] not in registry:
+            continue
+        live = registry.get(task["flow"])
+        flow, t = live.flow, live.table
+        if task["state"] not in flow.spec.states:
+            continue
+        title_names = [n for n in (flow.title.names if flow.title else ()) if n in flow.fields and n in t.c]
+        names = list(dict.fromkeys([*title_names, *key_field_names(flow, t)]))
+        row = conn.execute(select(t.c.id, t.c.state, t.c.assignee_role, t.c.created_at, t.c.updated_at, t.c.version,
+                                  *(t.c[n] for n in names)).where(t.c.id == task["record_id"])).mappings().first()
+        if row is None or row["state"] != task["state"]:
+            continue
+        values = values_from_row(flow, row, names)
+        approver = int(task["approver_id"])
+        out.append(InboxItem(
+            flow=flow.name, flow_title=flow.spec.title or flow.name, record_id=int(row["id"]), state=row["state"],
+            state_title=flow.state(row["state"]).title or row["state"],
+            title=Records.title_of(flow, values, row["id"], row["state"]), assignee_id=approver,
+            assignee_role=row["assignee_role"], sla_status=None,
+            sla_due_at=task["due_at"], sla_warn_at=task["warn_at"], created_at=row["created_at"],
+            updated_at=row["updated_at"], version=int(row["version"]),
+            on_behalf_of=approver if approver in standing_in else None, on_behalf_of_name=standing_in.get(approver),
+            task="approval", key_values=key_values(flow, values, row["state"])))
+    return out
+
+
+def urged_records(conn: Connection, items: Sequence[InboxItem]) -> set[tuple[str, int]]:
+    """(flow, record id) of the items urged since their record entered its current state."""
+    if not items:
+        return set()
+    wanted = {(i.flow, i.record_id): i.state for i in items}
+    q = (select(urges.c.flow, urges.c.record_id, urges.c.state, func.max(urges.c.at))
+         .where(urges.c.record_id.in_({i.record_id for i in items}))
+         .group_by(urges.c.flow, urges.c.record_id, urges.c.state))
+    out = set()
+    for flow_name, record_id, state, last in conn.execute(q):
+        if wanted.get((flow_name, record_id)) != state:
+            continue
+        entered: datetime | None = stage_entered_at(conn, flow_name, record_id, state)
+        if entered is None or _aware(last) >= _aware(entered):
+            out.add((flow_name, int(record_id)))
+    return out
+
+
+def _aware(t: datetime) -> datetime:
+    from datetime import timezone
+
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+def add_tasks(conn: Connection, registry: FlowRegistry, actor_id: int, standing_in: Mapping[int, str],
+              items: list[InboxItem]) -> list[InboxItem]:
+    """`items` (assigned and queued records) with the approval tasks added, urges marked, and sorted:
+    urged first, then by due time (none last), then the least recently changed."""
+    tasks = approval_items(conn, registry, [actor_id, *sorted(standing_in)], standing_in)
+    seen = {(i.flow, i.record_id) for i in tasks}
+    merged = [*tasks, *(i for i in items if (i.flow, i.record_id) not in seen)]
+    urged = urged_records(conn, merged)
+    merged = [replace(i, urged=True) if (i.flow, i.record_id) in urged else i for i in merged]
+    merged.sort(key=lambda i: (not i.urged, i.sla_due_at is None, _aware(i.sla_due_at or i.updated_at), i.updated_at))
+    return merged

@@ -1,0 +1,77 @@
+"""The inbox with approval tasks, on SQLite and PostgreSQL: each approver has their own task with its own due
+time, a delegate sees the task of the person they stand in for, an urged record comes first and is marked,
+`inbox_fields` values come with each item (API and page), and a decided task leaves the inbox."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from engine.people.delegation import set_delegation
+from engine.people.tokens import create_token
+from engine.people.users import load_actor
+from engine.records.approvals import decide
+from engine.records.task_actions import urge
+from engine.storage.schema import approval_tasks, users
+from tests.approvals.page_world import make_page_app, submitted
+from tests.ui.live import sign_in
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[FastAPI]:
+    app = make_page_app(tmp_path, database_url)
+    yield app
+    app.state.db.dispose()
+
+
+def _inbox(app: FastAPI, username: str) -> list[dict[str, Any]]:
+    with app.state.db.connect() as conn:
+        uid = conn.execute(select(users.c.id).where(users.c.username == username)).scalar_one()
+    token = create_token(app.state.db, uid, "tests").secret
+    r = TestClient(app).get("/api/inbox", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_each_approver_has_their_own_task_with_its_due_time(app: FastAPI) -> None:
+    first = submitted(app, "Laptops")
+    # fred's clock is his own: give his task a later due time than fiona's
+    later = datetime.now(timezone.utc) + timedelta(days=9)
+    with app.state.db.begin() as conn:
+        fred_id = conn.execute(select(users.c.id).where(users.c.username == "fred")).scalar_one()
+        conn.execute(update(approval_tasks).where(approval_tasks.c.approver_id == fred_id).values(due_at=later))
+    fiona = _inbox(app, "fiona")
+    assert [(i["record_id"], i["task"]) for i in fiona] == [(first.id, "approval")]
+    assert fiona[0]["key_values"] == {"amount": 3, "subject": "Laptops"}
+    fred = _inbox(app, "fred")
+    assert datetime.fromisoformat(fred[0]["sla_due_at"]) > datetime.fromisoformat(fiona[0]["sla_due_at"]) + timedelta(days=5)
+    assert _inbox(app, "bob") == []  # the creator has nothing to do while the approvers decide
+    decide(app.state.api.records, "purchase", first.id, load_actor(app.state.db, username="fiona"), "approve", None)
+    assert _inbox(app, "fiona") == []
+    assert [i["record_id"] for i in _inbox(app, "fred")] == [first.id]
+
+
+def test_delegated_and_urged_tasks(app: FastAPI) -> None:
+    early = submitted(app, "Desks")
+    urged = submitted(app, "Chairs")
+    now = datetime.now(timezone.utc)
+    set_delegation(app.state.db, "fred", "olga", now - timedelta(hours=1), now + timedelta(days=2))
+    olga = _inbox(app, "olga")
+    assert {i["record_id"] for i in olga} == {early.id, urged.id}
+    assert all(i["on_behalf_of_name"] == "Fred 付" and i["task"] == "approval" for i in olga)
+    assert [i["record_id"] for i in _inbox(app, "fiona")] == [early.id, urged.id]  # same due: oldest change first
+    urge(app.state.api.records, "purchase", urged.id, load_actor(app.state.db, username="bob"), "快点")
+    fiona = _inbox(app, "fiona")
+    assert [(i["record_id"], i["urged"]) for i in fiona] == [(urged.id, True), (early.id, False)]
+    # the page: the urged task first, marked, with its key values, in Chinese
+    client, _ = sign_in(app, "fiona", lang="zh-CN")
+    page = client.get("/").text
+    assert page.index(f"inbox-purchase-{urged.id}") < page.index(f"inbox-purchase-{early.id}")
+    row = page[page.index(f"inbox-purchase-{urged.id}"):page.index(f"inbox-purchase-{early.id}")]
+    assert "已催办" in row and "审批任务" in row and "Chairs" in row and "<dd>3</dd>" in row
