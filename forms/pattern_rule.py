@@ -15,26 +15,32 @@ from typing import Any
 from .local_text import Titled, Words
 from .messages import Message
 
-PATTERN_KEYS = frozenset({"regex", "message"})
+def split_with_message(data: dict[str, Any], key: str, inner: str, what: str, example: str) -> dict[str, Any]:
+    """`key: {inner: ..., message: ...}` → `key` and `key_message` (a model validator's `before` step).
+
+    The one spelling of an author's own message beside a rule: a field's `pattern: {regex, message}` and a
+    transition's `when: {check, message}` (engine/language/author_messages.py) both read through here.
+    """
+    if f"{key}_message" in data:
+        raise ValueError(f'write the message inside the {what}: {key}: {{{inner}: "...", message: ...}}')
+    rule = data.get(key)
+    if not isinstance(rule, dict):
+        return data
+    unknown = sorted(str(k) for k in set(rule) - {inner, "message"})
+    if unknown:
+        raise ValueError(f"a {what} has `{inner}` and `message`, not {', '.join(unknown)}")
+    if inner not in rule:
+        raise ValueError(f"a {what} written as a mapping needs `{inner}`: {key}: {{{inner}: {example}, message: ...}}")
+    data = dict(data)
+    data[key] = rule[inner]
+    if rule.get("message") is not None:
+        data[f"{key}_message"] = rule["message"]
+    return data
 
 
 def split_pattern(data: dict[str, Any]) -> dict[str, Any]:
-    """`pattern: {regex, message}` → `pattern` and `pattern_message` (a model validator's `before` step)."""
-    if "pattern_message" in data:
-        raise ValueError('write the message inside the pattern: pattern: {regex: "...", message: ...}')
-    pattern = data.get("pattern")
-    if not isinstance(pattern, dict):
-        return data
-    unknown = sorted(str(k) for k in set(pattern) - PATTERN_KEYS)
-    if unknown:
-        raise ValueError(f"a pattern has `regex` and `message`, not {', '.join(unknown)}")
-    if "regex" not in pattern:
-        raise ValueError('a pattern written as a mapping needs `regex`: pattern: {regex: "SO-[0-9]{6}", message: ...}')
-    data = dict(data)
-    data["pattern"] = pattern["regex"]
-    if pattern.get("message") is not None:
-        data["pattern_message"] = pattern["message"]
-    return data
+    """`pattern: {regex, message}` → `pattern` and `pattern_message`."""
+    return split_with_message(data, "pattern", "regex", "pattern", '"SO-[0-9]{6}"')
 
 
 def mismatch_message(message: Words | None, help_text: Words | None) -> Message:

@@ -16,23 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-CONDITION_KEYS = frozenset({"check", "message"})
+from forms.pattern_rule import split_with_message
 
 
 def split_condition(data: dict[str, Any]) -> dict[str, Any]:
     """`when: {check, message}` → `when` and `when_message` (a model validator's `before` step)."""
-    if "when_message" in data:
-        raise ValueError("write the message inside the condition: when: {check: \"...\", message: ...}")
-    when = data.get("when")
-    if not isinstance(when, dict):
-        return data
-    unknown = sorted(str(k) for k in set(when) - CONDITION_KEYS)
-    if unknown:
-        raise ValueError(f"a condition has `check` and `message`, not {', '.join(unknown)}")
-    if "check" not in when:
-        raise ValueError("a condition written as a mapping needs `check`: when: {check: \"total < 100000\", message: ...}")
-    data = dict(data)
-    data["when"] = when["check"]
-    if when.get("message") is not None:
-        data["when_message"] = when["message"]
-    return data
+    return split_with_message(data, "when", "check", "condition", '"total < 100000"')

@@ -21,7 +21,8 @@ through, and a hand-over's history row names the person who was responsible at t
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,16 @@ def _allowed(flow: CompiledFlow, state: str, action: str) -> None:
                                      state=str(title if isinstance(title, str) else state)))
 
 
+@contextmanager
+def _acting_on(records: Records, flow_name: str, record_id: int, action: str) -> Iterator[tuple[Any, LiveFlow, Mapping[str, Any]]]:
+    """The record locked for `action` in one write transaction; refused where its state's `allow:` lacks the action."""
+    live = records.registry.get(flow_name)
+    with records.executor.transaction() as tx:
+        row = lock_record(tx, live, record_id)
+        _allowed(live.flow, row["state"], action)
+        yield tx, live, row
+
+
 def _user_id(conn: Connection, username: str) -> tuple[int, str]:
     row = conn.execute(select(users.c.id, users.c.display_name, users.c.active).where(users.c.username == username)).first()
     if row is None or not row.active:
@@ -130,13 +141,8 @@ def hand_over(records: Records, flow_name: str, record_id: int, actor: Actor, to
               now: datetime | None = None) -> Done:
     text = _reason(reason)
     now = now or datetime.now(timezone.utc)
-    live = records.registry.get(flow_name)
-    flow = live.flow
-    with records.executor.transaction() as tx:
-        conn = tx.conn
-        row = lock_record(tx, live, record_id)
-        state = row["state"]
-        _allowed(flow, state, "hand_over")
+    with _acting_on(records, flow_name, record_id, "hand_over") as (tx, live, row):
+        flow, conn, state = live.flow, tx.conn, row["state"]
         to_id, _ = _user_id(conn, to_username)
         ap = flow.state(state).approval
         if ap is not None:
@@ -178,13 +184,8 @@ def add_approver(records: Records, flow_name: str, record_id: int, actor: Actor,
         raise ValidationFailed({"position": Message("before_or_after", "before or after")})
     text = _reason(reason)
     now = now or datetime.now(timezone.utc)
-    live = records.registry.get(flow_name)
-    flow = live.flow
-    with records.executor.transaction() as tx:
-        conn = tx.conn
-        row = lock_record(tx, live, record_id)
-        state = row["state"]
-        _allowed(flow, state, "add_approver")
+    with _acting_on(records, flow_name, record_id, "add_approver") as (tx, live, row):
+        flow, conn, state = live.flow, tx.conn, row["state"]
         ap = flow.state(state).approval
         if ap is None:
             raise NotAllowedHere(Message("add_approver_needs_approval", "Approvers can only be added in an approval stage"))
@@ -247,13 +248,8 @@ def return_record(records: Records, flow_name: str, record_id: int, actor: Actor
 
     text = _reason(reason)
     now = now or datetime.now(timezone.utc)
-    live = records.registry.get(flow_name)
-    flow = live.flow
-    with records.executor.transaction() as tx:
-        conn = tx.conn
-        row = lock_record(tx, live, record_id)
-        state = row["state"]
-        _allowed(flow, state, "return")
+    with _acting_on(records, flow_name, record_id, "return") as (tx, live, row):
+        flow, conn, state = live.flow, tx.conn, row["state"]
         if not _responsible_here(conn, flow, row, actor, now):
             raise Forbidden(Message("not_responsible", "Only the person responsible for this step may do this"))
         targets = return_targets(conn, flow, record_id, state)
@@ -313,13 +309,8 @@ def urge(records: Records, flow_name: str, record_id: int, actor: Actor, reason:
     if refused is not None:
         raise refused.error
     now = now or datetime.now(timezone.utc)
-    live = records.registry.get(flow_name)
-    flow = live.flow
-    with records.executor.transaction() as tx:
-        conn = tx.conn
-        row = lock_record(tx, live, record_id)
-        state = row["state"]
-        _allowed(flow, state, "urge")
+    with _acting_on(records, flow_name, record_id, "urge") as (tx, live, row):
+        flow, conn, state = live.flow, tx.conn, row["state"]
         if not may_urge(flow, row, actor):
             raise Forbidden(Message("may_not_urge", "You may not urge this record"))
         spec = flow.state(state).urge
