@@ -57,14 +57,14 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.state.registry = registry
     app.state.broken_flows = [str(e) for e in broken]
     app.state.settings = settings
+    app.add_front(JsonBodyRules)  # innermost front layer: the lean record routes (install_api) check their own bodies
     install_api(app, db, registry, settings)
     install_probes(app)
     install_api_docs(app, registry)
     install_metrics(app, db, settings)
     # Front layers: the last added runs first. In the order they run: trusted proxies (the client address),
     # request id / metrics / access log / last-resort answers, the flow-revision poll, security headers and
-    # origin check, OPTIONS, the JSON body rules, the lean record routes (install_api), FastAPI.
-    app.add_front(JsonBodyRules)
+    # origin check, OPTIONS, the lean record routes (install_api), the JSON body rules, FastAPI.
     app.add_front(AllowOptions, router=app.router)
     app.add_front(WebSecurity, allowed_origins=settings.origins)
     app.add_front(ReaderLanguage)  # titles in API answers in the client's language (api/reader_language.py)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from fastapi import Request
+from starlette.types import Receive
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from api.errors import ApiProblem
@@ -43,6 +44,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+# One decoder for every body: `json.loads` with options builds a new decoder (and its scanner) per call.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+
+
 async def read_json(request: Request, *, empty: Any = None) -> Any:
     """The parsed body; `empty` (when not None) stands for a missing body. The body rules in front of the
     app (api/body_rules.py) have usually parsed it already."""
@@ -51,6 +56,30 @@ async def read_json(request: Request, *, empty: Any = None) -> Any:
         return parsed
     check_body_headers(request.headers.get("content-type"), request.headers.get("content-length"))
     return decode_json(await request.body(), empty=empty)
+
+
+async def read_whole_body(receive: Receive) -> bytes:
+    """The whole request body from the ASGI channel, refused (413) as soon as it grows past MAX_BODY."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ApiProblem(400, "malformed_json", "the client went away before the body was complete")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def require_content_type(ctype: str | None, raw: bytes) -> None:
+    """A body without a Content-Type is refused (415) rather than guessed at; an empty one passes."""
+    if ctype is None and raw.strip():
+        raise ApiProblem(415, "unsupported_media_type", "send the body as application/json "
+                                                        "(with Content-Type: application/json)")
 
 
 def check_body_headers(ctype: str | None, length: str | None) -> None:
@@ -70,7 +99,7 @@ def decode_json(raw: bytes, *, empty: Any = None) -> Any:
             return empty
         raise ApiProblem(400, "malformed_json", "a JSON body is needed")
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+        return _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass") if isinstance(raw, bytes) else raw)
     except DuplicateKey as exc:
         raise ApiProblem(400, "duplicate_key", f"the body is not valid here: {exc}") from None
     except (ValueError, RecursionError) as exc:

@@ -14,7 +14,8 @@ For POST, PUT, PATCH and DELETE:
 * well-formed JSON that does not fit the route (wrong members, not an object)
   is the route's 422.
 
-The body is parsed here once; the routes (api/body.py `read_json`, the lean
+The lean record routes (api/hot_routes.py) run in front of this layer and apply
+the same rules themselves (they read the body once, for speed). The body is parsed here once; the routes (api/body.py `read_json`, the lean
 routes) take the parsed value from the scope instead of parsing again. An
 empty body passes through: routes that need one say so (400).
 """
@@ -26,7 +27,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.body import JSON_TYPE, MAX_BODY, decode_json
+from api.body import JSON_TYPE, MAX_BODY, decode_json, read_whole_body, require_content_type
 from api.errors import ApiProblem, problem_response
 
 PARSED = "relayflow.json"  # scope key of the parsed body
@@ -42,8 +43,9 @@ class JsonBodyRules:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["method"] not in _WITH_BODY or not scope["path"].startswith("/api/")
-                or _UPLOAD.match(scope["path"])):
+        path = scope.get("path", "")
+        if (scope["type"] != "http" or scope["method"] not in _WITH_BODY or not path.startswith("/api/")
+                or (("/files/" in path or path.startswith("/api/departments/")) and _UPLOAD.match(path))):
             await self.app(scope, receive, send)
             return
         ctype = length = None
@@ -60,32 +62,14 @@ class JsonBodyRules:
                 raise ApiProblem(415, "unsupported_media_type", "send the body as application/json")
             if length is not None and length.isdigit() and int(length) > MAX_BODY:
                 raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
-            raw = await _read(receive)
+            raw = await read_whole_body(receive)
+            require_content_type(ctype, raw)
             if raw.strip():
-                if ctype is None:
-                    raise ApiProblem(415, "unsupported_media_type", "send the body as application/json "
-                                                                    "(with Content-Type: application/json)")
                 scope[PARSED] = decode_json(raw)
         except ApiProblem as exc:
             await problem_response(Request(scope), exc.status, exc.code, exc.detail)(scope, receive, send)
             return
         await self.app(scope, _replay(raw, receive), send)
-
-
-async def _read(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ApiProblem(400, "malformed_json", "the client went away before the body was complete")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _replay(raw: bytes, receive: Receive) -> Receive:

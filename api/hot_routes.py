@@ -23,7 +23,7 @@ import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.body import MAX_BODY, check_body_headers, decode_json
+from api.body import check_body_headers, decode_json, read_whole_body, require_content_type
 from api.deps import MAX_ID, token_principal
 from api.errors import ApiProblem, crash_response, problem_response, workflow_problem
 from api.record_io import create_values, record_answer, transition_request
@@ -93,16 +93,16 @@ class HotRecordRoutes:
         ctype = headers.get(b"content-type")
         length = headers.get(b"content-length")
         check_body_headers(ctype.decode("latin-1") if ctype else None, length.decode("latin-1") if length else None)
-        raw = await _read_body(receive)
-        parsed = scope.get("relayflow.json")  # parsed by the body rules in front (api/body_rules.py)
+        raw = await read_whole_body(receive)
+        require_content_type(ctype.decode("latin-1") if ctype else None, raw)  # the rules of api/body_rules.py
         flow = match.group(1)
         if create:
-            values = create_values(parsed if parsed is not None else decode_json(raw))
+            values = create_values(decode_json(raw))
             rec: Record = await svc.write(lambda access: access.create(flow, actor, values), touch=(flow, None))
             return record_answer(svc, flow, rec, actor, 201)
         if_match = headers.get(b"if-match")
         version, moved_values, comment = transition_request(
-            parsed if parsed is not None else decode_json(raw, empty={}), if_match.decode("latin-1") if if_match is not None else None)
+            decode_json(raw, empty={}), if_match.decode("latin-1") if if_match is not None else None)
         record_id = int(match.group(2))
         transition = match.group(3)
         rec = await svc.write(lambda access: access.transition(
@@ -116,20 +116,3 @@ def _bearer_secret(header: bytes) -> str:
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("use `Authorization: Bearer <token>`")
     return secret.strip()
-
-
-async def _read_body(receive: Receive) -> bytes:
-    """The whole request body, refused as soon as it grows past the limit."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ApiProblem(400, "malformed_json", "the client went away before the body was complete")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiProblem(413, "body_too_large", f"the body may be at most {MAX_BODY} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

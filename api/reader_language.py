@@ -24,6 +24,9 @@ from forms.message_text import message_in
 _reader: ContextVar[tuple[str, ...]] = ContextVar("relayflow_reader_language", default=())
 _TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 MAX_TAGS = 8
+# Clients send the same few Accept-Language headers and query strings again and again: parse each once.
+_seen: dict[tuple[bytes, str | None], tuple[str, ...]] = {}
+_SEEN_MAX = 512
 
 
 def wanted_languages(query: str, accept_language: str | None) -> tuple[str, ...]:
@@ -62,7 +65,14 @@ class ReaderLanguage:
             await self.app(scope, receive, send)
             return
         header = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept-language"), None)
-        token = _reader.set(wanted_languages(scope.get("query_string", b"").decode("latin-1"), header))
+        key = (scope.get("query_string", b""), header)
+        wanted = _seen.get(key)
+        if wanted is None:
+            wanted = wanted_languages(key[0].decode("latin-1"), header)
+            if len(_seen) >= _SEEN_MAX:
+                _seen.clear()
+            _seen[key] = wanted
+        token = _reader.set(wanted)
         try:
             await self.app(scope, receive, send)
         finally:

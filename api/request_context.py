@@ -18,6 +18,7 @@ reads per request: the request path stays fast (bench/http_bench.py).
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -37,8 +38,12 @@ access_log = logging.getLogger("relayflow.access")
 log = logging.getLogger("relayflow.api")
 
 
+_ID_PREFIX = os.urandom(6).hex()  # differs per process: ids stay unique across workers and restarts
+_id_counter = itertools.count(1)
+
+
 def new_request_id() -> str:
-    return os.urandom(12).hex()
+    return f"{_ID_PREFIX}{next(_id_counter):012x}"
 
 
 class RequestContext:

@@ -309,21 +309,23 @@ def blockers(flow: CompiledFlow, t: TransitionSpec, name: str, values: Mapping[s
     fields left empty (with those `required_if` asks for), then a false `when` condition (empty when it can fire)."""
     out: list[Refusal] = []
     missing = missing_for_transition(flow, t.require, values, state, conditions_context(flow, actor, now))
-    step = transition_title(flow, t, name)
     if missing:
         fields = field_titles(flow, missing)
         reason = Message("missing_required", "fill in first: {fields}", fields=fields)
         out.append(Refusal(reason, MissingRequired(
-            Message("missing_required", "'{t}': fill in first: {fields}", t=step, fields=fields), missing)))
+            Message("missing_required", "'{t}': fill in first: {fields}", t=transition_title(flow, t, name), fields=fields),
+            missing)))
     expr = flow.when.get(name)
     if expr is not None:
         try:
+            decided = True
             ok = bool(expr.evaluate(expression_context(values, actor, now, flow)))
-            reason = condition_refusal(flow, t, expr.names, decided=True)
         except EvaluationError:
-            ok, reason = False, condition_refusal(flow, t, expr.names, decided=False)
-        if not ok:
-            out.append(Refusal(reason, ConditionFailed(Message("condition_failed", "'{t}': {reason}", t=step, reason=reason))))
+            ok = decided = False
+        if not ok:  # the words are made only for a refusal: the happy path of every write stays cheap
+            reason = condition_refusal(flow, t, expr.names, decided=decided)
+            out.append(Refusal(reason, ConditionFailed(Message(
+                "condition_failed", "'{t}': {reason}", t=transition_title(flow, t, name), reason=reason))))
     return out
 
 
