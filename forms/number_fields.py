@@ -268,7 +268,9 @@ class DecimalField(CheckedFieldSpec):
 
     def from_db(self, value: Any) -> Decimal | None:
         # SQLite hands back a float-derived Decimal; PostgreSQL an exact one. Both
-        # are brought back to exactly `scale` places.
+        # are brought back to exactly `scale` places (most already are: ExactDecimal and NUMERIC(p, s)).
+        if type(value) is Decimal and value.is_finite() and value.as_tuple().exponent == -self.scale:
+            return value
         number = to_decimal(value)
         if number is None:
             return None

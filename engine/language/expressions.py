@@ -17,6 +17,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from engine.language.aggregates import AGGREGATES
 from engine.language.expression_limits import LimitedEnvironment, deadline
+from engine.language.fast_arithmetic import NOT_FAST, Fast, fast_form, run_fast
 
 BUILTIN_NAMES = frozenset({"user", "now", "today", *AGGREGATES})
 MAX_SOURCE = 2_000  # characters of one expression or template
@@ -59,9 +60,14 @@ class Expression:
     source: str
     names: frozenset[str]
     _fn: Callable[..., Any]
+    _fast: Fast | None = None  # plain arithmetic of numbers, computed directly (engine/language/fast_arithmetic.py)
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """Value of the expression; raises EvaluationError when it cannot be computed."""
+        if self._fast is not None:
+            value = run_fast(self._fast, context)
+            if value is not NOT_FAST:
+                return value
         try:
             with deadline():
                 return self._fn(**context)
@@ -148,7 +154,10 @@ def compile_expression(source: str) -> Expression:
         fn = _ENV.compile_expression(source, undefined_to_none=False)
     except TemplateSyntaxError as exc:
         raise ExpressionError(f"expression does not compile: {exc.message}", _syntax_offset(source)) from None
-    return Expression(source=source, names=_names(ast), _fn=fn)
+    output = ast.body[0] if len(ast.body) == 1 else None
+    fast = (fast_form(output.nodes[0]) if isinstance(output, nodes.Output) and len(output.nodes) == 1
+            and isinstance(output.nodes[0], nodes.Expr) else None)
+    return Expression(source=source, names=_names(ast), _fn=fn, _fast=fast)
 
 
 def compile_template(source: str) -> TextTemplate:

@@ -214,3 +214,30 @@ class FastInsert:
             cur.execute(compiled.sql, compiled.params(row))
         finally:
             cur.close()
+
+
+class FastSelect:
+    """A fixed SELECT (the rows of one record's table field) run on the driver's cursor, with the column
+    types' result processors applied: a record's line rows are read on every write of it."""
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self._stmt = stmt
+        self._cache: dict[str, tuple[_Compiled, list[Processor] | None]] = {}
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        dialect = conn.dialect
+        found = self._cache.get(dialect.driver)
+        if found is None:
+            found = self._cache[dialect.driver] = (_Compiled(self._stmt, dialect, None), None)
+        compiled, procs = found
+        cur = FastStatements._cursor(conn)
+        try:
+            cur.execute(compiled.sql, compiled.params(params))
+            raw = cur.fetchall()
+            if procs is None:
+                procs = [c.type.dialect_impl(dialect).result_processor(dialect, d[1])
+                         for c, d in zip(self._stmt.selected_columns, cur.description)]
+                self._cache[dialect.driver] = (compiled, procs)
+        finally:
+            cur.close()
+        return [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, r)) for r in raw]

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, delete, select
 from sqlalchemy.engine import Connection
 
+from engine.storage.fastsql import FastSelect
 from engine.storage.schema import BigId
 from engine.storage.tables import _name
 from forms import TableField
@@ -50,9 +51,9 @@ class RowTable:
         cols = [t.c[n] for n in spec.fields]
         self._select = select(t.c.record_id, *cols).where(
             t.c.record_id.in_(bindparam("_ids", expanding=True))).order_by(t.c.record_id, t.c.position)
-        # One record (every write, every record page): a plain `=`, whose compiled form is cached, where an
-        # expanding IN is rendered again on every execution.
-        self._select_one = select(t.c.record_id, *cols).where(t.c.record_id == bindparam("_rid")).order_by(t.c.position)
+        # One record (every write, every record page): a plain `=` run on the driver's cursor
+        # (engine/storage/fastsql.py), where an expanding IN is rendered again on every execution.
+        self._fast_one = FastSelect(select(t.c.record_id, *cols).where(t.c.record_id == bindparam("_rid")).order_by(t.c.position))
         self._delete = delete(t).where(t.c.record_id == bindparam("_rid"))
         self._insert = t.insert()
 
@@ -63,8 +64,8 @@ class RowTable:
             return out
         fields = self.spec.fields
         names = list(fields)
-        found = (conn.execute(self._select_one, {"_rid": record_ids[0]}) if len(record_ids) == 1
-                 else conn.execute(self._select, {"_ids": list(record_ids)}))
+        found: Iterable[Sequence[Any]] = (self._fast_one.rows(conn, {"_rid": record_ids[0]}) if len(record_ids) == 1
+                                          else conn.execute(self._select, {"_ids": list(record_ids)}))
         for r in found:
             row = {}
             for name, v in zip(names, r[1:]):
