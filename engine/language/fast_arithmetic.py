@@ -37,6 +37,18 @@ def _number(value: Any) -> bool:
     return isinstance(value, _NUMBERS) and not isinstance(value, bool)
 
 
+def _pair(left: Fast, right: Fast, combine: Callable[[Any, Any], Any]) -> Fast:
+    def pair(ctx: Mapping[str, Any]) -> Any:
+        a = left(ctx)
+        if a is NOT_FAST:
+            return NOT_FAST
+        b = right(ctx)
+        if b is NOT_FAST:
+            return NOT_FAST
+        return combine(a, b)
+    return pair
+
+
 def _operand(node: nodes.Node) -> Fast | None:
     if isinstance(node, nodes.Name) and node.ctx == "load":
         name = node.name
@@ -63,15 +75,7 @@ def _operand(node: nodes.Node) -> Fast | None:
         if left is None or right is None:
             return None
 
-        def binary(ctx: Mapping[str, Any]) -> Any:
-            a = left(ctx)
-            if a is NOT_FAST:
-                return NOT_FAST
-            b = right(ctx)
-            if b is NOT_FAST:
-                return NOT_FAST
-            return op(a, b)
-        return binary
+        return _pair(left, right, op)
     return None
 
 
@@ -83,15 +87,7 @@ def fast_form(expr: nodes.Expr) -> Fast | None:
             return None
         compare = _COMPARE[expr.ops[0].op]
 
-        def compared(ctx: Mapping[str, Any]) -> Any:
-            a = left(ctx)
-            if a is NOT_FAST:
-                return NOT_FAST
-            b = right(ctx)
-            if b is NOT_FAST:
-                return NOT_FAST
-            return compare(a, b)
-        return compared
+        return _pair(left, right, compare)
     return _operand(expr)
 
 
