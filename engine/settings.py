@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     file_store: Literal["folder", "database"] = Field(
         "folder", description="Where attached files are kept: a folder (one server) or the database (several servers)")
     files_dir: Path = Field(Path("files"), description="The folder of the folder file store")
+    unattached_upload_hours: float = Field(
+        24.0, gt=0, description="Hours an upload may wait to be attached to a record before the worker deletes it")
     smtp_host: str = ""
     smtp_port: int | None = Field(None, gt=0, lt=65536)
     smtp_user: str = ""

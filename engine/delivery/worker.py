@@ -29,6 +29,7 @@ from engine.delivery.channels import BROADCAST_CHANNELS, Channel, DeliveryFailed
 from engine.delivery.channels.message import OutboundMessage, Person, compose, load_people
 from engine.delivery.channels.settings import ChannelSettings
 from engine.records.errors import NotFound
+from engine.files.cleanup import UploadSweeper
 from engine.delivery.outbox import DROPPED, Claimed, DeliveryPolicy, claim, epoch, mark_dropped, mark_failed, mark_sent
 from engine.records.records import Records, values_from_row
 from engine.storage.registry import FlowRegistry
@@ -74,6 +75,7 @@ class Worker:
         self.policy = policy or DeliveryPolicy.from_env()
         self.batch = batch
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.sweeper = UploadSweeper(db, Settings.from_env())  # unattached uploads (engine/files/cleanup.py)
 
     # --- one cycle -------------------------------------------------------------------------------
 
@@ -81,6 +83,10 @@ class Worker:
         """One scheduler pass over every flow, then deliveries until nothing due is left (bounded)."""
         self.registry.refresh(self.db)  # serve a flow revision applied by another process
         result = CycleResult(passes=run_pass(self.db, self.registry, now=now))
+        try:
+            self.sweeper.maybe_run(now)
+        except Exception:  # noqa: BLE001 - house-keeping must not stop reminders
+            log.exception("the sweep of unattached uploads failed")
         if deliver:
             for _ in range(100):
                 claimed = self.deliver_batch(now=now, into=result)

@@ -54,6 +54,11 @@ class FileStore(Protocol):
     def exists(self, sha256: str) -> bool:
         ...
 
+    def discard(self, sha256: str, *, stored_before: datetime) -> bool:
+        """Delete the content if it was last stored before `stored_before` (a `put` of the same content
+        stores it anew, so an upload racing the clean-up keeps it); whether it was deleted."""
+        ...
+
 
 class FolderStore:
     """Contents as files under one folder, named by their sha256 (written to a temporary file first)."""
@@ -81,6 +86,7 @@ class FolderStore:
             final = self._path(sha)
             if final.exists():
                 os.unlink(tmp)
+                os.utime(final)  # stored anew: the clean-up of unattached uploads leaves it alone
             else:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, final)
@@ -101,6 +107,16 @@ class FolderStore:
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
+
+    def discard(self, sha256: str, *, stored_before: datetime) -> bool:
+        path = self._path(sha256)
+        try:
+            if path.stat().st_mtime >= stored_before.timestamp():
+                return False
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
 
 class DatabaseStore:
@@ -134,6 +150,7 @@ class DatabaseStore:
             known = conn.execute(select(file_blobs.c.sha256).where(file_blobs.c.sha256 == sha)).first()
             if known is not None:
                 conn.execute(delete(file_chunks).where(file_chunks.c.key == key))
+                conn.execute(update(file_blobs).where(file_blobs.c.sha256 == sha).values(stored_at=datetime.now(timezone.utc)))
             else:
                 conn.execute(update(file_chunks).where(file_chunks.c.key == key).values(key=sha))
                 conn.execute(insert(file_blobs), {"sha256": sha, "size": size, "stored_at": datetime.now(timezone.utc)})
@@ -160,6 +177,14 @@ class DatabaseStore:
     def exists(self, sha256: str) -> bool:
         with self.db.connect().execution_options(readonly=True) as conn:
             return conn.execute(select(file_blobs.c.sha256).where(file_blobs.c.sha256 == sha256)).first() is not None
+
+    def discard(self, sha256: str, *, stored_before: datetime) -> bool:
+        with self.db.begin() as conn:
+            gone = conn.execute(delete(file_blobs).where(file_blobs.c.sha256 == sha256,
+                                                         file_blobs.c.stored_at < stored_before)).rowcount
+            if gone:
+                conn.execute(delete(file_chunks).where(file_chunks.c.key == sha256))
+        return bool(gone)
 
 
 def build_store(settings: Settings, db: Engine) -> FileStore:
