@@ -32,6 +32,38 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), m
     (r"state '(?P<s>[^']*)' cannot be reached from '(?P<start>[^']*)': no transition leads to it",
      N_("state '{s}' cannot be reached from '{start}': no transition leads to it")),
     (r"transition '(?P<t>[^']*)' names no role that may fire it", N_("transition '{t}' names no role that may fire it")),
+    (r"(?P<what>flow|field|row field|state|role|transition) id '(?P<name>[^']*)' must be snake_case ASCII: a lower-case "
+     r"letter, then lower-case letters, digits or underscores",
+     N_("{what} id '{name}' must be snake_case ASCII: a lower-case letter, then lower-case letters, digits or underscores")),
+    (r"(?P<what>flow|field|row field|state|role|transition) id '(?P<name>[^']*)' is longer than (?P<n>\d+) characters",
+     N_("{what} id '{name}' is longer than {n} characters")),
+    (r"flow id '(?P<name>[^']*)' would share a table with the engine's own; choose another name",
+     N_("flow id '{name}' would share a table with the engine's own; choose another name")),
+    (r"(?P<what>flow|field|row field) id '(?P<name>[^']*)' is an SQL keyword; choose another name \(e\.g\. '(?P<other>[^']*)'\)",
+     N_("{what} id '{name}' is an SQL keyword; choose another name (e.g. '{other}')")),
+    (r"(?P<what>field|row field) id '(?P<name>[^']*)' is reserved for a system column; choose another name",
+     N_("{what} id '{name}' is reserved for a system column; choose another name")),
+    (r"no path leads from (?P<states>.+) to a final state: records there could never be closed; add a transition toward "
+     r"a final state", N_("no path leads from {states} to a final state: records there could never be closed; add a "
+                          "transition toward a final state")),
+    (r"unknown unit '(?P<unit>[^']*)' in duration '(?P<raw>[^']*)': units are lower-case d, h, m, s: did you mean "
+     r"'(?P<hint>[^']*)'\?", N_("unknown unit '{unit}' in duration '{raw}': units are lower-case d, h, m, s: did you mean '{hint}'?")),
+    (r"unknown unit '(?P<unit>[^']*)' in duration '(?P<raw>[^']*)': (?P<rest>.+)",
+     N_("unknown unit '{unit}' in duration '{raw}': use d (days), h (hours), m (minutes) or s (seconds)")),
+    (r"duration '(?P<raw>[^']*)': fractions are not supported, combine units instead \(e\.g\. 1h30m\)",
+     N_("duration '{raw}': fractions are not supported, combine units instead (e.g. 1h30m)")),
+    (r"duration '(?P<raw>[^']*)' repeats the unit '(?P<unit>[^']*)': give each unit once, e\.g\. '1h30m'",
+     N_("duration '{raw}' repeats the unit '{unit}': give each unit once, e.g. '1h30m'")),
+    (r"duration '(?P<raw>[^']*)' has no unit: write e\.g\. '(?P<a>[^']*)', '(?P<b>[^']*)' or '(?P<c>[^']*)'",
+     N_("duration '{raw}' has no unit: write e.g. '{a}', '{b}' or '{c}'")),
+    (r"duration '(?P<raw>[^']*)' is (?P<what>zero|negative): durations must be positive",
+     N_("duration '{raw}' is not positive: durations must be positive")),
+    (r"duration '(?P<raw>[^']*)' is too long: at most (?P<days>\d+)d \(about 10 years\)",
+     N_("duration '{raw}' is too long: at most {days}d (about 10 years)")),
+    (r"cannot read duration '(?P<raw>[^']*)' \(at '(?P<at>[^']*)'\): write a number followed by d, h, m or s, "
+     r"e\.g\. '4h' or '1h30m'", N_("cannot read duration '{raw}' (at '{at}'): write a number followed by d, h, m or s, "
+                                    "e.g. '4h' or '1h30m'")),
+    (r"empty duration: write e\.g\. '4h', '90m' or '2d'", N_("empty duration: write e.g. '4h', '90m' or '2d'")),
     (r"Field required", N_("Field required")),
     (r"Extra inputs are not permitted", N_("Extra inputs are not permitted")),
     (r"Input should be a valid string", N_("Input should be a valid string")),
@@ -42,7 +74,8 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), m
     (r"Input should be (?P<options>'.*)", N_("Input should be {options}")),
 ))
 
-_KINDS = {"field": N_("field"), "state": N_("state"), "role": N_("role"), "transition": N_("transition")}
+_KINDS = {"field": N_("field"), "state": N_("state"), "role": N_("role"), "transition": N_("transition"),
+          "flow": N_("flow"), "row field": N_("row field")}
 
 
 def translate_problem(_: Callable[..., str], text: str) -> str:
@@ -66,5 +99,7 @@ def translate_problem(_: Callable[..., str], text: str) -> str:
             groups = found.groupdict()
             if "kind" in groups:
                 groups["kind"] = _(_KINDS[groups["kind"]])
+            if "what" in groups and groups["what"] in _KINDS:
+                groups["what"] = _(_KINDS[groups["what"]])
             return _(msgid, **groups)
     return translate_message(_, text)
