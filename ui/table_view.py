@@ -21,6 +21,7 @@ from engine.language.flow import CompiledFlow
 from forms import FieldValueError, TableField
 from forms.local_text import pick
 from ui.i18n import translate_message
+from ui.row_fetch_preview import hint_id
 from ui.values import Gettext, display, to_inputs
 
 _CELL = re.compile(r"^([a-z][a-z0-9_]*)\.(\d{1,4})\.([a-z][a-z0-9_]*)$")
@@ -46,6 +47,7 @@ class CellView:
     options: list[tuple[str, str]] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
     help: str | None = None
+    hint_id: str | None = None  # a fetched cell: where the live preview says what it will take (ui/row_fetch_preview.py)
 
     @property
     def id(self) -> str:
@@ -112,11 +114,11 @@ def table_view(flow: CompiledFlow, name: str, spec: TableField, rows: Any, edita
             options = list(user_options[f"{name}.{c}"])
         # a fetched cell may be left empty: the server fills it from its reference (engine/records/row_references.py)
         shared.append((c, f, type(f).widget, _label(f, c, lang), f.required and cell_editable and f.fetch is None, cell_editable,
-                       f.compute is not None, options, f.widget_attrs()))
+                       f.compute is not None, options, f.widget_attrs(), bool(f.fetch)))
 
     def cell_views(i: int, row: Mapping[str, Any] | None) -> list[CellView]:
         out = []
-        for c, f, widget, label, required, cell_editable, computed, options, attrs in shared:
+        for c, f, widget, label, required, cell_editable, computed, options, attrs, fetched in shared:
             key = f"{name}.{i}.{c}"
             value = row.get(c) if row else None
             err = errors.get(f"{name}[{i}].{c}") if errors else None
@@ -125,7 +127,7 @@ def table_view(flow: CompiledFlow, name: str, spec: TableField, rows: Any, edita
                 computed=computed, inputs=list(typed[key]) if key in typed else to_inputs(f, value, tz),
                 display=display(f, value, tz, _, user_names) if not cell_editable else "",
                 out_id=f"c-{name}-{i}-{c}", error=translate_message(_, err) if err else None,
-                options=options, attrs=attrs))
+                options=options, attrs=attrs, hint_id=hint_id(name, i, c) if fetched and cell_editable else None))
         return out
 
     shown = []

@@ -75,3 +75,31 @@ def test_order_lines_show_and_offer_products_by_title(desk_app: FastAPI) -> None
     html = client.get(f"/records/sales_order/{order.id}").text
     cells = _cells(html, "product")
     assert "HD-2000 液压泵" in cells[0] and "OLD-1 旧型号" in cells[1] and "<select" not in cells[0]
+
+
+def test_the_live_preview_shows_the_price_a_picked_product_brings(desk_app: FastAPI) -> None:
+    """Picking a product in a line shows its price beside the empty price cell, and the amount and total use it,
+    before anything is saved; a price typed in the line wins."""
+    records = desk_app.state.api.records
+    pm = load_actor(desk_app.state.db, username="pm")
+    pump = records.create("product", pm, {"code": "HD-2000", "name": "液压泵", "list_price": "1200"})
+    valve = records.create("product", pm, {"code": "VL-300", "name": "电磁阀", "list_price": "350.50"})
+    client, csrf = sign_in(desk_app, "sales", lang="zh-CN")
+    form = {"csrf_token": csrf, "order_no": "SO-000009", "lines": "rows",
+            "lines.0.product": str(pump.id), "lines.0.quantity": "2", "lines.0.unit_price": "",
+            "lines.1.product": str(valve.id), "lines.1.quantity": "1", "lines.1.unit_price": "300"}
+    res = client.post("/records/sales_order/preview", data=form)
+    assert res.status_code == 200, res.text
+    html = res.text
+    hint = re.search(r'<small id="h-lines-0-unit_price"[^>]*>(.*?)</small>', html)
+    assert hint is not None and "1,200.00" in hint.group(1) and "产品" in hint.group(1)
+    assert 'id="h-lines-1-unit_price"' not in html  # the typed price wins: nothing to fetch
+    assert re.search(r'id="c-lines-0-amount"[^>]*>2,400.00', html)
+    assert re.search(r'id="c-lines-1-amount"[^>]*>300.00', html)
+    assert "2,700.00" in html  # the order total
+    # the new-order page has the hint's place beside the fetched cell
+    page = client.get("/records/sales_order/new").text
+    assert 'id="h-lines-0-unit_price"' in page
+    # nothing was saved
+    with desk_app.state.db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM flow_sales_order").scalar() == 0

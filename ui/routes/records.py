@@ -28,6 +28,7 @@ from ui.file_views import add_file_views
 from ui.formview import FieldView, build_fields, parse_post
 from ui.history_view import history_entries
 from ui.reference_view import backlink_views, with_references
+from ui.row_fetch_preview import with_row_fetches
 from ui.i18n import translate_message
 from ui.i18n.flow_text import flow_text
 from ui.services import People, services
@@ -104,11 +105,15 @@ def preview_new(request: Request, flow_name: str, page: Annotated[Page, Depends(
     """Computed fields of the new-record form for what is typed so far (nothing is saved)."""
     flow = _flow(request, flow_name)
     posted = parse_post(flow, page.form, _editable(create_modes(flow, page.actor)))
-    values = _with_computed(flow, {**default_values(flow), **posted.values}, page)
+    svc = services(request)
+    given, hints = with_row_fetches(svc.db, svc.registry, flow, page.actor, {**default_values(flow), **posted.values},
+                                    None, page._)
+    values = _with_computed(flow, given, page)
     fields = build_fields(flow, create_modes(flow, page.actor), values, page._)
     conditions = apply_conditions(flow, fields, states_for(flow, values, page.actor, page.now))
     return render("records/_preview.html", page.context(fields=[f for f in fields if f.computed], transitions=None,
-                                                        conditions=conditions, row_outputs=row_outputs(flow, values, page._)))
+                                                        conditions=conditions, row_outputs=row_outputs(flow, values, page._),
+                                                        fetch_hints=hints))
 
 
 # --- the record page -------------------------------------------------------------------------------
@@ -277,13 +282,15 @@ def preview_record(request: Request, flow_name: str, record_id: RecordId,
     flow = svc.registry.get(flow_name).flow
     modes = owned_field_modes(flow, rec.state, rec.assignee_id, services(request).access.acting_as(rec, page.actor))
     posted = parse_post(flow, page.form, _editable(modes), only_present=True)
-    values = _with_computed(flow, {**rec.values, **posted.values}, page)
+    given, hints = with_row_fetches(svc.db, svc.registry, flow, page.actor, {**rec.values, **posted.values},
+                                    rec.values, page._)
+    values = _with_computed(flow, given, page)
     draft = Record(rec.flow, rec.id, rec.state, rec.version, values, rec.system, rec.title)
     fields = build_fields(flow, modes, values, page._)
     conditions = apply_conditions(flow, fields, states_for(flow, values, page.actor, page.now))
     return render("records/_preview.html", page.context(
         fields=[f for f in fields if f.computed], transitions=_transition_views(request, draft, page), rec=rec,
-        conditions=conditions, row_outputs=row_outputs(flow, values, page._)))
+        conditions=conditions, row_outputs=row_outputs(flow, values, page._), fetch_hints=hints))
 
 
 @router.post("/records/{flow_name}/{record_id}/reassign")
