@@ -130,6 +130,9 @@ class UserOut(_Out):
     username: str
     display_name: str
     email: str | None
+    phone: str | None = Field(default=None, description="Mobile number, for @-mentions in IM robot messages")
+    im_id: str | None = Field(default=None, description="The user's id in the office IM (WeCom userid, DingTalk userId, "
+                                                        "Feishu open_id), for @-mentions")
     is_admin: bool
     active: bool
     roles: list[str]
@@ -150,6 +153,8 @@ class UserPatch(_Out):
     password: str | None = Field(default=None, min_length=1, max_length=1000)
     is_admin: bool | None = None
     active: bool | None = None
+    phone: str | None = Field(default=None, max_length=40, description="'' clears it")
+    im_id: str | None = Field(default=None, max_length=128, description="'' clears it")
 
 
 class TokenOut(_Out):

@@ -195,6 +195,19 @@ def user_deactivate(ctx: click.Context, username: str) -> None:
     click.echo(f"user '{username}' deactivated")
 
 
+@user.command("contact")
+@click.argument("username")
+@click.option("--phone", default=None, help="Mobile number for @-mentions in IM robot messages ('' clears it)")
+@click.option("--im-id", "im_id", default=None, help="Id in the office IM: WeCom userid, DingTalk userId, Feishu open_id")
+@click.pass_context
+def user_contact(ctx: click.Context, username: str, phone: str | None, im_id: str | None) -> None:
+    """Set how IM robot messages @-mention a user."""
+    from engine.people.im_contacts import set_im_contact
+
+    _run(lambda: set_im_contact(_db(ctx), username, phone=phone, im_id=im_id))
+    click.echo(f"user '{username}': IM contact saved")
+
+
 @main.command("load")
 @click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 @click.pass_context

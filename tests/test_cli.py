@@ -88,3 +88,25 @@ def test_users_records_and_inbox_from_the_command_line(tmp_path: Path) -> None:
         assert "amount: 20.00" in shown.output and "draft→review" in shown.output
     finally:
         del os.environ["RELAYFLOW_FLOWS_DIR"]
+
+
+def test_user_contact_sets_and_refuses(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from cli.entry import main
+    from engine.people.users import list_users
+    from engine.storage.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", url, "user", "add", "lei", "--password", "pw-12345678"]).exit_code == 0
+    ok = runner.invoke(main, ["--db", url, "user", "contact", "lei", "--phone", "138 0013 8000", "--im-id", "lei.li"])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(main, ["--db", url, "user", "contact", "lei", "--phone", "call me"])
+    assert bad.exit_code == 1 and "error:" in bad.output
+    db = make_engine(url)
+    try:
+        [lei] = list_users(db)
+        assert (lei["phone"], lei["im_id"]) == ("13800138000", "lei.li")
+    finally:
+        db.dispose()

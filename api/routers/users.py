@@ -11,6 +11,7 @@ from api.errors import problem_responses
 from api.schemas import Me, UserCreate, UserOut, UserPatch
 from api.services import ApiServices
 from engine.records.errors import NotFound
+from engine.people.im_contacts import set_im_contact
 from engine.people.sessions import end_user_sessions
 from engine.people.users import (
     create_user, grant_role, list_users, revoke_role, set_active, set_password, update_user, user_id,
@@ -59,6 +60,7 @@ async def users_get(username: Username, svc: Services, admin: AdminActor) -> dic
 async def users_patch(username: Username, body: UserPatch, svc: Services, admin: AdminActor) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         uid = user_id(svc.db, username)
+        set_im_contact(svc.executor, username, phone=body.phone, im_id=body.im_id)  # first: its checks refuse before any write
         update_user(svc.executor, username, display_name=body.display_name, email=body.email, is_admin=body.is_admin)
         if body.password is not None:
             set_password(svc.executor, username, body.password)

@@ -167,6 +167,7 @@ def list_users(db: Engine) -> list[dict[str, object]]:
         by_user.setdefault(uid, []).append(role)
     return [
         {"id": r["id"], "username": r["username"], "display_name": r["display_name"], "email": r["email"],
+         "phone": r["phone"], "im_id": r["im_id"],
          "is_admin": r["is_admin"], "active": r["active"], "roles": sorted(by_user.get(r["id"], []))}
         for r in rows
     ]

@@ -33,6 +33,8 @@ users = Table(
     Column("email", String(254)),
     Column("password_hash", String(255)),
     Column("locale", String(16)),
+    Column("phone", String(32)),  # for @-mentions in IM robot messages (migration 0010)
+    Column("im_id", String(128)),  # the user's id in the office IM (WeCom userid, DingTalk userId, Feishu open_id)
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),

@@ -69,6 +69,18 @@ def test_deactivated_users_tokens_stop_working(api: Api) -> None:
     assert api.get("sam", "/api/me").status_code == 401
 
 
+def test_an_admin_sets_a_users_im_contact(api: Api) -> None:
+    r = api.client.patch("/api/users/sam", json={"phone": "+86 138-0013-8000", "im_id": "sam.w"}, headers=api.h("root"))
+    assert r.status_code == 200, r.text
+    assert (r.json()["phone"], r.json()["im_id"]) == ("+8613800138000", "sam.w")
+    bad = api.client.patch("/api/users/sam", json={"phone": "call me", "display_name": "Sam W"}, headers=api.h("root"))
+    assert bad.status_code == 422 and "phone" in bad.text
+    again = api.client.get("/api/users/sam", headers=api.h("root")).json()
+    assert again["phone"] == "+8613800138000" and again["display_name"] != "Sam W"  # nothing of the refused change
+    assert api.client.patch("/api/users/sam", json={"im_id": ""}, headers=api.h("root")).json()["im_id"] is None
+    assert api.client.patch("/api/users/sam", json={"phone": "1"}, headers=api.h("sam")).status_code == 403
+
+
 def _login(api: Api, username: str = "sally", password: str = PASSWORD):  # type: ignore[no-untyped-def]
     return api.client.post("/api/session", json={"username": username, "password": password})
 

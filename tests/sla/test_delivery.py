@@ -219,3 +219,70 @@ def test_robot_error_code_is_retried(world, team, receiver) -> None:  # type: ig
     with pytest.raises(DeliveryFailed) as info:
         DingTalkChannel(settings).send(msg)
     assert not info.value.permanent and "130101" in str(info.value)
+
+
+def test_robot_messages_mention_the_responsible_people(sqlite_url, reference_flow_text, receiver) -> None:  # type: ignore[no-untyped-def]
+    """An IM robot message @-mentions the people it is for: by IM id where set, else by mobile (WeCom, DingTalk);
+    Feishu by open_id only. Someone with neither is named in the text but not mentioned."""
+    from engine.people.im_contacts import set_im_contact
+    from engine.people.users import create_user, load_actor
+    from tests.conftest import World
+
+    text = reference_flow_text[: reference_flow_text.index("reminders:")] + ROBOT_FLOW_REMINDERS
+    w = World(sqlite_url, text)
+    try:
+        for username, roles in [("sally", ["sales"]), ("carol", ["clerk"]), ("mia", ["manager"]), ("max", ["manager"])]:
+            create_user(w.db, username, display_name=username.title(), roles=roles)
+        set_im_contact(w.db, "carol", phone="138 0013 8000", im_id="ou_carol")
+        set_im_contact(w.db, "mia", phone="+86-139-0000-0001")
+        team = {"sales": load_actor(w.db, username="sally")}
+        worker = worker_for(w, {
+            "RELAYFLOW_DINGTALK_URL": receiver.url + "/robot/send?access_token=abc",
+            "RELAYFLOW_WECOM_URL": receiver.url + "/cgi-bin/webhook/send?key=k1",
+            "RELAYFLOW_FEISHU_URL": receiver.url + "/open-apis/bot/v2/hook/h1"})
+        in_review(w, team)
+        run_pass(w.db, w.registry, now=DUE)
+        drain(worker)
+        by_path = {urlsplit(r.path).path: r.json() for r in receiver.received}
+
+        ding = by_path["/robot/send"]
+        assert ding["at"] == {"atMobiles": ["+8613900000001"], "atUserIds": ["ou_carol"], "isAtAll": False}
+        assert "@ou_carol" in ding["markdown"]["text"] and "@+8613900000001" in ding["markdown"]["text"]
+
+        wecom = by_path["/cgi-bin/webhook/send"]
+        assert wecom["msgtype"] == "text"
+        assert wecom["text"]["mentioned_list"] == ["ou_carol"]
+        assert wecom["text"]["mentioned_mobile_list"] == ["+8613900000001"]
+        assert wecom["text"]["content"].startswith("已超时") and "Max" in wecom["text"]["content"]
+
+        feishu = by_path["/open-apis/bot/v2/hook/h1"]
+        assert '<at user_id="ou_carol">Carol</at>' in feishu["content"]["text"]
+        assert "<at" not in feishu["content"]["text"].replace('<at user_id="ou_carol">', "")
+    finally:
+        w.db.dispose()
+
+
+@pytest.mark.parametrize(("phone", "im_id"), [("12ab", None), ("1" * 25, None), (None, "has space"), (None, 'x"y')])
+def test_bad_im_contacts_are_refused(sqlite_url, phone, im_id) -> None:  # type: ignore[no-untyped-def]
+    from engine.people.im_contacts import set_im_contact
+    from engine.people.users import create_user, list_users
+    from engine.records.errors import ValidationFailed
+    from engine.storage.db import make_engine
+    from engine.storage.migrate import upgrade_database
+
+    db = make_engine(sqlite_url)
+    try:
+        upgrade_database(db)
+        create_user(db, "kim")
+        with pytest.raises(ValidationFailed):
+            set_im_contact(db, "kim", phone=phone, im_id=im_id)
+        [kim] = list_users(db)
+        assert (kim["phone"], kim["im_id"]) == (None, None)
+        set_im_contact(db, "kim", phone="(0571) 8888-1234", im_id="kim.li")
+        [kim] = list_users(db)
+        assert (kim["phone"], kim["im_id"]) == ("057188881234", "kim.li")
+        set_im_contact(db, "kim", phone="")
+        [kim] = list_users(db)
+        assert (kim["phone"], kim["im_id"]) == (None, "kim.li")
+    finally:
+        db.dispose()

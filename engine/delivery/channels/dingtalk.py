@@ -21,9 +21,15 @@ def dingtalk_sign(secret: str, timestamp_ms: str) -> str:
 
 
 def dingtalk_payload(message: OutboundMessage) -> dict[str, Any]:
+    """Markdown; the people to mention are in `at` (by userId, else mobile) and named `@…` in the text,
+    which is how DingTalk shows the mention."""
+    ids = [p.im_id for p in message.recipients if p.im_id]
+    mobiles = [p.phone for p in message.recipients if p.phone and not p.im_id]
     text = f"#### {message.subject}\n\n" + "\n\n".join(message.body.splitlines()[1:])
+    if ids or mobiles:
+        text = text.strip() + "\n\n" + " ".join(f"@{x}" for x in [*ids, *mobiles])
     return {"msgtype": "markdown", "markdown": {"title": message.subject[:60], "text": text.strip()},
-            "at": {"atMobiles": [], "atUserIds": [], "isAtAll": False}}
+            "at": {"atMobiles": mobiles, "atUserIds": ids, "isAtAll": False}}
 
 
 class DingTalkChannel:

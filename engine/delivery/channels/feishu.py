@@ -20,7 +20,10 @@ def feishu_sign(secret: str, timestamp: str) -> str:
 
 
 def feishu_payload(message: OutboundMessage, secret: str | None = None, timestamp: str | None = None) -> dict[str, Any]:
-    payload: dict[str, Any] = {"msg_type": "text", "content": {"text": message.body}}
+    # Feishu mentions by open_id only: `<at user_id="ou_…">name</at>` in the text
+    mentions = " ".join(f'<at user_id="{p.im_id}">{p.name.replace("<", "").replace(">", "")}</at>' for p in message.recipients if p.im_id)
+    body = message.body + ("\n" + mentions if mentions else "")
+    payload: dict[str, Any] = {"msg_type": "text", "content": {"text": body}}
     if secret:
         ts = timestamp or str(int(time.time()))
         payload = {"timestamp": ts, "sign": feishu_sign(secret, ts), **payload}

@@ -50,6 +50,8 @@ class Person:
     name: str
     email: str | None
     locale: str | None = None  # the language the person reads (their setting), None: the flow's
+    phone: str | None = None  # for @-mentions in IM robot messages (engine/people/im_contacts.py)
+    im_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,9 @@ class OutboundMessage:
 def load_people(conn: Connection, ids: list[int]) -> list[Person]:
     if not ids:
         return []
-    rows = conn.execute(select(users.c.id, users.c.display_name, users.c.email, users.c.locale)
-                        .where(users.c.id.in_(ids))).all()
-    by_id = {r.id: Person(r.id, r.display_name, r.email, r.locale) for r in rows}
+    rows = conn.execute(select(users.c.id, users.c.display_name, users.c.email, users.c.locale, users.c.phone,
+                               users.c.im_id).where(users.c.id.in_(ids))).all()
+    by_id = {r.id: Person(r.id, r.display_name, r.email, r.locale, r.phone, r.im_id) for r in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 

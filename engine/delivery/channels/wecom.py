@@ -10,6 +10,13 @@ from engine.delivery.channels.settings import ChannelSettings
 
 
 def wecom_payload(message: OutboundMessage) -> dict[str, Any]:
+    """Markdown; with people to mention, plain text, whose `mentioned_list` (userid) and
+    `mentioned_mobile_list` make WeCom @-mention them (markdown cannot mention by mobile)."""
+    ids = [p.im_id for p in message.recipients if p.im_id]
+    mobiles = [p.phone for p in message.recipients if p.phone and not p.im_id]
+    if ids or mobiles:
+        return {"msgtype": "text", "text": {"content": message.body.strip(), "mentioned_list": ids,
+                                            "mentioned_mobile_list": mobiles}}
     lines = message.body.splitlines()
     text = f"**{lines[0]}**\n" + "\n".join(f"> {line}" for line in lines[1:])
     return {"msgtype": "markdown", "markdown": {"content": text.strip()}}
