@@ -19,6 +19,7 @@ from sqlalchemy.types import BigInteger, Numeric, TypeDecorator, TypeEngine
 
 from .base import FieldValueError, Gettext
 from .checked_spec import CheckedFieldSpec, StrictInt, check_range
+from .number_text import typed_number
 from .value_checks import to_decimal
 
 BIGINT_MIN = -(2**63)
@@ -98,6 +99,9 @@ class IntegerField(CheckedFieldSpec):
 
     def column_type(self) -> TypeEngine[Any]:
         return BigInteger()
+
+    def parse_form(self, values: list[str], *, tz: tzinfo | None = None) -> int | None:
+        return self.coerce(typed_number(values[-1]) if values else None, tz=tz)  # "1,000", "１０００"
 
     def coerce(self, raw: Any, *, tz: tzinfo | None = None) -> int | None:
         value = _whole(raw)
@@ -237,6 +241,9 @@ class DecimalField(CheckedFieldSpec):
             fitted = value.quantize(self._step)
         # -0.00 and 0.00 are the same amount; keep one spelling.
         return abs(fitted) if fitted == 0 else fitted
+
+    def parse_form(self, values: list[str], *, tz: tzinfo | None = None) -> Decimal | None:
+        return self.coerce(typed_number(values[-1]) if values else None, tz=tz)  # "1,200.50", "１２００"
 
     def coerce(self, raw: Any, *, tz: tzinfo | None = None) -> Decimal | None:
         _check_spelling(raw)
