@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import Table, select
 
-from engine.evolve.context import PlanContext, plural
+from engine.evolve.context import PlanContext
 from engine.evolve.record_steps import recomputed_clock
 from engine.sla.pauses import pauses_of, stage_pauses
+from forms.message_parts import Count, Joined
+from forms.messages import Message
 
 MAX_CHECKED = 5000
 MAX_GROUPS = 4
@@ -36,16 +39,20 @@ def signed(delta: timedelta) -> str:
     return sign + " ".join(parts)
 
 
-def clock_moves(ctx: PlanContext, table: Table, old_state: str, new_state: str) -> str:
-    """A sentence on how the running clocks of `old_state` move under `new_state`'s new rule ('' when none run)."""
+Clause = Message | str
+
+
+def clock_moves(ctx: PlanContext, table: Table, old_state: str, new_state: str) -> tuple[Clause, Clause]:
+    """Two clauses on how the running clocks of `old_state` move under `new_state`'s new rule ('' when none
+    run): for on_change: recompute "; 3 running clocks move: …", for keep "; under the new rule they would move: …"."""
     clock = ctx.flow.clocks.get(new_state)
     if clock is None:
-        return ""
+        return "", ""
     now = datetime.now(timezone.utc)
     rows = [dict(r) for r in ctx.conn.execute(select(table).where(table.c.sla_state == old_state)
                                               .order_by(table.c.id).limit(MAX_CHECKED)).mappings()]
     if not rows:
-        return ""
+        return "", ""
     found = stage_pauses(ctx.conn, ctx.flow.name, table, old_state)
     moves: Counter[timedelta] = Counter()
     example: tuple[int, datetime, datetime] | None = None
@@ -65,19 +72,26 @@ def clock_moves(ctx: PlanContext, table: Table, old_state: str, new_state: str) 
             example = (int(row["id"]), old_due, new_due)
     moved = sum(n for d, n in moves.items() if d)
     if not moves:
-        return ""
+        return "", ""
     if not moved:
-        return f"; their due times stay the same ({plural(sum(moves.values()), 'clock')} checked)"
+        return Message("plan.clocks_stay", "; their due times stay the same ({clocks} checked)",
+                       clocks=Count(sum(moves.values()), "clock")), ""
     groups = sorted(((d, n) for d, n in moves.items() if d), key=lambda g: -g[1])
-    shown = ", ".join(f"{n:,} by {signed(d)}" for d, n in groups[:MAX_GROUPS])
+    parts: list[Any] = [Message("plan.clocks_by", "{n} by {delta}", n=f"{n:,}", delta=signed(d)) for d, n in groups[:MAX_GROUPS]]
     if len(groups) > MAX_GROUPS:
-        shown += ", ..."
-    text = f"; {plural(moved, 'running clock')} move: {shown}"
+        parts.append("...")
+    detail: Message | str = ""
     if example is not None:
         tz = clock.clock.tz
         rid, before, after = example
-        text += (f" (record #{rid}: due {before.astimezone(tz):%Y-%m-%d %H:%M} → "
-                 f"{after.astimezone(tz):%Y-%m-%d %H:%M} {tz})")
+        detail = Message("plan.clocks_example", " (record #{record}: due {before} → {after} {zone})", record=rid,
+                         before=f"{before.astimezone(tz):%Y-%m-%d %H:%M}", after=f"{after.astimezone(tz):%Y-%m-%d %H:%M}",
+                         zone=str(tz))
+    limit: Message | str = ""
     if len(rows) == MAX_CHECKED:
-        text += f" — the first {MAX_CHECKED:,} clocks checked"
-    return text
+        limit = Message("plan.clocks_limit", " — the first {n} clocks checked", n=f"{MAX_CHECKED:,}")
+    shown = Joined.from_parts(parts)
+    return (Message("plan.clocks_move", "; {clocks} move: {shown}{detail}{limit}",
+                    clocks=Count(moved, "running clock"), shown=shown, detail=detail, limit=limit),
+            Message("plan.clocks_would_move", "; under the new rule they would move: {shown}{detail}{limit}",
+                    shown=shown, detail=detail, limit=limit))

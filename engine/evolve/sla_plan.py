@@ -93,7 +93,7 @@ def plan_sla(ctx: PlanContext) -> None:
                                       "records entering it from now on get a clock; the {records} already in it keep "
                                       "running without one (on_change: keep)", **what, records=Count(waiting, "record"))))
             continue
-        moves = clock_moves(ctx, t, before, name) if t is not None and running else ""
+        moves, would_move = clock_moves(ctx, t, before, name) if t is not None and running else ("", "")
         _recompute_or_keep(
             ctx, name, running, recompute, ClockChange(name, "recompute"),
             ("sla_recomputed", Message("plan.sla_recomputed", "The SLA of state {state} changes from {old} to {new}: "
@@ -101,6 +101,4 @@ def plan_sla(ctx: PlanContext) -> None:
                                        **what, clocks=Count(running, "running clock"), moves=moves)),
             ("sla_kept", Message("plan.sla_kept", "The SLA of state {state} changes from {old} to {new}: {clocks} keep "
                                  "their due time; records entering the state from now on get the new rule (on_change: keep)"
-                                 "{moves}", **what, clocks=Count(running, "running clock"),
-                                 moves=(f"; under the new rule they would move{moves.split('move', 1)[1]}"
-                                        if " move: " in moves else ""))))
+                                 "{moves}", **what, clocks=Count(running, "running clock"), moves=would_move)))

@@ -50,6 +50,10 @@ def test_a_time_zone_change_says_which_clocks_move_and_by_how_much(tickets: Evol
     from engine.evolve.clock_shifts import signed
     assert m.group(1).strip() == signed(shift)  # the plan said exactly how far the clock moved
     assert f"record #{recs[0].id}: due" in c.text and "Europe/Berlin" in c.text
+    from ui.i18n import Translator, translate_message
+    zh = translate_message(Translator("zh-CN"), c.text)  # the admin editor in Chinese: no English left
+    assert "3 个进行中的计时将移动：3 个移动 " in zh and f"记录 #{recs[0].id}：截止" in zh, zh
+    assert not re.search(r"\b(clocks?|move|record|due)\b", zh), zh
 
 
 def test_keep_says_how_far_the_clocks_would_have_moved(tickets: Evolving) -> None:
@@ -58,6 +62,8 @@ def test_keep_says_how_far_the_clocks_would_have_moved(tickets: Evolving) -> Non
                 ("on_change: recompute", "on_change: keep"))
     c = change(tickets.plan(kept), "sla_kept", "work")
     assert "keep their due time" in c.text and "under the new rule they would move: 1 by" in c.text
+    from ui.i18n import Translator, translate_message
+    assert "按新规则它们将移动：1 个移动" in translate_message(Translator("zh-CN"), c.text)
 
 
 CHOICES = """\
