@@ -43,7 +43,14 @@ _TASK_ACTIONS = {"approve": "Approved", "reject": "Rejected", "hand_over": "Hand
                  "return": "Returned", "sent_back": "Sent back", "urge": "Urged"}
 
 
-def _action(flow: CompiledFlow, row: Mapping[str, Any], _: Gettext) -> str:
+_EFFECTS = {"effect_create": "Created {flow} {title}", "effect_update": "Changed {flow} {title}",
+            "created_by": "Created by {flow} {title}", "updated_by": "Changed by {flow} {title}"}
+def _flow_title(name: Any, _: Gettext, flow: CompiledFlow, titles: Mapping[str, Any]) -> str:
+    words = titles.get(str(name))
+    return (flow_text(words, getattr(_, "locale", None), flow) if words else None) or str(name)
+
+
+def _action(flow: CompiledFlow, row: Mapping[str, Any], _: Gettext, titles: Mapping[str, Any]) -> str:
     kind = row.get("action")
     if kind == "create":
         return _("Created")
@@ -55,6 +62,10 @@ def _action(flow: CompiledFlow, row: Mapping[str, Any], _: Gettext) -> str:
         return _("Reassigned")
     if kind in _TASK_ACTIONS:  # approvals and the actions around a task (ui/approval_view.py)
         return _(_TASK_ACTIONS[kind])
+    if kind in _EFFECTS:  # a transition's create / update effects, on both records (engine/records/effects.py)
+        about = (row.get("changes") or {}).get("_effect") or {}
+        return _(_EFFECTS[kind], flow=_flow_title(about.get("flow"), _, flow, titles),
+                 title=about.get("title") or f"#{about.get('id')}")
     if kind == "transition":
         t = flow.spec.transitions.get(row.get("transition") or "")
         return (flow_text(t.title, getattr(_, "locale", None), flow) or row["transition"]) if t else str(row.get("transition") or kind)
@@ -62,8 +73,10 @@ def _action(flow: CompiledFlow, row: Mapping[str, Any], _: Gettext) -> str:
 
 
 def history_entries(flow: CompiledFlow, state: str, rows: list[dict[str, Any]], names: Mapping[int, str],
-                    _: Gettext) -> list[Entry]:
-    """Newest first; diffs of fields hidden in the record's current state are left out."""
+                    _: Gettext, flow_titles: Mapping[str, Any] | None = None) -> list[Entry]:
+    """Newest first; diffs of fields hidden in the record's current state are left out. `flow_titles`:
+    flow id → title, for the rows naming a record of another flow (a transition's effects)."""
+    flow_titles = flow_titles or {}
     hidden = flow.hidden_fields(state) if state in flow.spec.states else frozenset()
     locale = getattr(_, "locale", None)
     out: list[Entry] = []
@@ -96,7 +109,7 @@ def history_entries(flow: CompiledFlow, state: str, rows: list[dict[str, Any]], 
         out.append(Entry(
             who=who,
             when=at.astimezone(flow.timezone).strftime("%Y-%m-%d %H:%M"), when_iso=at.isoformat(),
-            action=_action(flow, row, _),
+            action=_action(flow, row, _, flow_titles),
             from_state=_state_title(flow, row.get("from_state"), locale) if row.get("from_state") != row.get("to_state") else None,
             to_state=_state_title(flow, row.get("to_state"), locale) if row.get("from_state") != row.get("to_state") else None,
             comment=row.get("comment"), changes=changes))

@@ -19,6 +19,7 @@ from engine.language.expression_types import expression_problems
 from engine.language.expressions import (
     BUILTIN_NAMES, ExpressionError, compile_expression, compile_template, parse_expression,
 )
+from engine.language.effect_rules import effect_problems
 from engine.language.identifiers import did_you_mean, identifier_problem
 from engine.language.reference_rules import reference_problems
 from engine.language.spec import FlowSpec
@@ -42,6 +43,7 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     problems.extend(((path + (Inside(at),) if at is not None else path), message) for path, message, at in condition_problems(spec))
     problems.extend(_tables(spec))
     problems.extend(approval_problems(spec))
+    problems.extend(effect_problems(spec))  # set / create / update (engine/language/effect_rules.py)
     return problems
 
 

@@ -100,3 +100,14 @@ class _Kinds:
         for inner in node.iter_child_nodes():
             self.kind(inner)
         return None
+
+
+def value_kind(ast: nodes.Node, field_kinds: Mapping[str, str | None]) -> str | None:
+    """The kind of value the expression whose tree is `ast` makes ("number", "date", ...), None if unknown."""
+    node: nodes.Node = ast
+    if isinstance(node, nodes.Template) and len(node.body) == 1 and isinstance(node.body[0], nodes.Output):
+        outputs = node.body[0].nodes
+        if len(outputs) != 1:
+            return None
+        node = outputs[0]
+    return _Kinds(field_kinds, {}).kind(node)

@@ -16,14 +16,16 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from engine.language.aggregates import AGGREGATES
+from engine.language.date_functions import DATE_FUNCTIONS
 from engine.language.expression_limits import LimitedEnvironment, deadline
 from engine.language.fast_arithmetic import NOT_FAST, Fast, fast_form, run_fast
 
-BUILTIN_NAMES = frozenset({"user", "now", "today", *AGGREGATES})
+BUILTIN_NAMES = frozenset({"user", "now", "today", *AGGREGATES, *DATE_FUNCTIONS})
 MAX_SOURCE = 2_000  # characters of one expression or template
 
 _ENV = LimitedEnvironment(undefined=StrictUndefined, autoescape=False)
 _ENV.globals.update(AGGREGATES)  # sum/count/min/max over a table's rows (engine/language/aggregates.py)
+_ENV.globals.update(DATE_FUNCTIONS)  # days(n) (engine/language/date_functions.py)
 _TEXT_ENV = LimitedEnvironment(autoescape=False)
 # A title or label template shows values; loops and macros could make it as slow as one likes.
 _TEMPLATE_STATEMENTS = (nodes.Output, nodes.If)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from engine.sla.calendar import BusinessCalendar, CalendarSpec, ElapsedClock
@@ -19,6 +20,10 @@ from engine.language.tables import CompiledTable, compile_tables
 from forms import FieldSpecBase
 
 DEFAULT_TZ = "UTC"
+
+
+if TYPE_CHECKING:
+    from engine.records.effects import TransitionEffects
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,13 @@ class CompiledFlow:
     @property
     def name(self) -> str:
         return self.spec.flow
+
+    @cached_property
+    def effects(self) -> dict[str, TransitionEffects]:
+        """The transitions' `set` / `create` / `update`, compiled (engine/records/effects.py)."""
+        from engine.records.effects import compile_effects
+
+        return compile_effects(self.spec)
 
     @property
     def table_name(self) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import keyword
 import re
 from collections.abc import Iterable
 
@@ -21,6 +22,11 @@ SYSTEM_COLUMNS = frozenset(
 
 # The engine's own tables; a flow's table (flow_<id>) must not be one of them.
 ENGINE_TABLES = frozenset({"flow_revisions", "flows"})
+
+# Words of the expression language (Python's keywords and Jinja2's constants): a field named so could not be read
+# in a condition or a computation. (SQL's reserved words are fine: every statement quotes its column names, so
+# `order`, `group` or `user_value` are ordinary fields; SQL_KEYWORDS below is kept for what else needs it.)
+EXPRESSION_KEYWORDS = frozenset({*(k.lower() for k in keyword.kwlist), "true", "false", "none"})
 
 # Reserved words of SQL:2016, PostgreSQL and SQLite that would need quoting.
 SQL_KEYWORDS = frozenset(
@@ -54,8 +60,8 @@ def identifier_problem(name: str, *, what: str, is_field: bool = False) -> str |
         return f"{what} id '{name}' is longer than {MAX_IDENTIFIER_LENGTH} characters"
     if what == "flow" and f"flow_{name}" in ENGINE_TABLES:
         return f"flow id '{name}' would share a table with the engine's own; choose another name"
-    if (is_field or what == "flow") and name in SQL_KEYWORDS:  # they become table and column names
-        return f"{what} id '{name}' is an SQL keyword; choose another name (e.g. '{name}_value')"
+    if is_field and name in EXPRESSION_KEYWORDS:  # a field is named in expressions: `and`, `if`, `none` cannot be
+        return f"{what} id '{name}' is a word of the expression language; choose another name (e.g. '{name}_value')"
     if is_field and name in SYSTEM_COLUMNS:
         return f"field id '{name}' is reserved for a system column; choose another name"
     return None

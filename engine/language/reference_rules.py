@@ -274,4 +274,7 @@ def cross_flow_problems(spec: FlowSpec, known: Mapping[str, FlowSpec]) -> list[P
         target = known.get(str(getattr(ref, "flow", "")))
         if target is not None:
             problems += _target_field(target, parts[1], ("fields", name, "lookup"), "lookup")
+    from engine.language.effect_rules import effect_cross_problems  # effects reach other flows too
+
+    problems += effect_cross_problems(spec, known)
     return problems

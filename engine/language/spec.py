@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ModelWrapVali
 from engine.sla.calendar import CalendarSpec
 from engine.language.approval_spec import ApprovalSpec, NotifyOnChangeSpec, TaskAction, UrgeSpec
 from engine.language.durations import parse_duration
+from engine.language.effects_spec import CreateEffect, UpdateEffect, ValueSource, effect_list
 from engine.language.lookup_spec import LookupSpec, split_lookups
 from forms import FieldSpec
 from engine.language.author_messages import split_condition
@@ -141,6 +142,11 @@ class TransitionSpec(_Model):
     confirm: LocalText | None = Field(default=None, description="Confirmation question shown before firing")
     when_message: LocalText | None = Field(
         default=None, description="Written as when: {check: ..., message: ...}: what people read when the condition is not met")
+    # Effects besides the move (engine/language/effects_spec.py), in the transition's own transaction.
+    set: dict[str, ValueSource] = Field(default_factory=dict, description="Fields of this record the transition sets: "
+                                        "field → expression, e.g. {shipped_at: now}")
+    create: list[CreateEffect] = Field(default_factory=list, description="Records created in other flows")
+    update: list[UpdateEffect] = Field(default_factory=list, description="Records named by a reference field, changed")
 
     @model_validator(mode="before")
     @classmethod
@@ -150,6 +156,9 @@ class TransitionSpec(_Model):
             for key in ("from", "by", "require"):
                 if key in data:
                     data[key] = _listify(data[key])
+            for key in ("create", "update"):
+                if key in data:
+                    data[key] = effect_list(data[key])
         return data
 
 

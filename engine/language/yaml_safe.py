@@ -141,9 +141,19 @@ class Positions:
         self._values: dict[Path, Mark] = values if values is not None else {}
         self._keys: dict[Path, Mark] = keys if keys is not None else {}
 
+    def _written(self, path: Path) -> tuple[Any, ...]:
+        """`path` as the file writes it: a list's first item written alone, without the list (`create: {...}`
+        for `create: [{...}]`), has no index 0 in the file."""
+        out: tuple[Any, ...] = ()
+        for part in path:
+            if part == 0 and not isinstance(part, bool) and out + (0,) not in self._values and out in self._values:
+                continue
+            out += (part,)
+        return out
+
     def value(self, path: Path) -> Mark | None:
         """Where the value at ``path`` starts (None if there is no such value)."""
-        return self._values.get(tuple(path))
+        return self._values.get(self._written(tuple(path)))
 
     def key(self, path: Path) -> Mark | None:
         """Where the mapping key of the last element of ``path`` starts.
@@ -158,7 +168,7 @@ class Positions:
         The key if known, else the value, else the same for the nearest parent
         that exists; the root (or nothing at all) is line 1, column 1.
         """
-        path = tuple(path)
+        path = self._written(tuple(path))
         for end in range(len(path), 0, -1):
             prefix = path[:end]
             mark = self._keys.get(prefix)

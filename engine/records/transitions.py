@@ -367,11 +367,13 @@ def _validated(flow: CompiledFlow, state: str, before: Mapping[str, Any], given:
 
 
 def decide_create(flow: CompiledFlow, given: Mapping[str, Any], actor: Actor,
-                  now: datetime) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | Refusal:
+                  now: datetime, *, by_engine: bool = False) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | Refusal:
     """The field values of a new record: (every value, the coerced submitted ones, field errors so far).
-    Whether a user may be put in a user field is left to the caller (it needs the database)."""
+    Whether a user may be put in a user field is left to the caller (it needs the database). `by_engine`: the
+    engine creates it (a transition's `create:` effect), and may give any field that is not computed."""
     errors: dict[str, str] = {}
-    settable = flow.create_fields
+    settable = (frozenset(n for n, f in flow.fields.items() if f.compute is None) if by_engine
+                else flow.create_fields)
     cleaned = coerce_given(flow, given, settable, None, errors)
     if isinstance(cleaned, Refusal):
         return cleaned
@@ -440,6 +442,13 @@ def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: 
     if t.comment == "required" and not comment:
         err = CommentRequired(Message("comment_required", "'{t}' needs a comment", t=transition_title(flow, t, name)))
         return Refusal(Message("comment_required", "needs a comment"), err)
+    if t.set:  # fields the transition sets (engine/records/effects.py), then what is computed from them
+        from engine.records.effects import set_fields
+
+        after = dict(after)
+        refused = set_fields(flow, t, name, after, actor, now, row["id"]) or _computed(flow, after, actor, now)
+        if refused is not None:
+            return refused
     changes = diff(flow, before, after)
     system = {"state": t.to, "version": row["version"] + 1, "revision": revision, "updated_by": actor.id,
               "updated_at": now}
@@ -450,18 +459,21 @@ def decide_transition(flow: CompiledFlow, t: TransitionSpec, name: str, *, row: 
 
 def decide_edit(flow: CompiledFlow, *, row: Mapping[str, Any], before: Mapping[str, Any], actor: Actor,
                 given: Mapping[str, Any], comment: str | None, expected_version: int | None, now: datetime,
-                check_user: UserCheck | None, owner_check: OwnerCheck | None = None) -> Change | Refusal | None:
-    """Decide an edit of the record's fields in its state; None when it changes nothing and has no comment."""
+                check_user: UserCheck | None, owner_check: OwnerCheck | None = None,
+                by_engine: bool = False) -> Change | Refusal | None:
+    """Decide an edit of the record's fields in its state; None when it changes nothing and has no comment.
+    `by_engine`: the engine edits (another record's `update:` effect): the field rules hold, nobody's rights are asked."""
     state = row["state"]
     refused = version_refusal(row["version"], expected_version)
     if refused is not None:
         return refused
-    refused = edit_refusal(flow, state, actor)
-    if refused is None and owner_check is not None:
+    refused = None if by_engine else edit_refusal(flow, state, actor)
+    if refused is None and owner_check is not None and not by_engine:
         refused = owner_check(state, row["assignee_id"], actor.roles & flow.editors_of(state))
     if refused is not None:
         return refused
-    after = _validated(flow, state, before, given, actor, check_user, now)
+    after = _validated(flow, state, before, given, actor, check_user, now,
+                       frozenset(n for n in given if n in flow.fields and flow.fields[n].compute is None) if by_engine else frozenset())
     if isinstance(after, Refusal):
         return after
     refused = _computed(flow, after, actor, now)
@@ -473,6 +485,8 @@ def decide_edit(flow: CompiledFlow, *, row: Mapping[str, Any], before: Mapping[s
     system = {"version": row["version"] + 1, "updated_by": actor.id, "updated_at": now}
     change = Change("edit", None, state, state, after, changes, to_db(flow, {k: after[k] for k in changes}),
                     system, None, comment or None)
+    if by_engine:
+        return change
     from engine.records.claim_on_act import claim_with_edit  # claim before acting: the edit is the claim
 
     claim_with_edit(flow, state, row["assignee_id"], actor, change)

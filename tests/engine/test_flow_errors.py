@@ -151,7 +151,8 @@ def test_condition_with_unknown_name() -> None:
     [
         ("Customer", "must be snake_case ASCII"),
         ("kunde_ä", "must be snake_case ASCII"),
-        ("select", "is an SQL keyword"),
+        ("none", "is a word of the expression language"),
+        ("and", "is a word of the expression language"),
         ("state", "reserved for a system column"),
         ("version", "reserved for a system column"),
     ],

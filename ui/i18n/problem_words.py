@@ -41,6 +41,9 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), m
      N_("flow id '{name}' would share a table with the engine's own; choose another name")),
     (r"(?P<what>flow|field|row field) id '(?P<name>[^']*)' is an SQL keyword; choose another name \(e\.g\. '(?P<other>[^']*)'\)",
      N_("{what} id '{name}' is an SQL keyword; choose another name (e.g. '{other}')")),
+    (r"(?P<what>field|row field) id '(?P<name>[^']*)' is a word of the expression language; choose another name "
+     r"\(e\.g\. '(?P<other>[^']*)'\)",
+     N_("{what} id '{name}' is a word of the expression language; choose another name (e.g. '{other}')")),
     (r"(?P<what>field|row field) id '(?P<name>[^']*)' is reserved for a system column; choose another name",
      N_("{what} id '{name}' is reserved for a system column; choose another name")),
     (r"no path leads from (?P<states>.+) to a final state: records there could never be closed; add a transition toward "

@@ -144,7 +144,8 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
                     sys.get("sla_due_at"), sys.get("sla_warn_at"), page.now, page._)
     owner = flow.state(rec.state).owner
     role = flow.spec.roles.get(owner or "")
-    history = history_entries(flow, rec.state, svc.records.history(rec.flow, rec.id), people.names, page._)
+    history = history_entries(flow, rec.state, svc.records.history(rec.flow, rec.id), people.names, page._,
+                              {lf.flow.name: lf.flow.spec.title for lf in svc.registry.all()})
     wants_comment = [t for t in transitions if t.comment]
     ctx = page.context(
         flow=flow, rec=rec, fields=fields, editable=any(f.editable for f in fields), transitions=transitions,
