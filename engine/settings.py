@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     file_store: Literal["folder", "database"] = Field(
         "folder", description="Where attached files are kept: a folder (one server) or the database (several servers)")
     files_dir: Path = Field(Path("files"), description="The folder of the folder file store")
+    list_scan_limit: int = Field(100_000, ge=0, description="Records a list may read in full to filter or sort by a "
+                                 "field without an index; above it such a list is refused (engine/records/data_view.py)")
     smtp_host: str = ""
     smtp_port: int | None = Field(None, gt=0, lt=65536)
     smtp_user: str = ""
