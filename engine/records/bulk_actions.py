@@ -64,7 +64,8 @@ def _reason(exc: WorkflowError) -> str:
         return Message("bulk_not_found", "no such record, or not visible to you")
     if isinstance(exc, ValidationFailed) and exc.field_errors:
         return next(iter(exc.field_errors.values()))
-    return str(exc.args[0]) if exc.args else exc.code
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, str) else str(exc)  # a Message stays one (translated by the door)
 
 
 def _each(ids: Sequence[int], act: Callable[[int], BulkResult], fail: Outcome = "refused") -> list[BulkResult]:

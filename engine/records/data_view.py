@@ -51,6 +51,7 @@ from engine.records.hidden_fields import shown_condition
 from engine.records.listing import MAX_LIMIT, ListQuery, list_records
 from engine.records.records import Record, Records
 from engine.records.reference_titles import target_titles
+from engine.records.refusal_words import field_titles
 from engine.records.view_filters import (
     SUMMABLE_TYPES, ViewFilter, conditions_of, hidden_everywhere, parse_filter, uses_index,
 )
@@ -228,11 +229,6 @@ def spec_from_json(data: Any) -> ViewSpec:
 
 # --- cost ------------------------------------------------------------------------------------------
 
-def _field_title(reader: ViewReader, flow: CompiledFlow, name: str) -> str:
-    f = flow.fields.get(name)
-    return (pick(f.title, reader.lang, flow.spec.language) or name) if f is not None else name
-
-
 def _unindexed(flow: CompiledFlow, spec: ViewSpec) -> list[str]:
     """The fields of the view's filters and sort that no index serves (in view order, once each)."""
     names = [f.field for f in spec.filters if not uses_index(flow, f)]
@@ -252,7 +248,7 @@ def _guard(reader: ViewReader, live: LiveFlow, spec: ViewSpec, indexed: Sequence
     inner = select(t.c.id).where(*indexed).limit(cap + 1).subquery()
     with reader.db.connect().execution_options(readonly=True) as conn:
         n = int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
-    titles = ", ".join(_field_title(reader, live.flow, s) for s in slow)
+    titles = field_titles(live.flow, slow)
     if n > cap:
         raise ViewTooLarge({"filters": Message(
             "view_needs_index",

@@ -13,6 +13,7 @@ from engine.records.data_view import ViewSpec, ViewTooLarge, iter_view_rows, run
 from engine.records.errors import Forbidden, NotFound, ValidationFailed
 from engine.records.saved_views import SavedViews
 from engine.records.view_filters import ViewFilter
+from forms.message_text import message_in
 from tests.datatable.conftest import Desk
 
 
@@ -159,10 +160,10 @@ def test_an_unindexed_filter_is_noted_and_refused_above_the_scan_limit(desk: Des
     sales, cust, recs = _seed(desk, 12)
     spec = ViewSpec(("order_no",), (ViewFilter("note", "contains", "rush"),))
     page = run_view(desk.reader(sales, scan_limit=50), desk.live, spec)
-    assert len(page.rows) == 4 and page.notes and "Note" in page.notes[0]
+    assert len(page.rows) == 4 and page.notes and "Note" in message_in(page.notes[0], "en")
     with pytest.raises(ViewTooLarge) as err:
         run_view(desk.reader(sales, scan_limit=10), desk.live, spec)
-    text = str(err.value.field_errors["filters"])
+    text = message_in(err.value.field_errors["filters"], "en")
     assert "Note" in text and "10" in text and "index" in text
     # narrowed by an indexed filter to few records first, the same filter runs
     narrowed = ViewSpec(("order_no",), (ViewFilter("region", "in", ["south"]), ViewFilter("note", "contains", "rush")))
