@@ -55,3 +55,41 @@ def desk(database_url: str) -> Iterator[Desk]:
     d = Desk(database_url)
     yield d
     d.db.dispose()
+
+
+USERS = {"admin": ((), True), "sally": (("sales",), False), "clara": (("clerk",), False), "max": (("manager",), False)}
+
+
+def make_desk_app(tmp: Path, **settings: Any) -> Any:
+    """The web app (pages and API) on a fresh SQLite file with the purchase desk flows and USERS."""
+    import os
+    import shutil
+
+    from engine.people.users import create_user
+    from engine.settings import Settings
+    from tests.ui.live import PASSWORD
+    from ui.app import create_app
+
+    flows = tmp / "flows"
+    flows.mkdir(parents=True, exist_ok=True)
+    for path in FLOWS.glob("*.yaml"):
+        shutil.copy(path, flows / path.name)
+    before = os.environ.get("RELAYFLOW_WORKER")
+    os.environ["RELAYFLOW_WORKER"] = "off"
+    try:
+        app = create_app(Settings(database_url=f"sqlite:///{tmp / 'relayflow.db'}", flows_dir=flows, **settings))
+    finally:
+        if before is None:
+            os.environ.pop("RELAYFLOW_WORKER", None)
+        else:
+            os.environ["RELAYFLOW_WORKER"] = before
+    for username, (roles, admin) in USERS.items():
+        create_user(app.state.db, username, display_name=username.title(), password=PASSWORD, roles=list(roles),
+                    is_admin=admin)
+    return app
+
+
+def new_purchase(app: Any, username: str = "sally", **values: Any) -> Any:
+    from engine.people.users import load_actor
+
+    return app.state.api.records.create("purchase", load_actor(app.state.db, username=username), values)
