@@ -53,7 +53,7 @@ from engine.records.records import Record, Records
 from engine.records.reference_titles import target_titles
 from engine.records.refusal_words import field_titles
 from engine.records.view_filters import (
-    SUMMABLE_TYPES, ViewFilter, conditions_of, hidden_everywhere, parse_filter, uses_index,
+    SUMMABLE_TYPES, ViewFilter, conditions_of, hidden_everywhere, parse_filter, per_flow, uses_index,
 )
 from engine.storage.registry import LiveFlow
 from engine.storage.schema import history, users
@@ -151,6 +151,10 @@ def _count_fields(flow: CompiledFlow) -> dict[str, str]:
 
 def available_columns(flow: CompiledFlow, lang: str | None = None) -> list[ColumnInfo]:
     """Every column a view of this flow may show, in file order, then the system columns."""
+    return list(per_flow(flow, f"columns:{lang}", lambda: tuple(_columns(flow, lang))))
+
+
+def _columns(flow: CompiledFlow, lang: str | None) -> list[ColumnInfo]:
     out = []
     for name, f in flow.fields.items():
         if not f.stored_in_row or hidden_everywhere(flow, name) or f.type == "file":
@@ -175,6 +179,12 @@ def default_columns(flow: CompiledFlow) -> tuple[str, ...]:
     return (*picked, "@state", "@sla")
 
 
+def view_columns(flow: CompiledFlow, spec: ViewSpec, lang: str | None = None) -> list[ColumnInfo]:
+    """The view's columns, in its order (unknown ones left out: check_spec refuses them)."""
+    by_key = {c.key: c for c in available_columns(flow, lang)}
+    return [by_key[k] for k in spec.columns if k in by_key]
+
+
 def sort_keys(flow: CompiledFlow) -> tuple[str, ...]:
     return (*SYSTEM_SORTS, *(n for n, f in flow.fields.items()
                              if f.stored_in_row and f.sortable and not hidden_everywhere(flow, n)))
@@ -189,7 +199,7 @@ def _sort_indexed(flow: CompiledFlow, key: str) -> bool:
 
 def check_spec(flow: CompiledFlow, spec: ViewSpec) -> None:
     """Unknown or hidden columns, a bad sort, too many parts: a 422 naming the part."""
-    known = {c.key for c in available_columns(flow)}
+    known = {c.key for c in available_columns(flow, None)}
     if not spec.columns:
         raise ValidationFailed({"columns": Message("view_no_columns", "choose at least one column")})
     if len(spec.columns) > MAX_COLUMNS:
@@ -289,7 +299,7 @@ def run_view(reader: ViewReader, live: LiveFlow, spec: ViewSpec, *, limit: int =
     allowed = tuple(SYSTEM_SORTS.get(k, k) for k in sort_keys(flow))
     query = ListQuery(search=spec.search, sort=sort, limit=limit, after=after)
     page = list_records(reader.db, reader.records, live, reader.actor, query, extra=conds, sorts=allowed)
-    columns = [c for k in spec.columns for c in available_columns(flow, reader.lang) if c.key == k]
+    columns = view_columns(flow, spec, reader.lang)
     rows = _rows(reader, live, columns, page.records, now)
     out = ViewPage(columns, rows, page.next_cursor, limit, spec.sort, notes=notes, records=page.records)
     if sums:
@@ -318,7 +328,7 @@ def view_sums(reader: ViewReader, live: LiveFlow, spec: ViewSpec, columns: Seque
     now = now or datetime.now(timezone.utc)
     if columns is None:
         check_spec(flow, spec)
-        columns = [c for k in spec.columns for c in available_columns(flow, reader.lang) if c.key == k]
+        columns = view_columns(flow, spec, reader.lang)
     conds, _ = _conditions(reader, live, spec, now)
     where = list_conditions(live, reader.actor, ListQuery(search=spec.search), reader.db) + conds
     summed = [c.key for c in columns if c.summable]
@@ -384,7 +394,7 @@ def _cell(reader: ViewReader, flow: CompiledFlow, rec: Record, c: ColumnInfo, hi
         since = entered.get(rec.id)
         return Cell(int((now - since).total_seconds()) if since is not None else None)
     if c.kind == "count":
-        return Cell(counts[c.key].get(rec.id, 0))
+        return Cell(None) if c.key[:-len(COUNT_SUFFIX)] in hidden else Cell(counts[c.key].get(rec.id, 0))
     if c.key in hidden:
         return Cell(None)
     value = rec.values.get(c.key)

@@ -24,10 +24,11 @@ indexed part of the view leaves, which the view guards with a size limit (engine
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, and_, func, literal, or_
 
@@ -47,6 +48,7 @@ COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "between")
 NO_VALUE_OPS = ("empty", "not_empty")
 SYSTEM_FILTERS = ("@state", "@assignee", "@late")
 MAX_TEXT = 200
+T = TypeVar("T")
 MAX_LIST = 100
 
 # What a person reads for each operator (the filter row's select, the API's description).
@@ -91,14 +93,34 @@ def system_ops(name: str) -> tuple[str, ...]:
     return {"@state": ("in",), "@assignee": ("is", "in", "empty", "not_empty"), "@late": ("is",)}[name]
 
 
+_per_flow: dict[tuple[int, str], tuple[CompiledFlow, Any]] = {}
+_lock = threading.Lock()
+
+
+def per_flow(flow: CompiledFlow, key: str, make: Callable[[], T]) -> T:
+    """`make()` computed once per compiled flow (a reload compiles a new one) and `key`."""
+    hit = _per_flow.get((id(flow), key))
+    if hit is not None and hit[0] is flow:
+        return cast(T, hit[1])
+    value = make()
+    with _lock:
+        if len(_per_flow) > 1024:
+            _per_flow.clear()
+        _per_flow[(id(flow), key)] = (flow, value)
+    return value
+
+
 def filterable(flow: CompiledFlow) -> dict[str, FieldSpecBase]:
-    """Fields a view may filter on: a type with operators, and not hidden in every state."""
-    return {n: f for n, f in flow.fields.items() if f.stored_in_row and ops_for(f) and not hidden_everywhere(flow, n)}
+    """Fields a view may filter on: a type with operators, and not hidden in every state (do not change it)."""
+    return per_flow(flow, "filterable", lambda: {
+        n: f for n, f in flow.fields.items() if f.stored_in_row and ops_for(f) and not hidden_everywhere(flow, n)})
 
 
 def hidden_everywhere(flow: CompiledFlow, name: str) -> bool:
     """A field no reader sees in any state: never a column or a filter."""
-    return len(states_hiding(flow, name)) == len(flow.spec.states)
+    hidden = per_flow(flow, "hidden_everywhere", lambda: frozenset(
+        n for n in flow.fields if len(states_hiding(flow, n)) == len(flow.spec.states)))
+    return name in hidden
 
 
 def _bad(key: str, message: Message) -> ValidationFailed:
@@ -207,9 +229,11 @@ def filter_condition(live: LiveFlow, flt: ViewFilter, key: str, *, now: datetime
     check_filter(flow, flt, key)
     if flt.field == "@state":
         states = flt.value if isinstance(flt.value, list) else [flt.value]
-        if not states or len(states) > MAX_LIST or any(s not in flow.spec.states for s in states):
-            raise _bad(key, Message("unknown_state", "unknown state '{s}'", s=str(next(
-                (s for s in states if s not in flow.spec.states), ""))[:64]))
+        if not states or len(states) > MAX_LIST or not all(isinstance(s, str) for s in states):
+            raise _bad(key, Message("view_filter_list", "give a list of values"))
+        unknown = [s for s in states if s not in flow.spec.states]
+        if unknown:
+            raise _bad(key, Message("unknown_state", "unknown state '{s}'", s=unknown[0][:64]))
         return t.c.state.in_(sorted(set(states)))
     if flt.field == "@assignee":
         if flt.op == "empty":

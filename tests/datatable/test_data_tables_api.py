@@ -105,6 +105,10 @@ def test_saved_views_over_http_and_a_saved_views_page(http: Http) -> None:
     {"view": {"columns": ["order_no"]}, "after": 7},
     {"view": {"columns": ["order_no"]}, "limit": 100000},
     {"view": {"columns": ["order_no"]}, "limit": "many"},
+    {"view": {"columns": ["order_no"], "filters": [{"field": "@state", "op": "in", "value": [{"a": 1}]}]}},
+    {"view": {"columns": ["order_no"], "filters": [{"field": "@late", "op": "is", "value": {"a": 1}}]}},
+    {"view": {"columns": ["order_no"], "filters": [{"field": "region", "op": "in", "value": [["north"]]}]}},
+    {"view": {"columns": ["order_no"], "filters": [{"field": "order_no", "op": "contains", "value": 5}]}},
     {"view": None},
     {"nothing": 1},
 ])

@@ -30,7 +30,7 @@ from engine.records.bulk_actions import BulkResult, bulk_assign, bulk_transition
 from engine.records.claims import may_reassign
 from engine.records.data_view import (
     DEFAULT_SCAN_LIMIT, ColumnInfo, ViewPage, ViewReader, ViewSpec, available_columns, default_columns, run_view,
-    sort_keys, view_sums,
+    sort_keys, view_columns, view_sums,
 )
 from engine.records.errors import Forbidden, ValidationFailed, WorkflowError
 from engine.records.saved_views import SavedView, SavedViews, may_share
@@ -293,7 +293,7 @@ def table_sums(request: Request, flow_name: str, page: Annotated[Page, Depends(c
     except ValidationFailed as exc:
         return render("data_table/_sums.html", page.context(error=_error_text(exc, page), columns=[], sums={}, count=None),
                       status_code=422)
-    columns = [c for k in spec.columns for c in available_columns(live.flow, page._.locale) if c.key == k]
+    columns = view_columns(live.flow, spec, page._.locale)
     return render("data_table/_sums.html", page.context(columns=columns, sums=_sum_texts(live, sums, page), count=count,
                                                         error=None))
 
