@@ -348,6 +348,27 @@ def view_sums(reader: ViewReader, live: LiveFlow, spec: ViewSpec, columns: Seque
     return out, int(row[0])
 
 
+@dataclass(frozen=True)
+class _Lookups:
+    """What the cells of one page show besides the records' own values (read once per page)."""
+
+    titles: Mapping[tuple[str, int], str]
+    names: Mapping[int, str]
+    counts: Mapping[str, Mapping[int, int]]
+    entered: Mapping[int, datetime]
+    labels: Mapping[str, Mapping[str, str]]  # "@state" / a choice field → id → label in the reader's language
+    now: datetime
+
+
+def _labels(flow: CompiledFlow, lang: str | None) -> dict[str, dict[str, str]]:
+    fb = flow.spec.language
+    out = {"@state": {n: pick(st.title, lang, fb) or n for n, st in flow.spec.states.items()}}
+    for name, f in flow.fields.items():
+        if f.type in ("choice", "multichoice"):
+            out[name] = {k: pick(v, lang, fb) or k for k, v in getattr(f, "choices", {}).items()}
+    return out
+
+
 def _rows(reader: ViewReader, live: LiveFlow, columns: Sequence[ColumnInfo], recs: Sequence[Record],
           now: datetime) -> list[ViewRow]:
     flow = live.flow
@@ -363,54 +384,45 @@ def _rows(reader: ViewReader, live: LiveFlow, columns: Sequence[ColumnInfo], rec
         counts = {c.key: _row_counts(conn, live, c.key[:-len(COUNT_SUFFIX)], [r.id for r in recs])
                   for c in columns if c.kind == "count"}
         entered = _entered(conn, flow, recs) if "@stage_age" in keys else {}
+    look = _Lookups(titles, names, counts, entered, per_flow(flow, f"labels:{reader.lang}", lambda: _labels(flow, reader.lang)),
+                    now)
     out = []
     for rec in recs:
         hidden = flow.hidden_fields(rec.state) if rec.state in flow.spec.states else frozenset()
-        cells: dict[str, Cell] = {}
-        for c in columns:
-            cells[c.key] = _cell(reader, flow, rec, c, hidden, titles, names, counts, entered, now)
+        cells = {c.key: _cell(flow, rec, c, hidden, look) for c in columns}
         out.append(ViewRow(rec.id, rec.state, rec.version, rec.title, cells))
     return out
 
 
-def _cell(reader: ViewReader, flow: CompiledFlow, rec: Record, c: ColumnInfo, hidden: frozenset[str],
-          titles: Mapping[tuple[str, int], str], names: Mapping[int, str], counts: Mapping[str, Mapping[int, int]],
-          entered: Mapping[int, datetime], now: datetime) -> Cell:
-    lang, fallback = reader.lang, flow.spec.language
-    sys = rec.system
-    if c.key == "@state":
-        st = flow.spec.states.get(rec.state)
-        return Cell(rec.state, pick(st.title, lang, fallback) if st is not None else rec.state)
-    if c.key == "@assignee":
-        uid = rec.assignee_id
-        return Cell(uid, names.get(uid) if uid is not None else None)
-    if c.key == "@sla":
-        due = sys.get("sla_due_at") if rec.state not in flow.final_states else None
-        late = due is not None and due < now and sys.get("sla_paused_at") is None
-        return Cell(due, None, late)
-    if c.key in ("@created_at", "@updated_at"):
-        return Cell(sys.get(c.key[1:]))
-    if c.key == "@stage_age":
-        since = entered.get(rec.id)
-        return Cell(int((now - since).total_seconds()) if since is not None else None)
+def _cell(flow: CompiledFlow, rec: Record, c: ColumnInfo, hidden: frozenset[str], look: _Lookups) -> Cell:
+    key = c.key
+    if key[0] == "@":
+        sys = rec.system
+        if key == "@state":
+            return Cell(rec.state, look.labels["@state"].get(rec.state, rec.state))
+        if key == "@assignee":
+            uid = rec.assignee_id
+            return Cell(uid, look.names.get(uid) if uid is not None else None)
+        if key == "@sla":
+            due = sys.get("sla_due_at") if rec.state not in flow.final_states else None
+            return Cell(due, None, due is not None and due < look.now and sys.get("sla_paused_at") is None)
+        if key == "@stage_age":
+            since = look.entered.get(rec.id)
+            return Cell(int((look.now - since).total_seconds()) if since is not None else None)
+        return Cell(sys.get(key[1:]))  # @created_at, @updated_at
     if c.kind == "count":
-        return Cell(None) if c.key[:-len(COUNT_SUFFIX)] in hidden else Cell(counts[c.key].get(rec.id, 0))
-    if c.key in hidden:
-        return Cell(None)
-    value = rec.values.get(c.key)
+        return Cell(None) if key[:-len(COUNT_SUFFIX)] in hidden else Cell(look.counts[key].get(rec.id, 0))
+    value = None if key in hidden else rec.values.get(key)
     if value is None:
         return Cell(None)
-    f = flow.fields[c.key]
     if c.kind == "reference":
-        return Cell(value, titles.get((c.key, value), "") if isinstance(value, int) else None)
+        return Cell(value, look.titles.get((key, value), "") if isinstance(value, int) else None)
     if c.kind == "user":
-        return Cell(value, names.get(value))
+        return Cell(value, look.names.get(value))
     if c.kind == "choice":
-        label = getattr(f, "choices", {}).get(value)
-        return Cell(value, pick(label, lang, fallback) or value)
+        return Cell(value, look.labels[key].get(value, value))
     if c.kind == "multichoice":
-        choices = getattr(f, "choices", {})
-        return Cell(value, ", ".join(pick(choices.get(v), lang, fallback) or v for v in value))
+        return Cell(value, ", ".join(look.labels[key].get(v, v) for v in value))
     return Cell(value)
 
 
