@@ -329,7 +329,8 @@ def view_sums(reader: ViewReader, live: LiveFlow, spec: ViewSpec, columns: Seque
     if columns is None:
         check_spec(flow, spec)
         columns = view_columns(flow, spec, reader.lang)
-    conds, _ = _conditions(reader, live, spec, now)
+    conds, indexed = _conditions(reader, live, spec, now)
+    _guard(reader, live, spec, indexed)  # the sums read the whole filtered set: the same limit as the rows
     where = list_conditions(live, reader.actor, ListQuery(search=spec.search), reader.db) + conds
     summed = [c.key for c in columns if c.summable]
     parts: list[Any] = [func.count().label("n")]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.records.bulk_actions import bulk_assign, bulk_transition
-from engine.records.data_view import ViewSpec, ViewTooLarge, iter_view_rows, run_view, spec_from_json
+from engine.records.data_view import ViewSpec, ViewTooLarge, iter_view_rows, run_view, spec_from_json, view_sums
 from engine.records.errors import Forbidden, NotFound, ValidationFailed
 from engine.records.saved_views import SavedViews
 from engine.records.view_filters import ViewFilter
@@ -161,6 +161,8 @@ def test_an_unindexed_filter_is_noted_and_refused_above_the_scan_limit(desk: Des
     spec = ViewSpec(("order_no",), (ViewFilter("note", "contains", "rush"),))
     page = run_view(desk.reader(sales, scan_limit=50), desk.live, spec)
     assert len(page.rows) == 4 and page.notes and "Note" in message_in(page.notes[0], "en")
+    with pytest.raises(ViewTooLarge):
+        view_sums(desk.reader(sales, scan_limit=10), desk.live, spec)
     with pytest.raises(ViewTooLarge) as err:
         run_view(desk.reader(sales, scan_limit=10), desk.live, spec)
     text = message_in(err.value.field_errors["filters"], "en")
