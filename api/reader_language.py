@@ -99,6 +99,12 @@ def api_text(text: Any, flow: Any = None) -> str | None:
     return pick(text, _language_for(text, fallback), fallback)
 
 
+def wanted_language() -> str | None:
+    """The client's first wanted language (`?lang=` / Accept-Language), or None."""
+    wanted = _reader.get()
+    return wanted[0] if wanted else None
+
+
 def api_message(message: str) -> str:
     """A refusal or validation message with its titles in the client's language."""
     wanted = _reader.get()

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     files_dir: Path = Field(Path("files"), description="The folder of the folder file store")
     unattached_upload_hours: float = Field(
         24.0, gt=0, description="Hours an upload may wait to be attached to a record before the worker deletes it")
+    list_scan_limit: int = Field(100_000, ge=0, description="Records a list may read in full to filter or sort by a "
+                                 "field without an index; above it such a list is refused (engine/records/data_view.py)")
     smtp_host: str = ""
     smtp_port: int | None = Field(None, gt=0, lt=65536)
     smtp_user: str = ""

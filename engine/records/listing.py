@@ -107,12 +107,13 @@ def _coerce(flow: CompiledFlow, name: str, raw: Any, key: str) -> Any:
     return value
 
 
-def _parse_sort(flow: CompiledFlow, sort: str) -> tuple[str, bool]:
+def _parse_sort(flow: CompiledFlow, sort: str, keys: Sequence[str] | None = None) -> tuple[str, bool]:
     desc = sort.startswith("-")
     name = sort[1:] if desc else sort
-    if name not in sort_keys(flow):
+    keys = sort_keys(flow) if keys is None else keys
+    if name not in keys:
         raise ValidationFailed({"sort": Message("bad_sort", "sort by one of: {keys} (prefix - for descending)",
-                                             keys=", ".join(sort_keys(flow)))})
+                                             keys=", ".join(keys))})
     return name, desc
 
 
@@ -209,13 +210,17 @@ def _keyset(live: LiveFlow, name: str, desc: bool, value: Any, record_id: int) -
     return or_(and_(col.is_not(None), cond), col.is_(None))
 
 
-def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, query: ListQuery) -> Page:
-    """One page of the records `actor` may see, filtered and sorted."""
+def list_records(db: Engine, records: Records, live: LiveFlow, actor: Actor, query: ListQuery, *,
+                 extra: Sequence[ColumnElement[bool]] = (), sorts: Sequence[str] | None = None) -> Page:
+    """One page of the records `actor` may see, filtered and sorted.
+
+    `extra`: more WHERE terms (a data-table view's filters, engine/records/data_view.py); `sorts`: the
+    sort keys allowed instead of `sort_keys(flow)` (a view, which checks their cost itself)."""
     flow, t = live.flow, live.table
     if not 1 <= query.limit <= MAX_LIMIT:
         raise ValidationFailed({"limit": Message("out_of_range", "between {lo} and {hi}", lo=1, hi=MAX_LIMIT)})
-    name, desc = _parse_sort(flow, query.sort)
-    conds = conditions(live, actor, query, db)
+    name, desc = _parse_sort(flow, query.sort, sorts)
+    conds = conditions(live, actor, query, db) + list(extra)
     cursor_at = _decode_cursor(flow, query.sort, name, query.after) if query.after else None
     col = t.c[name]
     by_id = t.c.id.desc() if desc else t.c.id.asc()

@@ -31,13 +31,14 @@ def title_references(flow: CompiledFlow) -> dict[str, str]:
 
 
 def target_titles(conn: Connection, registry: FlowRegistry, flow: CompiledFlow, actor: Actor,
-                  value_maps: Iterable[Mapping[str, Any]]) -> dict[tuple[str, int], str]:
-    """(reference field, target id) → the target's title, for the references the title names."""
+                  value_maps: Iterable[Mapping[str, Any]], refs: Mapping[str, str] | None = None) -> dict[tuple[str, int], str]:
+    """(reference field, target id) → the target's title, for the references the title names (or for
+    `refs`: reference field → target flow, such as a data table's reference columns)."""
     from engine.records.access import visible_clause
     from engine.records.records import Records
     from engine.records.transitions import values_from_row
 
-    refs = title_references(flow)
+    refs = title_references(flow) if refs is None else refs
     if not refs:
         return {}
     maps = list(value_maps)

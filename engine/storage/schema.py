@@ -423,3 +423,24 @@ urges = Table(
     Index("ix_urges_flow_record_id", "flow", "record_id", "at"),
     Index("ix_urges_flow_state_at", "flow", "state", "at"),
 )
+
+# --- saved views of the data tables (migration 0010) -------------------------------------------------
+
+# A view of a flow's records (engine/records/data_view.py `ViewSpec` as JSON in `definition`) under a
+# name in any language. Personal (`shared_role` NULL: only its owner sees it) or shared with a role of the
+# flow (engine/records/saved_views.py says who may share). `is_default`: the owner's default view of the
+# flow (personal) or the role's (shared); at most one of each, kept so by the module.
+saved_views = Table(
+    "saved_views", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("flow", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("shared_role", String(64)),
+    Column("definition", JSON, nullable=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_saved_views_flow_owner_id", "flow", "owner_id"),
+    Index("ix_saved_views_flow_shared_role", "flow", "shared_role"),
+)
