@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from engine.sla.calendar import BusinessCalendar, CalendarSpec, ElapsedClock
+from engine.language.compiled_effects import compile_effects
 from engine.language.conditions import FieldConditions, compile_conditions
 from engine.language.durations import Duration, parse_duration
 from engine.language.expressions import Expression, TextTemplate, compile_expression, compile_template
@@ -23,7 +24,7 @@ DEFAULT_TZ = "UTC"
 
 
 if TYPE_CHECKING:
-    from engine.records.effects import TransitionEffects
+    from engine.language.compiled_effects import TransitionEffects
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,6 @@ class CompiledFlow:
     @cached_property
     def effects(self) -> dict[str, TransitionEffects]:
         """The transitions' `set` / `create` / `update`, compiled (engine/records/effects.py)."""
-        from engine.records.effects import compile_effects
-
         return compile_effects(self.spec)
 
     @property
