@@ -173,7 +173,7 @@ class ListExport:
                 continue
             spec = flow.tables[tname].spec
             cols = row_fields(flow, tname)
-            out = []
+            out: list[Sequence[Any]] = []
             for row in rec.values.get(tname) or []:
                 head: list[Any] = [rec.id] + ([key_cell] if self.key else [])
                 out.append(head + [self._cell(spec.fields[c], row.get(c), names, fb) for c in cols])
