@@ -33,8 +33,8 @@ PARSED = "relayflow.json"  # scope key of the parsed body
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PASS_TYPES = ("multipart/form-data",)
 # Routes whose body is not JSON by design: a file upload (api/routers/files.py: the raw file, streamed) and the
-# org chart's CSV import (api/routers/org.py).
-_UPLOAD = re.compile(r"^/api/(flows/[^/]+/files/[^/]+|departments/import)/?$")
+# org chart's CSV import (api/routers/org.py), a spreadsheet import's upload (api/routers/transfer.py).
+_UPLOAD = re.compile(r"^/api/(flows/[^/]+/files/[^/]+|flows/[^/]+/imports|departments/import)/?$")
 
 
 class JsonBodyRules:
