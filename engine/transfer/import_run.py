@@ -200,6 +200,8 @@ class Importer:
                     except FieldValueError as exc:
                         plan.problems.append(self._problem(sheet.name, number, header, exc.message))
                 plan.lines.setdefault(tname, []).append(line)
+            for plan in by_key.values():  # a mapped sheet says what the lines are: none, for a record it does not name
+                plan.lines.setdefault(tname, [])
 
     # --- running -------------------------------------------------------------------------------
 
