@@ -151,6 +151,10 @@ class Importer:
                     continue
                 plan.values[target] = value
             if self.mapping.key and key_col:
+                ki = index.get(key_col)
+                raw_key = cells[ki] if ki is not None and ki < len(cells) else None
+                if raw_key is not None:
+                    self._raw_keys.setdefault(norm(raw_key), plan)
                 plan.key = plan.values.get(self.mapping.key)
                 if plan.key is not None:
                     first = by_key.get(plan.key)
@@ -186,6 +190,8 @@ class Importer:
                 else:
                     problem = Message("import_line_no_record", "no row of the first sheet has this key")
                 plan = by_key.get(key) if key is not None else None
+                if plan is None and raw_key is not None:  # the line of a record whose own key is refused
+                    plan = self._raw_keys.get(norm(raw_key))
                 if plan is None:
                     # a line whose record is not in the file: a problem of its own (no record fails for it)
                     self._orphans.append(self._problem(sheet.name, number, tm.key_column, problem))
@@ -209,6 +215,7 @@ class Importer:
         counts = Counts()
         problems: list[Problem] = []
         self._orphans: list[Problem] = []
+        self._raw_keys: dict[str, _Plan] = {}
         with self.db.connect().execution_options(readonly=True) as rconn:
             plans = self._plans(rconn, Lookups(rconn, self.records.registry, self.actor))
         problems.extend(self._orphans)
