@@ -110,7 +110,7 @@ def csv_chunks(columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, bom:
     """One CSV, as UTF-8 chunks of about CHUNK bytes."""
     sink = _Lines()
     writer = csv.writer(sink, lineterminator="\r\n")
-    writer.writerow([c.title for c in columns])
+    writer.writerow([csv_text(c.title) for c in columns])
     pending = ("\ufeff" if bom else "") + sink.take()
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
@@ -138,7 +138,7 @@ def export_csv_zip(source: ExportSource) -> Iterator[bytes]:
         writers = {k: csv.writer(f, lineterminator="\r\n") for k, f in line_files.items()}
         for t in source.tables:
             line_files[t.key].write("\ufeff")
-            writers[t.key].writerow([c.title for c in t.columns])
+            writers[t.key].writerow([csv_text(c.title) for c in t.columns])
         zpath = os.path.join(folder, "export.zip")
         with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             with zf.open(names[0] + ".csv", "w", force_zip64=True) as main:
