@@ -25,8 +25,8 @@ EVERY_START = DANGEROUS + ["\tTAB", "\rCR", "-", "="]  # a text field keeps no t
 def test_no_cell_of_an_xlsx_export_is_a_formula_and_risky_text_is_quote_prefixed(database_url: str) -> None:
     d = open_desk(database_url)
     sales = d.who["sales"]
-    for i, text in enumerate(DANGEROUS):
-        d.records.create("customer", sales, {"name": f"{text}", "city": text, "contact": text}, now=NOW)
+    for text in DANGEROUS:
+        d.records.create("customer", sales, {"name": text, "city": text, "contact": text}, now=NOW)
     data = export(d, sales, "xlsx", flow="customer")
     wb = load_workbook(io.BytesIO(data))  # not read-only: styles (quotePrefix) are read too
     seen: set[str] = set()
