@@ -70,6 +70,7 @@ def _job(row: Mapping[str, Any]) -> Job:
 
 
 _FIELDS = [c for c in import_jobs.c if c.name != "content"]
+_running: dict[int, tuple[int, int, dict[str, int]]] = {}  # job id → the progress of a run in this process
 
 
 def get_job(db: Engine, job_id: int, actor: Actor, flow: str | None = None) -> Job:
@@ -78,7 +79,11 @@ def get_job(db: Engine, job_id: int, actor: Actor, flow: str | None = None) -> J
         row = conn.execute(select(*_FIELDS).where(import_jobs.c.id == job_id)).mappings().first()
     if row is None or int(row["user_id"]) != actor.id or (flow is not None and row["flow"] != flow):
         raise NotFound(f"no import {job_id}")
-    return _job(dict(row))
+    job = _job(dict(row))
+    now = _running.get(job.id)
+    if job.status == "running" and now is not None:  # the progress of a dry run run by this process
+        job.done, job.total, job.counts = now[0], now[1], dict(now[2])
+    return job
 
 
 def job_file(db: Engine, job: Job) -> ImportFile:
@@ -108,9 +113,11 @@ def run_job(db: Engine, records: Records, live: LiveFlow, actor: Actor, job: Job
             lang: str | None = None, tz: tzinfo | None = None, translate: Translate | None = None) -> None:
     """Run the job's dry run or run (after `mark_started`), writing its progress and result to the job row."""
     def progress(done: int, total: int, counts: Counts) -> None:
-        with db.begin() as conn:
-            conn.execute(update(import_jobs).where(import_jobs.c.id == job.id).values(
-                done=done, total=total, counts=asdict(counts)))
+        _running[job.id] = (done, total, asdict(counts))
+        if not dry_run:  # a dry run holds its transaction open to the end: its progress stays in this process
+            with db.begin() as conn:
+                conn.execute(update(import_jobs).where(import_jobs.c.id == job.id).values(
+                    done=done, total=total, counts=asdict(counts)))
 
     try:
         assert job.mapping is not None
@@ -118,6 +125,7 @@ def run_job(db: Engine, records: Records, live: LiveFlow, actor: Actor, job: Job
         result = importer.run(dry_run=dry_run, progress=progress)
     except Exception:
         log.exception("import %s stopped", job.id)
+        _running.pop(job.id, None)
         text = (translate or str)(Message("import_failed", "the import stopped because of an error; "
                                                             "the batches imported before it stay"))
         with db.begin() as conn:
@@ -126,6 +134,7 @@ def run_job(db: Engine, records: Records, live: LiveFlow, actor: Actor, job: Job
                 problems=[{"sheet": "", "row": 0, "column": "", "text": text}]))
         return
     data = result.to_json()
+    _running.pop(job.id, None)
     with db.begin() as conn:
         conn.execute(update(import_jobs).where(import_jobs.c.id == job.id).values(
             status="done", finished_at=datetime.now(timezone.utc), total=result.counts.rows, done=result.counts.rows,

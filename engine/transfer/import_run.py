@@ -223,16 +223,19 @@ class Importer:
         total = len(plans)
         conn = self.db.connect()
         try:
-            outer = conn.begin()
+            # the dry run: one transaction over the whole file, rolled back; the run: one per batch, committed
+            # before its progress is reported (on SQLite nobody else may write while a transaction is open)
+            outer = conn.begin() if dry_run else None
             for start in range(0, total, self.batch_size):
+                batch = outer or conn.begin()
                 for plan in plans[start:start + self.batch_size]:
                     self._one(conn, plan, counts, problems)
-                if not dry_run:
-                    outer.commit()
-                    outer = conn.begin()
+                if outer is None:
+                    batch.commit()
                 if progress is not None:
                     progress(min(start + self.batch_size, total), total, counts)
-            outer.rollback() if dry_run else outer.commit()
+            if outer is not None:
+                outer.rollback()
         finally:
             conn.close()
         problems.sort(key=lambda p: (p.sheet != self.main.name, p.sheet, p.row))
