@@ -228,8 +228,10 @@ class Importer:
             outer = conn.begin() if dry_run else None
             for start in range(0, total, self.batch_size):
                 batch = outer or conn.begin()
-                for plan in plans[start:start + self.batch_size]:
-                    self._one(conn, plan, counts, problems)
+                part = plans[start:start + self.batch_size]
+                existing = self._existing(conn, part)
+                for plan in part:
+                    self._one(conn, plan, existing.get(plan.key) if plan.key is not None else None, counts, problems)
                 if outer is None:
                     batch.commit()
                 if progress is not None:
@@ -241,7 +243,8 @@ class Importer:
         problems.sort(key=lambda p: (p.sheet != self.main.name, p.sheet, p.row))
         return ImportResult(dry_run, counts, problems[:MAX_PROBLEMS])
 
-    def _one(self, conn: Connection, plan: _Plan, counts: Counts, problems: list[Problem]) -> None:
+    def _one(self, conn: Connection, plan: _Plan, row: dict[str, Any] | None, counts: Counts,
+             problems: list[Problem]) -> None:
         if plan.problems:
             counts.failed += 1
             problems.extend(plan.problems)
@@ -250,7 +253,7 @@ class Importer:
         records = self.records.using(JoinedExecutor(PlainTransaction(conn)))
         before = dict(vars(counts))
         try:
-            self._write(conn, records, plan, counts)
+            self._write(conn, records, plan, row, counts)
         except WorkflowError as exc:
             savepoint.rollback()
             vars(counts).update(before)
@@ -259,19 +262,21 @@ class Importer:
         else:
             savepoint.commit()
 
-    def _existing(self, conn: Connection, plan: _Plan) -> dict[str, Any] | None:
-        if plan.key is None or not self.mapping.key:
-            return None
-        live, t = self.live, self.live.table
-        key = self.flow.fields[self.mapping.key]
-        row = conn.execute(select(t).where(t.c[self.mapping.key] == key.to_db(plan.key),
-                                           visible_clause(live, self.actor))).mappings().first()
-        return dict(row) if row is not None else None
+    def _existing(self, conn: Connection, plans: list[_Plan]) -> dict[Any, dict[str, Any]]:
+        """key → the row of the record with that key (one the importer may see), for a batch: one query."""
+        if not self.mapping.key:
+            return {}
+        live, t, name = self.live, self.live.table, self.mapping.key
+        key = self.flow.fields[name]
+        keys = {key.to_db(p.key): p.key for p in plans if p.key is not None and not p.problems}
+        if not keys:
+            return {}
+        rows = conn.execute(select(t).where(t.c[name].in_(list(keys)), visible_clause(live, self.actor))).mappings()
+        return {keys[r[name]]: dict(r) for r in rows if r[name] in keys}
 
-    def _write(self, conn: Connection, records: Records, plan: _Plan, counts: Counts) -> None:
+    def _write(self, conn: Connection, records: Records, plan: _Plan, row: dict[str, Any] | None, counts: Counts) -> None:
         live, flow = self.live, self.flow
         now = self.now or datetime.now(timezone.utc)
-        row = self._existing(conn, plan)
         if row is None:
             values = dict(plan.values)
             for tname, lines in plan.lines.items():
