@@ -85,12 +85,16 @@ class ImportMapping:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ImportMapping:
-        tables = {str(k): TableMapping(str(v.get("sheet", "")), str(v.get("key_column", "")),
-                                       {str(a): str(b) for a, b in (v.get("columns") or {}).items()})
-                  for k, v in (data.get("tables") or {}).items() if isinstance(v, Mapping)}
-        return cls({str(a): str(b) for a, b in (data.get("columns") or {}).items() if b},
-                   str(data["key"]) if data.get("key") else None, tables,
-                   {str(a): str(b) for a, b in (data.get("states") or {}).items()})
+        """A mapping from its JSON (a client's, too: anything that is not the right shape is left out)."""
+        def pairs(value: Any) -> dict[str, str]:
+            return {str(a): str(b) for a, b in value.items() if b} if isinstance(value, Mapping) else {}
+
+        raw_tables = data.get("tables")
+        tables = {str(k): TableMapping(str(v.get("sheet") or ""), str(v.get("key_column") or ""), pairs(v.get("columns")))
+                  for k, v in (raw_tables.items() if isinstance(raw_tables, Mapping) else ()) if isinstance(v, Mapping)}
+        key = data.get("key")
+        return cls(pairs(data.get("columns")), str(key) if isinstance(key, str) and key else None, tables,
+                   pairs(data.get("states")))
 
     def column_of(self, name: str) -> str | None:
         """The header mapped to field `name`."""
@@ -171,6 +175,8 @@ def mapping_problems(flow: CompiledFlow, upload: ImportFile, mapping: ImportMapp
     def title(f: FieldSpecBase, name: str) -> str:
         return pick(f.title, lang, fb) or name
 
+    if not any(t != STATE for t in mapping.columns.values()):
+        out.append(Message("import_nothing_mapped", "map at least one column to a field"))
     seen: dict[str, str] = {}
     for header, target in mapping.columns.items():
         if header not in main.headers:

@@ -114,6 +114,9 @@ def test_the_mapping_is_remembered_per_person_and_checked(api: Client) -> None:
     job = api.upload("sales", "o.xlsx", renamed).json()
     assert job["mapping"]["columns"] == {}  # nothing to guess from these headers
     url = f"/api/flows/sales_order/imports/{job['id']}/mapping"
+    for shapeless in ({"columns": [1]}, {"columns": {"No": ""}, "tables": 3}):  # the wrong shape: nothing mapped
+        r = api.c.put(url, json=shapeless, headers=api.h("sales"))
+        assert r.status_code == 422 and "at least one column" in r.text, r.text
     twice = {"columns": {"No": "order_no", "Who": "order_no"}, "key": "order_no"}
     r = api.c.put(url, json=twice, headers=api.h("sales"))
     assert r.status_code == 422 and "two columns" in r.text

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -92,17 +93,23 @@ async def upload(request: Request, flow_name: str, page: Annotated[Page, Depends
     item = page.form.get("file")
     if not isinstance(item, UploadFile) or not item.filename:
         return _upload_page(page, live, page._("Choose a file to upload."), 422)
+    name = item.filename
     try:
         check_size(item.size or 0)
         data = await item.read(MAX_BYTES + 1)
-        upload_file = read_upload(item.filename, data)
+        upload_file = await anyio.to_thread.run_sync(lambda: read_upload(name, data))  # parsing takes a while
     except UploadRefused as exc:
         return _upload_page(page, live, translate_message(page._, exc.message), 422)
-    job_id = create_job(svc.db, flow_name, page.actor.id, item.filename, data)
-    job = get_job(svc.db, job_id, page.actor, flow_name)
-    with svc.db.connect() as conn:
-        remembered = remembered_mapping(conn, flow_name, page.actor.id)
-    save_mapping(svc.db, job, guess_mapping(live.flow, upload_file, remembered))
+
+    def keep() -> int:
+        job_id = create_job(svc.db, flow_name, page.actor.id, name, data)
+        job = get_job(svc.db, job_id, page.actor, flow_name)
+        with svc.db.connect() as conn:
+            remembered = remembered_mapping(conn, flow_name, page.actor.id)
+        save_mapping(svc.db, job, guess_mapping(live.flow, upload_file, remembered))
+        return job_id
+
+    job_id = await anyio.to_thread.run_sync(keep)
     return RedirectResponse(f"/lists/{flow_name}/import/{job_id}", status_code=303)
 
 
