@@ -7,8 +7,9 @@ For POST, PUT, PATCH and DELETE:
   415; `multipart/form-data` is left to the routes that take uploads;
 * a body larger than api/body.py's MAX_BODY is a 413;
 * a file upload (`POST /api/flows/<flow>/files/<field>`: the file itself is the
-  body, streamed to the file store with its own size limit) and the org chart's
-  CSV import (`POST /api/departments/import`) are left to their routes;
+  body, streamed to the file store with its own size limit), a spreadsheet import
+  (`POST /api/flows/<flow>/imports`) and the org chart's CSV import
+  (`POST /api/departments/import`) are left to their routes;
 * malformed JSON, NaN/Infinity, nesting too deep, and an object with the same
   key twice (`{"a": 1, "a": 2}`: no silent last-one-wins) are a 400;
 * well-formed JSON that does not fit the route (wrong members, not an object)
@@ -34,8 +35,8 @@ PARSED = "relayflow.json"  # scope key of the parsed body
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PASS_TYPES = ("multipart/form-data",)
 # Routes whose body is not JSON by design: a file upload (api/routers/files.py: the raw file, streamed) and the
-# org chart's CSV import (api/routers/org.py).
-_UPLOAD = re.compile(r"^/api/(flows/[^/]+/files/[^/]+|departments/import)/?$")
+# org chart's CSV import (api/routers/org.py), a spreadsheet import's upload (api/routers/transfer.py).
+_UPLOAD = re.compile(r"^/api/(flows/[^/]+/files/[^/]+|flows/[^/]+/imports|departments/import)/?$")
 
 
 class JsonBodyRules:
@@ -45,7 +46,8 @@ class JsonBodyRules:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if (scope["type"] != "http" or scope["method"] not in _WITH_BODY or not path.startswith("/api/")
-                or (("/files/" in path or path.startswith("/api/departments/")) and _UPLOAD.match(path))):
+                or (("/files/" in path or path.endswith(("/imports", "/imports/")) or path.startswith("/api/departments/"))
+                    and _UPLOAD.match(path))):
             await self.app(scope, receive, send)
             return
         ctype = length = None

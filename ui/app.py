@@ -14,7 +14,7 @@ from engine.settings import Settings
 from ui.routes import data_table  # the data-table list pages (issue 14)
 from ui.routes import (
     admin, admin_departments, admin_editor, admin_sla, approval_pages, auth, files, inbox, lists, notifications, profile, records,
-    references,
+    references, transfer,
 )
 from ui.timezones import set_server_timezone
 
@@ -23,7 +23,7 @@ STATIC = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     # The editor's /admin/flows/new before admin's /admin/flows/{flow_name}.
-    routers = [m.router for m in (auth, inbox, lists, files, references, records, approval_pages, notifications,
+    routers = [m.router for m in (auth, inbox, transfer, lists, files, references, records, approval_pages, notifications,
                                     profile, admin_editor, admin_sla, admin_departments, admin)]
     routers.append(data_table.router)
     app = create_api_app(settings, routers=routers)

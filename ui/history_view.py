@@ -60,6 +60,8 @@ def _action(flow: CompiledFlow, row: Mapping[str, Any], _: Gettext, titles: Mapp
         return _("Claimed")
     if kind == "reassign":
         return _("Reassigned")
+    if kind == "import":  # a spreadsheet import landed the record in a named state (engine/transfer/import_run.py)
+        return _("Imported")
     if kind in _TASK_ACTIONS:  # approvals and the actions around a task (ui/approval_view.py)
         return _(_TASK_ACTIONS[kind])
     if kind in _EFFECTS:  # a transition's create / update effects, on both records (engine/records/effects.py)

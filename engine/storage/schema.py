@@ -444,3 +444,34 @@ saved_views = Table(
     Index("ix_saved_views_flow_owner_id", "flow", "owner_id"),
     Index("ix_saved_views_flow_shared_role", "flow", "shared_role"),
 )
+
+# Spreadsheet imports (engine/transfer): the column mapping a person chose last, per flow and user.
+import_mappings = Table(
+    "import_mappings", metadata,
+    Column("flow", String(64), primary_key=True),
+    Column("user_id", Integer, primary_key=True),
+    Column("mapping", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One import: the uploaded file, its mapping, and the counts of its dry run or run as it goes (the page polls
+# them). status: uploaded | running | done | failed. `problems` lists {sheet, row, column, text}.
+import_jobs = Table(
+    "import_jobs", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("flow", String(64), nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("mapping", JSON),
+    Column("status", String(16), nullable=False),
+    Column("dry_run", Boolean, nullable=False, default=False),
+    Column("total", Integer, nullable=False, default=0),
+    Column("done", Integer, nullable=False, default=0),
+    Column("counts", JSON),
+    Column("problems", JSON),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Index("ix_import_jobs_user_id", "user_id", "created_at"),
+)
