@@ -84,3 +84,19 @@ def _titles(conn: Connection, registry: FlowRegistry, target: str, ids: set[int]
         values = values_from_row(live.flow, row, names)
         out[(target, int(row["id"]))] = Records.title_of(live.flow, values, int(row["id"]), row["state"])
     return out
+
+
+def record_title(conn: Connection, registry: FlowRegistry | None, flow: CompiledFlow, values: Mapping[str, Any],
+                 record_id: int, state: str | None, namer: Namer | None = None) -> str:
+    """The record's title with the references it names shown by their targets' titles ("PO-1 · ACME"), for
+    a message or a payload that leaves the site (no reader's visibility applies)."""
+    from engine.records.records import Records
+    from engine.records.reference_titles import title_references, with_target_titles
+
+    refs = title_references(flow)
+    if not refs:
+        return Records.title_of(flow, values, record_id, state)
+    namer = namer or Namer(conn, registry, flow, [values], list(refs))
+    titles = {(n, values[n]): namer.titles.get((target, values[n]), "")
+              for n, target in refs.items() if isinstance(values.get(n), int)}
+    return Records.title_of(flow, with_target_titles(flow, values, titles), record_id, state)

@@ -21,11 +21,11 @@ from sqlalchemy import and_, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
-from engine.delivery.event_values import Namer
+from engine.delivery.event_values import Namer, record_title
 from engine.delivery.outbox import add_rows, epoch
 from engine.language.event_spec import EventSpec
 from engine.language.flow import CompiledFlow
-from engine.records.reference_titles import title_references, with_target_titles
+from engine.records.reference_titles import title_references
 from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import outbox_payloads, sla_events, users
 from forms.local_text import pick
@@ -69,12 +69,7 @@ def build_payload(conn: Connection, registry: FlowRegistry | None, flow: Compile
     """The JSON object one receiver gets for one event (docs/events.md)."""
     names = [n for n in spec.fields if n in flow.fields]
     namer = Namer(conn, registry, flow, [values], list(dict.fromkeys([*names, *title_references(flow)])))
-    refs = title_references(flow)
-    titles = {(n, values[n]): namer.titles.get((target, values[n]), "")
-              for n, target in refs.items() if isinstance(values.get(n), int)}
-    from engine.records.records import Records
-
-    title = Records.title_of(flow, with_target_titles(flow, values, titles) if refs else values, record_id, state)
+    title = record_title(conn, registry, flow, values, record_id, state, namer)
     actor = None
     if actor_id is not None:
         name = conn.execute(select(users.c.display_name).where(users.c.id == actor_id)).scalar()

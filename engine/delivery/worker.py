@@ -34,8 +34,9 @@ from engine.delivery.outbox import (
 )
 from engine.delivery.change_notices import CHANGE_EVENT, with_change_notice
 from engine.delivery.channels.events import DeliveryHeld, EventsChannel, release_configured, unconfigured_settings
+from engine.delivery.event_values import record_title as record_title_of
 from engine.delivery.events import EVENTS_CHANNEL
-from engine.records.records import Records, values_from_row
+from engine.records.records import values_from_row
 from engine.storage.registry import FlowRegistry
 from engine.sla.scheduler import PassResult, resolve_recipients, run_pass
 from engine.settings import Settings
@@ -200,8 +201,8 @@ class Worker:
                 found = conn.execute(select(live.table).where(live.table.c.id == row["record_id"])).mappings().first()
                 if found is not None:
                     record = found
-                    record_title = Records.title_of(flow, values_from_row(flow, dict(found)), row["record_id"],
-                                                   found["state"])
+                    record_title = record_title_of(conn, self.registry, flow, values_from_row(flow, dict(found)),
+                                                   row["record_id"], found["state"])
             recipients: list[Person] = []
             if row["channel"] in BROADCAST_CHANNELS and live is not None and record and row["event"] != CHANGE_EVENT:
                 rules = live.flow.spec.reminders
