@@ -7,10 +7,12 @@ never in the file: `url_setting: ERP_WEBHOOK` names the settings `RELAYFLOW_ERP_
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+_SETTING = re.compile(r"[A-Z][A-Z0-9_]{0,59}")
 EVENT_KINDS = ("create", "edit", "transition", "warn", "breach")
 EventKind = Literal["create", "edit", "transition", "warn", "breach"]
 
@@ -27,15 +29,26 @@ class EventSpec(BaseModel):
     on: list[EventKind] = Field(min_length=1, description="create | edit | transition | warn | breach")
     via: Literal["webhook"] = Field(default="webhook", description="How the events travel (a signed JSON POST)")
     url_setting: str = Field(
-        pattern=r"^[A-Z][A-Z0-9_]{0,59}$",
         description="Name of the setting holding the URL: RELAYFLOW_<NAME> (URL) and RELAYFLOW_<NAME>_SECRET (signing secret)",
         examples=["ERP_WEBHOOK"])
     fields: list[str] = Field(default_factory=list, description="The record's fields the payload carries (tables as rows)")
+
+    @field_validator("url_setting")
+    @classmethod
+    def _setting_name(cls, value: str) -> str:
+        if not _SETTING.fullmatch(value):
+            raise ValueError(f"'{value}' is not a setting's name: capital letters, digits and _ (e.g. ERP_WEBHOOK), "
+                             "up to 60 characters")
+        return value
 
     @model_validator(mode="before")
     @classmethod
     def _short_forms(cls, data: Any) -> Any:
         if isinstance(data, dict):
+            secrets = [k for k in ("url", "secret") if k in data]
+            if secrets:
+                raise ValueError(f"'{secrets[0]}' does not belong in a flow file: the URL and the signing secret are "
+                                 "settings; name them with url_setting (RELAYFLOW_<NAME> and RELAYFLOW_<NAME>_SECRET)")
             data = dict(data)
             for key in ("on", "fields"):
                 if key in data:
