@@ -404,7 +404,7 @@ def simulate(ctx: click.Context, flow: str, start: str, path: str, as_json: bool
 
 
 @main.command("outbox")
-@click.option("--status", type=click.Choice(["pending", "sent", "dead"]), help="Only messages in this state")
+@click.option("--status", type=click.Choice(["pending", "sent", "dead", "held"]), help="Only messages in this state")
 @click.option("--log", "show_log", is_flag=True, help="Show the delivery attempts instead of the messages")
 @click.option("--retry", "retry_ids", type=int, multiple=True, help="Give a dead message (by id) new attempts")
 @click.option("--limit", type=int, default=50, show_default=True)

@@ -18,7 +18,7 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("", summary="Reminder messages, newest first")
 async def outbox_rows(svc: Services, actor: AdminActor,
-                      status: Literal["pending", "sent", "dead", "dropped", "superseded"] | None = None,
+                      status: Literal["pending", "sent", "dead", "dropped", "superseded", "held"] | None = None,
                       limit: int = Query(default=100, ge=1, le=500)) -> list[dict[str, Any]]:
     return [_jsonable(r) for r in await svc.run(list_rows, svc.db, status=status, limit=limit)]
 

@@ -25,6 +25,7 @@ from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from engine.delivery.channels import BROADCAST_CHANNELS
 from engine.storage.db import UtcDateTime
+from engine.delivery.events import enqueue_sla_events
 from engine.delivery.outbox import PENDING, SUPERSEDED, SUPERSEDED_WHY
 from engine.storage.registry import LiveFlow
 from engine.sla.reminder_plan import (
@@ -166,6 +167,7 @@ def fan_out_in(conn: Connection, live: LiveFlow, now: datetime, *, limit: int = 
     # Superseded warnings are logged, not sent: they count neither as events handed on nor as rows to send.
     _insert(conn, rows.parts(SUPERSEDED_EVENT, rows.due(SUPERSEDED_EVENT, bound)))
     superseded = conn.execute(select(func.count()).where(bound, e.c.event == SUPERSEDED_EVENT)).scalar_one()
+    written += enqueue_sla_events(conn, live, bound, now)  # `events:` on warn / breach (engine/delivery/events.py)
     conn.execute(delete(e).where(bound))
     return int(found[0]) - int(superseded), written
 

@@ -35,6 +35,9 @@ DROPPED = "dropped"
 # Not sent because the breach came first (after a downtime, or between two passes): a warning that its
 # deadline has passed is not delivered late; the row is kept so the delivery log shows it.
 SUPERSEDED = "superseded"
+# Not sent yet because where it goes is not configured (an `events:` entry whose url_setting is not set): kept,
+# and given back to the queue by a worker that starts with the setting (`release_held`).
+HELD = "held"
 SUPERSEDED_WHY = "not sent: the deadline passed before the warning could go out; the breach reminder replaces it"
 
 
@@ -175,6 +178,26 @@ def mark_failed(db: Engine, c: Claimed, worker: str, error: str, *, started: dat
         conn.execute(update(outbox).where(_mine(c, worker)).values(**values))
         _log(conn, c, worker, outcome, started, error)
     return outcome
+
+
+def mark_held(db: Engine, c: Claimed, worker: str, reason: str, *, started: datetime) -> bool:
+    """Keep a row unsent until its destination is configured; the delivery log says why."""
+    with db.begin() as conn:
+        res = conn.execute(update(outbox).where(_mine(c, worker)).values(status=HELD, last_error=reason[:2000]))
+        _log(conn, c, worker, HELD, started, reason)
+    return res.rowcount == 1
+
+
+def release_held(db: Engine, channel: str, recipients: Sequence[str]) -> int:
+    """Give the held rows of `channel` for these recipients (now configured) back to the queue, attempts afresh,
+    due at once (their own creation instant), in their order."""
+    if not recipients:
+        return 0
+    with db.begin() as conn:
+        res = conn.execute(update(outbox).where(outbox.c.status == HELD, outbox.c.channel == channel,
+                                                outbox.c.recipient.in_(list(recipients)))
+                           .values(status=PENDING, attempts=0, next_attempt_at=outbox.c.created_at, claimed_by=None))
+    return int(res.rowcount)
 
 
 def requeue(db: Engine, ids: Sequence[int], *, now: datetime | None = None) -> int:

@@ -26,12 +26,19 @@ from sqlalchemy import Engine, select
 
 from forms.local_text import pick
 from engine.delivery.channels import BROADCAST_CHANNELS, Channel, DeliveryFailed, build_channels
-from engine.delivery.channels.message import OutboundMessage, Person, compose, load_people
+from engine.delivery.channels.message import OutboundMessage, Person, compose, compose_event, load_people
 from engine.delivery.channels.settings import ChannelSettings
 from engine.records.errors import NotFound
 from engine.files.cleanup import UploadSweeper
 from engine.delivery.outbox import DROPPED, Claimed, DeliveryPolicy, claim, epoch, mark_dropped, mark_failed, mark_sent
-from engine.records.records import Records, values_from_row
+from engine.records.records import values_from_row
+from engine.delivery.outbox import (
+    HELD, mark_held
+)
+from engine.delivery.change_notices import CHANGE_EVENT, with_change_notice
+from engine.delivery.channels.events import DeliveryHeld, EventsChannel, release_configured, unconfigured_settings
+from engine.delivery.event_values import record_title as record_title_of
+from engine.delivery.events import EVENTS_CHANNEL
 from engine.storage.registry import FlowRegistry
 from engine.sla.scheduler import PassResult, resolve_recipients, run_pass
 from engine.settings import Settings
@@ -72,10 +79,30 @@ class Worker:
         self.registry = registry
         self.settings = settings or ChannelSettings.from_env()  # a worker is a place the program is assembled
         self.channels = channels if channels is not None else build_channels(db, self.settings)
+        if EVENTS_CHANNEL not in self.channels:  # `events:` of the flows: needs the registry (payloads of warnings)
+            events = EventsChannel(db, registry, self.settings.env, timeout=self.settings.http_timeout)
+            self.channels = {**self.channels, EVENTS_CHANNEL: events}
+        self._start_events()
         self.policy = policy or DeliveryPolicy.from_env()
         self.batch = batch
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.sweeper = UploadSweeper(db, Settings.from_env())  # unattached uploads (engine/files/cleanup.py)
+
+    def _start_events(self) -> None:
+        """Say which flows' events wait for a setting; send the held ones whose setting is set now."""
+        events = self.channels.get(EVENTS_CHANNEL)
+        if not isinstance(events, EventsChannel):
+            return
+        for flow, setting in unconfigured_settings(self.registry, self.settings.env):
+            log.warning("flow '%s' sends events to RELAYFLOW_%s, which is not set: its events are held in the "
+                        "outbox until a worker starts with it", flow, setting)
+        try:
+            released = release_configured(self.db, events)
+        except Exception:  # a database without the tables yet (a worker built before the upgrade)
+            log.debug("held events not released", exc_info=True)
+            return
+        if released:
+            log.info("%d held event(s) queued again: their settings are set now", released)
 
     # --- one cycle -------------------------------------------------------------------------------
 
@@ -104,7 +131,7 @@ class Worker:
                     into.sent += 1
                 elif outcome == "retry":
                     into.retried += 1
-                elif outcome != DROPPED:
+                elif outcome not in (DROPPED, HELD):
                     into.dead += 1
         return len(claimed)
 
@@ -119,6 +146,10 @@ class Worker:
             if channel is None:
                 raise DeliveryFailed(f"no channel '{c.row['channel']}'", permanent=True)
             detail = channel.send(self.message(c))
+        except DeliveryHeld as exc:
+            log.warning("delivery %s %s", c.row["dedupe_key"], exc)
+            mark_held(self.db, c, self.name, str(exc), started=started)
+            return HELD
         except DeliveryFailed as exc:
             outcome = mark_failed(self.db, c, self.name, str(exc), started=started, permanent=exc.permanent,
                                   policy=self.policy, now=now)
@@ -135,8 +166,8 @@ class Worker:
         """A warning, breach or repeat is about one SLA stage (its state and start, in the dedupe key): once the
         record has left that stage (moved on, or entered the state again), a retry must not send it."""
         row = c.row
-        if row["event"] not in ("warn", "breach", "repeat"):
-            return False
+        if row["event"] not in ("warn", "breach", "repeat") or row["channel"] == EVENTS_CHANNEL:
+            return False  # an event sent to another system happened, whatever the record did since
         try:
             live = self.registry.get(row["flow"])
         except NotFound:
@@ -152,6 +183,8 @@ class Worker:
     def message(self, c: Claimed) -> OutboundMessage:
         """Compose the message of a claimed row from the live flow and the record as it is now."""
         row = c.row
+        if row["channel"] == EVENTS_CHANNEL:  # the channel sends the event's frozen payload
+            return compose_event(row)
         flow_title, record_title, state_title = row["flow"], f"{row['flow']} #{row['record_id']}", row["state"]
         tz: ZoneInfo = ZoneInfo("UTC")
         language: str | None = None
@@ -175,18 +208,21 @@ class Worker:
                 found = conn.execute(select(live.table).where(live.table.c.id == row["record_id"])).mappings().first()
                 if found is not None:
                     record = found
-                    record_title = Records.title_of(flow, values_from_row(flow, dict(found)), row["record_id"],
-                                                   found["state"])
+                    record_title = record_title_of(conn, self.registry, flow, values_from_row(flow, dict(found)),
+                                                   row["record_id"], found["state"])
             recipients: list[Person] = []
-            if row["channel"] in BROADCAST_CHANNELS and live is not None and record:
+            if row["channel"] in BROADCAST_CHANNELS and live is not None and record and row["event"] != CHANGE_EVENT:
                 rules = live.flow.spec.reminders
                 if 0 <= row["rule"] < len(rules) and row["state"] in live.flow.spec.states:
                     found_people = resolve_recipients(conn, live.flow, rules[row["rule"]], row["state"],
                                                       {**record, "state": row["state"]})
                     recipients = load_people(conn, [p.user_id for p in found_people if p.user_id is not None])
-        return compose(outbox_row=row, flow_title=flow_title, record_title=record_title, state_title=state_title,
-                       tz=tz, language=language, base_url=self.settings.base_url, person=person,
-                       recipients=recipients)
+        message = compose(outbox_row=row, flow_title=flow_title, record_title=record_title, state_title=state_title,
+                          tz=tz, language=language, base_url=self.settings.base_url, person=person,
+                          recipients=recipients)
+        if row["event"] == CHANGE_EVENT and live is not None:  # a change notice says what changed
+            message = with_change_notice(self.db, live.flow, message, language)
+        return message
 
     # --- the loop --------------------------------------------------------------------------------
 

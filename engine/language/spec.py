@@ -16,6 +16,7 @@ from engine.sla.calendar import CalendarSpec
 from engine.language.approval_spec import ApprovalSpec, NotifyOnChangeSpec, TaskAction, UrgeSpec
 from engine.language.durations import parse_duration
 from engine.language.effects_spec import CreateEffect, UpdateEffect, ValueSource, effect_list
+from engine.language.event_spec import EventSpec
 from engine.language.lookup_spec import LookupSpec, split_lookups
 from forms import FieldSpec
 from engine.language.author_messages import split_condition
@@ -214,6 +215,7 @@ class FlowSpec(_Model):
         default_factory=dict, description="Written among `fields` as {lookup: ref.field}; moved here when read")
     notify_on_change: list[NotifyOnChangeSpec] = Field(default_factory=list, description="Tell people when fields change")
     inbox_fields: list[str] = Field(default_factory=list, description="Fields the inbox shows for each task")
+    events: list[EventSpec] = Field(default_factory=list, description="Record events sent to other systems (docs/events.md)")
 
     @model_validator(mode="before")
     @classmethod

@@ -147,7 +147,8 @@ def set_active(db: Engine | WriteExecutor, username: str, active: bool) -> None:
 
 def load_actor(db: Engine | WriteExecutor, *, username: str | None = None, uid: int | None = None) -> Actor:
     """The active user with their roles; NotFound for unknown or deactivated users."""
-    q = select(users)
+    # the columns it needs, not `select(users)`: an actor is loaded by code that runs before later migrations too
+    q = select(users.c.id, users.c.username, users.c.display_name, users.c.active, users.c.is_admin, users.c.locale)
     q = q.where(users.c.username == nfc(username)) if username is not None else q.where(users.c.id == uid)
     with executor_for(db).read() as conn:
         row = conn.execute(q).mappings().first()

@@ -28,6 +28,7 @@ from engine.language.flow import CompiledFlow
 from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import history, users
 from engine.records.state_entry import enter_state, plan_entry
+from engine.delivery.on_change import after_change, after_create
 from engine.records.refusal_words import invalid_values
 from engine.records.table_rows import attach_rows, write_rows
 from engine.records.transitions import (
@@ -223,6 +224,8 @@ class Records:
                 tx.insert(insert_history, _history_row(
                     flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="create",
                     to_state=initial, changes=changes, revision=live.revision))
+                after_create(tx.conn, self.registry, live, record_id=record_id, values=data, state=initial,
+                             actor_id=actor.id, now=now)  # events: (engine/delivery/on_change.py)
                 return {**row, "id": record_id}
 
             row = enter_state(conn, flow, entry, {}, now, write=write, transition=None, actor_id=actor.id)
@@ -278,7 +281,12 @@ class Records:
             transition=change.transition, from_state=change.from_state, to_state=change.to_state,
             changes=changes if change.entry is None else (changes or None), comment=change.comment,
             revision=live.revision, on_behalf_of=actor.on_behalf_of))
-        return {**dict(row), **change.changed_db, **system}
+        after = {**dict(row), **change.changed_db, **system}
+        # events: and notify_on_change: (engine/delivery/on_change.py)
+        after_change(tx.conn, self.registry, live, action=change.action, record_id=row["id"], values=change.values,
+                     changes=change.changes, from_state=change.from_state, to_state=change.to_state,
+                     transition=change.transition, row=after, actor_id=actor.id, now=now)
+        return after
 
     @staticmethod
     def _plan_files(tx: WriteTransaction, flow: CompiledFlow, row: Mapping[str, Any], change: Change,

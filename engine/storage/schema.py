@@ -475,3 +475,14 @@ import_jobs = Table(
     Column("finished_at", UtcDateTime),
     Index("ix_import_jobs_user_id", "user_id", "created_at"),
 )
+
+# --- events to other systems and change notices (migration 0013) -------------------------------
+
+# What an outbox message says, frozen in the transaction that wrote the message (engine/delivery/events.py:
+# an event's JSON body, exactly as it is signed and sent; engine/delivery/change_notices.py: the fields a
+# change notice names, with their values before and after). Keyed like its outbox row.
+outbox_payloads = Table(
+    "outbox_payloads", metadata,
+    Column("dedupe_key", String(400), primary_key=True),
+    Column("payload", Text, nullable=False),
+)

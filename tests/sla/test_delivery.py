@@ -70,7 +70,7 @@ def test_breach_reaches_inbox_email_and_signed_webhook(world, team, smtp_server,
     assert mails[0]["Subject"].startswith("已超时:ACME 有限公司 · X-100 × 10")
     started = epoch(rec.system["sla_started_at"])
     assert mails[0]["X-Relayflow-Dedupe-Key"] == f"sales_order:{rec.id}:review@{started}:breach:u{team['clerk'].id}:email"
-    assert f"https://flows.example.com/flows/sales_order/records/{rec.id}" in mails[0].get_content()
+    assert f"https://flows.example.com/records/sales_order/{rec.id}" in mails[0].get_content()
     # The due instant is printed in the flow's zone, and the zone is named.
     assert mails[0]["Subject"].endswith("(Asia/Shanghai)")
 

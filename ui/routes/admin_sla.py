@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.public import MAX_ID
-from engine.delivery.outbox import DEAD, DROPPED, PENDING, SENT, SUPERSEDED, counts, list_rows, requeue
+from engine.delivery.outbox import DEAD, DROPPED, HELD, PENDING, SENT, SUPERSEDED, counts, list_rows, requeue
 from ui.auth import is_htmx
 from ui.errors import PageRoute
 from ui.i18n import N_
@@ -21,7 +21,8 @@ from ui.templating import render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 STATUSES = {PENDING: N_("pending"), SENT: N_("sent"), DEAD: N_("dead-lettered"),
-            DROPPED: N_("dropped: the stage had ended"), SUPERSEDED: N_("not sent: the breach came first")}
+            DROPPED: N_("dropped: the stage had ended"), SUPERSEDED: N_("not sent: the breach came first"),
+            HELD: N_("held: its URL setting is not set")}
 DELIVERY_LIMIT = 100
 
 

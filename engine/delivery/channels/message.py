@@ -27,6 +27,7 @@ _TEXTS = {
         "repeat": "Still overdue: {record} — {state} was due {due}",
         "enter": "{record} is now in {state}",
         "urge": "Urged: {record} — {state} is waiting for you",
+        "change": "Changed: {record}",
         "due": "Due: {due}",
         "to": "For: {names}",
         "open": "Open: {url}",
@@ -37,6 +38,7 @@ _TEXTS = {
         "repeat": "仍未处理(已超时):{record} — {state},截止 {due}",
         "enter": "{record} 已进入「{state}」",
         "urge": "催办:{record} — 「{state}」正在等您处理",
+        "change": "已变更:{record}",
         "due": "截止:{due}",
         "to": "提醒:{names}",
         "open": "查看:{url}",
@@ -98,6 +100,22 @@ class OutboundMessage:
         }
 
 
+def record_url(base_url: str | None, flow: str, record_id: int) -> str | None:
+    """The record's page under the site's public address (RELAYFLOW_BASE_URL): the route of
+    ui/routes/records.py, `/records/<flow>/<id>`; None without a base URL."""
+    return f"{base_url.rstrip('/')}/records/{flow}/{record_id}" if base_url else None
+
+
+def compose_event(outbox_row: Mapping[str, Any]) -> OutboundMessage:
+    """The facts of an `events` row (engine/delivery/events.py); its channel sends the frozen payload."""
+    return OutboundMessage(
+        outbox_id=outbox_row["id"], dedupe_key=outbox_row["dedupe_key"], attempt=outbox_row["attempts"],
+        channel=outbox_row["channel"], event=outbox_row["event"], flow=outbox_row["flow"], flow_title=outbox_row["flow"],
+        record_id=outbox_row["record_id"], record_title="", state=outbox_row["state"], state_title=outbox_row["state"],
+        due_at=outbox_row["due_at"], event_at=outbox_row["event_at"], subject="", body="",
+        address=outbox_row["recipient"])
+
+
 def load_people(conn: Connection, ids: list[int]) -> list[Person]:
     if not ids:
         return []
@@ -123,7 +141,7 @@ def compose(*, outbox_row: Mapping[str, Any], flow_title: str, record_title: str
     due_text = f"{due.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})" if due else "-"
     event = outbox_row["event"]
     subject = texts[event].format(record=record_title, state=state_title, due=due_text)
-    url = f"{base_url}/flows/{outbox_row['flow']}/records/{outbox_row['record_id']}" if base_url else None
+    url = record_url(base_url, outbox_row["flow"], outbox_row["record_id"])
     lines = [subject]
     if due and event == "enter":
         lines.append(texts["due"].format(due=due_text))
