@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.language.conditions import condition_problems
 from engine.language.approval_checks import approval_problems
+from engine.language.dashboard_checks import dashboard_problems
 from engine.language.durations import parse_duration
 from engine.language.expression_types import expression_problems
 from engine.language.expressions import (
@@ -42,6 +43,7 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     problems.extend(((path + (Inside(at),) if at is not None else path), message) for path, message, at in condition_problems(spec))
     problems.extend(_tables(spec))
     problems.extend(approval_problems(spec))
+    problems.extend(dashboard_problems(spec))
     return problems
 
 

@@ -18,6 +18,7 @@ from engine.language.durations import parse_duration
 from engine.language.lookup_spec import LookupSpec, split_lookups
 from forms import FieldSpec
 from engine.language.author_messages import split_condition
+from engine.language.dashboard_spec import DashboardSpec
 from forms.local_text import LocalText
 
 _PERCENT_RE = re.compile(r"^(\d{1,2})%$")
@@ -205,6 +206,7 @@ class FlowSpec(_Model):
         default_factory=dict, description="Written among `fields` as {lookup: ref.field}; moved here when read")
     notify_on_change: list[NotifyOnChangeSpec] = Field(default_factory=list, description="Tell people when fields change")
     inbox_fields: list[str] = Field(default_factory=list, description="Fields the inbox shows for each task")
+    dashboards: list[DashboardSpec] = Field(default_factory=list, description="Figures for the people named (dashboard_spec.py)")
 
     @model_validator(mode="before")
     @classmethod
