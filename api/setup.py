@@ -9,6 +9,7 @@ from api.front import RelayflowApp
 from api.hot_routes import HotRecordRoutes, hot_routes_enabled
 from api.openapi import install_openapi
 from api.routers import approvals, auth, deliveries, files, flow_admin, flows, inbox, org, records, references, tokens, users
+from api.routers import dashboards
 from api.services import ApiServices, build_services
 from engine.files.store import build_store
 from engine.settings import Settings
@@ -25,6 +26,7 @@ def install_api(app: FastAPI, db: Engine, registry: FlowRegistry, settings: Sett
     # records first: the hot routes match sooner
     for module in (records, auth, users, tokens, inbox, flows, flow_admin, deliveries, files, org, references, approvals):
         app.include_router(module.router)
+    app.include_router(dashboards.router)
     install_openapi(app, registry)
     if hot_routes_enabled(settings):
         if isinstance(app, RelayflowApp):

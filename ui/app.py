@@ -15,6 +15,7 @@ from ui.routes import (
     admin, admin_departments, admin_editor, admin_sla, approval_pages, auth, files, inbox, lists, notifications, profile, records,
     references,
 )
+from ui.routes import dashboards
 from ui.timezones import set_server_timezone
 
 STATIC = Path(__file__).parent / "static"
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The editor's /admin/flows/new before admin's /admin/flows/{flow_name}.
     routers = [m.router for m in (auth, inbox, lists, files, references, records, approval_pages, notifications,
                                     profile, admin_editor, admin_sla, admin_departments, admin)]
+    routers.append(dashboards.router)
     app = create_api_app(settings, routers=routers)
     set_server_timezone(app.state.settings.timezone)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -165,7 +165,7 @@ def board_figures(db: Engine, registry: FlowRegistry, records: Records, flow_nam
             data = [widget_figures(db, conn, registry, records, live, actor, seen, w, at) for w in spec.widgets]
         return Figures(flow_name, board, at, data)
 
-    return (cache or FIGURES).get((flow_name, live.revision, board, name), compute)
+    return (cache or FIGURES).get((str(db.url), flow_name, live.revision, board, name), compute)
 
 
 # --- in the reader's language ----------------------------------------------------------------------
@@ -192,6 +192,7 @@ def board_title(flow: CompiledFlow, board: DashboardSpec, lang: str | None) -> s
 def for_reader(flow: CompiledFlow, board: DashboardSpec, figures: Figures, lang: str | None) -> dict[str, Any]:
     """The figures as JSON for a reader: headings, state titles and labels in `lang`, numbers as numbers."""
     fallback = flow.spec.language
+    lang = lang or fallback
 
     def state_title(name: str) -> str:
         return (pick(flow.state(name).title, lang, fallback) or name) if name in flow.spec.states else name

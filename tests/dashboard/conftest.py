@@ -41,13 +41,14 @@ class Desk:
     ids: dict[str, int]
 
 
-def build_history(db: Any, registry: FlowRegistry, records: Records) -> tuple[dict[str, Any], dict[str, int]]:
+def build_history(db: Any, registry: FlowRegistry, records: Records, *,
+                  password: str | None = None) -> tuple[dict[str, Any], dict[str, int]]:
     who: dict[str, Any] = {}
     people = [("buyer1", ["buyer"], "zh-CN"), ("buyer2", ["buyer"], "en"), ("rev", ["reviewer"], "en"),
               ("east_boss", ["boss"], "zh-CN"), ("boss", ["boss"], "en"), ("admin", [], "en")]
     for name, roles, locale in people:
         create_user(db, name, display_name=name.title(), roles=roles, email=f"{name}@example.test",
-                    is_admin=(name == "admin"), locale=locale)
+                    is_admin=(name == "admin"), locale=locale, password=password)
         who[name] = load_actor(db, username=name)
     add_department(db, "east", "华东", manager="east_boss")
     add_department(db, "west", "华西")
@@ -83,3 +84,19 @@ def desk(database_url: str) -> Iterator[Desk]:
     who, ids = build_history(db, registry, records)
     yield Desk(db, registry, records, who, ids)
     db.dispose()
+
+
+def make_dashboard_app(tmp: Path, **settings: Any) -> Any:
+    """The app with pages over a copy of tests/dashboard/flows and the hand-built history (password PASSWORD)."""
+    import shutil
+
+    from engine.settings import Settings
+    from tests.ui.live import PASSWORD
+    from ui.app import create_app
+
+    shutil.copytree(FLOWS, tmp / "flows")
+    app = create_app(Settings(database_url=f"sqlite:///{tmp / 'relayflow.db'}", flows_dir=tmp / "flows", worker=False,
+                              **settings))
+    who, ids = build_history(app.state.db, app.state.registry, app.state.api.records, password=PASSWORD)
+    app.state.dashboard_ids = ids
+    return app
