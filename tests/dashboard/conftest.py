@@ -25,6 +25,7 @@ from engine.records.records import Records
 from engine.storage.db import make_engine
 from engine.storage.migrate import upgrade_database
 from engine.storage.registry import FlowRegistry, install_folder
+from tests.sla.conftest import smtp_server  # noqa: F401  (an SMTP server on 127.0.0.1 for the digest tests)
 
 FLOWS = Path(__file__).parent / "flows"
 NOW = datetime(2026, 10, 12, 12, 0, tzinfo=timezone.utc)
