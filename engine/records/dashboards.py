@@ -135,11 +135,7 @@ class FigureCache:
             self._data.clear()
 
 
-FIGURES = FigureCache()  # the process's cache (a server configures its ttl at start: configure_cache)
-
-
-def configure_cache(ttl: float) -> None:
-    FIGURES.ttl = ttl
+FIGURES = FigureCache()  # a default cache for callers without one of their own (a server keeps one per app)
 
 
 def scope(live: LiveFlow, actor: Actor) -> tuple[str, ColumnElement[bool] | None]:
