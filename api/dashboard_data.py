@@ -1,7 +1,8 @@
 """Dashboard figures for one reader, as the API and the pages give them (one place for both doors).
 
 The figures are computed by the engine (engine/records/dashboards.py) and cached per app, for
-RELAYFLOW_DASHBOARD_TTL seconds, per flow, board and the reader's visibility scope.
+RELAYFLOW_DASHBOARD_TTL seconds, per flow, board and the reader's visibility scope; older figures are answered
+at once (with their `as_of`) while they are computed again in the background.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def app_cache(state: Any) -> FigureCache:
     cache = getattr(state, "dashboard_cache", None)
     if cache is None:
         settings: Settings | None = getattr(state, "settings", None)
-        cache = FigureCache(ttl=settings.dashboard_ttl if settings is not None else 60.0)
+        cache = FigureCache(ttl=settings.dashboard_ttl if settings is not None else 60.0, background=True)
         state.dashboard_cache = cache
     return cache
 

@@ -13,7 +13,7 @@ a buyer: their department's records), it times:
 
 * cold: computing a board's figures for one scope (what the first reader of a scope waits for once per
   freshness period, RELAYFLOW_DASHBOARD_TTL, default 60 s), widget by widget;
-* served: Q requests from a mix of 26 readers through the figure cache, as a server answers them
+* served: Q requests from a mix of 9 readers through the figure cache, as a server answers them
   (engine/records/dashboards.py: cached per flow, board and visibility scope; each reader's first
   request in the run computes, the rest are within the freshness period). Target: p95 < 300 ms.
 """
@@ -81,8 +81,8 @@ def _people(db: Engine) -> dict[str, Any]:
     create_user(db, "bench_admin", display_name="Admin", is_admin=True)
     create_user(db, "bench_rev", display_name="Reviewer", roles=["reviewer"])
     return {"admin": load_actor(db, username="bench_admin"), "rev": load_actor(db, username="bench_rev"),
-            "heads": [load_actor(db, username=f"head{d}") for d in range(5)],
-            "buyers": [load_actor(db, username=f"buyer{b}") for b in range(1, 21)]}
+            "heads": [load_actor(db, username=f"head{d}") for d in range(3)],
+            "buyers": [load_actor(db, username=f"buyer{b}") for b in range(1, 6)]}
 
 
 def _fill(db: Engine, n: int, users: dict[str, Any]) -> int:
@@ -99,7 +99,7 @@ def _fill(db: Engine, n: int, users: dict[str, Any]) -> int:
             return f"(timestamptz '{base.isoformat()}' + ({seconds_sql}) * interval '1 second')"
         return f"strftime('%Y-%m-%d %H:%M:%f000', '{base:%Y-%m-%d %H:%M:%S}', '+' || ({seconds_sql}) || ' seconds')"
 
-    created = "((i * 7919) % 31449600)"  # spread over the year, not in id order
+    created = f"(({'i::bigint' if pg else 'i'} * 7919) % 31449600)"  # spread over the year, not in id order
     state = "CASE WHEN i % 10 = 1 THEN 'draft' WHEN i % 10 IN (2, 3) THEN 'review' ELSE 'done' END"
     late = "CASE WHEN i % 3 = 0 THEN -7200 ELSE 7200 END"  # a third of the open reviews are late
     false = "false" if pg else "0"

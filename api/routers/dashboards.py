@@ -10,7 +10,7 @@ from api.deps import CurrentActor, Services
 from api.errors import problem_responses
 from api.reader_language import wanted_languages
 
-router = APIRouter(prefix="/api/flows", tags=["dashboards"], responses=problem_responses(401, 404))
+router = APIRouter(prefix="/api/flows", tags=["dashboards"], responses=problem_responses(401, 404, 422))
 
 
 def _lang(request: Request) -> str | None:

@@ -116,3 +116,36 @@ def test_default_board_for_a_flow_without_dashboards() -> None:
     assert audience(flow, DEFAULT_BOARD) == {"buyer", "reviewer"}  # the owners of its stages
     kinds = [w.kind for w in DEFAULT_BOARD.widgets]
     assert kinds == ["count_by", "wip_by_age", "cycle_time", "on_time_rate", "on_time_rate", "late", "soon_late", "count"]
+
+
+def test_a_servers_cache_answers_stale_figures_at_once_and_refreshes_them_behind() -> None:
+    """Past the ttl the reader gets the last figures (their as_of says how old) while one thread computes new ones;
+    figures older than max_stale are computed while the reader waits."""
+    import threading
+    from datetime import datetime, timezone
+
+    from engine.records.dashboards import Figures
+
+    ticks = [0.0]
+    made: list[int] = []
+    gate = threading.Event()
+
+    def compute() -> Figures:
+        if made:
+            gate.wait(5)
+        made.append(len(made))
+        return Figures("f", 0, datetime(2026, 10, 12, tzinfo=timezone.utc), [len(made)])
+
+    cache = FigureCache(ttl=60.0, clock=lambda: ticks[0], background=True)
+    assert cache.get(("k",), compute).widgets == [1]
+    ticks[0] = 61.0
+    assert cache.get(("k",), compute).widgets == [1]  # stale, at once; the refresh waits on the gate
+    assert cache.get(("k",), compute).widgets == [1]  # one refresh at a time
+    gate.set()
+    for _ in range(100):
+        if cache.get(("k",), compute).widgets == [2]:
+            break
+        threading.Event().wait(0.02)
+    assert cache.get(("k",), compute).widgets == [2] and made == [0, 1]
+    ticks[0] = 61.0 + 601.0  # older than 10 × ttl: computed while the reader waits
+    assert cache.get(("k",), compute).widgets == [3]
