@@ -24,8 +24,16 @@
     } else {
       values = w.rows.map(function (r) { return r.count; });
     }
-    var scale = { beginAtZero: true };
+    var zh = (document.documentElement.lang || "").toLowerCase().indexOf("zh") === 0;
+    var scale = { beginAtZero: true, ticks: {} };
     if (yMax) { scale.max = yMax; }
+    if (kind === "on_time_rate") {
+      scale.ticks.callback = function (v) { return v + "%"; };
+    } else if (kind === "cycle_time") {
+      scale.ticks.callback = function (v) { return v + (zh ? " 小时" : " h"); };
+    } else if (kind !== "sum") {
+      scale.ticks.precision = 0;  // counts of records: whole numbers
+    }
     options.responsive = true;
     options.maintainAspectRatio = false;
     options.animation = false;
@@ -38,7 +46,7 @@
         datasets: [{
           label: w.title, data: values,
           backgroundColor: type === "line" ? COLORS[0] : labels.map(function (_, i) { return COLORS[i % COLORS.length]; }),
-          borderColor: COLORS[0], tension: 0.2, fill: false
+          borderColor: COLORS[0], tension: 0, fill: false
         }]
       },
       options: options
