@@ -5,6 +5,7 @@ to this module).
 from __future__ import annotations
 
 from api.app import create_app
+from api.dashboard_data import board_json, board_list
 from api.deps import MAX_ID, SESSION_COOKIE, FormInt, RecordId
 from api.deps import _session_auth as _cached_session_auth
 from api.editor_work import editor_work
@@ -15,7 +16,7 @@ from api.services import ApiServices, CachedAuth
 
 __all__ = ["MAX_ID", "NAME_HEADER", "SESSION_COOKIE", "ApiServices", "CachedAuth", "FormInt", "RecordId", "client_of",
            "create_app", "editor_work", "refuse_throttled", "security_event", "session_auth", "sign_in_checks",
-           "stream_body", "throttle_key"]
+           "stream_body", "throttle_key", "board_json", "board_list"]
 
 
 def session_auth(services: ApiServices, secret: str) -> CachedAuth:

@@ -11,7 +11,7 @@ from api.openapi import install_openapi
 from api.routers import (
     approvals, auth, deliveries, events, files, flow_admin, flows, inbox, org, records, references, tokens, transfer, users,
 )
-from api.routers import data_tables
+from api.routers import dashboards, data_tables
 from api.services import ApiServices, build_services
 from engine.files.store import build_store
 from engine.settings import Settings
@@ -30,6 +30,7 @@ def install_api(app: FastAPI, db: Engine, registry: FlowRegistry, settings: Sett
                    transfer, events):
         app.include_router(module.router)
     app.include_router(data_tables.router)  # views, saved views, bulk actions (issue 14)
+    app.include_router(dashboards.router)
     install_openapi(app, registry)
     if hot_routes_enabled(settings):
         if isinstance(app, RelayflowApp):

@@ -451,3 +451,4 @@ from cli import tokens as _tokens_cli  # noqa: E402,F401  (token create/list/rev
 from cli import backup as _backup_cli  # noqa: E402,F401  (backup, restore)
 from cli import org as _org_cli  # noqa: E402,F401  (dept ..., user delegate ...)
 from cli import files as _files_cli  # noqa: E402,F401  (files sweep)
+from cli import digest as _digest_cli  # noqa: E402,F401  (digest --now)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -86,6 +87,9 @@ class Settings(BaseSettings):
     outbox_backoff: Seconds = Field(30.0, description="Seconds before the second try; doubles each time")
     outbox_max_backoff: Seconds = Field(6 * 3600.0, description="Longest wait between tries")
     outbox_lease: Seconds = Field(120.0, description="Seconds a worker's claim on a message lasts")
+    # Dashboards and the daily digest (engine/records/dashboards.py, engine/delivery/digest.py)
+    dashboard_ttl: Seconds = Field(60.0, description="Seconds a dashboard's figures are kept before they are computed again")
+    digest_at: str = Field("", description="Local time (HH:MM, in each flow's zone) the worker e-mails the daily digest; empty: none")
     # Operations (docs/operations.md, docs/deployment.md)
     trusted_proxies: str = Field("", description="Addresses or networks (CIDR) of the reverse proxies whose "
                                                  "X-Forwarded-For / X-Forwarded-Proto are believed, comma-separated")
@@ -120,6 +124,14 @@ class Settings(BaseSettings):
             return _MappingOnly(**values)
         except ValidationError as exc:
             raise SettingsError(_explain(exc)) from None
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("must be a time of day as HH:MM, such as 08:00")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

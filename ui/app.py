@@ -16,6 +16,7 @@ from ui.routes import (
     admin, admin_departments, admin_editor, admin_sla, approval_pages, auth, files, inbox, lists, notifications, profile, records,
     references, transfer,
 )
+from ui.routes import dashboards
 from ui.timezones import set_server_timezone
 
 STATIC = Path(__file__).parent / "static"
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = [m.router for m in (auth, inbox, transfer, lists, files, references, records, approval_pages, notifications,
                                     profile, admin_editor, admin_sla, admin_departments, admin)]
     routers.append(data_table.router)
+    routers.append(dashboards.router)
     app = create_api_app(settings, routers=routers)
     set_server_timezone(app.state.settings.timezone)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -28,6 +28,7 @@ from engine.delivery.notifications import unread_count
 from engine.people.sessions import Session, csrf_matches
 from engine.people.tokens import hash_secret
 from ui.i18n import LANG_COOKIE, Translator, choose_locale, translate_message
+from engine.records.dashboards import flows_with_boards
 from ui.i18n.flow_text import flow_text
 from ui.timezones import local_time, viewer_timezone
 
@@ -83,6 +84,8 @@ class Page:
             "translate": lambda message: translate_message(self._, message),
             # The header's unread badge: one indexed count, run only when a full page is drawn.
             "unread_count": lambda: unread_count(self.request.app.state.db, self.actor.id),
+            # The header's Dashboard entry: for the people a flow's dashboards name (engine/records/dashboards.py).
+            "has_dashboards": lambda: bool(flows_with_boards(registry, self.actor)),
             # A time in the viewer's zone, named: the flow's when it belongs to one, else the server's.
             "when": lambda instant, flow=None: local_time(instant, viewer_timezone(registry, flow)),
         }

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, time as clock_time, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,10 +28,11 @@ from forms.local_text import pick
 from engine.delivery.channels import BROADCAST_CHANNELS, Channel, DeliveryFailed, build_channels
 from engine.delivery.channels.message import OutboundMessage, Person, compose, compose_event, load_people
 from engine.delivery.channels.settings import ChannelSettings
+from engine.delivery.digest import EVENT as DIGEST, compose_digest, enqueue_digests, local_day
 from engine.records.errors import NotFound
 from engine.files.cleanup import UploadSweeper
 from engine.delivery.outbox import DROPPED, Claimed, DeliveryPolicy, claim, epoch, mark_dropped, mark_failed, mark_sent
-from engine.records.records import values_from_row
+from engine.records.records import Records, values_from_row
 from engine.delivery.outbox import (
     HELD, mark_held
 )
@@ -74,7 +75,7 @@ class Worker:
 
     def __init__(self, db: Engine, registry: FlowRegistry, *, channels: Mapping[str, Channel] | None = None,
                  settings: ChannelSettings | None = None, policy: DeliveryPolicy | None = None,
-                 batch: int = 50, name: str | None = None) -> None:
+                 batch: int = 50, name: str | None = None, digest_at: str | None = None) -> None:
         self.db = db
         self.registry = registry
         self.settings = settings or ChannelSettings.from_env()  # a worker is a place the program is assembled
@@ -87,6 +88,10 @@ class Worker:
         self.batch = batch
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.sweeper = UploadSweeper(db, Settings.from_env())  # unattached uploads (engine/files/cleanup.py)
+        # The daily digest (engine/delivery/digest.py): at RELAYFLOW_DIGEST_AT in each flow's zone; "" = none.
+        at = Settings.from_env().digest_at if digest_at is None else digest_at
+        self.digest_at = clock_time.fromisoformat(at) if at else None
+        self._digested: dict[str, Any] = {}  # flow → the local day whose digests this worker has queued
 
     def _start_events(self) -> None:
         """Say which flows' events wait for a setting; send the held ones whose setting is set now."""
@@ -114,12 +119,29 @@ class Worker:
             self.sweeper.maybe_run(now)
         except Exception:  # noqa: BLE001 - house-keeping must not stop reminders
             log.exception("the sweep of unattached uploads failed")
+        self.queue_digests(now or datetime.now(timezone.utc))
         if deliver:
             for _ in range(100):
                 claimed = self.deliver_batch(now=now, into=result)
                 if claimed < self.batch:
                     break
         return result
+
+    def queue_digests(self, now: datetime) -> int:
+        """Today's digests of the flows whose local digest time has come, once a day per flow and worker
+        (the outbox's dedupe keys keep it to one per person and day across workers and restarts)."""
+        if self.digest_at is None:
+            return 0
+        due = [lf.flow.name for lf in self.registry.all()
+               if self._digested.get(lf.flow.name) != local_day(lf.flow, now)[0]
+               and now.astimezone(lf.flow.timezone).time() >= self.digest_at]
+        if not due:
+            return 0
+        added = enqueue_digests(self.db, self.registry, Records(self.db, self.registry), now, at=self.digest_at, flows=due)
+        for lf in self.registry.all():
+            if lf.flow.name in due:
+                self._digested[lf.flow.name] = local_day(lf.flow, now)[0]
+        return added
 
     def deliver_batch(self, *, now: datetime | None = None, into: CycleResult | None = None) -> int:
         """Claim up to `batch` due messages and send them; returns how many were claimed."""
@@ -185,6 +207,8 @@ class Worker:
         row = c.row
         if row["channel"] == EVENTS_CHANNEL:  # the channel sends the event's frozen payload
             return compose_event(row)
+        if row["event"] == DIGEST:
+            return compose_digest(self.db, self.registry, Records(self.db, self.registry), row, base_url=self.settings.base_url)
         flow_title, record_title, state_title = row["flow"], f"{row['flow']} #{row['record_id']}", row["state"]
         tz: ZoneInfo = ZoneInfo("UTC")
         language: str | None = None

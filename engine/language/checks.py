@@ -15,6 +15,7 @@ from typing import Any
 from engine.language.conditions import condition_problems
 from engine.language.approval_checks import approval_problems
 from engine.language.event_checks import event_problems
+from engine.language.dashboard_checks import dashboard_problems
 from engine.language.durations import parse_duration
 from engine.language.expression_types import expression_problems
 from engine.language.expressions import (
@@ -46,6 +47,7 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     problems.extend(approval_problems(spec))
     problems.extend(effect_problems(spec))  # set / create / update (engine/language/effect_rules.py)
     problems.extend(event_problems(spec))
+    problems.extend(dashboard_problems(spec))
     return problems
 
 

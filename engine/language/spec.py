@@ -20,6 +20,7 @@ from engine.language.event_spec import EventSpec
 from engine.language.lookup_spec import LookupSpec, split_lookups
 from forms import FieldSpec
 from engine.language.author_messages import split_condition
+from engine.language.dashboard_spec import DashboardSpec
 from forms.local_text import LocalText
 
 _PERCENT_RE = re.compile(r"^(\d{1,2})%$")
@@ -216,6 +217,7 @@ class FlowSpec(_Model):
     notify_on_change: list[NotifyOnChangeSpec] = Field(default_factory=list, description="Tell people when fields change")
     inbox_fields: list[str] = Field(default_factory=list, description="Fields the inbox shows for each task")
     events: list[EventSpec] = Field(default_factory=list, description="Record events sent to other systems (docs/events.md)")
+    dashboards: list[DashboardSpec] = Field(default_factory=list, description="Figures for the people named (dashboard_spec.py)")
 
     @model_validator(mode="before")
     @classmethod

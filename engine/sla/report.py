@@ -10,19 +10,19 @@ that much late. A stage is met when it ends strictly before its due instant
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Integer, case, func, select
+from sqlalchemy import ColumnElement, Engine, Integer, case, func, select
 from sqlalchemy.engine import Connection
 
 from forms.local_text import Words
 from engine.storage.fastsql import FastInsert
 from engine.sla.calendar import ElapsedClock
 from engine.language.flow import CompiledFlow
-from engine.storage.registry import FlowRegistry
+from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import sla_results
 
 
@@ -79,8 +79,11 @@ class StageSummary:
 
 
 def stage_report(db: Engine, registry: FlowRegistry, *, flow: str | None = None, since: datetime | None = None,
-                 until: datetime | None = None) -> list[StageSummary]:
-    """Per flow and clocked state: stages finished in [since, until) met/missed, and the open ones by status."""
+                 until: datetime | None = None,
+                 visible: Callable[[LiveFlow], ColumnElement[bool] | None] | None = None) -> list[StageSummary]:
+    """Per flow and clocked state: stages finished in [since, until) met/missed, and the open ones by status.
+
+    `visible` gives a condition on a flow's table: only those records count (a reader's dashboard)."""
     lives = [registry.get(flow)] if flow else registry.all()
     r = sla_results
     out: list[StageSummary] = []
@@ -93,10 +96,15 @@ def stage_report(db: Engine, registry: FlowRegistry, *, flow: str | None = None,
                 q = q.where(r.c.ended_at >= since)
             if until is not None:
                 q = q.where(r.c.ended_at < until)
-            done = {row[0]: row for row in conn.execute(q)}
             t = live.table
+            seen = visible(live) if visible is not None else None
+            if seen is not None:
+                q = q.where(r.c.record_id.in_(select(t.c.id).where(seen)))
+            done = {row[0]: row for row in conn.execute(q)}
             open_q = (select(t.c.sla_state, t.c.sla_status, func.count(), func.sum(t.c.sla_escalated.cast(Integer)))
                       .where(t.c.sla_state.is_not(None)).group_by(t.c.sla_state, t.c.sla_status))
+            if seen is not None:
+                open_q = open_q.where(seen)
             open_counts: dict[str, dict[str, int]] = {}
             for state, status, n, escalated in conn.execute(open_q):
                 bucket = open_counts.setdefault(state, {})
