@@ -351,14 +351,16 @@ def worker(ctx: click.Context, interval: float | None, once: bool, batch: int) -
 @click.option("--start", required=True, help="Start instant with its offset, e.g. 2026-09-30T17:30+08:00")
 @click.option("--path", "path", default="", help="Transitions in order, e.g. submit,approve,... "
               "(a step may carry its instant: approve@2026-10-09T11:00+08:00)")
+@click.option("--value", "values", multiple=True, help="A date field of the record, for deadlines from a date "
+              "field, e.g. delivery_date=2026-10-20 (repeatable)")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
 @click.pass_context
-def simulate(ctx: click.Context, flow: str, start: str, path: str, as_json: bool) -> None:
+def simulate(ctx: click.Context, flow: str, start: str, path: str, as_json: bool, values: tuple[str, ...]) -> None:
     """When each stage of a path would warn and fall due (FLOW: a flow file, or a flow name in flows/)."""
     from datetime import datetime
 
     from engine.storage.registry import load_flows_folder
-    from engine.sla.simulate import SimulationError, format_timeline, parse_path
+    from engine.sla.simulate import SimulationError, format_timeline, parse_path, parse_values
     from engine.sla.simulate import simulate as run_simulation
 
     if Path(flow).is_file():
@@ -380,7 +382,7 @@ def simulate(ctx: click.Context, flow: str, start: str, path: str, as_json: bool
         compiled = found[0]
     try:
         begin = datetime.fromisoformat(start)
-        stages = run_simulation(compiled, begin, parse_path(path))
+        stages = run_simulation(compiled, begin, parse_path(path), parse_values(compiled, values))
     except (SimulationError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.language.conditions import condition_problems
 from engine.language.approval_checks import approval_problems
+from engine.language.date_deadline_spec import date_deadline_problems
 from engine.language.durations import parse_duration
 from engine.language.expression_types import expression_problems
 from engine.language.expressions import (
@@ -42,6 +43,7 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     problems.extend(((path + (Inside(at),) if at is not None else path), message) for path, message, at in condition_problems(spec))
     problems.extend(_tables(spec))
     problems.extend(approval_problems(spec))
+    problems.extend(date_deadline_problems(spec))
     return problems
 
 
@@ -260,7 +262,7 @@ def _warn_before_due(spec: FlowSpec) -> Iterator[Problem]:
     """A warning given as a duration must come before the due (else it would silently never be sent)."""
     for name, state in spec.states.items():
         sla = state.sla
-        if sla is None or sla.warn is None or sla.warn.endswith("%"):
+        if sla is None or not isinstance(sla.warn, str) or not isinstance(sla.due, str) or sla.warn.endswith("%"):
             continue
         try:
             warn, due = parse_duration(sla.warn), parse_duration(sla.due)

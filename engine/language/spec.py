@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ModelWrapVali
 
 from engine.sla.calendar import CalendarSpec
 from engine.language.approval_spec import ApprovalSpec, NotifyOnChangeSpec, TaskAction, UrgeSpec
+from engine.language.date_deadline_spec import DateDeadline
 from engine.language.durations import parse_duration
 from engine.language.lookup_spec import LookupSpec, split_lookups
 from forms import FieldSpec
@@ -64,8 +65,9 @@ class RoleSpec(_Model):
 
 
 class SlaSpec(_Model):
-    due: DurationText
-    warn: WarnText | None = None
+    due: DurationText | DateDeadline = Field(
+        description="A duration from the stage's start (4h, 2d), or {field: a_date_field, before: 3d} (engine/language/date_deadline_spec.py)")
+    warn: WarnText | DateDeadline | None = None
     clock: Literal["business", "elapsed"] = Field(
         default="business", description="business: count working time of the calendar; elapsed: wall time"
     )
