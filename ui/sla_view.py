@@ -39,9 +39,9 @@ def sla_badge(flow: CompiledFlow, state: str, status: str | None, due: datetime 
     """Badge of a record in `state` with the given clock columns; None when no clock runs."""
     if status == "paused":
         return SlaBadge("paused", _("Paused"), "", "")
-    if due is None:
-        return None
     sc = flow.clocks.get(state)
+    if due is None:  # a deadline from a date field that is empty (engine/sla/date_deadlines.py)
+        return SlaBadge("none", _("No deadline"), "", "") if sc is not None and sc.due_from is not None else None
     elapsed = sc is None or isinstance(sc.clock, ElapsedClock)
     due_local = due.astimezone(flow.timezone).strftime("%Y-%m-%d %H:%M")
     if now >= due:

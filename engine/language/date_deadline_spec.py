@@ -84,11 +84,11 @@ def date_deadline_problems(spec: FlowSpec) -> Iterator[tuple[tuple[Any, ...], st
             where = ("states", name, "sla", key, "field")
             f = spec.fields.get(d.field)
             if f is None:
-                yield where, Message("deadline_unknown_field", "unknown field '{field}'{hint}: a deadline counts back "
-                                     "from a date field of this flow", field=d.field, hint=did_you_mean(d.field, spec.fields))
+                yield where, Message("deadline_unknown_field", "unknown field '{field}': a deadline counts back "
+                                     "from a date field of this flow{hint}", field=d.field, hint=did_you_mean(d.field, spec.fields))
             elif f.type not in DATE_TYPES:
-                yield where, Message("deadline_not_a_date", "'{field}' holds no date (it is a {type} field): a deadline "
-                                     "counts back from a date or datetime field", field=d.field, type=f.type)
+                yield where, Message("deadline_not_a_date", "'{field}' holds no date (its type is {type}): a deadline "
+                                     "counts back from a field of type date or datetime", field=d.field, type=f.type)
         due, warn = sla.due, sla.warn
         if isinstance(due, DateDeadline) and isinstance(warn, DateDeadline) and warn.field == due.field \
                 and warn.days <= due.days:
