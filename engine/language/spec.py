@@ -66,7 +66,8 @@ class RoleSpec(_Model):
 
 class SlaSpec(_Model):
     due: DurationText | DateDeadline = Field(
-        description="A duration from the stage's start (4h, 2d), or {field: a_date_field, before: 3d} (engine/language/date_deadline_spec.py)")
+        description="A duration from the stage's start (4h, 2d), or {field: a_date_field, before: 3d} "
+                    "(engine/language/date_deadline_spec.py)")
     warn: WarnText | DateDeadline | None = None
     clock: Literal["business", "elapsed"] = Field(
         default="business", description="business: count working time of the calendar; elapsed: wall time"
