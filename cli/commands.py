@@ -419,19 +419,28 @@ def outbox_cmd(ctx: click.Context, status: str | None, show_log: bool, retry_ids
 
 @main.command("sla-report")
 @click.option("--flow", help="Only this flow")
+@click.option("--urged", is_flag=True, help="Instead: per stage, the people urged (催办) and how often")
 @click.pass_context
-def sla_report_cmd(ctx: click.Context, flow: str | None) -> None:
-    """Per stage: how many finished on time or late, and what is open now."""
+def sla_report_cmd(ctx: click.Context, flow: str | None, urged: bool) -> None:
+    """Per stage: how many finished on time or late, what is open now, and how often it was urged."""
     from engine.sla.report import stage_report
+    from engine.sla.urge_report import urged_people
 
     database = _db(ctx)
     reg = _registry(ctx, database)
+    if urged:
+        click.echo(f"{'flow':<16} {'stage':<14} {'person':<20} {'urges':>5}")
+        for name in ([flow] if flow else reg.names()):
+            with database.connect() as conn:
+                for u in _run(lambda: urged_people(conn, name)):
+                    click.echo(f"{name:<16} {u.state:<14} {u.name:<20} {u.count:>5}")
+        return
     click.echo(f"{'flow':<16} {'stage':<14} {'done':>5} {'met':>5} {'missed':>6} {'met %':>6} "
-               f"{'open':>5} {'warn':>5} {'late':>5} {'escal.':>6}")
+               f"{'open':>5} {'warn':>5} {'late':>5} {'escal.':>6} {'urges':>5}")
     for s in _run(lambda: stage_report(database, reg, flow=flow)):
         rate = f"{100 * s.met_rate:.0f}" if s.met_rate is not None else "-"
         click.echo(f"{s.flow:<16} {s.state:<14} {s.finished:>5} {s.met:>5} {s.missed:>6} {rate:>6} "
-                   f"{s.open_on_track:>5} {s.open_warning:>5} {s.open_breached:>5} {s.open_escalated:>6}")
+                   f"{s.open_on_track:>5} {s.open_warning:>5} {s.open_breached:>5} {s.open_escalated:>6} {s.urges:>5}")
 
 
 # Reloading flows (plan, apply, revisions) lives beside this file; importing it registers the commands.

@@ -352,14 +352,6 @@ def _urge_messages(conn: Connection, flow: CompiledFlow, row: Mapping[str, Any],
     add_rows(conn, rows)
 
 
-def urge_counts(conn: Connection, flow_name: str, since: datetime | None = None) -> dict[str, int]:
-    """state → how many urges (the SLA report's column)."""
-    q = select(urges.c.state, func.count()).where(urges.c.flow == flow_name)
-    if since is not None:
-        q = q.where(urges.c.at >= since)
-    return {str(s): int(n) for s, n in conn.execute(q.group_by(urges.c.state))}
-
-
 # --- who was responsible, who acted --------------------------------------------------------------------
 
 def responsibility(records: Records, flow_name: str, record_id: int) -> list[dict[str, Any]]:
