@@ -430,9 +430,10 @@ def sla_report_cmd(ctx: click.Context, flow: str | None, urged: bool) -> None:
     reg = _registry(ctx, database)
     if urged:
         click.echo(f"{'flow':<16} {'stage':<14} {'person':<20} {'urges':>5}")
-        for name in ([flow] if flow else reg.names()):
-            with database.connect() as conn:
-                for u in _run(lambda: urged_people(conn, name)):
+        names = [_run(lambda: reg.get(flow)).flow.name] if flow else reg.names()
+        with database.connect() as conn:
+            for name in names:
+                for u in urged_people(conn, name):
                     click.echo(f"{name:<16} {u.state:<14} {u.name:<20} {u.count:>5}")
         return
     click.echo(f"{'flow':<16} {'stage':<14} {'done':>5} {'met':>5} {'missed':>6} {'met %':>6} "
@@ -448,3 +449,4 @@ from cli import evolve as _evolve_cli  # noqa: E402,F401
 from cli import tokens as _tokens_cli  # noqa: E402,F401  (token create/list/revoke)
 from cli import backup as _backup_cli  # noqa: E402,F401  (backup, restore)
 from cli import org as _org_cli  # noqa: E402,F401  (dept ..., user delegate ...)
+from cli import tasks as _tasks_cli  # noqa: E402,F401  (task decide/hand-over/add-approver/return/urge)
