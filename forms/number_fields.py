@@ -77,6 +77,19 @@ def _in_range(value: Decimal) -> int:
     return int(value)
 
 
+# A number typed on a page with thousands separators: "1,234,567.50" (the groups must be of three digits, so
+# "1,5" — a decimal comma — is not read as fifteen). The API takes plain numbers only.
+_GROUPED_RE = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+
+
+def ungrouped(values: list[str]) -> str | None:
+    """The last posted string of a number input with its thousands separators taken out."""
+    raw = values[-1] if values else None
+    if raw is not None and _GROUPED_RE.fullmatch(raw.strip()):
+        return raw.strip().replace(",", "")
+    return raw
+
+
 class IntegerField(CheckedFieldSpec):
     """A whole number (64-bit). Accepts 12 and "12"; refuses 12.0, "1e3", 1.5, "1.5", "١٢" and true/false."""
 
@@ -123,6 +136,9 @@ class IntegerField(CheckedFieldSpec):
 
     def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
         return f"{value:,}" if isinstance(value, int) else str(value)
+
+    def parse_form(self, values: list[str], *, tz: tzinfo | None = None) -> Any:
+        return self.coerce(ungrouped(values), tz=tz)
 
     def value_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "integer"}
@@ -283,6 +299,9 @@ class DecimalField(CheckedFieldSpec):
 
     def form_inputs(self, value: Any, tz: tzinfo) -> list[str]:
         return [format(value, "f") if isinstance(value, Decimal) else str(value)]
+
+    def parse_form(self, values: list[str], *, tz: tzinfo | None = None) -> Any:
+        return self.coerce(ungrouped(values), tz=tz)
 
     def widget_attrs(self) -> dict[str, Any]:
         attrs = super().widget_attrs()
