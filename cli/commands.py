@@ -364,14 +364,16 @@ def worker(ctx: click.Context, interval: float | None, once: bool, batch: int) -
 @click.option("--start", required=True, help="Start instant with its offset, e.g. 2026-09-30T17:30+08:00")
 @click.option("--path", "path", default="", help="Transitions in order, e.g. submit,approve,... "
               "(a step may carry its instant: approve@2026-10-09T11:00+08:00)")
+@click.option("--value", "values", multiple=True, help="A date field of the record, for deadlines from a date "
+              "field, e.g. delivery_date=2026-10-20 (repeatable)")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
 @click.pass_context
-def simulate(ctx: click.Context, flow: str, start: str, path: str, as_json: bool) -> None:
+def simulate(ctx: click.Context, flow: str, start: str, path: str, as_json: bool, values: tuple[str, ...]) -> None:
     """When each stage of a path would warn and fall due (FLOW: a flow file, or a flow name in flows/)."""
     from datetime import datetime
 
     from engine.storage.registry import load_flows_folder
-    from engine.sla.simulate import SimulationError, format_timeline, parse_path
+    from engine.sla.simulate import SimulationError, format_timeline, parse_path, parse_values
     from engine.sla.simulate import simulate as run_simulation
 
     if Path(flow).is_file():
@@ -393,7 +395,7 @@ def simulate(ctx: click.Context, flow: str, start: str, path: str, as_json: bool
         compiled = found[0]
     try:
         begin = datetime.fromisoformat(start)
-        stages = run_simulation(compiled, begin, parse_path(path))
+        stages = run_simulation(compiled, begin, parse_path(path), parse_values(compiled, values))
     except (SimulationError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -430,19 +432,29 @@ def outbox_cmd(ctx: click.Context, status: str | None, show_log: bool, retry_ids
 
 @main.command("sla-report")
 @click.option("--flow", help="Only this flow")
+@click.option("--urged", is_flag=True, help="Instead: per stage, the people urged (催办) and how often")
 @click.pass_context
-def sla_report_cmd(ctx: click.Context, flow: str | None) -> None:
-    """Per stage: how many finished on time or late, and what is open now."""
+def sla_report_cmd(ctx: click.Context, flow: str | None, urged: bool) -> None:
+    """Per stage: how many finished on time or late, what is open now, and how often it was urged."""
     from engine.sla.report import stage_report
+    from engine.sla.urge_report import urged_people
 
     database = _db(ctx)
     reg = _registry(ctx, database)
+    if urged:
+        click.echo(f"{'flow':<16} {'stage':<14} {'person':<20} {'urges':>5}")
+        names = [_run(lambda: reg.get(flow)).flow.name] if flow else reg.names()
+        with database.connect() as conn:
+            for name in names:
+                for u in urged_people(conn, name):
+                    click.echo(f"{name:<16} {u.state:<14} {u.name:<20} {u.count:>5}")
+        return
     click.echo(f"{'flow':<16} {'stage':<14} {'done':>5} {'met':>5} {'missed':>6} {'met %':>6} "
-               f"{'open':>5} {'warn':>5} {'late':>5} {'escal.':>6}")
+               f"{'open':>5} {'warn':>5} {'late':>5} {'escal.':>6} {'urges':>5}")
     for s in _run(lambda: stage_report(database, reg, flow=flow)):
         rate = f"{100 * s.met_rate:.0f}" if s.met_rate is not None else "-"
         click.echo(f"{s.flow:<16} {s.state:<14} {s.finished:>5} {s.met:>5} {s.missed:>6} {rate:>6} "
-                   f"{s.open_on_track:>5} {s.open_warning:>5} {s.open_breached:>5} {s.open_escalated:>6}")
+                   f"{s.open_on_track:>5} {s.open_warning:>5} {s.open_breached:>5} {s.open_escalated:>6} {s.urges:>5}")
 
 
 # Reloading flows (plan, apply, revisions) lives beside this file; importing it registers the commands.
@@ -452,3 +464,4 @@ from cli import backup as _backup_cli  # noqa: E402,F401  (backup, restore)
 from cli import org as _org_cli  # noqa: E402,F401  (dept ..., user delegate ...)
 from cli import files as _files_cli  # noqa: E402,F401  (files sweep)
 from cli import digest as _digest_cli  # noqa: E402,F401  (digest --now)
+from cli import tasks as _tasks_cli  # noqa: E402,F401  (task decide/hand-over/add-approver/return/urge)

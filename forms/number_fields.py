@@ -128,6 +128,7 @@ class IntegerField(CheckedFieldSpec):
     def display_text(self, value: Any, tz: tzinfo, _: Gettext, user_names: Mapping[int, str] | None) -> str:
         return f"{value:,}" if isinstance(value, int) else str(value)
 
+
     def value_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "integer"}
         if self.min is not None:
@@ -292,6 +293,7 @@ class DecimalField(CheckedFieldSpec):
 
     def form_inputs(self, value: Any, tz: tzinfo) -> list[str]:
         return [format(value, "f") if isinstance(value, Decimal) else str(value)]
+
 
     def widget_attrs(self) -> dict[str, Any]:
         attrs = super().widget_attrs()

@@ -54,6 +54,16 @@ class _Edge:
     roles: str
 
 
+def _when(flow: CompiledFlow, value: object, _: Translator) -> str:
+    """A duration as written, or "3d before Delivery date" for a deadline from a date field."""
+    field = getattr(value, "field", None)
+    if field is None:
+        return str(value)
+    f = flow.fields.get(field)
+    title = flow_text(f.title, getattr(_, "locale", None), flow) if f is not None and f.title else field
+    return _("{days} before {field}", days=getattr(value, "before", ""), field=title or field)
+
+
 def _sla_text(flow: CompiledFlow, name: str, _: Translator) -> str:
     st = flow.state(name)
     if st.final:
@@ -62,9 +72,9 @@ def _sla_text(flow: CompiledFlow, name: str, _: Translator) -> str:
         return _("SLA paused")
     if st.sla is None:
         return ""
-    text = _("SLA {due}", due=st.sla.due)
+    text = _("SLA {due}", due=_when(flow, st.sla.due, _))
     if st.sla.warn:
-        text += _(" · warn {warn}", warn=st.sla.warn)
+        text += _(" · warn {warn}", warn=_when(flow, st.sla.warn, _))
     if st.sla.clock == "elapsed":
         text += _(" · elapsed")
     return text

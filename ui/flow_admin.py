@@ -12,7 +12,7 @@ from engine.storage.schema import flow_revisions
 from ui.auth import Page
 from ui.services import People, services
 from ui.simulation_view import simulation
-from ui.sla_report_view import report_rows
+from ui.sla_report_view import report_rows, urged_rows
 from ui.timezones import LocalTime, local_time
 
 
@@ -43,4 +43,5 @@ def flow_admin_extras(request: Request, page: Page, live: LiveFlow, sim_start: s
     svc = services(request)
     return {"revisions": revision_rows(request, page, live),
             "sim": simulation(live.flow, page._, start=sim_start, path=sim_path, now=page.now),
-            "report": report_rows(svc.db, svc.registry, live.flow.name, page._)}
+            "report": report_rows(svc.db, svc.registry, live.flow.name, page._),
+            "urged": urged_rows(svc.db, svc.registry, live.flow.name)}

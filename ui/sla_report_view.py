@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 
 from engine.storage.registry import FlowRegistry
 from engine.sla.report import StageSummary, stage_report
+from engine.sla.urge_report import UrgedPerson, urged_people
+from forms.local_text import Words
 from ui.values import Gettext
 
 
@@ -45,3 +47,11 @@ def _row(s: StageSummary, _: Gettext) -> ReportRow:
 
 def report_rows(db: Engine, registry: FlowRegistry, flow: str, _: Gettext) -> list[ReportRow]:
     return [_row(s, _) for s in stage_report(db, registry, flow=flow)]
+
+
+def urged_rows(db: Engine, registry: FlowRegistry, flow: str) -> list[tuple[Words, UrgedPerson]]:
+    """(stage title, person urged and how often) for the report's "urged" table, most urged first."""
+    live = registry.get(flow)
+    with db.connect().execution_options(readonly=True) as conn:
+        found = urged_people(conn, flow)
+    return [(live.flow.state(u.state).title or u.state if u.state in live.flow.spec.states else u.state, u) for u in found]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.sla.calendar import ElapsedClock
+from engine.sla.calendar import BusinessCalendar, ElapsedClock
 from engine.language.flow import CompiledFlow
 from ui.values import Gettext
 
@@ -34,21 +34,45 @@ def _span(seconds: float, _: Gettext, with_days: bool) -> str:
     return _("{m}m", m=mins)
 
 
+def working_day_seconds(clock: BusinessCalendar) -> int:
+    """The length of a full working day of the calendar (its longest weekday), in seconds."""
+    return max((sum(end - begin for begin, end in day) for day in clock.spec.week), default=0) or 86400
+
+
+def working_span(seconds: float, clock: BusinessCalendar, _: Gettext) -> str:
+    """Working time as the calendar counts it: "2 working days 3 h", "5 working hours 20 min", "1 working day"
+    (a working day is the calendar's full day, e.g. 8 hours for 09:00-12:00 and 13:00-18:00)."""
+    minutes = max(0, int(seconds // 60))
+    days, rest = divmod(minutes, working_day_seconds(clock) // 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        day_words = _("1 working day") if days == 1 else _("{n} working days", n=days)
+        return _("{days} {h} h", days=day_words, h=hours) if hours else day_words
+    if hours:
+        return _("{h} working hours {m} min", h=hours, m=mins) if mins else _("{h} working hours", h=hours)
+    return _("{m} working minutes", m=mins)
+
+
 def sla_badge(flow: CompiledFlow, state: str, status: str | None, due: datetime | None,
               warn: datetime | None, now: datetime, _: Gettext) -> SlaBadge | None:
     """Badge of a record in `state` with the given clock columns; None when no clock runs."""
     if status == "paused":
         return SlaBadge("paused", _("Paused"), "", "")
-    if due is None:
-        return None
     sc = flow.clocks.get(state)
+    if due is None:  # a deadline from a date field that is empty (engine/sla/date_deadlines.py)
+        return SlaBadge("none", _("No deadline"), "", "") if sc is not None and sc.due_from is not None else None
     elapsed = sc is None or isinstance(sc.clock, ElapsedClock)
     due_local = due.astimezone(flow.timezone).strftime("%Y-%m-%d %H:%M")
+    def span(seconds: float) -> str:
+        if sc is not None and isinstance(sc.clock, BusinessCalendar):
+            return working_span(seconds, sc.clock, _)
+        return _span(seconds, _, elapsed)
+
     if now >= due:
         late = sc.clock.working_seconds(due, now) if sc is not None else (now - due).total_seconds()
-        return SlaBadge("breached", _("Breached"), _("overdue by {t}", t=_span(late, _, elapsed)), due_local)
+        return SlaBadge("breached", _("Breached"), _("overdue by {t}", t=span(late)), due_local)
     left = sc.clock.working_seconds(now, due) if sc is not None else (due - now).total_seconds()
-    detail = _("{t} left", t=_span(left, _, elapsed))
+    detail = _("{t} left", t=span(left))
     if warn is not None and now >= warn:
         return SlaBadge("warning", _("Warning"), detail, due_local)
     return SlaBadge("on_track", _("On track"), detail, due_local)

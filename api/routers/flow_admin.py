@@ -21,7 +21,7 @@ from engine.language.cross_flow import check_against
 from engine.language.loader import load_flow_text
 from engine.language.problems import FlowLoadError
 from engine.storage.revisions import list_revisions, read_revision
-from engine.sla.simulate import SimulationError, parse_path, simulate
+from engine.sla.simulate import SimulationError, parse_path, parse_values, simulate
 
 router = APIRouter(prefix="/api/admin/flows", tags=["admin: flows"],
                    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422))  # 400: a body that is not JSON
@@ -119,12 +119,14 @@ async def revision_text(flow: str, revision: Annotated[int, Path(ge=1, le=2**31 
 @router.get("/{flow}/simulate", summary="When each stage of a path would warn and fall due")
 async def simulate_path(flow: str, svc: Services, actor: AdminActor,
                         start: datetime = Query(description="Start instant with its offset, e.g. 2026-09-30T17:30+08:00"),
-                        path: str = Query(max_length=2000, description="Transitions, comma-separated")) -> Any:
+                        path: str = Query(max_length=2000, description="Transitions, comma-separated"),
+                        value: list[str] = Query(default=[], max_length=20, description=(
+                            "Date fields of the record, for deadlines from a date field: delivery_date=2026-10-20"))) -> Any:
     live = svc.registry.get(flow)
     if start.tzinfo is None:
         raise ApiProblem(422, "naive_start", "start needs an offset, e.g. 2026-09-30T17:30+08:00")
     try:
-        stages = simulate(live.flow, start, parse_path(path))
+        stages = simulate(live.flow, start, parse_path(path), parse_values(live.flow, value))
     except (SimulationError, ValueError, OverflowError) as exc:  # incl. instants past the calendar's range
         raise ApiProblem(422, "invalid_path", str(exc)) from None
     return {"flow": flow, "start": start.isoformat(),

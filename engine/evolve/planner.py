@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from engine.sla.calendar import CalendarSpec
 from forms.message_parts import Count
 from forms.messages import Message
+from engine.evolve.approvals_plan import plan_approvals
 from engine.evolve.context import PlanContext
 from engine.evolve.fields_plan import plan_fields
 from engine.evolve.lookalikes import plan_choices, plan_lookalikes
@@ -30,7 +31,8 @@ log = logging.getLogger("relayflow.reload")
 
 # Apply runs steps in this order: indexes that go, then columns, then indexes that come, then data, then clocks.
 _STEP_ORDER = ("drop_search_index", "drop_index", "create_table", "rename_table", "rename_column", "convert_column", "add_column",
-               "create_index", "create_search_index", "restore_column", "retire_column", "move_choices", "move_records", "clocks")
+               "create_index", "create_search_index", "restore_column", "retire_column", "move_choices", "move_records",
+               "approval_rounds", "clocks")
 
 
 def _ordered(steps: list[Step]) -> tuple[Step, ...]:
@@ -83,6 +85,7 @@ def compute_plan(conn: Connection, flow: CompiledFlow,
         plan_states(ctx)
         plan_rules(ctx)
         plan_sla(ctx)
+        plan_approvals(ctx)  # open approval rounds of states whose approval changes (after plan_states: renames)
     if base is not None and base.sha256 != flow.sha256 and not ctx.changes:
         ctx.change("flow", "text_only", flow.name,
                    Message("plan.text_only", "Only comments, titles or layout of the file change"))

@@ -134,6 +134,12 @@ def recomputed_clock(clock: StateClock, row: dict[str, Any], now: datetime,
     start = row["sla_started_at"]
     if start is None:
         return {}
+    if clock.date_fields:  # a deadline read off a date field of the record (engine/sla/date_deadlines.py)
+        from engine.sla.date_deadlines import recomputed_status, stage_instants
+
+        d_due, d_warn = stage_instants(clock, start, row, now)
+        return recomputed_status(row, d_due, d_warn, now)
+    assert clock.due is not None
     paused = int(row["sla_paused_seconds"] or 0)
     extra = Duration(seconds=paused) if paused and pauses is None else None
     spans = pauses or ()

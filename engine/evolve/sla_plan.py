@@ -14,7 +14,8 @@ from sqlalchemy import and_, func, select
 
 from engine.sla.calendar import BusinessCalendar
 from engine.evolve.clock_shifts import clock_moves
-from forms.message_parts import Count
+from engine.language.date_deadline_spec import DateDeadline
+from forms.message_parts import Count, Label
 from forms.messages import Message
 from engine.evolve.context import PlanContext
 from engine.evolve.record_steps import ClockChange
@@ -31,7 +32,17 @@ def clock_signature(flow: CompiledFlow, state: str) -> tuple[Any, ...] | None:
         where: Any = clock.clock.spec.model_dump(mode="json", exclude={"title"})
     else:
         where = ("elapsed", str(clock.clock.tz))
-    return (str(clock.due), clock.warn_fraction, str(clock.warn_after) if clock.warn_after else None, where)
+    return (str(clock.due), clock.warn_fraction, str(clock.warn_after) if clock.warn_after else None, where,
+            str(clock.due_from) if clock.due_from else None, str(clock.warn_from) if clock.warn_from else None)
+
+
+def _when(flow: CompiledFlow, value: str | DateDeadline) -> str:
+    """A due or warn as the plan says it: the duration, or "3d before 'Delivery date'"."""
+    if isinstance(value, str):
+        return value
+    f = flow.spec.fields.get(value.field)
+    return Message("plan.sla_before_date", "{days} before {field}", days=value.before,
+                   field=Label(value.field, f.title if f is not None else None, flow.spec.language))
 
 
 def _describe(flow: CompiledFlow, state: str) -> str:
@@ -41,9 +52,9 @@ def _describe(flow: CompiledFlow, state: str) -> str:
     clock = (Message("plan.wall_time", "wall time") if sla.clock == "elapsed"
              else Message("plan.working_time", "working time"))
     if sla.warn:
-        return Message("plan.sla_due_warn", "due {due}, warn {warn} ({clock})", due=str(sla.due), warn=str(sla.warn),
-                       clock=clock)
-    return Message("plan.sla_due", "due {due} ({clock})", due=str(sla.due), clock=clock)
+        return Message("plan.sla_due_warn", "due {due}, warn {warn} ({clock})", due=_when(flow, sla.due),
+                       warn=_when(flow, sla.warn), clock=clock)
+    return Message("plan.sla_due", "due {due} ({clock})", due=_when(flow, sla.due), clock=clock)
 
 
 def _count(ctx: PlanContext, where: Any) -> int:

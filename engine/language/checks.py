@@ -16,6 +16,7 @@ from engine.language.conditions import condition_problems
 from engine.language.approval_checks import approval_problems
 from engine.language.event_checks import event_problems
 from engine.language.dashboard_checks import dashboard_problems
+from engine.language.date_deadline_spec import date_deadline_problems
 from engine.language.durations import parse_duration
 from engine.language.expression_types import expression_problems
 from engine.language.expressions import (
@@ -48,6 +49,7 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     problems.extend(effect_problems(spec))  # set / create / update (engine/language/effect_rules.py)
     problems.extend(event_problems(spec))
     problems.extend(dashboard_problems(spec))
+    problems.extend(date_deadline_problems(spec))
     return problems
 
 
@@ -266,7 +268,7 @@ def _warn_before_due(spec: FlowSpec) -> Iterator[Problem]:
     """A warning given as a duration must come before the due (else it would silently never be sent)."""
     for name, state in spec.states.items():
         sla = state.sla
-        if sla is None or sla.warn is None or sla.warn.endswith("%"):
+        if sla is None or not isinstance(sla.warn, str) or not isinstance(sla.due, str) or sla.warn.endswith("%"):
             continue
         try:
             warn, due = parse_duration(sla.warn), parse_duration(sla.due)

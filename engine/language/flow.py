@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from engine.sla.calendar import BusinessCalendar, CalendarSpec, ElapsedClock
 from engine.language.compiled_effects import compile_effects
+from engine.language.date_deadline_spec import DateDeadline
 from engine.language.conditions import FieldConditions, compile_conditions
 from engine.language.durations import Duration, parse_duration
 from engine.language.expressions import Expression, TextTemplate, compile_expression, compile_template
@@ -32,9 +33,16 @@ class StateClock:
     """The SLA clock of one state, ready to compute due and warn instants."""
 
     clock: BusinessCalendar | ElapsedClock
-    due: Duration
+    due: Duration | None  # None: the due comes from a date field (due_from)
     warn_fraction: float | None
     warn_after: Duration | None
+    due_from: DateDeadline | None = None  # `due: {field: delivery_date, before: 3d}` (engine/sla/date_deadlines.py)
+    warn_from: DateDeadline | None = None
+
+    @property
+    def date_fields(self) -> frozenset[str]:
+        """The date fields this clock reads: when one changes while the stage runs, the clock is recomputed."""
+        return frozenset(d.field for d in (self.due_from, self.warn_from) if d is not None)
 
 
 @dataclass(frozen=True)
@@ -192,12 +200,15 @@ def _clock_for(spec: FlowSpec, st: StateSpec, tz: ZoneInfo, calendars: dict[str,
             raise ValueError(f"no calendar for the clock of {st.title or 'a state'}")
         clock = BusinessCalendar.from_spec(cal)
     warn_fraction = warn_after = None
-    if sla.warn:
+    warn_from = sla.warn if isinstance(sla.warn, DateDeadline) else None
+    if isinstance(sla.warn, str):
         if sla.warn.endswith("%"):
             warn_fraction = int(sla.warn[:-1]) / 100
         else:
             warn_after = parse_duration(sla.warn)
-    return StateClock(clock, parse_duration(sla.due), warn_fraction, warn_after)
+    if isinstance(sla.due, DateDeadline):
+        return StateClock(clock, None, warn_fraction, warn_after, due_from=sla.due, warn_from=warn_from)
+    return StateClock(clock, parse_duration(sla.due), warn_fraction, warn_after, warn_from=warn_from)
 
 
 def compile_flow(spec: FlowSpec, source_text: str, source: str,

@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Discriminator, Field, ModelWrapValidatorHandler, PrivateAttr, Tag, model_validator,
+)
 
 from engine.sla.calendar import CalendarSpec
 from engine.language.approval_spec import ApprovalSpec, NotifyOnChangeSpec, TaskAction, UrgeSpec
+from engine.language.date_deadline_spec import DateDeadline
 from engine.language.durations import parse_duration
 from engine.language.effects_spec import CreateEffect, UpdateEffect, ValueSource, effect_list
 from engine.language.event_spec import EventSpec
@@ -66,9 +69,21 @@ class RoleSpec(_Model):
     description: LocalText | None = None
 
 
+def _due_kind(value: Any) -> str:
+    """A mapping (or a DateDeadline) is a deadline from a date field; anything else is read as a duration, so that
+    a bad duration gets the duration's message alone, not also "should be a dictionary"."""
+    return "date" if isinstance(value, (dict, DateDeadline)) else "text"
+
+
+DueText = Annotated[Annotated[DurationText, Tag("text")] | Annotated[DateDeadline, Tag("date")], Discriminator(_due_kind)]
+WarnOrDate = Annotated[Annotated[WarnText, Tag("text")] | Annotated[DateDeadline, Tag("date")], Discriminator(_due_kind)]
+
+
 class SlaSpec(_Model):
-    due: DurationText
-    warn: WarnText | None = None
+    due: DueText = Field(
+        description="A duration from the stage's start (4h, 2d), or {field: a_date_field, before: 3d} "
+                    "(engine/language/date_deadline_spec.py)")
+    warn: WarnOrDate | None = None
     clock: Literal["business", "elapsed"] = Field(
         default="business", description="business: count working time of the calendar; elapsed: wall time"
     )

@@ -61,7 +61,7 @@ def open_round(conn: Connection, flow: CompiledFlow, row: Mapping[str, Any], now
     ap = flow.state(state).approval
     if ap is None:
         return 0
-    clock = clock_on_entry(flow, state, {}, now)  # each approver's own clock: the state's sla from now
+    clock = clock_on_entry(flow, state, {}, now, values=row)  # each approver's own clock: the state's sla from now
     rows = [{"flow": flow.name, "record_id": row["id"], "state": state, "stage_start": now, "seq": (i + 1) * 10,
              "approver_id": uid, "responsible_id": uid, "source": source, "status": PENDING, "created_at": now,
              "due_at": clock.get("sla_due_at"), "warn_at": clock.get("sla_warn_at")}

@@ -286,10 +286,14 @@ def _wake_waiting(conn: Connection, tasks: list[dict[str, Any]], decided: Mappin
                                               approval_tasks.c.status == WAITING).values(status=PENDING, waits_for=None))
 
 
-def my_open_tasks(conn: Connection, user_ids: list[int]) -> list[dict[str, Any]]:
-    """Pending approval tasks of these people (the inbox)."""
+def my_open_tasks(conn: Connection, user_ids: list[int], limit: int | None = None) -> list[dict[str, Any]]:
+    """Pending approval tasks of these people (the inbox): the most urgent first (no due time last), at most `limit`
+    (an approver may hold tens of thousands; the inbox shows a page)."""
     a = approval_tasks
-    q = select(a).where(a.c.approver_id.in_(user_ids), a.c.status == PENDING).order_by(a.c.due_at, a.c.id)
+    q = (select(a).where(a.c.approver_id.in_(user_ids), a.c.status == PENDING)
+         .order_by(a.c.due_at.is_(None), a.c.due_at, a.c.id))
+    if limit is not None:
+        q = q.limit(limit)
     return [dict(r) for r in conn.execute(q).mappings()]
 
 

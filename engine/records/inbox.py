@@ -96,5 +96,5 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
                     updated_at=row["updated_at"], version=row["version"],
                     on_behalf_of=row["assignee_id"] if row["assignee_id"] in standing_in else None,
                     on_behalf_of_name=standing_in.get(row["assignee_id"]), key_values=key_values(flow, values, row["state"])))
-        items = add_tasks(conn, registry, actor.id, standing_in, items)  # approval tasks, urged first
+        items = add_tasks(conn, registry, actor.id, standing_in, items, limit)  # approval tasks, urged first
     return items[:limit]

@@ -40,25 +40,31 @@ def key_values(flow: CompiledFlow, values: Mapping[str, Any], state: str) -> tup
 
 
 def approval_items(conn: Connection, registry: FlowRegistry, user_ids: Sequence[int],
-                   standing_in: Mapping[int, str]) -> list[InboxItem]:
-    """One item per pending approval task of these people (the reader first, then whom they stand in for)."""
+                   standing_in: Mapping[int, str], limit: int = 200) -> list[InboxItem]:
+    """One item per pending approval task of these people (the reader first, then whom they stand in for), the
+    `limit` most urgent; their records are read with one query per flow."""
     from engine.records.inbox import InboxItem
 
-    out: list[InboxItem] = []
-    for task in my_open_tasks(conn, list(user_ids)):
-        if task["flow"] not in registry:
-            continue
-        live = registry.get(task["flow"])
+    tasks = [t for t in my_open_tasks(conn, list(user_ids), limit) if t["flow"] in registry]
+    rows: dict[tuple[str, int], Mapping[str, Any]] = {}
+    names_of: dict[str, list[str]] = {}
+    for flow_name in dict.fromkeys(t["flow"] for t in tasks):
+        live = registry.get(flow_name)
         flow, t = live.flow, live.table
-        if task["state"] not in flow.spec.states:
-            continue
         title_names = [n for n in (flow.title.names if flow.title else ()) if n in flow.fields and n in t.c]
-        names = list(dict.fromkeys([*title_names, *key_field_names(flow, t)]))
-        row = conn.execute(select(t.c.id, t.c.state, t.c.assignee_role, t.c.created_at, t.c.updated_at, t.c.version,
-                                  *(t.c[n] for n in names)).where(t.c.id == task["record_id"])).mappings().first()
-        if row is None or row["state"] != task["state"]:
+        names_of[flow_name] = names = list(dict.fromkeys([*title_names, *key_field_names(flow, t)]))
+        ids = sorted({int(task["record_id"]) for task in tasks if task["flow"] == flow_name})
+        for lo in range(0, len(ids), 500):
+            q = select(t.c.id, t.c.state, t.c.assignee_role, t.c.created_at, t.c.updated_at, t.c.version,
+                       *(t.c[n] for n in names)).where(t.c.id.in_(ids[lo:lo + 500]))
+            rows.update({(flow_name, int(r["id"])): dict(r) for r in conn.execute(q).mappings()})
+    out: list[InboxItem] = []
+    for task in tasks:
+        flow = registry.get(task["flow"]).flow
+        row = rows.get((task["flow"], int(task["record_id"])))
+        if task["state"] not in flow.spec.states or row is None or row["state"] != task["state"]:
             continue
-        values = values_from_row(flow, row, names)
+        values = values_from_row(flow, row, names_of[task["flow"]])
         approver = int(task["approver_id"])
         out.append(InboxItem(
             flow=flow.name, flow_title=flow.spec.title or flow.name, record_id=int(row["id"]), state=row["state"],
@@ -97,10 +103,10 @@ def _aware(t: datetime) -> datetime:
 
 
 def add_tasks(conn: Connection, registry: FlowRegistry, actor_id: int, standing_in: Mapping[int, str],
-              items: list[InboxItem]) -> list[InboxItem]:
+              items: list[InboxItem], limit: int = 200) -> list[InboxItem]:
     """`items` (assigned and queued records) with the approval tasks added, urges marked, and sorted:
     urged first, then by due time (none last), then the least recently changed."""
-    tasks = approval_items(conn, registry, [actor_id, *sorted(standing_in)], standing_in)
+    tasks = approval_items(conn, registry, [actor_id, *sorted(standing_in)], standing_in, limit)
     seen = {(i.flow, i.record_id) for i in tasks}
     merged = [*tasks, *(i for i in items if (i.flow, i.record_id) not in seen)]
     urged = urged_records(conn, merged)

@@ -303,6 +303,10 @@ class Records:
                now: datetime) -> dict[str, Any]:
         """Write a decided change; a transition enters its new state (engine/records/state_entry.py)."""
         if change.entry is None:
+            if "sla_due_at" in change.system and live.flow.has_approvals:  # a date deadline moved by this edit
+                from engine.sla.date_deadlines import move_open_approval_tasks
+
+                move_open_approval_tasks(tx.conn, live.flow, row, change.system)
             return self._write_change(tx, live, row, change, change.system, actor, now)
 
         def write(entry_columns: dict[str, Any]) -> dict[str, Any]:

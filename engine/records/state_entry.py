@@ -44,7 +44,7 @@ def plan_entry(flow: CompiledFlow, state: str, values: Mapping[str, Any], curren
                now: datetime, *, creator_id: int | None) -> StateEntry:
     """What entering `state` at `now` sets; `current` is the record's row before (empty for a new record)."""
     columns, pooled = assignment_on_entry(flow, state, values, creator_id=creator_id)
-    columns.update(clock_on_entry(flow, state, current, now))
+    columns.update(clock_on_entry(flow, state, current, now, values=values or current))
     return StateEntry(state, columns, pooled)
 
 

@@ -40,6 +40,7 @@ from engine.records.errors import Forbidden, TransitionNotAllowed, ValidationFai
 from engine.records.ownership import acts_freely
 from engine.records.transitions import comment_refusal
 from engine.people.delegation import delegators
+from engine.sla.clock import clock_on_entry
 from engine.people.users import assignable_problem, role_members
 from engine.storage.schema import approval_tasks, history, urges, users
 
@@ -200,9 +201,9 @@ def add_approver(records: Records, flow_name: str, record_id: int, actor: Actor,
         new = {"flow": flow.name, "record_id": record_id, "state": state, "stage_start": mine["stage_start"],
                "approver_id": to_id, "responsible_id": to_id, "source": f"added_{position}", "added_by": actor.id,
                "created_at": now, "due_at": None, "warn_at": None}
-        clock = flow.clocks.get(state)
-        if clock is not None:
-            new["due_at"] = clock.clock.add(now, clock.due)
+        if state in flow.clocks:  # the added approver's own clock: the state's sla from now
+            clock = clock_on_entry(flow, state, {}, now, values=row)
+            new["due_at"], new["warn_at"] = clock.get("sla_due_at"), clock.get("sla_warn_at")
         if position == "before":
             key = conn.execute(insert(approval_tasks).values(**new, seq=mine["seq"] - 1, status=PENDING)).inserted_primary_key
             assert key is not None
@@ -349,14 +350,6 @@ def _urge_messages(conn: Connection, flow: CompiledFlow, row: Mapping[str, Any],
                          "flow": flow.name, "record_id": row["id"], "state": row["state"], "event": "urge", "rule": -1,
                          "channel": channel, "recipient": f"u{uid}", "user_id": uid, "event_at": now, "created_at": now})
     add_rows(conn, rows)
-
-
-def urge_counts(conn: Connection, flow_name: str, since: datetime | None = None) -> dict[str, int]:
-    """state → how many urges (the SLA report's column)."""
-    q = select(urges.c.state, func.count()).where(urges.c.flow == flow_name)
-    if since is not None:
-        q = q.where(urges.c.at >= since)
-    return {str(s): int(n) for s, n in conn.execute(q.group_by(urges.c.state))}
 
 
 # --- who was responsible, who acted --------------------------------------------------------------------

@@ -483,6 +483,10 @@ def decide_edit(flow: CompiledFlow, *, row: Mapping[str, Any], before: Mapping[s
     if not changes and not comment:
         return None
     system = {"version": row["version"] + 1, "updated_by": actor.id, "updated_at": now}
+    if changes and flow.clocks.get(state) is not None and flow.clocks[state].date_fields:
+        from engine.sla.date_deadlines import recompute_after_edit  # a date the stage's deadline reads changed
+
+        system.update(recompute_after_edit(flow, row, after, now))
     change = Change("edit", None, state, state, after, changes, to_db(flow, {k: after[k] for k in changes}),
                     system, None, comment or None)
     if by_engine:

@@ -18,8 +18,10 @@ _CLEARED = {"sla_state": None, "sla_started_at": None, "sla_due_at": None, "sla_
             "sla_next_remind_at": None}
 
 
-def clock_on_entry(flow: CompiledFlow, state: str, current: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """Columns to write when a record enters `state` (current: the record's row before)."""
+def clock_on_entry(flow: CompiledFlow, state: str, current: Mapping[str, Any], now: datetime,
+                   values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Columns to write when a record enters `state` (current: the record's row before; values: the
+    record's field values on entry, which a deadline from a date field reads — default: `current`)."""
     st = flow.state(state)
     if st.pause_sla:
         if current.get("sla_state") and current.get("sla_paused_at") is None:
@@ -48,6 +50,14 @@ def clock_on_entry(flow: CompiledFlow, state: str, current: Mapping[str, Any], n
                 "sla_paused_seconds": int(current.get("sla_paused_seconds") or 0) + int(paused),
                 "sla_status": "on_track" if warn is None or warn > now else "warning", "sla_next_remind_at": None}
     start = now
+    if clock.date_fields:  # a deadline or warning from a date field (engine/sla/date_deadlines.py)
+        from engine.sla.date_deadlines import stage_instants
+
+        d_due, d_warn = stage_instants(clock, start, current if values is None else values, now)
+        return {"sla_state": state, "sla_started_at": start, "sla_due_at": d_due, "sla_warn_at": d_warn,
+                "sla_status": "on_track" if d_due is not None else None, "sla_paused_at": None, "sla_paused_seconds": 0,
+                "sla_escalated": False, "sla_next_remind_at": None}
+    assert clock.due is not None
     due = clock.clock.add(start, clock.due)
     warn = None
     if clock.warn_fraction is not None:

@@ -24,6 +24,7 @@ from engine.sla.calendar import ElapsedClock
 from engine.language.flow import CompiledFlow
 from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import sla_results
+from engine.sla.urge_report import urges_by_stage
 
 
 def stage_result(flow: CompiledFlow, before: Mapping[str, Any], after: Mapping[str, Any],
@@ -72,6 +73,7 @@ class StageSummary:
     open_warning: int = 0
     open_breached: int = 0
     open_escalated: int = 0
+    urges: int = 0  # 催办 over the period (engine/sla/urge_report.py)
 
     @property
     def met_rate(self) -> float | None:
@@ -101,6 +103,7 @@ def stage_report(db: Engine, registry: FlowRegistry, *, flow: str | None = None,
             if seen is not None:
                 q = q.where(r.c.record_id.in_(select(t.c.id).where(seen)))
             done = {row[0]: row for row in conn.execute(q)}
+            urged = urges_by_stage(conn, live.flow.name, since, until)
             open_q = (select(t.c.sla_state, t.c.sla_status, func.count(), func.sum(t.c.sla_escalated.cast(Integer)))
                       .where(t.c.sla_state.is_not(None)).group_by(t.c.sla_state, t.c.sla_status))
             if seen is not None:
@@ -122,5 +125,6 @@ def stage_report(db: Engine, registry: FlowRegistry, *, flow: str | None = None,
                     avg_margin_seconds=float(d[3]) if d and d[3] is not None else None,
                     worst_late_seconds=-worst if worst is not None else None,
                     open_on_track=oc.get("on_track", 0), open_warning=oc.get("warning", 0),
-                    open_breached=oc.get("breached", 0), open_escalated=oc.get("escalated", 0)))
+                    open_breached=oc.get("breached", 0), open_escalated=oc.get("escalated", 0),
+                    urges=urged.get(state, 0)))
     return out

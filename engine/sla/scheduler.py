@@ -467,6 +467,10 @@ def flow_pass_in(conn: Connection, live: LiveFlow, now: datetime) -> PassResult:
         work.file_breached(conn)
     repeated = work.run_step(conn, "repeat")
     warned = work.run_step(conn, "warn")
+    if live.flow.has_approvals:  # each approver's own clock (engine/sla/approver_reminders.py)
+        from engine.sla.approver_reminders import approver_reminders_in
+
+        approver_reminders_in(conn, live.flow, now, since)
     return PassResult(live.flow.name, warned=warned, breached=breached, repeated=repeated)
 
 

@@ -10,7 +10,7 @@ due, when it was left, and the first repeat of its breach reminders.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,14 +67,34 @@ def parse_path(text: str) -> list[Step]:
     return steps
 
 
-def simulate(flow: CompiledFlow, start: datetime, path: Sequence[str | Step]) -> list[StageTimeline]:
+def parse_values(flow: CompiledFlow, items: Sequence[str]) -> dict[str, Any]:
+    """``delivery_date=2026-10-20`` → the record's value of a date field, for deadlines from a date field."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        f = flow.fields.get(name)
+        if not sep or f is None or f.type not in ("date", "datetime"):
+            raise SimulationError(f"'{item}': give a date field of the flow and its value, e.g. delivery_date=2026-10-20")
+        try:
+            out[name] = (datetime.fromisoformat(text.strip()) if f.type == "datetime"
+                         else datetime.fromisoformat(text.strip()).date())
+        except ValueError:
+            raise SimulationError(f"'{item}': the value is not a date such as 2026-10-20") from None
+    return out
+
+
+def simulate(flow: CompiledFlow, start: datetime, path: Sequence[str | Step],
+             values: Mapping[str, Any] | None = None) -> list[StageTimeline]:
+    """The timeline of `path` from `start`; `values`: the record's date fields that deadlines read."""
     if start.tzinfo is None:
         raise SimulationError("the start instant needs an offset, e.g. 2026-09-30T17:30+08:00")
     steps = [p if isinstance(p, Step) else Step(p) for p in path]
     plan = reminder_plan(flow)
     state = flow.initial
     now = start
-    row: dict[str, Any] = _entered(flow, state, {}, now)
+    row: dict[str, Any] = dict(values or {})
+    row.update(_entered(flow, state, row, now))
     entered, via = now, None
     out: list[StageTimeline] = []
 

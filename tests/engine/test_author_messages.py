@@ -74,8 +74,8 @@ def test_refusals_carry_titles_and_are_read_in_each_language() -> None:
     t = flow.spec.transitions["submit"]
     [missing] = blockers(flow, t, "submit", {"total": 1, "delivery_date": None}, SALES, NOW)
     assert translate_message(EN, missing.reason) == "fill in first: Promised delivery date"
-    assert translate_message(ZH, missing.reason) == "请先填写:交期"
-    assert translate_message(ZH, missing.error.message) == "“提交审核”:请先填写:交期"
+    assert translate_message(ZH, missing.reason) == "请先填写：交期"
+    assert translate_message(ZH, missing.error.message) == "“提交审核”：请先填写：交期"
     assert translate_message(EN, missing.error.message) == "'Submit': fill in first: Promised delivery date"
     assert str(missing.reason) == "fill in first: 交期"  # plain text (logs): the flow's language
     large = flow.spec.transitions["approve_large"]
@@ -84,7 +84,7 @@ def test_refusals_carry_titles_and_are_read_in_each_language() -> None:
     assert translate_message(ZH, cond.reason) == "订单总额的当前取值不满足条件"
     [undecided] = blockers(flow, large, "approve_large", {"total": None}, CLERK, NOW)
     assert translate_message(EN, undecided.reason) == "cannot be decided yet: fill in Order total"
-    assert translate_message(ZH, undecided.reason) == "暂时无法判断,请先填写订单总额"
+    assert translate_message(ZH, undecided.reason) == "暂时无法判断，请先填写订单总额"
     for refusal in (missing, cond, undecided):
         for text in (translate_message(EN, refusal.error.message), translate_message(ZH, refusal.error.message)):
             assert "delivery_date" not in text and "total >=" not in text and "{'" not in text
@@ -118,6 +118,6 @@ def test_flow_file_problems_are_shown_in_chinese_to_a_chinese_reader() -> None:
     with pytest.raises(FlowLoadError) as info:
         load_flow_text(broken)
     shown = [translate_problem(ZH, p.message) for p in info.value.problems]
-    assert any(s.startswith("fields.total:未知的字段类型“decimel”——是否想写“decimal”?") for s in shown), shown
+    assert any(s.startswith("fields.total:未知的字段类型“decimel”——是否想写“decimal”？") for s in shown), shown
     assert any("未知的键“titel”" in s and "是否想写“title”" in s for s in shown), shown
     assert all(translate_problem(EN, p.message) == p.message for p in info.value.problems)

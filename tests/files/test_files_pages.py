@@ -58,9 +58,9 @@ def _upload(client: TestClient, csrf: str, name: str, content: bytes, field: str
 def test_page_upload_refusals_are_translated(app: FastAPI) -> None:
     client, csrf = sign_in(app, "bea", "zh-CN")
     r = _upload(client, csrf, "发票.pdf", ELF)
-    assert r.status_code == 422 and r.json() == {"error": "此文件是 ELF executable,此处只接受 PDF, JPEG, PNG 文件"}
+    assert r.status_code == 422 and r.json() == {"error": "此文件是 ELF executable，此处只接受 PDF, JPEG, PNG 文件"}
     r = _upload(client, csrf, "big.png", png_bytes(70 * 1024))
-    assert r.status_code == 413 and r.json() == {"error": "文件大于 64KB,超出了此字段允许的大小"}
+    assert r.status_code == 413 and r.json() == {"error": "文件大于 64KB，超出了此字段允许的大小"}
     client, csrf = sign_in(app, "bea", "en")
     r = _upload(client, csrf, "report.pdf", png_bytes(), field="qc_report")
     assert r.status_code == 422 and r.json() == {"error": "this file is PNG, but only PDF files are taken here"}

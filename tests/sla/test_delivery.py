@@ -67,7 +67,7 @@ def test_breach_reaches_inbox_email_and_signed_webhook(world, team, smtp_server,
 
     mails = sorted(smtp_server.messages, key=lambda m: m["To"])
     assert [m["To"] for m in mails] == ["carol@example.com", "mia@example.com"]
-    assert mails[0]["Subject"].startswith("已超时:ACME 有限公司 · X-100 × 10")
+    assert mails[0]["Subject"].startswith("已超时：ACME 有限公司 · X-100 × 10")
     started = epoch(rec.system["sla_started_at"])
     assert mails[0]["X-Relayflow-Dedupe-Key"] == f"sales_order:{rec.id}:review@{started}:breach:u{team['clerk'].id}:email"
     assert f"https://flows.example.com/records/sales_order/{rec.id}" in mails[0].get_content()

@@ -51,5 +51,5 @@ def test_each_recipient_reads_the_breach_in_their_language(world, smtp_server) -
     assert english["Subject"].startswith("Overdue: ") and "Order review was due" in english["Subject"]
     assert "订单审核" not in english["Subject"] and "已超时" not in english["Subject"]
     # no setting: the flow's language (zh-CN), the titles as the flow writes them in it
-    assert chinese["Subject"].startswith("已超时:") and "订单审核" in chinese["Subject"]
+    assert chinese["Subject"].startswith("已超时：") and "订单审核" in chinese["Subject"]
     assert "Order review" not in chinese["Subject"]

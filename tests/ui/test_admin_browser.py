@@ -116,7 +116,7 @@ def test_the_editor_and_the_sla_pages_fit_a_phone_in_chinese(browser: Any, serve
     expect = sync_api.expect
     admin = _sign_in(browser, server, "admin", locale="zh-CN", width=375)
     admin.goto(server.url + "/admin/flows/sales_order/edit")
-    expect(admin.locator("label[for='yaml']")).to_have_text("流程文件(YAML)")
+    expect(admin.locator("label[for='yaml']")).to_have_text("流程文件（YAML）")
     assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "editor too wide"
     _shot(admin, "17_editor_zh_phone")
     admin.goto(server.url + "/admin/flows/sales_order")

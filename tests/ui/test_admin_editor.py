@@ -232,6 +232,6 @@ def test_unknown_flows_and_actions_are_404(app: FastAPI) -> None:
 def test_the_editor_in_chinese(app: FastAPI) -> None:
     client, csrf = sign_in(app, "admin", lang="zh-CN")
     page = client.get(EDIT).text
-    assert "编辑流程:销售订单跟单" in page and "流程文件(YAML)" in page and "变更计划" in page
+    assert "编辑流程：销售订单跟单" in page and "流程文件（YAML）" in page and "变更计划" in page
     res = client.post(f"{EDIT}/plan", data={"csrf_token": csrf, "yaml": WITH_FIELD}).text
     assert "字段与数据列" in res and ">安全<" in res and "应用第 2 版" in res

@@ -24,7 +24,7 @@ CASES = {
                "history": "Lee Lei, on behalf of Wang Fang"}),
     "zh-CN": ("away_zh", "王芳", "lee_zh", "李雷",
               {"heading": "外出委托", "saved": "外出委托已保存。", "bad": "结束日期不能早于开始日期",
-               "mark": "代 王芳 处理", "history": "李雷(代 王芳)"}),
+               "mark": "代 王芳 处理", "history": "李雷（代 王芳）"}),
 }
 
 

@@ -53,12 +53,12 @@ def test_a_message_is_its_english_text_and_translates_by_its_template() -> None:
     assert msg == "must be at most 3 characters long (has 6)" and isinstance(msg, Message)
     assert (msg.code, msg.params) == ("too_long", {"n": 3, "has": 6})
     zh = Translator("zh-CN")
-    assert translate_message(zh, msg) == "最多 3 个字符(现有 6 个)"
+    assert translate_message(zh, msg) == "最多 3 个字符（现有 6 个）"
     assert translate_message(Translator("en"), msg) == msg
     try:
         IntegerField(type="integer").coerce(10**30)
     except ValueError as exc:
-        assert translate_message(zh, exc.message) == "数值太大,超出整数字段的范围"  # type: ignore[attr-defined]
+        assert translate_message(zh, exc.message) == "数值太大，超出整数字段的范围"  # type: ignore[attr-defined]
 
 
 def test_a_clerk_sees_field_errors_in_chinese(app: FastAPI) -> None:

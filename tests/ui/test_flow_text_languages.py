@@ -87,7 +87,7 @@ def test_refusals_name_field_titles_in_the_readers_language(app: FastAPI) -> Non
     zh, _ = sign_in(app, "sales1", lang="zh-CN")
     en, _ = sign_in(app, "sales1", lang="en")
     assert _why(en.get(f"/records/sales_order/{rec.id}").text, "submit") == "fill in first: Promised delivery date"
-    assert _why(zh.get(f"/records/sales_order/{rec.id}").text, "submit") == "请先填写:交期"
+    assert _why(zh.get(f"/records/sales_order/{rec.id}").text, "submit") == "请先填写：交期"
     # firing it anyway: the banner names the title, never the field id
     en_csrf = re.search(r'name="csrf-token" content="([^"]+)"', en.get("/").text).group(1)  # type: ignore[union-attr]
     res = en.post(f"/records/sales_order/{rec.id}", data={"csrf_token": en_csrf, "version": str(rec.version),

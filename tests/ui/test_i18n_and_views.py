@@ -60,8 +60,8 @@ def test_language_choice() -> None:
 def test_engine_messages_are_translated_by_shape() -> None:
     zh = Translator("zh-CN")
     assert translate_message(zh, "this field is required") == "此项必填"
-    assert translate_message(zh, "must be at most 100 characters long (has 101)") == "最多 100 个字符(现有 101 个)"
-    assert translate_message(zh, "condition not met: amount < 100000") == "条件不满足:amount < 100000"
+    assert translate_message(zh, "must be at most 100 characters long (has 101)") == "最多 100 个字符（现有 101 个）"
+    assert translate_message(zh, "condition not met: amount < 100000") == "条件不满足：amount < 100000"
     assert translate_message(zh, "something new") == "something new"
     assert translate_message(Translator("en"), "this field is required") == "this field is required"
 

@@ -33,15 +33,15 @@ _TEXTS = {
         "open": "Open: {url}",
     },
     "zh": {
-        "warn": "即将超时:{record} — {state},截止 {due}",
-        "breach": "已超时:{record} — {state},截止 {due}",
-        "repeat": "仍未处理(已超时):{record} — {state},截止 {due}",
+        "warn": "即将超时：{record} — {state}，截止 {due}",
+        "breach": "已超时：{record} — {state}，截止 {due}",
+        "repeat": "仍未处理（已超时）：{record} — {state}，截止 {due}",
         "enter": "{record} 已进入「{state}」",
-        "urge": "催办:{record} — 「{state}」正在等您处理",
-        "change": "已变更:{record}",
-        "due": "截止:{due}",
-        "to": "提醒:{names}",
-        "open": "查看:{url}",
+        "urge": "催办：{record} — 「{state}」正在等您处理",
+        "change": "已变更：{record}",
+        "due": "截止：{due}",
+        "to": "提醒：{names}",
+        "open": "查看：{url}",
     },
 }
 
