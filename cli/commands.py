@@ -437,3 +437,4 @@ from cli import evolve as _evolve_cli  # noqa: E402,F401
 from cli import tokens as _tokens_cli  # noqa: E402,F401  (token create/list/revoke)
 from cli import backup as _backup_cli  # noqa: E402,F401  (backup, restore)
 from cli import org as _org_cli  # noqa: E402,F401  (dept ..., user delegate ...)
+from cli import flow_tests as _flow_tests_cli  # noqa: E402,F401  (test: the flows' own tests)
