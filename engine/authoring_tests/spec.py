@@ -111,7 +111,7 @@ class Step(_Strict):
     edit: dict[str, Any] | None = None
     move: str | None = None
     decide: Literal["approve", "reject"] | None = None
-    wait: str | None = Field(default=None, description="Working time of the flow's calendar, e.g. 4h or 2d")
+    wait: str | int | None = Field(default=None, description="Working time of the flow's calendar, e.g. 4h or 2d")
     hand_over: str | None = Field(default=None, description="To this fixture user")
     return_: str | None = Field(default=None, alias="return", description="To this state, passed before")
     urge: bool | str | None = Field(default=None, description="true, or the reason")
@@ -123,10 +123,10 @@ class Step(_Strict):
 
     @field_validator("wait")
     @classmethod
-    def _duration(cls, value: str | None) -> str | None:
+    def _duration(cls, value: str | int | None) -> str | None:
         if value is not None:
-            parse_duration(value)
-        return value
+            parse_duration(value)  # a bare number is refused here: its unit would be a guess
+        return None if value is None else str(value)
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
