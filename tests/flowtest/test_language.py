@@ -82,7 +82,10 @@ def test_task_actions_fixture_states_reasons_and_working_time(desk: Path) -> Non
       - expect: {{notifications: [{{to: clerk2, kind: warn}}]}}
       - move: approve
         as: clerk2
-      - expect: {{state: production, values: {{total: 2400, customer: {{find: {{name: 宁波华东机电}}}}}}, history: [create, transition, transition]}}
+      - expect:
+          state: production
+          values: {{total: 2400, customer: {{find: {{name: 宁波华东机电}}}}}}
+          history: [create, transition, transition]
   - name: the joint review, and a rejection sends the order back
     given: {{user: sales, now: "2026-09-30T10:00+08:00"}}
     steps:
