@@ -16,10 +16,13 @@ ID = click.IntRange(1, 2**63 - 1)  # a record or token id: what the database's i
 
 
 def _flow_files(paths: tuple[str, ...]) -> list[Path]:
+    """The flow files named, and those of the folders named (not their calendars or `<flow>.tests.yaml` files)."""
+    from engine.language.flow_set import flow_files
+
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
+            files.extend(flow_files(p))
         else:
             files.append(p)
     return files
@@ -95,11 +98,13 @@ def validate(paths: tuple[str, ...]) -> None:
 
 @main.command()
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to a file instead of stdout")
-def schema(output: str | None) -> None:
+@click.option("--tests", "tests_file", is_flag=True, help="The schema of a flow's tests file (<flow>.tests.yaml) instead")
+def schema(output: str | None, tests_file: bool) -> None:
     """Print the JSON Schema of the flow language (for editor autocompletion)."""
+    from engine.authoring_tests.spec import tests_language_schema
     from engine.language.language_schema import flow_language_schema
 
-    text = json.dumps(flow_language_schema(), ensure_ascii=False, indent=2)
+    text = json.dumps(tests_language_schema() if tests_file else flow_language_schema(), ensure_ascii=False, indent=2)
     if output:
         Path(output).write_text(text + "\n", encoding="utf-8")
     else:
@@ -465,3 +470,4 @@ from cli import org as _org_cli  # noqa: E402,F401  (dept ..., user delegate ...
 from cli import files as _files_cli  # noqa: E402,F401  (files sweep)
 from cli import digest as _digest_cli  # noqa: E402,F401  (digest --now)
 from cli import tasks as _tasks_cli  # noqa: E402,F401  (task decide/hand-over/add-approver/return/urge)
+from cli import flow_tests as _flow_tests_cli  # noqa: E402,F401  (test: the flows' own tests)

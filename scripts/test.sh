@@ -7,7 +7,8 @@
 #      (apt-get only when something is missing; needs root or password-less sudo)
 #   2. Python packages: the project with its `test` extra, plus playwright
 #      (its browser is Debian's chromium: no `playwright install`, no download)
-#   3. gates on a whole run (no arguments): ruff, mypy --strict (engine/, forms/)
+#   3. gates on a whole run (no arguments): ruff, mypy --strict (engine/, forms/), the example flows'
+#      own tests (`relayflow test flows examples examples/order_desk`, docs/flow-tests.md)
 #   4. python3 -m pytest -n 2 "$@"
 #
 # Examples:
@@ -107,6 +108,8 @@ if [[ $# -eq 0 || "${RELAYFLOW_GATES:-}" == 1 ]]; then
     step "Gates: ruff, mypy"
     "$PYTHON" -m ruff check . || { echo "ERROR: ruff found problems (ruff check . --fix fixes some)" >&2; exit 1; }
     "$PYTHON" -m mypy || { echo "ERROR: mypy found type errors" >&2; exit 1; }
+    step "Gate: the example flows' own tests (relayflow test)"
+    "$PYTHON" -m cli test --quiet flows examples examples/order_desk || { echo "ERROR: a flow's own test failed" >&2; exit 1; }
 fi
 
 # --- 4. pytest --------------------------------------------------------------

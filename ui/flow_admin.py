@@ -23,18 +23,24 @@ class RevisionRow:
     applied_by: str
     applied_at: LocalTime | None
     live: bool
+    tests: dict[str, Any] | None = None  # the flow's own tests run before the apply, an override's reason
+
+
+def _tests_kept(plan: Any) -> dict[str, Any] | None:
+    kept = plan.get("tests") if isinstance(plan, dict) else None
+    return kept if isinstance(kept, dict) else None
 
 
 def revision_rows(request: Request, page: Page, live: LiveFlow) -> list[RevisionRow]:
-    """The flow's revisions, newest first (without their YAML: one light query)."""
+    """The flow's revisions, newest first (without their YAML), with what their apply kept of the flow's tests."""
     r = flow_revisions
-    q = (select(r.c.revision, r.c.sha256, r.c.applied_by, r.c.applied_at).where(r.c.flow == live.flow.name)
+    q = (select(r.c.revision, r.c.sha256, r.c.applied_by, r.c.applied_at, r.c.plan).where(r.c.flow == live.flow.name)
          .order_by(r.c.revision.desc()).limit(200))
     with services(request).db.connect() as conn:
         rows = conn.execute(q).all()
     names = People(request).names
     return [RevisionRow(int(n), sha, names.get(by, "") if by else "", local_time(at, live.flow.timezone),
-                        int(n) == live.revision) for n, sha, by, at in rows]
+                        int(n) == live.revision, _tests_kept(plan)) for n, sha, by, at, plan in rows]
 
 
 def flow_admin_extras(request: Request, page: Page, live: LiveFlow, sim_start: str | None,

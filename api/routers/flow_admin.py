@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api.reader_language import api_text
@@ -12,6 +12,7 @@ from api.deps import AdminActor, Services
 from api.editor_work import editor_work
 from api.errors import ApiProblem, problem_responses
 from api.services import ApiServices
+from engine.authoring_tests.gate import MAX_REASON, GateResult, gate_for_apply, override_problem
 from engine.records.errors import NotFound
 from engine.evolve import apply_flow, plan_flow
 from engine.evolve.apply import PlanRef
@@ -38,6 +39,15 @@ class ApplyBody(FlowText):
     base_revision: int | None = Field(default=None, description="The live revision that plan was made against")
     confirm: list[str] = Field(default_factory=list, max_length=200,
                                description="The plan's `confirm` tokens the admin confirms (changes that may not be meant)")
+    tests_override_reason: str | None = Field(
+        default=None, max_length=MAX_REASON,
+        description="Apply although the flow's own tests fail (docs/flow-tests.md); the reason is kept on the revision")
+
+
+def _gate(request: Request, svc: ApiServices, flow: CompiledFlow) -> GateResult:
+    """The flow's own tests (next to it in the flows folder, else stored with its live revision), run on it."""
+    settings = getattr(request.app.state, "settings", None)
+    return gate_for_apply(svc.db, svc.registry, getattr(settings, "flows_dir", None), flow)
 
 
 def _problems(exc: FlowLoadError) -> list[dict[str, Any]]:
@@ -70,20 +80,27 @@ async def validate(body: FlowText, svc: Services, actor: AdminActor) -> dict[str
     return {"ok": True, "flow": flow.name, "problems": []}
 
 
-@router.post("/plan", summary="What applying this flow file would do, in words, with the plan hash")
-async def plan(body: FlowText, svc: Services, actor: AdminActor) -> Any:
+@router.post("/plan", summary="What applying this flow file would do, in words, with the plan hash and the flow's own tests")
+async def plan(body: FlowText, request: Request, svc: Services, actor: AdminActor) -> Any:
     flow = await editor_work(_load, body.yaml, svc)
     result = await editor_work(plan_flow, svc.db, flow, calendars=svc.registry.calendars)
-    return result.to_dict()
+    gate = await editor_work(_gate, request, svc, flow)
+    return {**result.to_dict(), "tests": gate.to_dict()}
 
 
 @router.post("/apply", summary="Apply the plan the admin approved (refused if the live revision changed since)")
-async def apply(body: ApplyBody, svc: Services, actor: AdminActor) -> Any:
+async def apply(body: ApplyBody, request: Request, svc: Services, actor: AdminActor) -> Any:
     flow = await editor_work(_load, body.yaml, svc)
     expected = PlanRef(body.base_revision, body.plan_hash)
+    gate = await editor_work(_gate, request, svc, flow)
+    why = override_problem(gate, body.tests_override_reason)
+    if why is not None:
+        raise ApiProblem(409, "flow_tests_failed", why, tests=gate.to_dict())
+    reason = (body.tests_override_reason or "").strip() or None
     try:
         applied = await editor_work(apply_flow, svc.db, flow, expected=expected, applied_by=actor.id,
-                                    calendars=svc.registry.calendars, confirmed=body.confirm)
+                                    calendars=svc.registry.calendars, confirmed=body.confirm,
+                                    notes=gate.notes(None if gate.passed else reason))
     except PlanRefused as exc:
         raise ApiProblem(422, exc.code, exc.message,
                          plan=exc.plan.to_dict() if getattr(exc, "plan", None) else None) from None
@@ -94,7 +111,7 @@ async def apply(body: ApplyBody, svc: Services, actor: AdminActor) -> Any:
         raise ApiProblem(409, exc.code, exc.message, plan=fresh.to_dict()) from None
     await editor_work(svc.registry.refresh, svc.db)
     return {"flow": applied.flow, "revision": applied.revision, "applied": applied.applied,
-            "seconds": round(applied.seconds, 3), "plan": applied.plan.to_dict()}
+            "seconds": round(applied.seconds, 3), "plan": applied.plan.to_dict(), "tests": gate.to_dict()}
 
 
 @router.get("/{flow}/revisions", summary="Every applied revision of a flow, newest first")
@@ -103,7 +120,13 @@ async def revisions(flow: str, svc: Services, actor: AdminActor) -> list[dict[st
     with svc.db.connect().execution_options(readonly=True) as conn:
         revs = list_revisions(conn, flow)
     return [{"revision": r.revision, "sha256": r.sha256, "applied_by": r.applied_by,
-             "applied_at": r.applied_at.isoformat()} for r in sorted(revs, key=lambda r: -r.revision)]
+             "applied_at": r.applied_at.isoformat(), "tests": _revision_tests(r.tests)}
+            for r in sorted(revs, key=lambda r: -r.revision)]
+
+
+def _revision_tests(kept: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a revision keeps of the tests run before its apply (its tests text left out: a list stays light)."""
+    return None if kept is None else {k: v for k, v in kept.items() if k != "text"}
 
 
 @router.get("/{flow}/revisions/{revision}", summary="One revision's flow file (apply it again to roll back)")

@@ -14,6 +14,7 @@ leaves the old revision or the new one.
 from __future__ import annotations
 
 import zlib
+from typing import Any
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -98,10 +99,11 @@ def _lock(conn: Connection, flow: CompiledFlow) -> None:
                        "transaction on its records); try again") from exc
 
 
-def _write_revision(conn: Connection, plan: Plan, flow: CompiledFlow, applied_by: int | None, now: datetime) -> None:
+def _write_revision(conn: Connection, plan: Plan, flow: CompiledFlow, applied_by: int | None, now: datetime,
+                    notes: Mapping[str, Any] | None = None) -> None:
     conn.execute(insert(flow_revisions).values(
         flow=flow.name, revision=plan.new_revision, yaml_text=flow.source_text, sha256=flow.sha256,
-        applied_by=applied_by, applied_at=now, plan={"plan": plan.to_dict(), "calendars": plan.calendars}))
+        applied_by=applied_by, applied_at=now, plan={"plan": plan.to_dict(), "calendars": plan.calendars, **(notes or {})}))
     if plan.base_revision is None:
         conn.execute(insert(flows).values(name=flow.name, live_revision=plan.new_revision, updated_at=now))
     else:
@@ -112,13 +114,15 @@ def _write_revision(conn: Connection, plan: Plan, flow: CompiledFlow, applied_by
 def apply_flow(db: Engine, flow: CompiledFlow, *, expected: Plan | PlanRef | None = None,
                applied_by: int | None = None, calendars: Mapping[str, CalendarSpec] | None = None,
                allow: Callable[[Plan], str | None] | None = None,
-               confirmed: Collection[str] = ()) -> AppliedRevision:
+               confirmed: Collection[str] = (), notes: Mapping[str, Any] | None = None) -> AppliedRevision:
     """Apply `flow` as the next revision, atomically.
 
     `expected`: the plan the admin approved; refused if the live revision or the
     plan changed since. `allow`: a policy returning why a plan may not be applied
     here (or None). `confirmed`: the tokens of the plan's changes that ask for a
-    confirmation (`Plan.confirmations`). Raises PlanRefused, LiveRevisionChanged,
+    confirmation (`Plan.confirmations`). `notes`: more to keep with the revision (the
+    flow's tests run before the apply, an override's reason; read by
+    engine/storage/revisions.py `StoredRevision.tests`). Raises PlanRefused, LiveRevisionChanged,
     PlanChanged, NotAllowedHere, ConfirmationNeeded.
     """
     started = perf_counter()
@@ -167,7 +171,7 @@ def apply_flow(db: Engine, flow: CompiledFlow, *, expected: Plan | PlanRef | Non
                 raise ApplyVerificationFailed(
                     f"flow '{flow.name}': after the changes the table still differs from the revision "
                     f"({left[0][0]} ...); nothing was applied")
-        _write_revision(conn, plan, flow, applied_by, now)
+        _write_revision(conn, plan, flow, applied_by, now, notes)
         _checkpoint("revision_written")
     _checkpoint("committed")
     return AppliedRevision(flow.name, plan.new_revision, plan, True, perf_counter() - started, timings)

@@ -33,6 +33,13 @@ class StoredRevision:
     plan: dict[str, Any] | None
 
     @property
+    def tests(self) -> dict[str, Any] | None:
+        """The flow's own tests as run before this revision was applied (engine/authoring_tests/gate.py):
+        counts, failures, the tests text, and the reason an admin gave to apply it though one failed."""
+        found = (self.plan or {}).get("tests")
+        return found if isinstance(found, dict) else None
+
+    @property
     def calendars(self) -> dict[str, CalendarSpec]:
         stored = (self.plan or {}).get("calendars") or {}
         return {name: CalendarSpec.model_validate(body) for name, body in stored.items()}

@@ -29,10 +29,12 @@ from engine.records.errors import NotFound, WorkflowError
 from engine.evolve import ConfirmationNeeded, LiveRevisionChanged, PlanChanged, PlanRef, PlanRefused, apply_flow, plan_flow
 from engine.language.loader import MAX_FLOW_BYTES
 from engine.storage.revisions import read_revision
+from engine.authoring_tests.gate import override_problem
 from api.public import editor_work
 from ui.auth import Page, is_htmx
 from ui.errors import PageRoute
 from ui.flow_editor import Checked, PlanView, check_text, plan_view, read_upload
+from ui.flow_tests_view import TestsView, run_flow_tests, tests_view
 from ui.i18n.flow_text import flow_text
 from ui.i18n import translate_message
 from ui.routes.admin import AdminPage, AdminPost
@@ -75,14 +77,14 @@ def _default_text(request: Request, ed: Editor) -> str:
 
 def _page(request: Request, page: Page, ed: Editor, text: str, *, checked: Checked | None = None,
           plan: PlanView | None = None, banner: str | None = None, note: str | None = None, upload_error: str | None = None,
-          status: int = 200) -> Response:
+          status: int = 200, tests: TestsView | None = None) -> Response:
     registry = services(request).registry
     live = registry.get(ed.editing) if ed.editing else None
     heading = (page._("Edit flow: {flow}", flow=flow_text(live.flow.spec.title, page._.locale, live.flow) or live.flow.name) if live
                else page._("New flow"))
     return render("admin/editor.html", page.context(
         ed=ed, heading=heading, live=live, text=text, checked=checked, plan=plan, banner=banner, note=note,
-        upload_error=upload_error), status_code=status)
+        upload_error=upload_error, tests=tests, override_reason=_text(page, "tests_override_reason")), status_code=status)
 
 
 def _planned(request: Request, page: Page, ed: Editor, text: str, *, banner: str | None = None,
@@ -93,8 +95,9 @@ def _planned(request: Request, page: Page, ed: Editor, text: str, *, banner: str
     if not checked.ok or checked.flow is None:
         return _page(request, page, ed, text, checked=checked, banner=banner, note=note, status=422)
     plan = plan_flow(svc.db, checked.flow, calendars=svc.registry.calendars)
+    tests = tests_view(run_flow_tests(request, checked.flow), page._)  # beside the plan (cached for the apply)
     return _page(request, page, ed, text, checked=checked, plan=plan_view(plan, page._), banner=banner, note=note,
-                 status=status)
+                 status=status, tests=tests)
 
 
 # --- opening the editor ------------------------------------------------------------------------------
@@ -175,10 +178,17 @@ def _apply(request: Request, page: Page, ed: Editor) -> Response:
         return _planned(request, page, ed, text, status=409,
                         banner=page._("The text changed after the plan; nothing was applied. Check the new plan "
                                       "below and apply again."))
+    gate = run_flow_tests(request, flow)
+    reason = _text(page, "tests_override_reason").strip()
+    if override_problem(gate, reason) is not None:
+        return _planned(request, page, ed, text, status=409,
+                        banner=page._("The flow's own tests fail; nothing was applied. Fix the flow or its tests, or "
+                                      "give a reason to apply anyway."))
     try:
         done = apply_flow(svc.db, flow, expected=expected, applied_by=page.actor.id,
                           calendars=svc.registry.calendars,
-                          confirmed=[v for v in page.form.getlist("confirm") if isinstance(v, str)])
+                          confirmed=[v for v in page.form.getlist("confirm") if isinstance(v, str)],
+                          notes=gate.notes(None if gate.passed else reason))
     except PlanRefused as exc:
         return _page(request, page, ed, text, checked=checked, plan=plan_view(exc.plan, page._), status=422,
                      banner=page._("The plan is refused; nothing was applied."))
