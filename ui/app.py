@@ -12,8 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from api.public import create_app as create_api_app
 from engine.settings import Settings
 from ui.routes import (
-    admin, admin_departments, admin_editor, admin_sla, approval_pages, auth, files, inbox, lists, notifications, profile, records,
-    references,
+    admin, admin_departments, admin_editor, admin_sla, approval_pages, auth, files, inbox, lists, notifications, print_pages, profile,
+    records, references,
 )
 from ui.timezones import set_server_timezone
 
@@ -22,7 +22,7 @@ STATIC = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     # The editor's /admin/flows/new before admin's /admin/flows/{flow_name}.
-    routers = [m.router for m in (auth, inbox, lists, files, references, records, approval_pages, notifications,
+    routers = [m.router for m in (auth, inbox, lists, files, references, print_pages, records, approval_pages, notifications,
                                     profile, admin_editor, admin_sla, admin_departments, admin)]
     app = create_api_app(settings, routers=routers)
     set_server_timezone(app.state.settings.timezone)

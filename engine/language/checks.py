@@ -21,6 +21,7 @@ from engine.language.expressions import (
 )
 from engine.language.identifiers import did_you_mean, identifier_problem
 from engine.language.reference_rules import reference_problems
+from engine.language.print_spec import print_problems
 from engine.language.spec import FlowSpec
 from engine.language.tables import table_problems
 
@@ -42,6 +43,8 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     problems.extend(((path + (Inside(at),) if at is not None else path), message) for path, message, at in condition_problems(spec))
     problems.extend(_tables(spec))
     problems.extend(approval_problems(spec))
+    problems.extend(print_problems(spec.prints, set(spec.roles), set(spec.states), [r.attach for r in spec.reminders],
+                                   [list(r.via) for r in spec.reminders]))
     return problems
 
 

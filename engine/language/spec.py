@@ -16,6 +16,7 @@ from engine.sla.calendar import CalendarSpec
 from engine.language.approval_spec import ApprovalSpec, NotifyOnChangeSpec, TaskAction, UrgeSpec
 from engine.language.durations import parse_duration
 from engine.language.lookup_spec import LookupSpec, split_lookups
+from engine.language.print_spec import PrintSpec
 from forms import FieldSpec
 from engine.language.author_messages import split_condition
 from forms.local_text import LocalText
@@ -160,13 +161,14 @@ class ReminderSpec(_Model):
     states: list[str] | None = Field(default=None, description="Only for these states (default: every state with a clock)")
     repeat: DurationText | None = Field(default=None, description="Keep reminding at this interval while still breached")
     escalate: bool = False
+    attach: list[str] = Field(default_factory=list, description="Print layouts (`print:` names) sent as PDF with the e-mail")
 
     @model_validator(mode="before")
     @classmethod
     def _short_forms(cls, data: Any) -> Any:
         if isinstance(data, dict):
             data = dict(data)
-            for key in ("notify", "via", "states"):
+            for key in ("notify", "via", "states", "attach"):
                 if key in data:
                     data[key] = _listify(data[key])
         return data
@@ -205,6 +207,8 @@ class FlowSpec(_Model):
         default_factory=dict, description="Written among `fields` as {lookup: ref.field}; moved here when read")
     notify_on_change: list[NotifyOnChangeSpec] = Field(default_factory=list, description="Tell people when fields change")
     inbox_fields: list[str] = Field(default_factory=list, description="Fields the inbox shows for each task")
+    prints: list[PrintSpec] = Field(default_factory=list, alias="print",
+                                    description="Print layouts and PDFs of a record (engine/language/print_spec.py)")
 
     @model_validator(mode="before")
     @classmethod
