@@ -8,7 +8,7 @@ from api.errors import install_error_handlers
 from api.front import RelayflowApp
 from api.hot_routes import HotRecordRoutes, hot_routes_enabled
 from api.openapi import install_openapi
-from api.routers import approvals, auth, deliveries, files, flow_admin, flows, inbox, org, records, references, tokens, users
+from api.routers import approvals, auth, deliveries, files, flow_admin, flows, inbox, org, prints, records, references, tokens, users
 from api.services import ApiServices, build_services
 from engine.files.store import build_store
 from engine.settings import Settings
@@ -23,7 +23,7 @@ def install_api(app: FastAPI, db: Engine, registry: FlowRegistry, settings: Sett
     app.state.file_store = build_store(settings, db)
     install_error_handlers(app)
     # records first: the hot routes match sooner
-    for module in (records, auth, users, tokens, inbox, flows, flow_admin, deliveries, files, org, references, approvals):
+    for module in (records, prints, auth, users, tokens, inbox, flows, flow_admin, deliveries, files, org, references, approvals):
         app.include_router(module.router)
     install_openapi(app, registry)
     if hot_routes_enabled(settings):

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from forms.local_text import pick
 from engine.delivery.channels import BROADCAST_CHANNELS, Channel, DeliveryFailed, build_channels
 from engine.delivery.channels.message import OutboundMessage, Person, compose, load_people
 from engine.delivery.channels.settings import ChannelSettings
+from engine.delivery.print_attachments import attachments_for
 from engine.records.errors import NotFound
 from engine.delivery.outbox import DROPPED, Claimed, DeliveryPolicy, claim, epoch, mark_dropped, mark_failed, mark_sent
 from engine.records.records import Records, values_from_row
@@ -178,9 +179,11 @@ class Worker:
                     found_people = resolve_recipients(conn, live.flow, rules[row["rule"]], row["state"],
                                                       {**record, "state": row["state"]})
                     recipients = load_people(conn, [p.user_id for p in found_people if p.user_id is not None])
-        return compose(outbox_row=row, flow_title=flow_title, record_title=record_title, state_title=state_title,
-                       tz=tz, language=language, base_url=self.settings.base_url, person=person,
-                       recipients=recipients)
+        message = compose(outbox_row=row, flow_title=flow_title, record_title=record_title, state_title=state_title,
+                          tz=tz, language=language, base_url=self.settings.base_url, person=person,
+                          recipients=recipients)
+        files = attachments_for(self.db, self.registry, row, person)  # `attach:` PDFs (print_attachments.py)
+        return replace(message, attachments=files) if files else message
 
     # --- the loop --------------------------------------------------------------------------------
 

@@ -31,7 +31,6 @@ from forms import FieldSpecBase
 from forms.local_text import pick
 
 NUMERIC = ("integer", "number", "decimal", "money")
-_NOT_SIGNATURES = frozenset({"create", "edit", "save", "claim", "reassign", "urge", "hand_over", "add_approver"})
 
 
 @dataclass(frozen=True)
@@ -234,24 +233,27 @@ def gather(access: Access, flow_name: str, record_id: int, actor: Actor, layout:
 
 
 def _signatures(flow: CompiledFlow, history: list[dict[str, Any]], lang: str, w: Mapping[str, str]) -> list[dict[str, str]]:
-    """Who decided at which stage, and when: transitions people fired and approval decisions."""
+    """Who decided at which stage, and when: the transitions people fired, sendings back and returns,
+    and each approver's decision."""
     out = []
     for h in history:
         action = str(h.get("action") or "")
         changes = h.get("changes") or {}
-        decision = changes.get("approval", {}).get("decision") if isinstance(changes, dict) else None
-        t = flow.spec.transitions.get(action)
-        if action in _NOT_SIGNATURES or (t is None and decision is None and action not in ("sent_back", "return")):
-            continue
-        stage = h.get("from_state") or ""
-        stage_title = pick(flow.spec.states[stage].title, lang, flow.spec.language) if stage in flow.spec.states else stage
-        if decision is not None:
+        approval = changes.get("approval") if isinstance(changes, dict) else None
+        t = flow.spec.transitions.get(str(h.get("transition") or ""))
+        if isinstance(approval, dict):
             what = w["approved"] if action == "approve" else w["rejected"]
+        elif t is not None and h.get("actor_id") is not None:
+            what = pick(t.title, lang, flow.spec.language) or str(h.get("transition"))
+        elif action in ("sent_back", "return") and h.get("actor_id") is not None:
+            what = w[action]
         else:
-            what = (pick(t.title, lang, flow.spec.language) if t is not None else None) or action
-        who = h.get("actor_name") or ""
+            continue
+        stage = str(h.get("from_state") or "")
+        stage_title = pick(flow.spec.states[stage].title, lang, flow.spec.language) if stage in flow.spec.states else stage
+        who = str(h.get("actor_name") or "")
         if h.get("on_behalf_of_name"):
             who = f"{who} ({h['on_behalf_of_name']})"
         out.append({"stage": stage_title or stage, "action": what, "by": who, "at": _local(h.get("at"), flow),
-                    "comment": h.get("comment") or ""})
+                    "comment": str(h.get("comment") or "")})
     return out

@@ -15,6 +15,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "approvals": "Approvals and signatures", "stage": "Stage", "action": "Action", "by": "By", "at": "When",
         "comment": "Comment", "approved": "Approved", "rejected": "Rejected", "signature": "Signature",
         "page": "Page", "of": "of", "row": "#", "download": "Download PDF", "print": "Print", "back": "Back to the record",
+        "sent_back": "Sent back", "return": "Returned",
         "Yes": "Yes", "No": "No", "a file": "a file", "{n} rows": "{n} rows", "1 row": "1 row", "none": "—",
     },
     "zh": {
@@ -23,6 +24,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "approvals": "审批与签字", "stage": "环节", "action": "操作", "by": "经办人", "at": "时间",
         "comment": "意见", "approved": "同意", "rejected": "不同意", "signature": "签字",
         "page": "第", "of": "页 / 共", "row": "序号", "download": "下载 PDF", "print": "打印", "back": "返回记录",
+        "sent_back": "退回", "return": "退回",
         "Yes": "是", "No": "否", "a file": "一个文件", "{n} rows": "{n} 行", "1 row": "1 行", "none": "—",
     },
 }
