@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from api.deps import RecordId, RequestActor
 from api.reader_language import api_text
 from api.routers.records import Svc
+from api.errors import ApiProblem
+from engine.language.print_templates import PrintRenderError
 from engine.printing.pdf import render_pdf
 from engine.printing.service import layouts_for, prepare
 
@@ -34,7 +36,10 @@ async def record_pdf(flow: str, record_id: RecordId, name: str, svc: Svc, actor:
                      lang: str | None = Query(default=None, max_length=35)) -> Response:
     """The PDF in `?lang=` (else the reader's own language, else the flow's)."""
     data = await svc.run(prepare, svc.access, flow, record_id, actor, name, lang)
-    pdf = await anyio.to_thread.run_sync(render_pdf, data)  # seconds of layout: never on the event loop
+    try:
+        pdf = await anyio.to_thread.run_sync(render_pdf, data)  # seconds of layout: never on the event loop
+    except PrintRenderError as exc:
+        raise ApiProblem(500, "print_failed", f"the print layout '{name}' could not be made: {exc}") from None
     disposition = f"attachment; filename*=UTF-8''{quote(f'{flow}-{record_id}-{name}.pdf')}"
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"})

@@ -55,12 +55,12 @@ def table_pages(table: Table, sizes: Sequence[int] | None) -> list[dict[str, Any
     return pages
 
 
-def render_html(data: PrintData, sizes: Mapping[str, Sequence[int]] | None = None, *, inline_css: bool = True) -> str:
-    """The record's print HTML; `sizes`: rows per printed page of each table (the default layout only);
-    `inline_css`: the stylesheet inside the document (PDF), else the page links it (the pages' CSP)."""
+def render_html(data: PrintData, sizes: Mapping[str, Sequence[int]] | None = None) -> str:
+    """The record's print HTML; `sizes`: rows per printed page of each table (the default layout only).
+    The stylesheet (print_css) is not inside: the PDF adds it, the print view links it (the pages' CSP)."""
     if data.layout.template:
         return data.flow.print_layouts[data.layout.template].render(data.context)
     paged = [{"id": t.id, "label": t.label, "columns": t.columns, "totals": t.totals,
               "pages": table_pages(t, (sizes or {}).get(t.id))} for t in data.tables]
     return _env().get_template("default_layout.html").render(
-        **data.context, paged_tables=paged, css=print_css(data.lang) if inline_css else None)
+        **data.context, paged_tables=paged)

@@ -54,8 +54,9 @@ def prepare(access: Access, flow_name: str, record_id: int, actor: Actor, name: 
 
 
 def print_html(access: Access, flow_name: str, record_id: int, actor: Actor, name: str, lang: str | None = None,
-               *, inline_css: bool = True, **kw: Any) -> str:
-    return render_html(prepare(access, flow_name, record_id, actor, name, lang, **kw), inline_css=inline_css)
+               **kw: Any) -> str:
+    """The print HTML; its stylesheet is not inside: pdf.py adds it, the print view links it (the pages' CSP)."""
+    return render_html(prepare(access, flow_name, record_id, actor, name, lang, **kw))
 
 
 def print_pdf(access: Access, flow_name: str, record_id: int, actor: Actor, name: str, lang: str | None = None,

@@ -15,10 +15,15 @@ from tests.print.helpers import pdf_pages
 from tests.ui.live import make_app, sign_in
 
 
+BROKEN = "<p>{{ customer }}</p>{{ ('a' * 99999) * 99999 }}"  # loads, but fails on every record (a limit)
+
+
 def print_app(tmp: Path) -> FastAPI:
     (tmp / "flows").mkdir(parents=True, exist_ok=True)
     (tmp / "flows" / "print_order.slip.html").write_text(SLIP, encoding="utf-8")
-    return make_app(tmp, flow_text=WITH_TEMPLATE)
+    (tmp / "flows" / "print_order.broken.html").write_text(BROKEN, encoding="utf-8")
+    text = WITH_TEMPLATE + "  - {name: broken, title: Broken, template: print_order.broken.html, for: [clerk]}\n"
+    return make_app(tmp, flow_text=text)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +48,7 @@ def test_the_record_page_offers_the_layouts_the_reader_may_print(app: FastAPI) -
     rec = new_order(app)
     client, _ = sign_in(app, "sales1")
     page = client.get(f"/records/print_order/{rec.id}").text
-    links = re.findall(r'<a class="button print-button" id="print-(\w+)" href="([^"]+)">[^<]*?(\w[^<]*)</a>', page)
+    links = re.findall(r'<a class="button print-button" id="print-(\w+)" href="([^"]+)">([^<]*)</a>', page)
     assert [(name, href) for name, href, _label in links] == [
         ("default", f"/records/print_order/{rec.id}/print/default"),
         ("order_confirmation", f"/records/print_order/{rec.id}/print/order_confirmation"),
@@ -83,6 +88,18 @@ def test_an_invisible_record_and_a_layout_not_for_the_reader_are_404(app: FastAP
     assert sales.get(f"/records/print_order/{rec.id}/print/finance_sheet").status_code == 404
     assert sales.get(f"/records/print_order/{rec.id}/print/nothing.pdf").status_code == 404
     assert sales.get(f"/records/print_order/{rec.id + 999}/print/default.pdf").status_code == 404
+
+
+def test_a_template_that_fails_says_so_in_words_on_the_page_and_in_the_api(app: FastAPI) -> None:
+    rec = submit(app, new_order(app, order_no="SO-100006"))
+    clerk, _ = sign_in(app, "clerk1")
+    for path in (f"/records/print_order/{rec.id}/print/broken", f"/records/print_order/{rec.id}/print/broken.pdf"):
+        res = clerk.get(path)
+        assert res.status_code == 500 and "This print layout has a mistake" in res.text and "99999" not in res.text
+    zh, _ = sign_in(app, "clerk1", lang="zh-CN")
+    assert "无法生成打印件" in zh.get(f"/records/print_order/{rec.id}/print/broken").text
+    api = clerk.get(f"/api/flows/print_order/records/{rec.id}/print/broken.pdf")
+    assert api.status_code == 500 and api.json()["code"] == "print_failed"
 
 
 def test_fields_hidden_in_the_state_are_not_printed_on_any_route(app: FastAPI) -> None:
