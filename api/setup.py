@@ -9,7 +9,8 @@ from api.front import RelayflowApp
 from api.hot_routes import HotRecordRoutes, hot_routes_enabled
 from api.openapi import install_openapi
 from api.routers import (
-    approvals, auth, deliveries, events, files, flow_admin, flows, inbox, org, records, references, tokens, transfer, users,
+    approvals, auth, deliveries, events, files, flow_admin, flows, inbox, org, prints, records, references, tokens, transfer,
+    users,
 )
 from api.routers import dashboards, data_tables
 from api.services import ApiServices, build_services
@@ -26,7 +27,7 @@ def install_api(app: FastAPI, db: Engine, registry: FlowRegistry, settings: Sett
     app.state.file_store = build_store(settings, db)
     install_error_handlers(app)
     # records first: the hot routes match sooner
-    for module in (records, auth, users, tokens, inbox, flows, flow_admin, deliveries, files, org, references, approvals,
+    for module in (records, prints, auth, users, tokens, inbox, flows, flow_admin, deliveries, files, org, references, approvals,
                    transfer, events):
         app.include_router(module.router)
     app.include_router(data_tables.router)  # views, saved views, bulk actions (issue 14)

@@ -3,7 +3,8 @@
 #
 # Idempotent. It installs what the tests need when it is missing, then runs
 # pytest on 2 workers (pytest-xdist), passing any arguments through:
-#   1. Debian packages: postgresql (server binaries), chromium, fonts-noto-cjk
+#   1. Debian packages: postgresql (server binaries), chromium, fonts-noto-cjk, and pango
+#      (libpango-1.0-0, libpangoft2-1.0-0: WeasyPrint's text layout, for PDFs)
 #      (apt-get only when something is missing; needs root or password-less sudo)
 #   2. Python packages: the project with its `test` extra, plus playwright
 #      (its browser is Debian's chromium: no `playwright install`, no download)
@@ -43,8 +44,10 @@ install_debian_packages() {
     have_pg_server || missing+=(postgresql)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     have_deb fonts-noto-cjk || missing+=(fonts-noto-cjk)
+    have_deb libpango-1.0-0 || missing+=(libpango-1.0-0)
+    have_deb libpangoft2-1.0-0 || missing+=(libpangoft2-1.0-0)
     if ((${#missing[@]} == 0)); then
-        echo "Debian packages: all present (PostgreSQL server, chromium, fonts-noto-cjk)"
+        echo "Debian packages: all present (PostgreSQL server, chromium, fonts-noto-cjk, pango)"
         return 0
     fi
 

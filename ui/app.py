@@ -13,8 +13,8 @@ from api.public import create_app as create_api_app
 from engine.settings import Settings
 from ui.routes import data_table  # the data-table list pages (issue 14)
 from ui.routes import (
-    admin, admin_departments, admin_editor, admin_sla, approval_pages, auth, files, inbox, lists, notifications, profile, records,
-    references, transfer,
+    admin, admin_departments, admin_editor, admin_sla, approval_pages, auth, files, inbox, lists, notifications, print_pages, profile,
+    records, references, transfer,
 )
 from ui.routes import dashboards
 from ui.timezones import set_server_timezone
@@ -24,7 +24,7 @@ STATIC = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     # The editor's /admin/flows/new before admin's /admin/flows/{flow_name}.
-    routers = [m.router for m in (auth, inbox, transfer, lists, files, references, records, approval_pages, notifications,
+    routers = [m.router for m in (auth, inbox, transfer, lists, files, references, print_pages, records, approval_pages, notifications,
                                     profile, admin_editor, admin_sla, admin_departments, admin)]
     routers.append(data_table.router)
     routers.append(dashboards.router)

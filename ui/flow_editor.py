@@ -63,7 +63,7 @@ def _flow_key_line(text: str) -> int:
 def check_text(text: str, registry: FlowRegistry, _: Gettext, *, editing: str | None) -> Checked:
     """Load `text`; `editing`: the flow an edit page is for (None: a new flow)."""
     try:
-        flow = load_flow_text(text, source=SOURCE, calendars=registry.calendars)
+        flow = load_flow_text(text, source=SOURCE, calendars=registry.calendars, templates=registry.print_templates_of)
         refused = check_against(flow, {live.flow.name: live.flow.spec for live in registry.all()})
         if refused is not None:
             raise refused

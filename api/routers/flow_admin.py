@@ -65,7 +65,8 @@ def _checked(flow: CompiledFlow, svc: ApiServices) -> CompiledFlow:
 def _load(yaml_text: str, svc: ApiServices) -> CompiledFlow:
     """The flow of a posted file; a 422 listing every problem when it does not load."""
     try:
-        return _checked(load_flow_text(yaml_text, calendars=svc.registry.calendars), svc)
+        return _checked(load_flow_text(yaml_text, calendars=svc.registry.calendars,
+                                        templates=svc.registry.print_templates_of), svc)
     except FlowLoadError as exc:
         raise ApiProblem(422, "invalid_flow_file", f"the flow file has {len(exc.problems)} problem(s)",
                          problems=_problems(exc)) from None
@@ -74,7 +75,8 @@ def _load(yaml_text: str, svc: ApiServices) -> CompiledFlow:
 @router.post("/validate", summary="Check a flow file; every problem located as line and column")
 async def validate(body: FlowText, svc: Services, actor: AdminActor) -> dict[str, Any]:
     try:
-        flow = _checked(await editor_work(load_flow_text, body.yaml, calendars=svc.registry.calendars), svc)
+        flow = _checked(await editor_work(load_flow_text, body.yaml, calendars=svc.registry.calendars,
+                                        templates=svc.registry.print_templates_of), svc)
     except FlowLoadError as exc:
         return {"ok": False, "problems": _problems(exc)}
     return {"ok": True, "flow": flow.name, "problems": []}

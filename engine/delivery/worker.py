@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time as clock_time, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from engine.delivery.channels import BROADCAST_CHANNELS, Channel, DeliveryFailed
 from engine.delivery.channels.message import OutboundMessage, Person, compose, compose_event, load_people
 from engine.delivery.channels.settings import ChannelSettings
 from engine.delivery.digest import EVENT as DIGEST, compose_digest, enqueue_digests, local_day
+from engine.delivery.print_attachments import attachments_for
 from engine.records.errors import NotFound
 from engine.files.cleanup import UploadSweeper
 from engine.delivery.outbox import DROPPED, Claimed, DeliveryPolicy, claim, epoch, mark_dropped, mark_failed, mark_sent
@@ -246,7 +247,8 @@ class Worker:
                           recipients=recipients)
         if row["event"] == CHANGE_EVENT and live is not None:  # a change notice says what changed
             message = with_change_notice(self.db, live.flow, message, language)
-        return message
+        files = attachments_for(self.db, self.registry, row, person)  # `attach:` PDFs (print_attachments.py)
+        return replace(message, attachments=files) if files else message
 
     # --- the loop --------------------------------------------------------------------------------
 

@@ -103,7 +103,8 @@ def _write_revision(conn: Connection, plan: Plan, flow: CompiledFlow, applied_by
                     notes: Mapping[str, Any] | None = None) -> None:
     conn.execute(insert(flow_revisions).values(
         flow=flow.name, revision=plan.new_revision, yaml_text=flow.source_text, sha256=flow.sha256,
-        applied_by=applied_by, applied_at=now, plan={"plan": plan.to_dict(), "calendars": plan.calendars, **(notes or {})}))
+        applied_by=applied_by, applied_at=now, plan={"plan": plan.to_dict(), "calendars": plan.calendars,
+                                                       "print_templates": dict(flow.print_templates), **(notes or {})}))
     if plan.base_revision is None:
         conn.execute(insert(flows).values(name=flow.name, live_revision=plan.new_revision, updated_at=now))
     else:

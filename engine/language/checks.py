@@ -25,6 +25,7 @@ from engine.language.expressions import (
 from engine.language.effect_rules import effect_problems
 from engine.language.identifiers import did_you_mean, identifier_problem
 from engine.language.reference_rules import reference_problems
+from engine.language.print_spec import print_problems
 from engine.language.spec import FlowSpec
 from engine.language.tables import table_problems
 
@@ -50,6 +51,8 @@ def check_flow(spec: FlowSpec, calendars: Iterable[str] = ()) -> list[Problem]:
     problems.extend(event_problems(spec))
     problems.extend(dashboard_problems(spec))
     problems.extend(date_deadline_problems(spec))
+    problems.extend(print_problems(spec.prints, set(spec.roles), set(spec.states), [r.attach for r in spec.reminders],
+                                   [list(r.via) for r in spec.reminders]))
     return problems
 
 

@@ -16,6 +16,7 @@ from engine.language.compiled_effects import compile_effects
 from engine.language.date_deadline_spec import DateDeadline
 from engine.language.conditions import FieldConditions, compile_conditions
 from engine.language.durations import Duration, parse_duration
+from engine.language.print_templates import PrintTemplate, compile_print_template
 from engine.language.expressions import Expression, TextTemplate, compile_expression, compile_template
 from engine.language.spec import FlowSpec, StateSpec, TransitionSpec
 from engine.language.tables import CompiledTable, compile_tables
@@ -60,6 +61,13 @@ class CompiledFlow:
     transitions_from: dict[str, tuple[tuple[str, TransitionSpec], ...]] = field(default_factory=dict)
     conditions: FieldConditions = field(default_factory=FieldConditions)  # show_if / required_if
     tables: dict[str, CompiledTable] = field(default_factory=dict)  # the table fields (line items)
+    # Texts of the `print:` templates (file name → text), read when the flow loaded; stored with the revision.
+    print_templates: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def print_layouts(self) -> dict[str, PrintTemplate]:
+        """The compiled print templates by file name (they compiled when the flow loaded)."""
+        return {name: compile_print_template(text) for name, text in self.print_templates.items()}
 
     @cached_property
     def stored_fields(self) -> tuple[str, ...]:
@@ -81,7 +89,11 @@ class CompiledFlow:
 
     @cached_property
     def sha256(self) -> str:
-        return hashlib.sha256(self.source_text.encode("utf-8")).hexdigest()
+        """The flow's text, and its print templates when it has some (a changed template is a new revision)."""
+        digest = hashlib.sha256(self.source_text.encode("utf-8"))
+        for name in sorted(self.print_templates):
+            digest.update(f"\0{name}\0".encode() + self.print_templates[name].encode("utf-8"))
+        return digest.hexdigest()
 
     @property
     def initial(self) -> str:
@@ -212,7 +224,8 @@ def _clock_for(spec: FlowSpec, st: StateSpec, tz: ZoneInfo, calendars: dict[str,
 
 
 def compile_flow(spec: FlowSpec, source_text: str, source: str,
-                 calendars: dict[str, CalendarSpec] | None = None) -> CompiledFlow:
+                 calendars: dict[str, CalendarSpec] | None = None, *,
+                 print_templates: dict[str, str] | None = None) -> CompiledFlow:
     calendars = calendars or {}
     tzname = DEFAULT_TZ
     if isinstance(spec.calendar, CalendarSpec):
@@ -245,4 +258,5 @@ def compile_flow(spec: FlowSpec, source_text: str, source: str,
         transitions_from={s: tuple(v) for s, v in by_state.items()},
         conditions=compile_conditions(spec),
         tables=compile_tables(spec.fields),
+        print_templates=dict(print_templates or {}),
     )

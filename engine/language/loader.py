@@ -1,9 +1,9 @@
 """Flow file → FlowSpec → CompiledFlow, with every problem located as path:line:column."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, Union
 
 from pydantic import BaseModel, ValidationError
 
@@ -12,6 +12,8 @@ from engine.language.checks import Inside, check_flow
 from engine.language.flow import CompiledFlow, compile_flow
 from engine.language.identifiers import did_you_mean
 from engine.language.problems import FlowLoadError, FlowProblem
+from engine.language.print_spec import PrintSpec
+from engine.language.print_templates import MAX_TEMPLATE, PrintTemplateError, compile_print_template
 from engine.language.spec import FlowSpec, ReminderSpec, RoleSpec, SlaSpec, StateSpec, TransitionSpec
 from engine.language.yaml_safe import Positions, YamlLoadError, load_yaml
 from forms import FIELD_TYPES
@@ -20,6 +22,9 @@ MAX_FLOW_BYTES = 1_000_000
 
 
 Calendars = Mapping[str, CalendarSpec]
+# Where the texts of `print:` templates come from: the folder of the flow file, the texts stored with a
+# revision (file name → text), or a function giving a flow's stored texts by flow id (the admin editor).
+TemplateSource = Union[FsPath, Mapping[str, str], Callable[[str], Mapping[str, str]], None]
 
 
 def _read(path: str | FsPath) -> bytes:
@@ -30,14 +35,64 @@ def _read(path: str | FsPath) -> bytes:
 
 
 def load_flow_file(path: str | FsPath, calendars: Calendars | None = None) -> CompiledFlow:
-    return load_flow_text(_read(path), source=str(path), calendars=calendars)
+    """A flow file; the print templates it names are read from its folder."""
+    return load_flow_text(_read(path), source=str(path), calendars=calendars, templates=FsPath(path).parent)
 
 
-def load_flow_text(text: str | bytes, source: str = "<flow>", calendars: Calendars | None = None) -> CompiledFlow:
-    """Parse, validate and compile one flow; raises FlowLoadError with every problem found."""
-    spec, _positions = parse_flow_spec(text, source, calendars)
+def load_flow_text(text: str | bytes, source: str = "<flow>", calendars: Calendars | None = None,
+                   templates: TemplateSource = None) -> CompiledFlow:
+    """Parse, validate and compile one flow; raises FlowLoadError with every problem found.
+
+    `templates`: where the files named by `print: - template:` are (see TemplateSource); their texts
+    become part of the compiled flow (and of its revision), so nothing reads them again later."""
+    found: dict[str, str] = {}
+    spec, _positions = parse_flow_spec(text, source, calendars, templates=templates, found_templates=found)
     raw = text.decode("utf-8") if isinstance(text, bytes) else text
-    return compile_flow(spec, raw, source, dict(calendars or {}))
+    return compile_flow(spec, raw, source, dict(calendars or {}), print_templates=found)
+
+
+def _template_text(where: TemplateSource, flow: str, name: str) -> str:
+    """The text of template file `name`; raises LookupError (missing) or ValueError (unreadable)."""
+    if isinstance(where, FsPath):
+        path = where / name
+        try:
+            if not path.is_file():
+                raise LookupError(f"template file '{name}' is missing next to the flow file")
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot read template file '{name}': {exc.strerror}") from None
+        if len(data) > 4 * MAX_TEMPLATE:
+            raise ValueError(f"template file '{name}' is larger than {4 * MAX_TEMPLATE:,} bytes")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValueError(f"template file '{name}' is not UTF-8 text") from None
+    stored = (where(flow) if callable(where) else where) or {}
+    if name not in stored:
+        raise LookupError(f"template file '{name}' is not stored with this flow: put it next to the flow file "
+                          "and load the flow from its folder (server start or `relayflow apply`)")
+    return stored[name]
+
+
+def _print_problems(spec: FlowSpec, positions: Positions, source: str, where: TemplateSource,
+                    found: dict[str, str]) -> list[FlowProblem]:
+    """Read and compile the print templates `spec` names into `found`; the problems, located at `template:`."""
+    problems = []
+    for i, p in enumerate(spec.prints):
+        if p.template is None or p.template in found:
+            continue
+        path = ("print", i, "template")
+        mark = positions.value(path) or positions.locate(path)
+        try:
+            text = _template_text(where, spec.flow, p.template)
+            compile_print_template(text)
+        except (LookupError, ValueError) as exc:
+            line = f" (line {exc.line})" if isinstance(exc, PrintTemplateError) and exc.line else ""
+            prefix = f"template '{p.template}'{line}: " if isinstance(exc, PrintTemplateError) else ""
+            problems.append(FlowProblem(mark.line, mark.column, f"print.{i}.template: {prefix}{exc}", source))
+            continue
+        found[p.template] = text
+    return problems
 
 
 def _yaml(text: str | bytes, source: str) -> tuple[Any, Positions]:
@@ -74,7 +129,8 @@ def load_calendars_file(path: str | FsPath) -> dict[str, CalendarSpec]:
 
 
 def parse_flow_spec(text: str | bytes, source: str = "<flow>",
-                    calendars: Calendars | None = None) -> tuple[FlowSpec, Positions]:
+                    calendars: Calendars | None = None, *, templates: TemplateSource = None,
+                    found_templates: dict[str, str] | None = None) -> tuple[FlowSpec, Positions]:
     data, positions = _yaml(text, source)
     raw = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
     if not isinstance(data, dict):
@@ -89,8 +145,11 @@ def parse_flow_spec(text: str | bytes, source: str = "<flow>",
         if repaired is not None:
             problems += _meaning_problems(repaired[0], positions, source, calendars, quiet=repaired[1],
                                           text=raw)
+            problems += _print_problems(repaired[0], positions, source, templates, {})
         raise FlowLoadError(_unique(problems)) from None
     problems = _meaning_problems(spec, positions, source, calendars, text=raw)
+    problems += _print_problems(spec, positions, source, templates,
+                                found_templates if found_templates is not None else {})
     if problems:
         raise FlowLoadError(problems)
     return spec, positions
@@ -196,6 +255,8 @@ def _model_at(path: tuple[Any, ...], data: Any) -> type[BaseModel] | None:
         return ReminderSpec
     if head == "roles" and n == 2:
         return RoleSpec
+    if head == "print" and n == 2:
+        return PrintSpec
     if head == "calendar" and n == 1:
         return CalendarSpec
     return None

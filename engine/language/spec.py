@@ -21,6 +21,7 @@ from engine.language.durations import parse_duration
 from engine.language.effects_spec import CreateEffect, UpdateEffect, ValueSource, effect_list
 from engine.language.event_spec import EventSpec
 from engine.language.lookup_spec import LookupSpec, split_lookups
+from engine.language.print_spec import PrintSpec
 from forms import FieldSpec
 from engine.language.author_messages import split_condition
 from engine.language.dashboard_spec import DashboardSpec
@@ -186,13 +187,14 @@ class ReminderSpec(_Model):
     states: list[str] | None = Field(default=None, description="Only for these states (default: every state with a clock)")
     repeat: DurationText | None = Field(default=None, description="Keep reminding at this interval while still breached")
     escalate: bool = False
+    attach: list[str] = Field(default_factory=list, description="Print layouts (`print:` names) sent as PDF with the e-mail")
 
     @model_validator(mode="before")
     @classmethod
     def _short_forms(cls, data: Any) -> Any:
         if isinstance(data, dict):
             data = dict(data)
-            for key in ("notify", "via", "states"):
+            for key in ("notify", "via", "states", "attach"):
                 if key in data:
                     data[key] = _listify(data[key])
         return data
@@ -233,6 +235,8 @@ class FlowSpec(_Model):
     inbox_fields: list[str] = Field(default_factory=list, description="Fields the inbox shows for each task")
     events: list[EventSpec] = Field(default_factory=list, description="Record events sent to other systems (docs/events.md)")
     dashboards: list[DashboardSpec] = Field(default_factory=list, description="Figures for the people named (dashboard_spec.py)")
+    prints: list[PrintSpec] = Field(default_factory=list, alias="print",
+                                    description="Print layouts and PDFs of a record (engine/language/print_spec.py)")
 
     @model_validator(mode="before")
     @classmethod

@@ -89,6 +89,11 @@ class FlowRegistry:
     def all(self) -> list[LiveFlow]:
         return list(self._flows.values())
 
+    def print_templates_of(self, name: str) -> dict[str, str]:
+        """The print templates stored with a live flow (what an edited flow text keeps; docs/print.md)."""
+        live = self._flows.get(name)
+        return dict(live.flow.print_templates) if live is not None else {}
+
     def put(self, live: LiveFlow) -> None:
         with self._lock:
             flows_copy = dict(self._flows)

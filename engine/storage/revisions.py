@@ -47,7 +47,14 @@ class StoredRevision:
     def compile(self, fallback_calendars: Mapping[str, CalendarSpec] | None = None) -> CompiledFlow:
         """The revision as it ran; shared calendars come from its plan (else from `fallback_calendars`)."""
         calendars = {**(fallback_calendars or {}), **self.calendars}
-        return load_flow_text(self.yaml_text, source=f"{self.flow} revision {self.revision}", calendars=calendars)
+        return load_flow_text(self.yaml_text, source=f"{self.flow} revision {self.revision}", calendars=calendars,
+                              templates=self.print_templates)
+
+    @property
+    def print_templates(self) -> dict[str, str]:
+        """The print templates' texts stored with the revision (file name → text)."""
+        stored = (self.plan or {}).get("print_templates") or {}
+        return {str(k): str(v) for k, v in stored.items()}
 
 
 def live_revisions(conn: Connection) -> dict[str, int]:

@@ -27,6 +27,7 @@ from ui.errors import PageRoute
 from ui.file_views import add_file_views
 from ui.formview import FieldView, build_fields, parse_post
 from ui.history_view import history_entries
+from ui.print_links import print_links
 from ui.reference_view import backlink_views, with_references
 from ui.row_fetch_preview import with_row_fetches
 from ui.i18n import translate_message
@@ -163,6 +164,7 @@ def _record_page(request: Request, page: Page, rec: Record, *, typed: dict[str, 
         backlinks=backlink_views(svc, rec.flow, rec.id, page.actor, page._),
         approval=approval_panel(svc.db, flow, rec, page.actor, page.now, page._, people.rows, people.names),
         task_form=task_form or ("", "", ""),
+        print_layouts=print_links(flow, page.actor, rec.state, page._),
     )
     return render("records/show.html", ctx, status_code=status)
 

@@ -34,6 +34,9 @@ class EmailChannel:
         mail["Message-ID"] = f"<{digest}@relayflow>"
         mail["X-Relayflow-Dedupe-Key"] = message.dedupe_key
         mail.set_content(message.body)
+        for a in message.attachments:  # multipart/mixed: the text, then each file
+            maintype, _, subtype = a.mime.partition("/")
+            mail.add_attachment(a.content, maintype=maintype, subtype=subtype, filename=a.filename)
         return mail
 
     def send(self, message: OutboundMessage) -> str:

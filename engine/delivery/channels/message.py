@@ -57,6 +57,15 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail (a printed record's PDF: engine/delivery/print_attachments.py)."""
+
+    filename: str
+    content: bytes
+    mime: str = "application/pdf"
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     """One message on its way to one recipient (or to a team's endpoint)."""
 
@@ -79,6 +88,7 @@ class OutboundMessage:
     person: Person | None = None
     address: str | None = None
     recipients: tuple[Person, ...] = field(default_factory=tuple)
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
     @property
     def email_to(self) -> str | None:
