@@ -12,6 +12,7 @@ from forms.message_parts import Count
 from forms.messages import Message
 from engine.evolve.approvals_plan import plan_approvals
 from engine.evolve.context import PlanContext
+from engine.evolve.effects_plan import plan_effects
 from engine.evolve.fields_plan import plan_fields
 from engine.evolve.lookalikes import plan_choices, plan_lookalikes
 from engine.evolve.model import AREAS, Plan, Step
@@ -84,6 +85,7 @@ def compute_plan(conn: Connection, flow: CompiledFlow,
         plan_search(ctx)
         plan_states(ctx)
         plan_rules(ctx)
+        plan_effects(ctx)  # what transitions set, create and update (engine/evolve/effects_plan.py)
         plan_sla(ctx)
         plan_approvals(ctx)  # open approval rounds of states whose approval changes (after plan_states: renames)
     if base is not None and base.sha256 != flow.sha256 and not ctx.changes:

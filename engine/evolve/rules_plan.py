@@ -12,6 +12,7 @@ from forms.local_text import pick
 from forms.message_parts import Joined, Label
 from forms.messages import Message
 from engine.evolve.context import PlanContext
+from engine.evolve.effects_plan import without_effects
 from engine.language.spec import StateSpec, TransitionSpec
 
 _TRANSITION_KEYS = {
@@ -135,7 +136,7 @@ def _transitions(ctx: PlanContext, named: _Named, old: dict[str, TransitionSpec]
                        Message("plan.transition_added", "New transition {transition}: {sources} → {target}, by {roles}",
                                transition=label, sources=named.value("from_", t.from_), target=named.one("to", t.to),
                                roles=named.value("by", t.by)))
-        elif old[name] != t:
+        elif without_effects(old[name]) != without_effects(t):  # effects: engine/evolve/effects_plan.py
             ctx.change("rules", "transition_changed", name,
                        Message("plan.transition_changed", "Transition {transition} changes: {what}", transition=label,
                                what=Joined.from_parts(named.differences(old[name], t, _TRANSITION_KEYS), "; ")))

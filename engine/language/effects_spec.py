@@ -20,6 +20,7 @@ the running engine/records/effects.py.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,3 +46,13 @@ class UpdateEffect(_Model):
 def effect_list(data: Any) -> Any:
     """`create:` / `update:` may be one mapping or a list of them."""
     return [data] if isinstance(data, dict) else data
+
+
+def effect_summary(set_: Mapping[str, Any], create: list[CreateEffect], update: list[UpdateEffect]) -> list[str]:
+    """The effects of a transition in a few words for the flow's author (`relayflow simulate`)."""
+    out = []
+    if set_:
+        out.append("sets " + ", ".join(set_))
+    out += [f"creates a {c.flow} record ({', '.join(c.values) or 'no values'})" for c in create]
+    out += [f"updates {', '.join(u.values)} of the record in {u.reference}" for u in update]
+    return out

@@ -6,7 +6,8 @@ after the other. A step fires at the instant given with it
 stage falls due (that instant already counts as breached, as in the running
 system), or at once in a state without a clock. Conditions (``when``) and roles are not checked: the simulation is
 about time. Each stage reports when it was entered, when it warns and falls
-due, when it was left, and the first repeat of its breach reminders.
+due, when it was left, the first repeat of its breach reminders, and the effects (`set`, `create`,
+`update`) of the transition that led into it: they do not run, but the author sees where they would.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from forms.local_text import Words
+from engine.language.effects_spec import effect_summary
 from engine.language.flow import CompiledFlow
 from engine.sla.scheduler import reminder_plan
 from engine.records.state_entry import plan_entry
@@ -43,6 +45,7 @@ class StageTimeline:
     paused: bool
     first_repeat_at: datetime | None
     via: str | None  # the transition that led here
+    effects: tuple[str, ...] = ()  # what that transition sets, creates and updates (engine/language/effect_spec.py)
 
     def as_dict(self) -> dict[str, Any]:
         def iso(v: datetime | None) -> str | None:
@@ -50,7 +53,8 @@ class StageTimeline:
 
         return {"state": self.state, "title": self.title, "via": self.via, "entered": iso(self.entered),
                 "warn_at": iso(self.warn_at), "due_at": iso(self.due_at), "left": iso(self.left),
-                "status": self.status, "paused": self.paused, "first_repeat_at": iso(self.first_repeat_at)}
+                "status": self.status, "paused": self.paused, "first_repeat_at": iso(self.first_repeat_at),
+                "effects": list(self.effects)}
 
 
 def parse_path(text: str) -> list[Step]:
@@ -142,9 +146,11 @@ def _stage(flow: CompiledFlow, repeat: str | None, state: str, entered: datetime
     elif paused and row.get("sla_state"):
         status = "paused"
     first_repeat = flow.clocks[state].clock.add(due, repeat) if (own and due and repeat) else None
+    t = flow.spec.transitions.get(via or "")
+    effects = tuple(effect_summary(t.set, t.create, t.update)) if t is not None else ()
     return StageTimeline(state=state, title=flow.state(state).title or state, entered=entered, left=left,
                          warn_at=warn, due_at=due, status=status, paused=paused, first_repeat_at=first_repeat,
-                         via=via)
+                         via=via, effects=effects)
 
 
 def format_timeline(flow: CompiledFlow, stages: Sequence[StageTimeline]) -> str:
@@ -160,4 +166,6 @@ def format_timeline(flow: CompiledFlow, stages: Sequence[StageTimeline]) -> str:
         status = s.status or ("paused" if s.paused else "")
         lines.append(f"{s.state:<14} {fmt(s.entered):<21} {fmt(s.warn_at):<21} {fmt(s.due_at):<21} "
                      f"{fmt(s.left):<21} {status:<9} {fmt(s.first_repeat_at) if s.first_repeat_at else ''}".rstrip())
+        if s.effects:  # the effects of the transition that led into this stage
+            lines.append(f"  ↳ {s.via}: {'; '.join(s.effects)}")
     return "\n".join(lines)
