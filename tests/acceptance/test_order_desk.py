@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,14 @@ def test_an_order_with_three_lines_walks_from_draft_to_shipped(desk: Desk) -> No
     final = d.access.get("sales_order", order.id, sales)
     assert final.values["total"] == Decimal("7706.00") and len(final.values["lines"]) == 3
     assert [h["action"] for h in d.records.history("sales_order", order.id)].count("transition") == 7
+    # shipping set the time and opened one collection task for the order's total, due in 30 days (issue 15)
+    assert final.values["shipped_at"] == NOW
+    with d.db.connect() as conn:
+        tasks = conn.exec_driver_sql('SELECT id, "order", amount_due, due_on FROM flow_collection_task').all()
+    assert len(tasks) == 1
+    task = d.records.get("collection_task", int(tasks[0][0]))
+    assert task.values["order"] == order.id and task.values["amount_due"] == Decimal("7706.00")
+    assert task.values["due_on"] == NOW.astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=30)
 
 
 def test_references_to_what_may_not_be_picked_get_one_answer(desk: Desk) -> None:
@@ -201,6 +210,6 @@ def test_lists_and_the_inbox_name_the_customer(desk: Desk) -> None:
 def test_the_folder_reads_as_one_set_without_the_authors_tests() -> None:
     """`sales_order.tests.yaml` (the author's tests, next to the flow) is not read as a flow file."""
     assert (FOLDER / "sales_order.tests.yaml").exists()
-    assert [p.name for p in flow_files(FOLDER)] == ["customer.yaml", "product.yaml", "sales_order.yaml"]
+    assert [p.name for p in flow_files(FOLDER)] == ["collection_task.yaml", "customer.yaml", "product.yaml", "sales_order.yaml"]
     loaded = load_flow_folder(FOLDER)
-    assert not loaded.bad and sorted(f.name for f in loaded.good) == ["customer", "product", "sales_order"]
+    assert not loaded.bad and sorted(f.name for f in loaded.good) == ["collection_task", "customer", "product", "sales_order"]
