@@ -66,7 +66,7 @@ def clock_moves(ctx: PlanContext, table: Table, old_state: str, new_state: str) 
             continue
         old_due = old_due if old_due.tzinfo else old_due.replace(tzinfo=timezone.utc)
         new_due = new_due if new_due.tzinfo else new_due.replace(tzinfo=timezone.utc)
-        delta = timedelta(minutes=round((new_due - old_due).total_seconds() / 60))  # as the plan says it: to the minute
+        delta = timedelta(minutes=int((new_due - old_due).total_seconds() / 60))  # as the plan says it: whole minutes
         moves[delta] += 1
         if delta and example is None:
             example = (int(row["id"]), old_due, new_due)

@@ -70,7 +70,7 @@ def test_the_page_embeds_the_figures_and_says_how_fresh_they_are(app: FastAPI) -
     page = client.get("/dashboards/purchase")
     assert page.status_code == 200
     assert "/static/vendor/chart.umd.min.js" in page.text and "/static/dashboard.js" in page.text
-    assert re.search(r"数据截至 \d{4}-\d{2}-\d{2} \d{2}:\d{2};1 分钟后重新计算。", page.text)
+    assert re.search(r"数据截至 \d{4}-\d{2}-\d{2} \d{2}:\d{2}；1 分钟后重新计算。", page.text)
     data = _embedded(page.text)
     assert _counts(data) == {"draft": 0, "review": 1, "done": 1}
     assert page.text.count("<canvas data-widget=") == 7  # every widget but the two lists is a chart
