@@ -13,6 +13,7 @@ from engine.delivery.event_schema import PAYLOAD_SCHEMA
 router = APIRouter(tags=["events"])
 
 
-@router.get("/api/events/schema.json", summary="The JSON Schema of an event's payload (version 1)")
+@router.get("/api/events/schema.json", summary="The JSON Schema of an event's payload (version 1)",
+            responses={200: {"content": {"application/schema+json": {}}, "description": "The JSON Schema"}})
 def event_schema() -> Any:
     return JSONResponse(PAYLOAD_SCHEMA, media_type="application/schema+json")
