@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -99,15 +101,21 @@ def dept_set_manager(ctx: click.Context, dept_id: str, username: str | None, cle
     click.echo(f"{dept_id}: manager {username or '(none)'}")
 
 
+def _each_member(ctx: click.Context, dept_id: str, usernames: tuple[str, ...],
+                 change: Callable[[Any, str, str], object], done: str) -> None:
+    """`change(database, dept_id, username)` for each user name (stops at the first refusal), then one line."""
+    database = _db(ctx)
+    for name in usernames:
+        _checked(lambda name=name: change(database, dept_id, name))
+    click.echo(f"{dept_id}: {done} {', '.join(usernames)}")
+
+
 @dept.command("add-member")
 @click.argument("dept_id")
 @click.argument("usernames", nargs=-1, required=True)
 @click.pass_context
 def dept_add_member(ctx: click.Context, dept_id: str, usernames: tuple[str, ...]) -> None:
-    database = _db(ctx)
-    for name in usernames:
-        _checked(lambda name=name: add_member(database, dept_id, name))
-    click.echo(f"{dept_id}: added {', '.join(usernames)}")
+    _each_member(ctx, dept_id, usernames, add_member, "added")
 
 
 @dept.command("remove-member")
@@ -115,10 +123,7 @@ def dept_add_member(ctx: click.Context, dept_id: str, usernames: tuple[str, ...]
 @click.argument("usernames", nargs=-1, required=True)
 @click.pass_context
 def dept_remove_member(ctx: click.Context, dept_id: str, usernames: tuple[str, ...]) -> None:
-    database = _db(ctx)
-    for name in usernames:
-        _checked(lambda name=name: remove_member(database, dept_id, name))
-    click.echo(f"{dept_id}: removed {', '.join(usernames)}")
+    _each_member(ctx, dept_id, usernames, remove_member, "removed")
 
 
 @dept.command("import")

@@ -5,7 +5,8 @@ the API (api/routers/approvals.py): the acting user must see the record (else "n
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -44,15 +45,27 @@ def _print_done(d: Done) -> None:
 
 _AS = click.option("--as", "username", required=True, help="The acting user")
 _REASON = click.option("--reason", required=True, help="Why (kept on the record's history)")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-@task.command("decide")
-@click.argument("flow")
-@click.argument("record_id", type=ID)
-@click.argument("decision", type=click.Choice(["approve", "reject"]))
-@_AS
-@click.option("--comment", help="A comment (required to reject)")
-@click.pass_context
+def _on_record(name: str, *params: Callable[[_F], _F]) -> Callable[[_F], click.Command]:
+    """`relayflow task NAME FLOW RECORD_ID [params] --as USER`: the shape every task command shares; the
+    function gets the click context, flow, record id, then `params` and the user name, as keywords."""
+    def wrap(f: _F) -> click.Command:
+        for param in reversed((click.argument("flow"), click.argument("record_id", type=ID), *params, _AS)):
+            f = param(f)
+        return task.command(name)(click.pass_context(f))
+    return wrap
+
+
+def _act(ctx: click.Context, flow: str, record_id: int, username: str, action: Callable[[Any, Any], Done]) -> None:
+    """Run one task action as `username` and print what it did (or the refusal, exit 1)."""
+    records, actor = _acting(ctx, flow, record_id, username)
+    _print_done(_checked(lambda: action(records, actor)))
+
+
+@_on_record("decide", click.argument("decision", type=click.Choice(["approve", "reject"])),
+            click.option("--comment", help="A comment (required to reject)"))
 def task_decide(ctx: click.Context, flow: str, record_id: int, decision: str, username: str, comment: str | None) -> None:
     """Approve or reject my approval task on a record."""
     records, actor = _acting(ctx, flow, record_id, username)
@@ -62,65 +75,37 @@ def task_decide(ctx: click.Context, flow: str, record_id: int, decision: str, us
     click.echo(f"{d.decision}: record #{d.record_id} ({tally}){moved}")
 
 
-@task.command("hand-over")
-@click.argument("flow")
-@click.argument("record_id", type=ID)
-@click.option("--to", "to", required=True, help="User name of the person who takes the task")
-@_AS
-@_REASON
-@click.pass_context
+@_on_record("hand-over", click.option("--to", "to", required=True, help="User name of the person who takes the task"),
+            _REASON)
 def task_hand_over(ctx: click.Context, flow: str, record_id: int, to: str, username: str, reason: str) -> None:
     """Hand my task over to someone else (转交)."""
-    records, actor = _acting(ctx, flow, record_id, username)
-    _print_done(_checked(lambda: hand_over(records, flow, record_id, actor, to, reason)))
+    _act(ctx, flow, record_id, username, lambda records, actor: hand_over(records, flow, record_id, actor, to, reason))
 
 
-@task.command("add-approver")
-@click.argument("flow")
-@click.argument("record_id", type=ID)
-@click.option("--to", "to", required=True, help="User name of the added approver")
-@click.option("--position", type=click.Choice(["before", "after"]), default="before", show_default=True,
-              help="before: they decide first; after: they decide once I have")
-@_AS
-@_REASON
-@click.pass_context
+@_on_record("add-approver", click.option("--to", "to", required=True, help="User name of the added approver"),
+            click.option("--position", type=click.Choice(["before", "after"]), default="before", show_default=True,
+                         help="before: they decide first; after: they decide once I have"),
+            _REASON)
 def task_add_approver(ctx: click.Context, flow: str, record_id: int, to: str, position: str, username: str,
                       reason: str) -> None:
     """Ask one more person to decide, before or after me (加签)."""
-    records, actor = _acting(ctx, flow, record_id, username)
-    _print_done(_checked(lambda: add_approver(records, flow, record_id, actor, to, position, reason)))
+    _act(ctx, flow, record_id, username,
+         lambda records, actor: add_approver(records, flow, record_id, actor, to, position, reason))
 
 
-@task.command("return")
-@click.argument("flow")
-@click.argument("record_id", type=ID)
-@click.option("--to", "to", required=True, help="A state the record has passed through")
-@_AS
-@_REASON
-@click.pass_context
+@_on_record("return", click.option("--to", "to", required=True, help="A state the record has passed through"), _REASON)
 def task_return(ctx: click.Context, flow: str, record_id: int, to: str, username: str, reason: str) -> None:
     """Send the record back to a state it has passed through (回退)."""
-    records, actor = _acting(ctx, flow, record_id, username)
-    _print_done(_checked(lambda: return_record(records, flow, record_id, actor, to, reason)))
+    _act(ctx, flow, record_id, username, lambda records, actor: return_record(records, flow, record_id, actor, to, reason))
 
 
-@task.command("urge")
-@click.argument("flow")
-@click.argument("record_id", type=ID)
-@_AS
-@click.option("--reason", help="A note for the people urged")
-@click.pass_context
+@_on_record("urge", click.option("--reason", help="A note for the people urged"))
 def task_urge(ctx: click.Context, flow: str, record_id: int, username: str, reason: str | None) -> None:
     """Remind the responsible people now (催办), at most once per the state's interval."""
-    records, actor = _acting(ctx, flow, record_id, username)
-    _print_done(_checked(lambda: urge(records, flow, record_id, actor, reason)))
+    _act(ctx, flow, record_id, username, lambda records, actor: urge(records, flow, record_id, actor, reason))
 
 
-@task.command("responsibility")
-@click.argument("flow")
-@click.argument("record_id", type=ID)
-@_AS
-@click.pass_context
+@_on_record("responsibility")
 def task_responsibility(ctx: click.Context, flow: str, record_id: int, username: str) -> None:
     """Each step of the record: who acted, who was responsible."""
     records, _ = _acting(ctx, flow, record_id, username)

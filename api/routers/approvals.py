@@ -6,7 +6,8 @@ Every route first asks whether the caller may see the record (404 otherwise, lik
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +20,8 @@ from engine.records.task_actions import (
     Done, add_approver, hand_over, may_urge, responsibility, return_record, return_targets, urge,
 )
 from engine.records.errors import NotFound
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/flows/{flow}/records/{record_id}", tags=["approvals"],
                    responses=problem_responses(400, 401, 403, 404, 409, 422))
@@ -58,6 +61,15 @@ def _seen(svc: Any, flow: str, record_id: int, actor: Actor) -> None:
         raise NotFound(f"no {flow} record {record_id}")
 
 
+async def _on_seen(svc: Any, flow: str, record_id: int, actor: Actor, action: Callable[[], T]) -> T:
+    """Run `action` off the event loop once the actor is known to see the record (else 404, as for a missing one)."""
+    def work() -> T:
+        _seen(svc, flow, record_id, actor)
+        return action()
+
+    return cast(T, await svc.run(work))
+
+
 def _iso(v: Any) -> Any:
     return v.isoformat() if isinstance(v, datetime) else v
 
@@ -95,60 +107,43 @@ async def get_approval(flow: str, record_id: RecordId, svc: Services, actor: Cur
 @router.post("/approval", summary="Approve or reject my task (a comment is required to reject)")
 async def post_decision(flow: str, record_id: RecordId, svc: Services, actor: CurrentActor,
                         body: Annotated[DecisionIn, Body()]) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        _seen(svc, flow, record_id, actor)
+    def act() -> dict[str, Any]:
         d = decide(svc.records, flow, record_id, actor, body.decision, body.comment, now=datetime.now(timezone.utc))
         return {"record_id": d.record_id, "decision": d.decision, "tally": d.tally, "moved_to": d.moved_to,
                 "version": d.version}
 
-    return await svc.run(work)
+    return await _on_seen(svc, flow, record_id, actor, act)
 
 
 @router.post("/hand_over", summary="Hand my task over to someone else, with a reason (转交)")
 async def post_hand_over(flow: str, record_id: RecordId, svc: Services, actor: CurrentActor,
                          body: Annotated[HandOverIn, Body()]) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        _seen(svc, flow, record_id, actor)
-        return _done(hand_over(svc.records, flow, record_id, actor, body.to, body.reason))
-
-    return await svc.run(work)
+    return await _on_seen(svc, flow, record_id, actor,
+                          lambda: _done(hand_over(svc.records, flow, record_id, actor, body.to, body.reason)))
 
 
 @router.post("/add_approver", summary="Ask one more person to decide, before or after me (加签)")
 async def post_add_approver(flow: str, record_id: RecordId, svc: Services, actor: CurrentActor,
                             body: Annotated[AddApproverIn, Body()]) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        _seen(svc, flow, record_id, actor)
-        return _done(add_approver(svc.records, flow, record_id, actor, body.to, body.position, body.reason))
-
-    return await svc.run(work)
+    return await _on_seen(svc, flow, record_id, actor, lambda: _done(
+        add_approver(svc.records, flow, record_id, actor, body.to, body.position, body.reason)))
 
 
 @router.post("/return", summary="Send the record back to a state it has passed through (回退)")
 async def post_return(flow: str, record_id: RecordId, svc: Services, actor: CurrentActor,
                       body: Annotated[ReturnIn, Body()]) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        _seen(svc, flow, record_id, actor)
-        return _done(return_record(svc.records, flow, record_id, actor, body.to, body.reason))
-
-    return await svc.run(work)
+    return await _on_seen(svc, flow, record_id, actor,
+                          lambda: _done(return_record(svc.records, flow, record_id, actor, body.to, body.reason)))
 
 
 @router.post("/urge", summary="Remind the responsible people now (催办), at most once per the state's interval")
 async def post_urge(flow: str, record_id: RecordId, svc: Services, actor: CurrentActor,
                     body: Annotated[UrgeIn, Body()]) -> dict[str, Any]:
-
-    def work() -> dict[str, Any]:
-        _seen(svc, flow, record_id, actor)
-        return _done(urge(svc.records, flow, record_id, actor, body.reason))
-
-    return await svc.run(work)
+    return await _on_seen(svc, flow, record_id, actor,
+                          lambda: _done(urge(svc.records, flow, record_id, actor, body.reason)))
 
 
 @router.get("/responsibility", summary="Each step of the record: who acted, who was responsible")
 async def get_responsibility(flow: str, record_id: RecordId, svc: Services, actor: CurrentActor) -> list[dict[str, Any]]:
-    def work() -> list[dict[str, Any]]:
-        _seen(svc, flow, record_id, actor)
-        return [{k: _iso(v) for k, v in step.items()} for step in responsibility(svc.records, flow, record_id)]
-
-    return await svc.run(work)
+    return await _on_seen(svc, flow, record_id, actor, lambda: [
+        {k: _iso(v) for k, v in step.items()} for step in responsibility(svc.records, flow, record_id)])

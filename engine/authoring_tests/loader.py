@@ -22,7 +22,7 @@ from engine.authoring_tests.spec import (
 from engine.language.flow import CompiledFlow
 from engine.language.identifiers import did_you_mean
 from engine.language.problems import FlowLoadError, FlowProblem
-from engine.language.yaml_safe import Positions, YamlLoadError, load_yaml
+from engine.language.yaml_safe import Positions, YamlLoadError, document_path, load_yaml
 
 MAX_TESTS_BYTES = 1_000_000
 TESTS_SUFFIX = ".tests.yaml"
@@ -81,25 +81,11 @@ def _keys_of(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _real_path(data: Any, loc: PathT) -> PathT:
-    """The part of a pydantic loc that is in the document (no union branches or validator names)."""
-    path: list[Any] = []
-    node = data
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-            path.append(part)
-    return tuple(path)
-
-
 def _structure_problems(exc: ValidationError, data: Any, positions: Positions, source: str) -> list[FlowProblem]:
     out: list[FlowProblem] = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
-        path = _real_path(data, loc)
+        path = document_path(data, loc)
         etype = err["type"]
         mark = positions.value(path) or positions.locate(path)
         if etype == "extra_forbidden":
@@ -130,7 +116,7 @@ def _without_broken_steps(data: dict[str, Any], exc: ValidationError) -> TestFil
 
     fixed = copy.deepcopy(data)
     for err in exc.errors(include_url=False):
-        path = _real_path(data, tuple(err["loc"]))
+        path = document_path(data, tuple(err["loc"]))
         if len(path) < 4 or path[0] != "tests" or path[2] != "steps" or not isinstance(path[3], int):
             return None
         fixed["tests"][path[1]]["steps"][path[3]] = {"expect": {}}

@@ -88,9 +88,10 @@ class Worker:
         self.policy = policy or DeliveryPolicy.from_env()
         self.batch = batch
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.sweeper = UploadSweeper(db, Settings.from_env())  # unattached uploads (engine/files/cleanup.py)
+        program = Settings.from_env()  # read once: the sweeper's file store and the digest's hour
+        self.sweeper = UploadSweeper(db, program)  # unattached uploads (engine/files/cleanup.py)
         # The daily digest (engine/delivery/digest.py): at RELAYFLOW_DIGEST_AT in each flow's zone; "" = none.
-        at = Settings.from_env().digest_at if digest_at is None else digest_at
+        at = program.digest_at if digest_at is None else digest_at
         self.digest_at = clock_time.fromisoformat(at) if at else None
         self._digested: dict[str, Any] = {}  # flow → the local day whose digests this worker has queued
 

@@ -15,7 +15,7 @@ from engine.language.problems import FlowLoadError, FlowProblem
 from engine.language.print_spec import PrintSpec
 from engine.language.print_templates import MAX_TEMPLATE, PrintTemplateError, compile_print_template
 from engine.language.spec import FlowSpec, ReminderSpec, RoleSpec, SlaSpec, StateSpec, TransitionSpec
-from engine.language.yaml_safe import Positions, YamlLoadError, load_yaml
+from engine.language.yaml_safe import Positions, YamlLoadError, document_path, load_yaml
 from forms import FIELD_TYPES
 
 MAX_FLOW_BYTES = 1_000_000
@@ -285,16 +285,7 @@ def _real_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop the parts of a pydantic loc that are not in the document (union tags, validators)."""
     if loc[:1] == ("lookups",):
         loc = ("fields", *loc[1:])  # lookups are written among the fields (engine/language/lookup_spec.py)
-    path: list[Any] = []
-    node = data
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-            path.append(part)
-    return tuple(path) if not loc or len(path) else tuple(path)
+    return document_path(data, loc)
 
 
 def _dotted(path: tuple[Any, ...]) -> str:

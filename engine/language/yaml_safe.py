@@ -128,6 +128,21 @@ Path = tuple[str | int, ...]
 """Keys of mappings (str) and indexes of sequences (int), from the root."""
 
 
+def document_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The part of a pydantic error's `loc` that names places in the loaded document `data` (union branch tags
+    and validator names dropped), so the problem can be located with Positions."""
+    path: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+    return tuple(path)
+
+
 class Positions:
     """Where the values and mapping keys of a loaded document start."""
 

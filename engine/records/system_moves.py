@@ -32,8 +32,11 @@ def move(records: Records, tx: WriteTransaction, live: LiveFlow, row: Mapping[st
     if transition is not None:
         to = flow.spec.transitions[transition].to
     assert to is not None
+    values: dict[str, Any]
+    changes: dict[str, list[Any]] = {}
+    written: dict[str, Any] = {}
     if effects is None:
-        values, changes, written = values_from_row(flow, row), {}, {}
+        values = values_from_row(flow, row)
     else:
         values, changes, written = _set_by(records, tx, live, row, transition or "", actor, now)
     system = {"state": to, "version": int(row["version"]) + 1, "revision": live.revision, "updated_by": actor.id,

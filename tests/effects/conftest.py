@@ -8,33 +8,14 @@ from typing import Any
 
 import pytest
 
+from tests.flow_desk import FolderDesk
+
 FLOWS = Path(__file__).parent / "flows"
 
 
-class Desk:
+class Desk(FolderDesk):
     def __init__(self, url: str, folder: Path = FLOWS) -> None:
-        from engine.language.flow_set import load_flow_folder
-        from engine.records.access import Access
-        from engine.records.records import Records
-        from engine.storage.db import make_engine
-        from engine.storage.migrate import upgrade_database
-        from engine.storage.registry import FlowRegistry, install_flow
-
-        self.db = make_engine(url)
-        upgrade_database(self.db)
-        self.registry = FlowRegistry()
-        found = load_flow_folder(folder)
-        assert not found.bad, [str(e) for e in found.bad]
-        for flow in found.good:
-            self.registry.put(install_flow(self.db, flow))
-        self.records = Records(self.db, self.registry)
-        self.access = Access(self.db, self.registry, self.records)
-
-    def user(self, username: str, *roles: str) -> Any:
-        from engine.people.users import create_user, load_actor
-
-        create_user(self.db, username, display_name=username.title(), roles=list(roles))
-        return load_actor(self.db, username=username)
+        super().__init__(url, folder)
 
     def count(self, flow: str) -> int:
         with self.db.connect() as conn:

@@ -2,7 +2,6 @@
 of a failing effect as a problem, and the history of both records on their pages."""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,13 @@ from engine.people.tokens import create_token
 from engine.people.users import create_user
 from engine.settings import Settings
 from tests.effects.conftest import copy_flows
+from tests.flow_desk import app_without_worker
 from tests.ui.live import PASSWORD, sign_in
 
 
 class Shop:
     def __init__(self, url: str, tmp: Path) -> None:
-        from ui.app import create_app
-
-        os.environ["RELAYFLOW_WORKER"] = "off"
-        self.app = create_app(Settings(database_url=url, flows_dir=copy_flows(tmp)))
+        self.app = app_without_worker(Settings(database_url=url, flows_dir=copy_flows(tmp)))
         self.client = TestClient(self.app, raise_server_exceptions=False)
         self.tokens = {}
         for name, roles in (("sales", ["sales"]), ("wh", ["warehouse"]), ("fin", ["finance"])):

@@ -2,16 +2,14 @@
 `notify_on_change:`, a team, and a real HTTP receiver on 127.0.0.1 that checks signatures."""
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.http_receiver import Receiver, running_receiver
 
 HERE = Path(__file__).parent
 SECRET = "erp-signing-secret"
@@ -70,50 +68,7 @@ def shop(database_url: str) -> Iterator[Shop]:
     s.db.dispose()
 
 
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    """An HTTP server on 127.0.0.1 that answers each POST with the next planned status (then 200)."""
-
-    plan: list[int] = field(default_factory=list)
-    received: list[Received] = field(default_factory=list)
-    url: str = ""
-
-    def status_for_next(self) -> int:
-        return self.plan.pop(0) if self.plan else 200
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with lock:
-                state.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                status = state.status_for_next()
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with running_receiver() as state:
+        yield state

@@ -7,35 +7,16 @@ from typing import Any
 
 import pytest
 
+from tests.flow_desk import FolderDesk, make_folder_app
+
 FLOWS = Path(__file__).parent / "flows"
 
 
-class Desk:
+class Desk(FolderDesk):
     """A database with the engine's tables, the flows of tests/references/flows installed, users by role."""
 
     def __init__(self, url: str) -> None:
-        from engine.language.flow_set import load_flow_folder
-        from engine.records.access import Access
-        from engine.records.records import Records
-        from engine.storage.db import make_engine
-        from engine.storage.migrate import upgrade_database
-        from engine.storage.registry import FlowRegistry, install_flow
-
-        self.db = make_engine(url)
-        upgrade_database(self.db)
-        self.registry = FlowRegistry()
-        found = load_flow_folder(FLOWS)
-        assert not found.bad, [str(e) for e in found.bad]
-        for flow in found.good:
-            self.registry.put(install_flow(self.db, flow))
-        self.records = Records(self.db, self.registry)
-        self.access = Access(self.db, self.registry, self.records)
-
-    def user(self, username: str, *roles: str) -> Any:
-        from engine.people.users import create_user, load_actor
-
-        create_user(self.db, username, display_name=username.title(), roles=list(roles))
-        return load_actor(self.db, username=username)
+        super().__init__(url, FLOWS)
 
 
 @pytest.fixture
@@ -51,31 +32,7 @@ USERS = {"admin": ((), True), "sales1": (("sales",), False), "agent1": (("agent"
 
 def make_desk_app(tmp: Path) -> Any:
     """The web app (pages and API) on a fresh SQLite file with the order desk flows and USERS."""
-    import os
-    import shutil
-
-    from engine.people.users import create_user
-    from engine.settings import Settings
-    from tests.ui.live import PASSWORD
-    from ui.app import create_app
-
-    flows = tmp / "flows"
-    flows.mkdir(parents=True, exist_ok=True)
-    for path in FLOWS.glob("*.yaml"):
-        shutil.copy(path, flows / path.name)
-    before = os.environ.get("RELAYFLOW_WORKER")
-    os.environ["RELAYFLOW_WORKER"] = "off"
-    try:
-        app = create_app(Settings(database_url=f"sqlite:///{tmp / 'relayflow.db'}", flows_dir=flows))
-    finally:
-        if before is None:
-            os.environ.pop("RELAYFLOW_WORKER", None)
-        else:
-            os.environ["RELAYFLOW_WORKER"] = before
-    for username, (roles, admin) in USERS.items():
-        create_user(app.state.db, username, display_name=username.title(), password=PASSWORD, roles=list(roles),
-                    is_admin=admin)
-    return app
+    return make_folder_app(tmp, FLOWS, USERS)
 
 
 @pytest.fixture

@@ -1,16 +1,15 @@
 """Fixtures for the SLA tests: a team on the reference flow, a real SMTP server, a real HTTP receiver."""
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from tests.http_receiver import Receiver, running_receiver
 
 # Monday 2026-11-23 10:00 in Shanghai (02:00 UTC): inside working hours.
 MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
@@ -47,57 +46,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    """An HTTP server on 127.0.0.1 that answers each POST with the next planned status (then 200)."""
-
-    plan: list[int] = field(default_factory=list)
-    answer: dict[str, Any] = field(default_factory=lambda: {"errcode": 0, "code": 0})
-    received: list[Received] = field(default_factory=list)
-    url: str = ""
-
-    def status_for_next(self) -> int:
-        return self.plan.pop(0) if self.plan else 200
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with lock:
-                state.received.append(Received(self.path, dict(self.headers), body))
-                status = state.status_for_next()
-            payload = json.dumps(state.answer if status == 200 else {"error": "planned failure"}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with running_receiver() as state:
+        yield state
 
 
 @dataclass

@@ -5,7 +5,6 @@ uvicorn in a thread on 127.0.0.1 and a free port (for the browser tests).
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from engine.settings import Settings
 from engine.people.users import create_user, load_actor
+from tests.flow_desk import app_without_worker
 
 REFERENCE_FLOW = Path(__file__).resolve().parents[1] / "acceptance" / "sales_order.yaml"
 PASSWORD = "secret-pass-1"
@@ -35,23 +35,13 @@ USERS = {  # username: (display name, roles, admin)
 
 def make_app(tmp: Path, *, flow_text: str | None = None) -> FastAPI:
     """The app with pages on a fresh SQLite file under `tmp`, the reference flow and USERS."""
-    from ui.app import create_app
-
     flows = tmp / "flows"
     flows.mkdir(parents=True, exist_ok=True)
     if flow_text is None:
         shutil.copy(REFERENCE_FLOW, flows / "sales_order.yaml")
     else:
         (flows / "sales_order.yaml").write_text(flow_text, encoding="utf-8")
-    before = os.environ.get("RELAYFLOW_WORKER")
-    os.environ["RELAYFLOW_WORKER"] = "off"  # no SLA worker thread in page tests
-    try:
-        app = create_app(Settings(database_url=f"sqlite:///{tmp / 'relayflow.db'}", flows_dir=flows))
-    finally:
-        if before is None:
-            os.environ.pop("RELAYFLOW_WORKER", None)
-        else:
-            os.environ["RELAYFLOW_WORKER"] = before
+    app = app_without_worker(Settings(database_url=f"sqlite:///{tmp / 'relayflow.db'}", flows_dir=flows))
     for username, (name, roles, admin) in USERS.items():
         create_user(app.state.db, username, display_name=name, password=PASSWORD, roles=list(roles), is_admin=admin)
     return app
