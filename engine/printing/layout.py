@@ -1,7 +1,9 @@
 """HTML of a printed record: the default layout (this folder's default_layout.html) or the flow's template.
 
 The default layout is the project's own template (trusted, autoescaped); a flow's template runs in the
-sandbox (engine/language/print_templates.py) and sees the same plain data. Line items come in *pages*:
+sandbox (engine/language/print_templates.py) and sees the same plain data, plus `line_table("lines")`:
+the default layout's paged table of that table field, so a flow's own layout gets the same carried-forward
+subtotals without writing them (it may still loop over `tables.lines.rows` itself). Line items come in *pages*:
 runs of rows that each fill one printed page, with the sum of the rows before (brought forward) at the
 top and the sum up to the page's end (carried forward) at the bottom. pdf.py finds how many rows fill a
 page; the print view (HTML, no pages) shows each table whole.
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from engine.printing.context import PrintData, Table
 from engine.printing.words import page_footer_css
@@ -55,12 +58,22 @@ def table_pages(table: Table, sizes: Sequence[int] | None) -> list[dict[str, Any
     return pages
 
 
+def _paged(data: PrintData, sizes: Mapping[str, Sequence[int]] | None) -> dict[str, dict[str, Any]]:
+    return {t.id: {"id": t.id, "label": t.label, "columns": t.columns, "totals": t.totals,
+                   "pages": table_pages(t, (sizes or {}).get(t.id))} for t in data.tables}
+
+
 def render_html(data: PrintData, sizes: Mapping[str, Sequence[int]] | None = None) -> str:
-    """The record's print HTML; `sizes`: rows per printed page of each table (the default layout only).
+    """The record's print HTML; `sizes`: rows per printed page of each table (pdf.py measures them).
     The stylesheet (print_css) is not inside: the PDF adds it, the print view links it (the pages' CSP)."""
+    paged = _paged(data, sizes)
     if data.layout.template:
-        return data.flow.print_layouts[data.layout.template].render(data.context)
-    paged = [{"id": t.id, "label": t.label, "columns": t.columns, "totals": t.totals,
-              "pages": table_pages(t, (sizes or {}).get(t.id))} for t in data.tables]
-    return _env().get_template("default_layout.html").render(
-        **data.context, paged_tables=paged)
+        def line_table(table: str) -> Markup:
+            """The paged table of a table field the reader may see; nothing for another name."""
+            found = paged.get(str(table))
+            if found is None:
+                return Markup("")
+            return Markup(_env().get_template("line_table.html").render(t=found, words=data.context.get("words", {})))
+
+        return data.flow.print_layouts[data.layout.template].render({**data.context, "line_table": line_table})
+    return _env().get_template("default_layout.html").render(**data.context, paged_tables=list(paged.values()))

@@ -11,8 +11,9 @@ are cut into pages in Python, measured by WeasyPrint's own layout rather than gu
 3. the result is laid out again and checked: a run whose rows do not all land on one page (a tall
    row) is cut where its page ends, and the rest re-cut, until every run fits (a few rounds at most).
 
-A flow's own template is laid out as it comes: its table headers repeat on every page (`thead`), its
-page numbers come from the stylesheet added to it; subtotals per page are the default layout's.
+A flow's own template is measured the same way when it prints a table with `line_table(...)` (the rows'
+anchors are there); a table it loops over itself is laid out as it comes: its headers repeat on every
+page (`thead`), with no subtotals per page. Page numbers come from the stylesheet added to either.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def _refit(sizes: list[int], pages_of: Mapping[int, int]) -> list[int] | None:
 def render_pdf(data: PrintData) -> bytes:
     """The PDF of one printed record."""
     lang = data.lang
-    if data.layout.template or not any(len(t.rows) > 1 for t in data.tables):
+    if not any(len(t.rows) > 1 for t in data.tables):
         return bytes(_document(render_html(data), lang).write_pdf())
     doc = _document(render_html(data), lang)
     sizes: dict[str, list[int]] = {}

@@ -54,6 +54,14 @@ SLIP = """\
 </body></html>
 """
 
+PAGED_SLIP = """\
+<html><body>
+<h1>Our own slip: {{ record.title }}</h1>
+{{ line_table("lines") }}
+<p data-missing="{{ line_table('no_such_table') }}">Thank you</p>
+</body></html>
+"""
+
 
 def lines(n: int) -> list[dict[str, object]]:
     """n order lines with different amounts (row i: i+1 pieces at 1.25 + i)."""

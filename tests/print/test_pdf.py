@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from engine.printing.service import layouts_for, print_html, print_pdf
 from engine.records.errors import NotFound
-from tests.print.flows import SLIP, WITH_TEMPLATE, lines
+from tests.print.flows import PAGED_SLIP, SLIP, WITH_TEMPLATE, lines
 from tests.print.helpers import Desk, pdf_pages
 
 ROW = re.compile(r"^(\d+) 产品-\d{3} Widget \d+ [\d,.]+ CNY [\d,.]+ CNY$", re.MULTILINE)
@@ -25,17 +25,11 @@ def _money(text: str) -> Decimal:
     return Decimal(text.replace(",", ""))
 
 
-def test_120_lines_break_across_pages_with_carried_forward_subtotals(desk: Desk) -> None:
-    rows = lines(120)
-    rec = desk.create({"order_no": "SO-000001", "customer": "上海华东机电有限公司", "lines": rows, "margin_note": "毛利 12%"})
-    pages = pdf_pages(print_pdf(desk.access, "print_order", rec.id, desk.sales, "order_confirmation"))
+def _assert_carried_forward(pages: list[str], rows: list[dict[str, object]]) -> None:
+    """Every row printed once, in order; each page after the first brings forward what the page before carried;
+    each page but the last carries the sum so far; the last has the grand total."""
     n = len(pages)
     assert n > 1
-    for i, text in enumerate(pages, 1):
-        assert f"第 {i} 页 / 共 {n} 页" in text  # the footer on every page
-        assert "SO-000001 · 上海华东机电有限公司" in text  # the running header
-    first = pages[0]
-    assert "订单确认书" in first and "销售订单" in first and "订单号" in first and "毛利 12%" in first
     seen: list[int] = []
     carried = Decimal(0)
     for i, text in enumerate(pages):
@@ -48,13 +42,43 @@ def test_120_lines_break_across_pages_with_carried_forward_subtotals(desk: Desk)
         if i < n - 1 and on_page:  # carried forward at the bottom: the sum of the rows so far
             found = re.search(r"转下页 \d+ ([\d,.]+) CNY", text)
             assert found and _money(found.group(1)) == carried, (i, found)
-    assert seen == list(range(120))  # every row once, in order
+    assert seen == list(range(len(rows)))  # every row once, in order
     page1 = sum((_amount(rows[int(m) - 1]) for m in ROW.findall(pages[0])), Decimal(0))
     assert _money(re.search(r"转下页 \d+ ([\d,.]+) CNY", pages[0]).group(1)) == page1  # type: ignore[union-attr]
     total = sum((_amount(r) for r in rows), Decimal(0))
     grand = re.search(r"合计 \d+ ([\d,.]+) CNY", pages[-1])
     assert grand and _money(grand.group(1)) == total
     assert "转下页" not in pages[-1]
+
+
+def test_120_lines_break_across_pages_with_carried_forward_subtotals(desk: Desk) -> None:
+    rows = lines(120)
+    rec = desk.create({"order_no": "SO-000001", "customer": "上海华东机电有限公司", "lines": rows, "margin_note": "毛利 12%"})
+    pages = pdf_pages(print_pdf(desk.access, "print_order", rec.id, desk.sales, "order_confirmation"))
+    n = len(pages)
+    for i, text in enumerate(pages, 1):
+        assert f"第 {i} 页 / 共 {n} 页" in text  # the footer on every page
+        assert "SO-000001 · 上海华东机电有限公司" in text  # the running header
+    first = pages[0]
+    assert "订单确认书" in first and "销售订单" in first and "订单号" in first and "毛利 12%" in first
+    _assert_carried_forward(pages, rows)
+
+
+def test_a_flow_template_gets_the_paged_line_table_with_subtotals(database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "print_order.slip.html").write_text(PAGED_SLIP, encoding="utf-8")
+    desk = Desk(database_url, WITH_TEMPLATE, folder=tmp_path)
+    try:
+        rows = lines(120)
+        rec = desk.create({"order_no": "SO-000009", "customer": "宁波港务", "lines": rows})
+        pages = pdf_pages(print_pdf(desk.access, "print_order", rec.id, desk.sales, "slip"))
+        assert "Our own slip: SO-000009 · 宁波港务" in pages[0]
+        assert "Thank you" in pages[-1]  # the template's own text after the table
+        _assert_carried_forward(pages, rows)
+        html = print_html(desk.access, "print_order", rec.id, desk.sales, "slip")
+        assert html.count('class="lines"') == 1  # the print view (no pages): the table whole
+        assert 'data-missing=""' in html  # a name that is no table field prints nothing
+    finally:
+        desk.close()
 
 
 def test_the_chinese_font_is_embedded(desk: Desk) -> None:
