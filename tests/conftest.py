@@ -29,6 +29,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,6 +148,18 @@ def chromium_executable() -> str:
     return path  # type: ignore[return-value]
 
 
+@pytest.fixture(scope="module")
+def browser(chromium_executable: str) -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Playwright (never a downloaded browser); one per test module."""
+    from tests.ui.live import CHROMIUM_ARGS
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
 # --- flow fixtures -------------------------------------------------------------------------------
 
 REFERENCE_FLOW = Path(__file__).parent / "acceptance" / "sales_order.yaml"
@@ -162,10 +175,10 @@ class World:
     """A database with the engine's tables, one flow installed and a user per role."""
 
     def __init__(self, url: str, flow_text: str) -> None:
-        from engine.storage.db import make_engine
         from engine.language.loader import load_flow_text
-        from engine.storage.migrate import upgrade_database
         from engine.records.records import Records
+        from engine.storage.db import make_engine
+        from engine.storage.migrate import upgrade_database
         from engine.storage.registry import FlowRegistry, install_flow
 
         self.db = make_engine(url)

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from engine.settings import Settings
 from engine.people.tokens import create_token
-from engine.storage.schema import users
 from engine.people.users import create_user, hash_password
+from engine.settings import Settings
+from engine.storage.schema import users
 
 ORDER = {"customer": "ACME 有限公司", "product_model": "X-100", "quantity": 10, "unit_price": "1250.50",
          "delivery_date": "2026-12-20", "contact_phone": "+86 21 5555 0101"}

@@ -7,13 +7,13 @@ import pytest
 from click.testing import CliRunner
 
 from cli.commands import main
-from engine.storage.db import make_engine
-from engine.records.errors import Unauthenticated
-from engine.records.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused, IdempotencyStore
-from engine.storage.migrate import upgrade_database
 from engine.people.sessions import create_session, end_user_sessions, get_session, login, purge_expired
 from engine.people.tokens import authenticate
 from engine.people.users import create_user
+from engine.records.errors import Unauthenticated
+from engine.records.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused, IdempotencyStore
+from engine.storage.db import make_engine
+from engine.storage.migrate import upgrade_database
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 

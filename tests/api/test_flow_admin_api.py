@@ -6,9 +6,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from engine.settings import Settings
 from engine.people.tokens import create_token
 from engine.people.users import create_user
+from engine.settings import Settings
 
 REFERENCE = (Path(__file__).parents[1] / "acceptance" / "sales_order.yaml").read_text(encoding="utf-8")
 

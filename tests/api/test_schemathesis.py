@@ -19,7 +19,10 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import (  # noqa: E402
-    content_type_conformance, not_a_server_error, response_headers_conformance, response_schema_conformance,
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
     status_code_conformance,
 )
 from sqlalchemy import update  # noqa: E402
@@ -40,10 +43,10 @@ class Target:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     from api.app import create_app
-    from engine.storage.schema import api_tokens
-    from engine.settings import Settings
     from engine.people.tokens import create_token
     from engine.people.users import create_user
+    from engine.settings import Settings
+    from engine.storage.schema import api_tokens
 
     root = tmp_path_factory.mktemp("schemathesis")
     flows = root / "flows"

@@ -33,7 +33,7 @@ def test_visibility_rules(database_url: str, reference_flow_text: str, rule: str
         clerk1, clerk2 = w.user("clerk1", "clerk"), w.user("clerk2", "clerk")
         paul, stranger = w.user("paul", "production"), w.user("stranger")
         admin = w.user("root")
-        from engine.people.users import update_user, load_actor
+        from engine.people.users import load_actor, update_user
         update_user(w.db, "root", is_admin=True)
         admin = load_actor(w.db, username="root")
         access = Access(w.db, w.registry, w.records)

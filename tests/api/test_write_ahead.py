@@ -22,9 +22,9 @@ import api.group_commit as group_commit_module
 from api.errors import workflow_problem
 from api.group_commit import PostgresGroupCommit, _Batch, _Job
 from api.services import ApiServices
+from engine.people.users import load_actor, set_active
 from engine.records.errors import StaleVersion, WorkflowError
 from engine.storage.executor import WriteExecutor
-from engine.people.users import load_actor, set_active
 from engine.storage.write_ahead import WriteAhead
 from tests.api.conftest import ORDER, Api, make_api, served
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard.conftest import make_dashboard_app
-from tests.ui.live import CHROMIUM_ARGS, PASSWORD, LiveServer
+from tests.ui.live import LiveServer, browser_sign_in
 
 
 @pytest.fixture(scope="module")
@@ -20,25 +20,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     app.state.db.dispose()
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_executable: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 def _sign_in(browser: Any, server: LiveServer, username: str, locale: str, width: int) -> tuple[Any, list[str]]:
     """A page signed in as `username`, and the console errors and failed requests seen after signing in."""
-    ctx = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    page.goto(server.url + "/")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(server.url + "/")
+    page = browser_sign_in(browser, server.url, username, locale=locale, width=width)
     problems: list[str] = []
     page.on("console", lambda msg: problems.append(f"{msg.text} {msg.location}") if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))

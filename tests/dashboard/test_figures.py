@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from engine.records.dashboards import (
-    DEFAULT_BOARD, FigureCache, board_figures, boards, boards_for, flows_with_boards, for_reader,
+    DEFAULT_BOARD,
+    FigureCache,
+    board_figures,
+    boards,
+    boards_for,
+    flows_with_boards,
+    for_reader,
 )
 from engine.records.errors import NotFound
 from tests.dashboard.conftest import NOW, Desk
@@ -106,9 +112,10 @@ def test_who_sees_which_board(desk: Desk) -> None:
 
 
 def test_default_board_for_a_flow_without_dashboards() -> None:
+    from pathlib import Path
+
     from engine.language.loader import load_flow_text
     from engine.records.dashboards import audience
-    from pathlib import Path
 
     text = (Path(__file__).parent / "flows" / "purchase.yaml").read_text()
     flow = load_flow_text(text.split("dashboards:")[0])

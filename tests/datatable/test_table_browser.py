@@ -10,17 +10,9 @@ from typing import Any
 import pytest
 
 from tests.datatable.conftest import make_desk_app, new_purchase
-from tests.ui.live import CHROMIUM_ARGS, PASSWORD, LiveServer, screenshot
+from tests.ui.live import LiveServer, browser_sign_in, screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_executable: str) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +28,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def _sign_in(browser: Any, server: LiveServer, width: int, user: str = "sally") -> Any:
-    ctx = browser.new_context(locale="en-US", viewport={"width": width, "height": 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    page.goto(server.url + "/login")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(server.url + "/")
-    return page
+    return browser_sign_in(browser, server.url, user, width=width)
+
 
 
 def test_a_view_is_chosen_saved_and_reopened(browser: Any, server: LiveServer) -> None:

@@ -10,7 +10,7 @@ from engine.language.loader import load_flow_text
 from engine.language.problems import FlowLoadError
 from engine.records.actor import Actor
 from engine.records.transitions import blockers, decide_create
-from forms.local_text import TitleList, Titled
+from forms.local_text import Titled, TitleList
 from forms.message_text import message_in
 from tests.ui.bilingual_flow import BILINGUAL_FLOW
 from ui.i18n import Translator, translate_message

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from engine.language.durations import Duration, parse_duration
 from engine.sla.calendar import (
     BusinessCalendar,
     CalendarHorizonError,
@@ -23,7 +24,6 @@ from engine.sla.calendar import (
     Clock,
     ElapsedClock,
 )
-from engine.language.durations import Duration, parse_duration
 
 UTC = timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")

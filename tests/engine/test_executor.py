@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.storage.db import RelayflowSQLiteDialect
 from engine.records.errors import StaleVersion
+from engine.storage.db import RelayflowSQLiteDialect
 from engine.storage.plain import JoinedExecutor, PlainExecutor
 from tests.conftest import World
 

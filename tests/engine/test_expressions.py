@@ -5,8 +5,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from engine.records.errors import ConditionFailed
 from engine.language.expressions import EvaluationError, ExpressionError, compile_expression
+from engine.records.errors import ConditionFailed
 from tests.conftest import World
 
 FLOW = """\

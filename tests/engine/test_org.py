@@ -13,8 +13,15 @@ from engine.language.loader import load_flow_text
 from engine.language.problems import FlowLoadError
 from engine.people.delegation import day_span, get_delegation, set_delegation
 from engine.people.departments import (
-    add_department, add_member, import_org_chart, list_departments, manager_of, move_department, remove_member,
-    set_manager, update_department,
+    add_department,
+    add_member,
+    import_org_chart,
+    list_departments,
+    manager_of,
+    move_department,
+    remove_member,
+    set_manager,
+    update_department,
 )
 from engine.people.users import load_actor, update_user
 from engine.records.access import Access

@@ -9,8 +9,17 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.records.errors import (
-    CommentRequired, ConditionFailed, Forbidden, MissingRequired, NotFound, ReadOnlyField, RecordClosed,
-    StaleVersion, UnknownTransition, ValidationFailed, WrongState,
+    CommentRequired,
+    ConditionFailed,
+    Forbidden,
+    MissingRequired,
+    NotFound,
+    ReadOnlyField,
+    RecordClosed,
+    StaleVersion,
+    UnknownTransition,
+    ValidationFailed,
+    WrongState,
 )
 from engine.storage.schema import history
 

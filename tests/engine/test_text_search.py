@@ -192,6 +192,7 @@ def test_postgresql_without_the_right_to_create_pg_trgm_plans_no_index(postgres_
     # A user who may not CREATE EXTENSION: the plan must not want an index it cannot build (it would be
     # planned, "built" and reported again at every reload and server start); search still works, unindexed.
     from sqlalchemy.engine import make_url
+
     from engine.storage.db import make_engine
     role = f"rf_plain_{uuid.uuid4().hex[:10]}"
     admin = make_engine(postgres_url)
@@ -232,8 +233,8 @@ def test_the_index_survives_a_table_copied_by_batch_mode(sqlite_url: str, monkey
 
 def test_a_search_estimates_its_trigrams_once_for_the_list_its_counts_and_next_pages(
         sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.storage import search_index
     from engine.records.tab_counts import capped_counts
+    from engine.storage import search_index
     w = Evolving(sqlite_url, FLOW)
     try:
         recs = [w.create({"customer": f"Repeat Search {i}"}) for i in range(5)]

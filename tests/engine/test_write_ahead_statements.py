@@ -92,8 +92,8 @@ def test_a_record_that_moved_on_fails_the_whole_flush(driver: str, world: World)
 def test_two_rows_of_one_kind_for_one_job_are_both_written(driver: str, world: World) -> None:
     from datetime import datetime, timezone
 
-    from engine.storage.fastsql import _Compiled
     from engine.records.records import _history_row
+    from engine.storage.fastsql import _Compiled
     from engine.storage.schema import history
 
     a, _ = _two_records(world)

@@ -63,8 +63,9 @@ def test_unknown_field_suggests_the_near_one() -> None:
 
 
 def test_the_api_serves_the_published_schema(tmp_path: Path) -> None:
-    from tests.ui.live import make_app
     from fastapi.testclient import TestClient
+
+    from tests.ui.live import make_app
 
     app = make_app(tmp_path)
     try:

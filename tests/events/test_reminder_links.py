@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import update
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from engine.delivery.channels import build_channels
 from engine.delivery.channels.settings import ChannelSettings
@@ -18,8 +18,8 @@ from engine.delivery.notifications import list_notifications
 from engine.delivery.outbox import DeliveryPolicy
 from engine.delivery.worker import Worker
 from engine.people.users import load_actor
-from engine.storage.schema import users
 from engine.sla.scheduler import run_pass
+from engine.storage.schema import users
 from tests.events.conftest import Receiver
 from tests.sla.conftest import Mailbox, smtp_server  # noqa: F401  (the fixture: a real SMTP server)
 from tests.ui.live import PASSWORD, REFERENCE_FLOW, LiveServer, make_app, move, new_order

@@ -7,10 +7,10 @@ from __future__ import annotations
 import sys
 import time
 
-from engine.storage.db import make_engine
 from engine.evolve import apply as evolve_apply
 from engine.evolve import apply_flow
 from engine.language.loader import load_flow_file
+from engine.storage.db import make_engine
 
 
 def main(url: str, path: str, checkpoint: str) -> None:

@@ -5,14 +5,14 @@ from typing import Any
 
 from sqlalchemy import inspect, select, text
 
-from engine.storage.db import make_engine
 from engine.evolve import AppliedRevision, Plan, apply_flow, plan_flow
 from engine.language.loader import load_flow_text
-from engine.storage.migrate import upgrade_database
+from engine.people.users import create_user, load_actor
 from engine.records.records import Record, Records
+from engine.storage.db import make_engine
+from engine.storage.migrate import upgrade_database
 from engine.storage.registry import FlowRegistry
 from engine.storage.schema import flow_revisions, flows
-from engine.people.users import create_user, load_actor
 
 BASE = """\
 flow: orders

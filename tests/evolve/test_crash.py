@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from engine.evolve.planner import compute_plan
+from engine.settings import Settings
 from engine.storage.revisions import list_revisions, read_live
 from engine.storage.schema import history, retired_columns
-from engine.settings import Settings
 from tests.evolve.helpers import BASE, Evolving, admin_headers, edit
 
 ROOT = Path(__file__).resolve().parents[2]

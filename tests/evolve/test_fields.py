@@ -5,8 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.evolve import PlanRefused
-from engine.evolve import schema_steps
+from engine.evolve import PlanRefused, schema_steps
 from tests.evolve.helpers import BASE, Evolving, change, edit
 
 EDIT_LIST = "edit: [customer, code, qty, note]"

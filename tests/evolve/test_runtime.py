@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.evolve.runtime import FlowFolderWatcher, LiveRevisionPoller, sync_folder
-from engine.storage.registry import FlowRegistry
 from engine.settings import Settings
+from engine.storage.registry import FlowRegistry
 from tests.evolve.helpers import BASE, Evolving, admin_headers, edit
 
 ADD_REGION = edit(BASE, ("  note: {type: longtext}\n", "  note: {type: longtext}\n  region: {type: text}\n"))

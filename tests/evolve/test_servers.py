@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from engine.storage.db import make_engine
 from engine.evolve import apply_flow
 from engine.language.loader import load_flow_text
+from engine.storage.db import make_engine
 from tests.evolve.helpers import BASE, admin_headers, edit
 
 ROOT = Path(__file__).resolve().parents[2]

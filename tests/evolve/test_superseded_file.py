@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.storage.db import make_engine
 from engine.evolve import apply_flow
 from engine.language.loader import load_flow_text
+from engine.storage.db import make_engine
 from engine.storage.migrate import upgrade_database
 from engine.storage.registry import FlowRegistry, install_folder
 

@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine.storage.db import make_engine
-from engine.records.errors import CommentRequired, ConditionFailed, Forbidden, MissingRequired, ValidationFailed
 from engine.language.flow_set import load_flow_folder
 from engine.language.loader import load_flow_file
-from engine.storage.migrate import upgrade_database
-from engine.records.records import Records
-from engine.storage.registry import FlowRegistry, install_flow, install_folder
 from engine.people.users import create_user, list_users, load_actor, verify_password
+from engine.records.errors import CommentRequired, ConditionFailed, Forbidden, MissingRequired, ValidationFailed
+from engine.records.records import Records
+from engine.storage.db import make_engine
+from engine.storage.migrate import upgrade_database
+from engine.storage.registry import FlowRegistry, install_flow, install_folder
 from engine.storage.schema import users as users_table
 from examples.seed import demo_users, seed_demo
 

@@ -7,10 +7,10 @@ import shutil
 import struct
 import time
 import zlib
-from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient

@@ -16,17 +16,9 @@ from engine.people.users import create_user, load_actor
 from engine.settings import Settings
 from tests.excel.desk import FOLDER, NOW
 from tests.excel.helpers import workbook
-from tests.ui.live import CHROMIUM_ARGS, PASSWORD, LiveServer, screenshot
+from tests.ui.live import PASSWORD, LiveServer, screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_executable: str) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

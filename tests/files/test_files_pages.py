@@ -16,7 +16,7 @@ from engine.people.users import create_user, load_actor
 from engine.settings import Settings
 from engine.storage.schema import files
 from tests.files.conftest import ELF, FLOW, pdf_bytes, png_bytes
-from tests.ui.live import CHROMIUM_ARGS, PASSWORD, LiveServer
+from tests.ui.live import PASSWORD, LiveServer
 
 
 def make_app(tmp: Path) -> FastAPI:
@@ -100,15 +100,6 @@ def test_someone_who_cannot_see_the_record_gets_404(app: FastAPI) -> None:
     other, _ = sign_in(app, "nobody")
     assert other.get(f"/api/files/{fid}/content").status_code == 404
     assert other.get(f"/api/files/{fid}/preview").status_code == 404
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_executable: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_pick_save_see_and_download_in_chromium(browser: Any, app: FastAPI) -> None:

@@ -13,7 +13,7 @@ import pytest
 from engine.people.users import create_user
 from engine.settings import Settings
 from tests.flowtest.conftest import ORDER_DESK
-from tests.ui.live import CHROMIUM_ARGS, PASSWORD, LiveServer, screenshot
+from tests.ui.live import PASSWORD, LiveServer, browser_sign_in, screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -39,24 +39,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     app.state.db.dispose()
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_executable: str) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 def test_a_failing_flow_test_blocks_the_apply_until_a_reason_is_given(browser: Any, server: LiveServer) -> None:
     expect = sync_api.expect
-    ctx = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 900})
-    ctx.set_default_timeout(30_000)
-    page = ctx.new_page()
-    page.goto(server.url + "/login")
-    page.fill("#username", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(server.url + "/")
+    page = browser_sign_in(browser, server.url, "admin", timeout_ms=30_000)
 
     page.goto(server.url + "/admin/flows/sales_order/edit")
     text = page.input_value("#yaml")
@@ -80,4 +65,4 @@ def test_a_failing_flow_test_blocks_the_apply_until_a_reason_is_given(browser: A
     expect(row).to_contain_text("2")
     expect(row.locator(".revision-tests")).to_contain_text(
         "1 failed; applied anyway: Threshold lowered on purpose; tests follow next week")
-    ctx.close()
+    page.context.close()

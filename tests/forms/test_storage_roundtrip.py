@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 
 from forms import (
-    FileField,
     BooleanField,
     ChoiceField,
     DateField,
@@ -21,6 +20,7 @@ from forms import (
     DecimalField,
     EmailField,
     FieldSpecBase,
+    FileField,
     IntegerField,
     LongTextField,
     MoneyField,

@@ -10,7 +10,7 @@ import pytest
 
 from tests.print.helpers import pdf_pages
 from tests.print.test_print_pages import new_order, print_app
-from tests.ui.live import PASSWORD, LiveServer
+from tests.ui.live import LiveServer, browser_sign_in
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -26,14 +26,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def test_the_print_button_opens_the_print_view_and_its_pdf_downloads(browser: Any, server: LiveServer) -> None:
     expect = sync_api.expect
     rec = new_order(server.server.config.app, order_no="SO-200001", customer="深圳南山电子")
-    ctx = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900}, accept_downloads=True)
-    ctx.set_default_timeout(20_000)
-    page = ctx.new_page()
-    page.goto(server.url + "/login")
-    page.fill("#username", "sales1")
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(server.url + "/")
+    page = browser_sign_in(browser, server.url, "sales1", locale="zh-CN", timeout_ms=20_000, accept_downloads=True)
     errors: list[str] = []  # from here on: the pages of this feature
     page.on("console", lambda m: errors.append(f"{m.text} {m.location}") if m.type == "error" else None)
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
@@ -55,4 +48,4 @@ def test_the_print_button_opens_the_print_view_and_its_pdf_downloads(browser: An
     text = pdf_pages(Path(path).read_bytes())[0]
     assert "SO-200001" in text and "深圳南山电子" in text and "第 1 页 / 共 1 页" in text
     assert errors == []
-    ctx.close()
+    page.context.close()

@@ -14,7 +14,6 @@ from tests.print.flows import SLIP, WITH_TEMPLATE, lines
 from tests.print.helpers import pdf_pages
 from tests.ui.live import make_app, sign_in
 
-
 BROKEN = "<p>{{ customer }}</p>{{ ('a' * 99999) * 99999 }}"  # loads, but fails on every record (a limit)
 
 

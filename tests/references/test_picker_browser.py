@@ -12,7 +12,7 @@ import pytest
 from engine.people.users import load_actor
 from tests.references.conftest import make_desk_app
 from tests.references.helpers import set_customer
-from tests.ui.live import CHROMIUM_ARGS, PASSWORD, LiveServer, screenshot
+from tests.ui.live import LiveServer, browser_sign_in, screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -32,24 +32,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     app.state.db.dispose()
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_executable: str) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 def _sign_in(browser: Any, server: LiveServer, username: str) -> Any:
-    ctx = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state()
-    return page
+    return browser_sign_in(browser, server.url, username)
+
 
 
 def test_pick_a_customer_by_typing_part_of_its_name(browser: Any, server: LiveServer) -> None:

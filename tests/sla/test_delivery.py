@@ -1,8 +1,6 @@
 """Delivery through the outbox to a real SMTP server and a real HTTP receiver on 127.0.0.1."""
 from __future__ import annotations
 
-from engine.delivery.outbox import epoch
-
 import base64
 import hashlib
 import hmac
@@ -14,9 +12,9 @@ import pytest
 from engine.delivery.channels import build_channels
 from engine.delivery.channels.settings import ChannelSettings
 from engine.delivery.channels.webhook import verify_signature
-from engine.delivery.outbox import DeliveryPolicy, delivery_log, list_rows
-from engine.sla.scheduler import run_pass
+from engine.delivery.outbox import DeliveryPolicy, delivery_log, epoch, list_rows
 from engine.delivery.worker import Worker
+from engine.sla.scheduler import run_pass
 from tests.sla.conftest import in_review, utc
 
 DUE = utc(2026, 11, 23, 7, 0)

@@ -1,12 +1,10 @@
 """`enter` reminders are written in the transition's own transaction, to users and e-mail fields."""
 from __future__ import annotations
 
-from engine.delivery.outbox import epoch
-
 import pytest
 
+from engine.delivery.outbox import epoch, list_rows
 from engine.records.errors import CommentRequired
-from engine.delivery.outbox import list_rows
 from tests.conftest import World
 from tests.sla.conftest import MONDAY_10, ORDER
 

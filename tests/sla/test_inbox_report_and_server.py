@@ -9,10 +9,10 @@ from click.testing import CliRunner
 
 from engine.delivery.channels.inbox import InboxChannel
 from engine.delivery.notifications import list_notifications, mark_read, unread_count
-from engine.settings import Settings
-from engine.sla.scheduler import run_pass
-from engine.sla.report import stage_report
 from engine.delivery.worker import Worker, worker_enabled
+from engine.settings import Settings
+from engine.sla.report import stage_report
+from engine.sla.scheduler import run_pass
 from tests.conftest import REFERENCE_FLOW
 from tests.sla.conftest import MONDAY_10, in_review, utc
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.delivery.outbox import DeliveryPolicy, list_rows
-from engine.delivery.worker import Worker
 from engine.delivery.channels import build_channels
 from engine.delivery.channels.settings import ChannelSettings
+from engine.delivery.outbox import DeliveryPolicy, list_rows
+from engine.delivery.worker import Worker
 from engine.people.users import create_user, load_actor
 from engine.sla.scheduler import run_pass
 from tests.sla.conftest import in_review, utc

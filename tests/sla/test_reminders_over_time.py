@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from engine.delivery.notifications import list_notifications
 from engine.delivery.outbox import list_rows
+from engine.delivery.worker import Worker
 from engine.sla.scheduler import run_pass
 from engine.storage.schema import sla_results
-from engine.delivery.worker import Worker
 from tests.sla.conftest import MONDAY_10, in_review, utc
 
 WARN = utc(2026, 11, 23, 6, 0)       # Mon 14:00 Shanghai: 3 working hours (10-12, 13-14)

@@ -1,23 +1,21 @@
 """The scheduler's bookkeeping: events fanned out into the outbox, scan marks, repeats filed across upgrades."""
 from __future__ import annotations
 
-from engine.delivery.outbox import epoch
-
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import inspect, select, text, update
 
-from engine.storage.db import make_engine
-from engine.evolve import apply_flow, plan_flow
 from engine.delivery.fanout import fan_out
+from engine.delivery.outbox import epoch, list_rows
+from engine.evolve import apply_flow, plan_flow
 from engine.language.loader import load_flow_text
-from engine.storage.migrate import upgrade_database
-from engine.delivery.outbox import list_rows
-from engine.records.records import Records
-from engine.storage.registry import FlowRegistry, install_flow
-from engine.sla.scheduler import flow_pass_in, run_pass
 from engine.people.users import create_user, load_actor
+from engine.records.records import Records
+from engine.sla.scheduler import flow_pass_in, run_pass
+from engine.storage.db import make_engine
+from engine.storage.migrate import upgrade_database
+from engine.storage.registry import FlowRegistry, install_flow
 from tests.sla.conftest import MONDAY_10, ORDER, in_review, utc
 from tests.sla.test_reminders_over_time import DUE, REPEAT_1, SECOND
 

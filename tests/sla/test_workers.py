@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from engine.delivery.channels.settings import ChannelSettings
 from engine.delivery.outbox import DeliveryPolicy, claim, list_rows, mark_sent
-from engine.sla.scheduler import run_pass
 from engine.delivery.worker import Worker
+from engine.sla.scheduler import run_pass
 from tests.conftest import World
 from tests.sla.conftest import MONDAY_10, ORDER, utc
 

@@ -17,8 +17,8 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from engine.settings import Settings
 from engine.people.users import create_user, load_actor
+from engine.settings import Settings
 from tests.flow_desk import app_without_worker
 
 REFERENCE_FLOW = Path(__file__).resolve().parents[1] / "acceptance" / "sales_order.yaml"
@@ -45,6 +45,21 @@ def make_app(tmp: Path, *, flow_text: str | None = None) -> FastAPI:
     for username, (name, roles, admin) in USERS.items():
         create_user(app.state.db, username, display_name=name, password=PASSWORD, roles=list(roles), is_admin=admin)
     return app
+
+
+def browser_sign_in(browser: Any, base_url: str, username: str, *, locale: str = "en-US", width: int = 1200,
+                    timeout_ms: int = 15_000, **context: Any) -> Any:
+    """A new browser page (its own context: locale, viewport `width` x 900, `context` options) signed in as
+    `username` with the page tests' password, on the home page."""
+    ctx = browser.new_context(locale=locale, viewport={"width": width, "height": 900}, **context)
+    ctx.set_default_timeout(timeout_ms)
+    page = ctx.new_page()
+    page.goto(base_url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(base_url + "/")
+    return page
 
 
 def free_port() -> int:

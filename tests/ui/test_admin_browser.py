@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.live import PASSWORD, SHOTS, LiveServer, make_app, screenshot
+from tests.ui.live import SHOTS, LiveServer, browser_sign_in, make_app, screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -33,15 +33,8 @@ _shot = screenshot
 
 
 def _sign_in(browser: Any, server: LiveServer, username: str, *, locale: str = "en-US", width: int = 1200) -> Any:
-    ctx = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(server.url + "/")
-    return page
+    return browser_sign_in(browser, server.url, username, locale=locale, width=width)
+
 
 
 def _caret_to(page: Any, needle: str, offset: int = 0) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import insert, select
 
-from engine.storage.schema import outbox
 from engine.sla.report import stage_report
+from engine.storage.schema import outbox
 from tests.ui.live import move, new_order, sign_in
 
 FLOW_PAGE = "/admin/flows/sales_order"

@@ -12,7 +12,7 @@ import pytest
 from engine.people.users import load_actor
 from engine.records.approvals import decide
 from tests.approvals.page_world import make_page_app, submitted
-from tests.ui.live import PASSWORD, LiveServer, screenshot
+from tests.ui.live import LiveServer, browser_sign_in, screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -36,15 +36,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def _sign_in(browser: Any, server: LiveServer, username: str, locale: str) -> Any:
-    ctx = browser.new_context(locale=locale, viewport={"width": 1200, "height": 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(server.url + "/")
-    return page
+    return browser_sign_in(browser, server.url, username, locale=locale)
+
 
 
 @pytest.mark.parametrize("locale", list(WORDS))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.live import PASSWORD, LiveServer, make_app, screenshot, move, new_order
+from tests.ui.live import PASSWORD, LiveServer, make_app, move, new_order, screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

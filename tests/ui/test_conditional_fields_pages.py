@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from engine.people.users import create_user, load_actor
-from tests.ui.live import PASSWORD, LiveServer, make_app, screenshot, sign_in
+from tests.ui.live import PASSWORD, LiveServer, browser_sign_in, make_app, screenshot, sign_in
 
 QC = (Path(__file__).parents[1] / "engine" / "conditional_qc.yaml").read_text(encoding="utf-8")
 
@@ -103,15 +103,8 @@ def test_the_live_preview_says_what_is_hidden_and_required(qc_app: FastAPI) -> N
 
 
 def _sign_in(browser: Any, url: str, username: str) -> Any:
-    ctx = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    page.goto(url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(url + "/")
-    return page
+    return browser_sign_in(browser, url, username, width=1100)
+
 
 
 def test_show_if_toggles_in_the_browser(browser: Any, qc_app: FastAPI) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from engine.people.users import create_user, load_actor
 from engine.records.claims import reassign
-from tests.ui.live import PASSWORD, LiveServer, make_app, move, new_order, screenshot
+from tests.ui.live import PASSWORD, LiveServer, browser_sign_in, make_app, move, new_order, screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -41,15 +41,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def _sign_in(browser: Any, server: LiveServer, username: str, locale: str) -> Any:
-    ctx = browser.new_context(locale=locale, viewport={"width": 1200, "height": 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(server.url + "/")
-    return page
+    return browser_sign_in(browser, server.url, username, locale=locale)
+
 
 
 @pytest.mark.parametrize("locale", list(CASES))

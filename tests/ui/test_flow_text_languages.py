@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from engine.people.users import load_actor
 from tests.ui.bilingual_flow import BILINGUAL_FLOW
-from tests.ui.live import LiveServer, PASSWORD, make_app, sign_in
+from tests.ui.live import PASSWORD, LiveServer, make_app, sign_in
 
 ORDER = {"order_no": "SO-123456", "total": "500.00", "delivery_date": "2026-12-01"}
 

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
 from engine.delivery.notifications import unread_count
-from engine.storage.schema import notifications
 from engine.people.users import load_actor
+from engine.storage.schema import notifications
 from tests.ui.live import sign_in
 
 SCRIPT = "<script>alert('x')</script>"

@@ -6,8 +6,8 @@ import html
 import pytest
 from fastapi import FastAPI
 
-from engine.records.errors import ValidationFailed
 from engine.people.users import load_actor
+from engine.records.errors import ValidationFailed
 from tests.ui.live import new_order, sign_in
 
 LONG = "x" * 10_001

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.tables.flows import ORDER
-from tests.ui.live import PASSWORD, LiveServer, make_app, screenshot
+from tests.ui.live import LiveServer, browser_sign_in, make_app, screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -23,15 +23,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def _sign_in(browser: Any, server: LiveServer, width: int) -> Any:
-    ctx = browser.new_context(locale="en-US", viewport={"width": width, "height": 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
-    page.goto(server.url + "/login")
-    page.fill("#username", "sales1")
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(server.url + "/")
-    return page
+    return browser_sign_in(browser, server.url, "sales1", width=width)
+
 
 
 def test_the_line_grid_adds_removes_and_computes_live(browser: Any, server: LiveServer) -> None:

@@ -8,8 +8,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert
 
-from engine.storage.schema import notifications, outbox
 from engine.people.users import load_actor
+from engine.storage.schema import notifications, outbox
 from tests.ui.live import sign_in
 from ui.timezones import local_time, server_timezone, set_server_timezone, viewer_timezone, zone_name
 
