@@ -32,6 +32,8 @@ def move(records: Records, tx: WriteTransaction, live: LiveFlow, row: Mapping[st
     if transition is not None:
         to = flow.spec.transitions[transition].to
     assert to is not None
+    changes: dict[str, list[Any]]
+    written: dict[str, Any]
     if effects is None:
         values, changes, written = values_from_row(flow, row), {}, {}
     else:

@@ -218,11 +218,22 @@ class FastInsert:
 
 class FastSelect:
     """A fixed SELECT (the rows of one record's table field) run on the driver's cursor, with the column
-    types' result processors applied: a record's line rows are read on every write of it."""
+    types' result processors applied: a record's line rows are read on every write of it.
 
-    def __init__(self, stmt: Select[Any]) -> None:
+    `then`: per selected column, a function applied to a non-NULL value after the column type's processor
+    (a field's `from_db`), composed with it once per driver so that each value costs one call."""
+
+    def __init__(self, stmt: Select[Any], then: Sequence[Processor] | None = None) -> None:
         self._stmt = stmt
+        self._then = list(then) if then is not None else [None] * len(stmt.selected_columns)
         self._cache: dict[str, tuple[_Compiled, list[Processor] | None]] = {}
+
+    def _converters(self, dialect: Dialect, description: Sequence[Any]) -> list[Processor]:
+        out: list[Processor] = []
+        for c, d, then in zip(self._stmt.selected_columns, description, self._then):
+            proc = c.type.dialect_impl(dialect).result_processor(dialect, d[1])
+            out.append(_compose(proc, then))
+        return out
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         dialect = conn.dialect
@@ -235,9 +246,66 @@ class FastSelect:
             cur.execute(compiled.sql, compiled.params(params))
             raw = cur.fetchall()
             if procs is None:
-                procs = [c.type.dialect_impl(dialect).result_processor(dialect, d[1])
-                         for c, d in zip(self._stmt.selected_columns, cur.description)]
+                procs = self._converters(dialect, cur.description)
                 self._cache[dialect.driver] = (compiled, procs)
         finally:
             cur.close()
-        return [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, r)) for r in raw]
+        if not raw:
+            return []
+        pairs = list(enumerate(procs))
+        used = [(i, p) for i, p in pairs if p is not None]
+        if not used:
+            return raw  # type: ignore[no-any-return]
+        out = []
+        for r in raw:
+            row = list(r)
+            for i, p in used:
+                v = row[i]
+                if v is not None:
+                    row[i] = p(v)
+            out.append(tuple(row))
+        return out
+
+
+def _compose(first: Processor, then: Processor) -> Processor:
+    """`then` after `first`, either of which may be missing; NULLs never reach them (the caller skips them)."""
+    if first is None or then is None:
+        return first if then is None else then
+
+    def both(value: Any) -> Any:
+        value = first(value)
+        return None if value is None else then(value)
+    return both
+
+
+class FastInsertMany:
+    """A plain INSERT of many rows at once (the line rows of a record): one executemany on the driver's
+    cursor with the bind processors taken from the column types, compiled once per driver and columns."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._cache: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+
+    def run(self, conn: Connection, keys: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        """INSERT `rows`, each the values of the columns `keys` in that order, as the driver will bind them
+        after the column types' processors."""
+        dialect = conn.dialect
+        compiled = self._cache.get((dialect.driver, keys))
+        if compiled is None:
+            compiled = self._cache[(dialect.driver, keys)] = _Compiled(self.table.insert().inline(), dialect, keys)
+        order = [keys.index(name) for name in compiled.names]
+        procs = [proc for _name, proc in compiled.processors]
+        params: list[Any] = []
+        for row in rows:
+            bound = [row[i] for i in order]
+            for j, proc in enumerate(procs):
+                if proc is not None and bound[j] is not None:
+                    bound[j] = proc(bound[j])
+            params.append(tuple(bound) if compiled.positional else dict(zip(compiled.names, bound)))
+        cur = FastStatements._cursor(conn)
+        try:
+            cur.executemany(compiled.sql, params)
+        except conn.dialect.loaded_dbapi.IntegrityError as exc:
+            raise IntegrityError(compiled.sql, None, exc) from exc
+        finally:
+            cur.close()
