@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import tzinfo
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, Strict, field_validator
@@ -27,6 +27,7 @@ BIGINT_MAX = 2**63 - 1
 
 # Enough digits for any value of the largest allowed precision (38), rounding included.
 _EXACT = Context(prec=80, rounding=ROUND_HALF_UP)
+_STEPS = {scale: Decimal(1).scaleb(-scale) for scale in range(0, 11)}  # 10 ** -scale, for every allowed scale
 
 
 _DIGITS_RE = re.compile(r"[+-]?[0-9]+")
@@ -222,10 +223,6 @@ class DecimalField(CheckedFieldSpec):
 
     # -- values -------------------------------------------------------------
 
-    @property
-    def _step(self) -> Decimal:
-        return Decimal(1).scaleb(-self.scale)
-
     def _fit(self, value: Decimal) -> Decimal:
         """`value` with exactly `scale` places; refuses more places or too many digits."""
         int_digits = self.precision - self.scale
@@ -238,8 +235,7 @@ class DecimalField(CheckedFieldSpec):
                 raise FieldValueError.of("scale", "must be a whole number (no decimal places)")
             raise FieldValueError.of("scale", "must have at most 1 decimal place" if self.scale == 1
                                      else "must have at most {n} decimal places", n=self.scale)
-        with localcontext(_EXACT):
-            fitted = value.quantize(self._step)
+        fitted = value.quantize(_STEPS[self.scale], context=_EXACT)
         # -0.00 and 0.00 are the same amount; keep one spelling.
         return abs(fitted) if fitted == 0 else fitted
 
@@ -265,8 +261,7 @@ class DecimalField(CheckedFieldSpec):
         if number is None:
             raise FieldValueError.of("type", "a number is needed")
         try:
-            with localcontext(_EXACT):
-                rounded = number.quantize(self._step)
+            rounded = number.quantize(_STEPS[self.scale], context=_EXACT)
         except InvalidOperation:
             raise FieldValueError.of("too_large", "is too large") from None
         return abs(rounded) if rounded == 0 else rounded
@@ -282,8 +277,7 @@ class DecimalField(CheckedFieldSpec):
         number = to_decimal(value)
         if number is None:
             return None
-        with localcontext(_EXACT):
-            return number.quantize(self._step)
+        return number.quantize(_STEPS[self.scale], context=_EXACT)
 
     def to_json(self, value: Any) -> str | None:
         return None if value is None else format(value, "f")

@@ -45,6 +45,8 @@ def find_control_char(text: str, *, multiline: bool) -> str | None:
     characters are refused, and so is a lone surrogate (half of a character, which no database can
     store: PostgreSQL refuses NUL and both refuse to encode it).
     """
+    if text.isprintable():  # no character of the categories Other or Separator (space aside): nothing to find
+        return None
     for ch in text:
         if ch == "\t" or (multiline and ch == "\n"):
             continue
