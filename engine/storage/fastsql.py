@@ -32,11 +32,23 @@ from engine.storage.executor import held_writes
 Processor = Callable[[Any], Any] | None
 
 
+_last_utc_text: tuple[datetime | None, str] = (None, "")
+
+
 def _sqlite_utc_text(value: datetime) -> str:
-    """What SQLAlchemy's SQLite DATETIME stores for UtcDateTime (naive UTC, always six decimals), in one call."""
+    """What SQLAlchemy's SQLite DATETIME stores for UtcDateTime (naive UTC, always six decimals), in one call.
+
+    A write binds the same instant several times (created, updated, the clock's start, the history row):
+    the text of the last one is kept (one tuple, replaced whole, so threads never see half of it)."""
+    global _last_utc_text
+    last = _last_utc_text
+    if last[0] is value:
+        return last[1]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_utc_text = (value, text)
+    return text
 
 
 def _bind_processor(type_: Any, dialect: Dialect) -> Processor:
@@ -56,11 +68,9 @@ class _Compiled:
             (name, _bind_processor(compiled.binds[name].type, dialect)) for name in names]
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        processed = [(name, proc(values[name]) if proc is not None and values[name] is not None else values[name])
-                     for name, proc in self.processors]
         if self.positional:
-            return tuple(v for _, v in processed)
-        return dict(processed)
+            return tuple([v if (v := values[name]) is None or proc is None else proc(v) for name, proc in self.processors])
+        return {name: v if (v := values[name]) is None or proc is None else proc(v) for name, proc in self.processors}
 
 
 class FastStatements:
