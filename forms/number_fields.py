@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Literal
@@ -278,6 +278,13 @@ class DecimalField(CheckedFieldSpec):
         if number is None:
             return None
         return number.quantize(_STEPS[self.scale], context=_EXACT)
+
+    def db_reader(self, dialect_name: str) -> Callable[[Any], Any] | None:
+        if dialect_name != "sqlite":
+            return None
+        exponent = -self.scale
+        # ExactDecimal's count of the smallest unit: the Decimal it makes has `scale` places, as from_db keeps it.
+        return lambda value: Decimal(int(value)).scaleb(exponent)
 
     def to_json(self, value: Any) -> str | None:
         return None if value is None else format(value, "f")

@@ -226,23 +226,27 @@ class FastInsert:
             cur.close()
 
 
+ColumnReader = Callable[[Dialect, int, Processor], Processor]
+"""(dialect, index of the selected column, the column type's result processor) → what reads that column's values."""
+
+
 class FastSelect:
     """A fixed SELECT (the rows of one record's table field) run on the driver's cursor, with the column
     types' result processors applied: a record's line rows are read on every write of it.
 
-    `then`: per selected column, a function applied to a non-NULL value after the column type's processor
-    (a field's `from_db`), composed with it once per driver so that each value costs one call."""
+    `reader`: what reads each column instead of its type's result processor alone (a field's own reading,
+    the field's `from_db` after the processor), decided once per driver so that each value costs one call."""
 
-    def __init__(self, stmt: Select[Any], then: Sequence[Processor] | None = None) -> None:
+    def __init__(self, stmt: Select[Any], reader: ColumnReader | None = None) -> None:
         self._stmt = stmt
-        self._then = list(then) if then is not None else [None] * len(stmt.selected_columns)
+        self._reader = reader
         self._cache: dict[str, tuple[_Compiled, list[Processor] | None]] = {}
 
     def _converters(self, dialect: Dialect, description: Sequence[Any]) -> list[Processor]:
         out: list[Processor] = []
-        for c, d, then in zip(self._stmt.selected_columns, description, self._then):
+        for i, (c, d) in enumerate(zip(self._stmt.selected_columns, description)):
             proc = c.type.dialect_impl(dialect).result_processor(dialect, d[1])
-            out.append(_compose(proc, then))
+            out.append(proc if self._reader is None else self._reader(dialect, i, proc))
         return out
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -277,7 +281,7 @@ class FastSelect:
         return out
 
 
-def _compose(first: Processor, then: Processor) -> Processor:
+def compose(first: Processor, then: Processor) -> Processor:
     """`then` after `first`, either of which may be missing; NULLs never reach them (the caller skips them)."""
     if first is None or then is None:
         return first if then is None else then

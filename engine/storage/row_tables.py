@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, delete, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from engine.storage.executor import held_writes
-from engine.storage.fastsql import FastInsertMany, FastSelect
+from engine.storage.fastsql import FastInsertMany, FastSelect, Processor, compose
 from engine.storage.schema import BigId
 from engine.storage.tables import _name
 from forms import FieldSpecBase, TableField
@@ -57,12 +57,17 @@ class RowTable:
         # (engine/storage/fastsql.py), where an expanding IN is rendered again on every execution. Each
         # value goes through its column type and its field's `from_db` in one call.
         self._fast_one = FastSelect(select(*cols).where(t.c.record_id == bindparam("_rid")).order_by(t.c.position),
-                                    [_from_db(f) for f in spec.fields.values()])
+                                    self._column_reader)
         self._delete = delete(t).where(t.c.record_id == bindparam("_rid"))
         self._insert = t.insert()
         self._fast_insert = FastInsertMany(t)
         self._insert_keys = KEY_COLUMNS + self._names
         self._to_db = [(n, _to_db(f)) for n, f in spec.fields.items()]
+
+    def _column_reader(self, dialect: Dialect, i: int, processor: Processor) -> Processor:
+        """Row field `i` read as its field reads it on this database, else its column type then its `from_db`."""
+        f = self.spec.fields[self._names[i]]
+        return f.db_reader(dialect.name) or compose(processor, _from_db(f))
 
     def read(self, conn: Connection, record_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         """record id → its rows (canonical values, in position order), for every record asked for."""
