@@ -230,6 +230,8 @@ class DecimalField(CheckedFieldSpec):
             if int_digits == 0:
                 raise FieldValueError.of("too_large", "must be less than 1 in absolute value")
             raise FieldValueError.of("too_large", "is too large: at most {n} digits before the decimal point", n=int_digits)
+        if value.as_tuple().exponent == -self.scale:  # already `scale` places (a computed amount, quantized)
+            return abs(value) if value == 0 else value
         if _places(value) > self.scale:
             if self.scale == 0:
                 raise FieldValueError.of("scale", "must be a whole number (no decimal places)")

@@ -81,6 +81,10 @@ def to_decimal(raw: Any, expected: str = "a number") -> Decimal | None:
     """
     if raw is None:
         return None
+    if type(raw) is Decimal:  # the common case first (values already read or computed)
+        if not raw.is_finite():
+            raise FieldValueError.of("not_finite", "must be a finite number")
+        return raw
     if isinstance(raw, bool):
         raise wrong_type(expected, raw)
     if isinstance(raw, int):

@@ -298,23 +298,25 @@ class FastInsertMany:
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self._cache: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+        self._cache: dict[tuple[str, tuple[str, ...]], tuple[_Compiled, list[int], list[tuple[int, Callable[[Any], Any]]]]] = {}
 
     def run(self, conn: Connection, keys: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
         """INSERT `rows`, each the values of the columns `keys` in that order, as the driver will bind them
         after the column types' processors."""
         dialect = conn.dialect
-        compiled = self._cache.get((dialect.driver, keys))
-        if compiled is None:
-            compiled = self._cache[(dialect.driver, keys)] = _Compiled(self.table.insert().inline(), dialect, keys)
-        order = [keys.index(name) for name in compiled.names]
-        procs = [proc for _name, proc in compiled.processors]
+        found = self._cache.get((dialect.driver, keys))
+        if found is None:
+            compiled = _Compiled(self.table.insert().inline(), dialect, keys)
+            found = self._cache[(dialect.driver, keys)] = (
+                compiled, [keys.index(name) for name in compiled.names],
+                [(j, proc) for j, (_name, proc) in enumerate(compiled.processors) if proc is not None])
+        compiled, order, procs = found
         params: list[Any] = []
         for row in rows:
             bound = [row[i] for i in order]
-            for j, proc in enumerate(procs):
-                if proc is not None and bound[j] is not None:
-                    bound[j] = proc(bound[j])
+            for j, proc in procs:
+                if (v := bound[j]) is not None:
+                    bound[j] = proc(v)
             params.append(tuple(bound) if compiled.positional else dict(zip(compiled.names, bound)))
         cur = FastStatements._cursor(conn)
         try:
