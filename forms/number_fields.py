@@ -164,7 +164,7 @@ def _check_spelling(raw: Any) -> None:
     amount is asked for again instead of read as 1000. JSON numbers reach the API as exact
     decimals (api/body.py) and are not affected; a float only comes from Python callers.
     """
-    if isinstance(raw, str) and _EXPONENT_RE.fullmatch(raw.strip()):
+    if isinstance(raw, str) and ("e" in raw or "E" in raw) and _EXPONENT_RE.fullmatch(raw.strip()):
         raise FieldValueError.of("exponent", "write the number in full, without an exponent ('{v}')", v=raw.strip()[:40])
 
 

@@ -6,7 +6,9 @@ several times what the driver itself takes for them, so these statements are
 compiled once per dialect and parameter set, with their bind and result
 processors taken from the column types (the public TypeEngine API), and run on
 the DBAPI cursor of the SQLAlchemy connection that holds the transaction.
-Everything else keeps using SQLAlchemy as usual.
+The line rows of a record go the same way (engine/storage/row_tables.py): read
+with one converter per column (`FastSelect`), written by one executemany
+(`FastInsertMany`). Everything else keeps using SQLAlchemy as usual.
 
 They run where they are told: a write transaction (engine/storage/executor.py)
 calls them on its connection, and a PostgreSQL read-ahead batch
