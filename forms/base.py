@@ -114,6 +114,12 @@ class FieldSpecBase(BaseModel):
         """Canonical value from what the database driver returned."""
         return value
 
+    def db_reader(self, dialect_name: str) -> Callable[[Any], Any] | None:
+        """One function from what the driver returns for this field's column (never NULL) to the canonical
+        value, for a field that knows how its column is stored on this database: it then stands for the column
+        type's result processor and `from_db` together (line rows are read on every write). None: those two."""
+        return None
+
     def to_db(self, value: Any) -> Any:
         """What to hand the database driver for a canonical value."""
         return value

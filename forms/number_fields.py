@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, Strict, field_validator
@@ -27,6 +27,7 @@ BIGINT_MAX = 2**63 - 1
 
 # Enough digits for any value of the largest allowed precision (38), rounding included.
 _EXACT = Context(prec=80, rounding=ROUND_HALF_UP)
+_STEPS = {scale: Decimal(1).scaleb(-scale) for scale in range(0, 11)}  # 10 ** -scale, for every allowed scale
 
 
 _DIGITS_RE = re.compile(r"[+-]?[0-9]+")
@@ -163,7 +164,7 @@ def _check_spelling(raw: Any) -> None:
     amount is asked for again instead of read as 1000. JSON numbers reach the API as exact
     decimals (api/body.py) and are not affected; a float only comes from Python callers.
     """
-    if isinstance(raw, str) and _EXPONENT_RE.fullmatch(raw.strip()):
+    if isinstance(raw, str) and ("e" in raw or "E" in raw) and _EXPONENT_RE.fullmatch(raw.strip()):
         raise FieldValueError.of("exponent", "write the number in full, without an exponent ('{v}')", v=raw.strip()[:40])
 
 
@@ -222,10 +223,6 @@ class DecimalField(CheckedFieldSpec):
 
     # -- values -------------------------------------------------------------
 
-    @property
-    def _step(self) -> Decimal:
-        return Decimal(1).scaleb(-self.scale)
-
     def _fit(self, value: Decimal) -> Decimal:
         """`value` with exactly `scale` places; refuses more places or too many digits."""
         int_digits = self.precision - self.scale
@@ -233,13 +230,14 @@ class DecimalField(CheckedFieldSpec):
             if int_digits == 0:
                 raise FieldValueError.of("too_large", "must be less than 1 in absolute value")
             raise FieldValueError.of("too_large", "is too large: at most {n} digits before the decimal point", n=int_digits)
+        if value.as_tuple().exponent == -self.scale:  # already `scale` places (a computed amount, quantized)
+            return abs(value) if value == 0 else value
         if _places(value) > self.scale:
             if self.scale == 0:
                 raise FieldValueError.of("scale", "must be a whole number (no decimal places)")
             raise FieldValueError.of("scale", "must have at most 1 decimal place" if self.scale == 1
                                      else "must have at most {n} decimal places", n=self.scale)
-        with localcontext(_EXACT):
-            fitted = value.quantize(self._step)
+        fitted = value.quantize(_STEPS[self.scale], context=_EXACT)
         # -0.00 and 0.00 are the same amount; keep one spelling.
         return abs(fitted) if fitted == 0 else fitted
 
@@ -265,8 +263,7 @@ class DecimalField(CheckedFieldSpec):
         if number is None:
             raise FieldValueError.of("type", "a number is needed")
         try:
-            with localcontext(_EXACT):
-                rounded = number.quantize(self._step)
+            rounded = number.quantize(_STEPS[self.scale], context=_EXACT)
         except InvalidOperation:
             raise FieldValueError.of("too_large", "is too large") from None
         return abs(rounded) if rounded == 0 else rounded
@@ -282,8 +279,14 @@ class DecimalField(CheckedFieldSpec):
         number = to_decimal(value)
         if number is None:
             return None
-        with localcontext(_EXACT):
-            return number.quantize(self._step)
+        return number.quantize(_STEPS[self.scale], context=_EXACT)
+
+    def db_reader(self, dialect_name: str) -> Callable[[Any], Any] | None:
+        if dialect_name != "sqlite":
+            return None
+        exponent = -self.scale
+        # ExactDecimal's count of the smallest unit: the Decimal it makes has `scale` places, as from_db keeps it.
+        return lambda value: Decimal(int(value)).scaleb(exponent)
 
     def to_json(self, value: Any) -> str | None:
         return None if value is None else format(value, "f")

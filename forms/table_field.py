@@ -102,18 +102,18 @@ class TableField(CheckedFieldSpec):
         if self.min_rows is not None and len(raw) < self.min_rows:
             located[""] = Message("table_too_few_rows", "needs at least {n} rows", n=self.min_rows)
         rows: list[dict[str, Any]] = []
-        inputs = self.input_fields
+        fields = self.fields
         for i, item in enumerate(raw):
             if not isinstance(item, Mapping):
                 located[f"[{i}]"] = Message("table_row_not_object", "each row must be an object of field values")
                 continue
             row: dict[str, Any] = {}
             for key in item:
-                if key not in self.fields:
+                if key not in fields:
                     located[f"[{i}].{key}"] = Message("table_unknown_row_field", "unknown field '{name}' in a row",
                                                       name=str(key)[:60])
-            for name, f in self.fields.items():
-                if name not in inputs:
+            for name, f in fields.items():
+                if f.compute is not None:  # not one of the input_fields
                     row[name] = None  # computed by the engine; a value sent for it is ignored
                     continue
                 given = item.get(name, f.default)

@@ -45,6 +45,8 @@ def find_control_char(text: str, *, multiline: bool) -> str | None:
     characters are refused, and so is a lone surrogate (half of a character, which no database can
     store: PostgreSQL refuses NUL and both refuse to encode it).
     """
+    if text.isprintable():  # no character of the categories Other or Separator (space aside): nothing to find
+        return None
     for ch in text:
         if ch == "\t" or (multiline and ch == "\n"):
             continue
@@ -79,6 +81,10 @@ def to_decimal(raw: Any, expected: str = "a number") -> Decimal | None:
     """
     if raw is None:
         return None
+    if type(raw) is Decimal:  # the common case first (values already read or computed)
+        if not raw.is_finite():
+            raise FieldValueError.of("not_finite", "must be a finite number")
+        return raw
     if isinstance(raw, bool):
         raise wrong_type(expected, raw)
     if isinstance(raw, int):

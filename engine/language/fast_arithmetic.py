@@ -1,10 +1,11 @@
 """Plain arithmetic and comparisons of numbers without the sandbox's per-step interception.
 
-Most expressions of a flow are `quantity * unit_price` or `total < 100000`: a row's
-computed amount is evaluated for every line of every write. Jinja2's sandbox
+Most expressions of a flow are `quantity * unit_price`, `sum(lines, 'amount')` or
+`total < 100000`: a row's computed amount is evaluated for every line of every write. Jinja2's sandbox
 intercepts each operation (for its limits on time and size), which costs
 tens of microseconds per evaluation. An expression made only of field names,
-number constants, `+ - * /`, unary minus and one comparison is turned here
+number constants, the aggregates over a table's rows (engine/language/aggregates.py),
+`+ - * /`, unary minus and one comparison is turned here
 into a small closure that computes the same Python operations directly — but
 only while every value it meets is a number (int, float or Decimal, never a
 bool). Anything else (text, lists, a missing name, an error) is answered
@@ -20,6 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from jinja2 import nodes
+
+from engine.language.aggregates import AGGREGATES, ARITY
 
 NOT_FAST: Any = object()  # "evaluate in the sandbox instead"
 Fast = Callable[[Mapping[str, Any]], Any]
@@ -69,6 +72,8 @@ def _operand(node: nodes.Node) -> Fast | None:
             value = inner(ctx)
             return NOT_FAST if value is NOT_FAST else -value
         return negate
+    if isinstance(node, nodes.Call):
+        return _aggregate(node)
     op = _BINARY.get(type(node)) if isinstance(node, nodes.BinExpr) else None
     if op is not None and isinstance(node, nodes.BinExpr):
         left, right = _operand(node.left), _operand(node.right)
@@ -77,6 +82,32 @@ def _operand(node: nodes.Node) -> Fast | None:
 
         return _pair(left, right, op)
     return None
+
+
+def _aggregate(node: nodes.Call) -> Fast | None:
+    """`sum(lines, 'amount')`, `count(lines)`, `min(...)`, `max(...)`: the sandbox's own function called
+    directly, its value used only when it is a number."""
+    fn = node.node
+    if (not isinstance(fn, nodes.Name) or fn.name not in AGGREGATES or node.kwargs or node.dyn_args
+            or node.dyn_kwargs or len(node.args) != ARITY[fn.name] or not isinstance(node.args[0], nodes.Name)):
+        return None
+    name, aggregate, table = fn.name, AGGREGATES[fn.name], node.args[0].name
+    if len(node.args) == 1:
+        column = None
+    elif isinstance(node.args[1], nodes.Const) and isinstance(node.args[1].value, str):
+        column = node.args[1].value
+    else:
+        return None
+
+    def call(ctx: Mapping[str, Any]) -> Any:
+        if name in ctx:  # a value of that name would hide the function (a flow's load refuses such a field)
+            return NOT_FAST
+        rows = ctx.get(table, NOT_FAST)
+        if rows is NOT_FAST:
+            return NOT_FAST
+        value = aggregate(rows) if column is None else aggregate(rows, column)
+        return value if _number(value) else NOT_FAST
+    return call
 
 
 def fast_form(expr: nodes.Expr) -> Fast | None:

@@ -70,6 +70,12 @@ class CompiledFlow:
         return {name: compile_print_template(text) for name, text in self.print_templates.items()}
 
     @cached_property
+    def has_row_references(self) -> bool:
+        """Whether rows of a table field hold references (checked, and their fetched fields filled, before a
+        step: engine/records/row_references.py)."""
+        return any(f.type == "reference" for t in self.tables.values() for f in t.spec.fields.values())
+
+    @cached_property
     def stored_fields(self) -> tuple[str, ...]:
         """Fields with a column in the flow's own table (a table field's rows live in a child table)."""
         return tuple(n for n, f in self.fields.items() if f.stored_in_row)

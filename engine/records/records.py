@@ -191,7 +191,7 @@ class Records:
         # The engine's own create refers to records whoever fired the transition may not see (the order a
         # collection task belongs to): references are checked against the flow's filters, not a person's eyes.
         seer = replace(actor, is_admin=True) if by_engine else actor
-        if flow.tables and values:  # row references checked, their fetched fields filled (row_references.py)
+        if flow.has_row_references and values:  # row references checked, their fetched fields filled (row_references.py)
             with self.executor.read() as conn:
                 values = self._prefilled(conn, flow, seer, values, None)
         decided = decide_create(flow, values or {}, actor, now, by_engine=by_engine)
@@ -333,7 +333,7 @@ class Records:
             conn = tx.conn
             row = self._load_for_write(tx, live, record_id)
             before = self._values_for_write(tx, live, row)
-            if flow.tables and values:
+            if flow.has_row_references and values:
                 values = self._prefilled(conn, flow, actor, values, before)
             change = decide_edit(flow, row=row, before=before, actor=actor, given=values,
                                  comment=comment, expected_version=expected_version, now=now,
@@ -398,7 +398,7 @@ class Records:
             conn = tx.conn
             row = self._load_for_write(tx, live, record_id)
             before = self._values_for_write(tx, live, row)
-            if flow.tables and values:
+            if flow.has_row_references and values:
                 values = self._prefilled(conn, flow, actor, values, before)
             change = decide_transition(
                 flow, t, name, row=row, before=before, actor=actor, given=values,

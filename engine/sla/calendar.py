@@ -411,7 +411,8 @@ class _TimelineClock(ABC):
         if amount <= timedelta(0):
             return start
         remaining = amount
-        for begin, end in _subtract(self._intervals_from(start), pauses):
+        intervals = self._intervals_from(start)
+        for begin, end in _subtract(intervals, pauses) if pauses else intervals:
             span = end - begin
             if remaining <= span:
                 return begin + remaining
@@ -422,7 +423,8 @@ class _TimelineClock(ABC):
         total = timedelta(0)
         if end <= start:
             return total
-        for begin, stop in _subtract(self._intervals_from(start, until=end), pauses):
+        intervals = self._intervals_from(start, until=end)
+        for begin, stop in _subtract(intervals, pauses) if pauses else intervals:
             if begin >= end:
                 break
             total += min(stop, end) - begin

@@ -82,11 +82,17 @@ class RelayflowSQLiteDialect(SQLiteDialect_pysqlite):
     before_write: Callable[[Any], None] | None = None
 
     def do_begin(self, dbapi_connection: Any) -> None:
+        # SQLAlchemy hands over the pool's proxy, which looks every attribute up again on each use: the
+        # statements of BEGIN go to the sqlite3 connection itself.
+        raw = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
         # isolation_level None is sqlite3's autocommit mode, which `readonly=True` asks for.
-        if dbapi_connection.isolation_level is not None:
+        if raw.isolation_level is not None:
             if self.before_write is not None:
                 self.before_write(dbapi_connection)
-            begin_immediate(dbapi_connection)
+            begin_immediate(raw)
+
+    def do_commit(self, dbapi_connection: Any) -> None:
+        getattr(dbapi_connection, "dbapi_connection", dbapi_connection).commit()  # past the proxy, as do_begin
 
     def set_connection_execution_options(self, connection: Connection, opts: Mapping[str, Any]) -> None:
         if opts.get("readonly") and "isolation_level" not in opts:

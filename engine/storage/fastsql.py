@@ -6,7 +6,9 @@ several times what the driver itself takes for them, so these statements are
 compiled once per dialect and parameter set, with their bind and result
 processors taken from the column types (the public TypeEngine API), and run on
 the DBAPI cursor of the SQLAlchemy connection that holds the transaction.
-Everything else keeps using SQLAlchemy as usual.
+The line rows of a record go the same way (engine/storage/row_tables.py): read
+with one converter per column (`FastSelect`), written by one executemany
+(`FastInsertMany`). Everything else keeps using SQLAlchemy as usual.
 
 They run where they are told: a write transaction (engine/storage/executor.py)
 calls them on its connection, and a PostgreSQL read-ahead batch
@@ -32,11 +34,23 @@ from engine.storage.executor import held_writes
 Processor = Callable[[Any], Any] | None
 
 
+_last_utc_text: tuple[datetime | None, str] = (None, "")
+
+
 def _sqlite_utc_text(value: datetime) -> str:
-    """What SQLAlchemy's SQLite DATETIME stores for UtcDateTime (naive UTC, always six decimals), in one call."""
+    """What SQLAlchemy's SQLite DATETIME stores for UtcDateTime (naive UTC, always six decimals), in one call.
+
+    A write binds the same instant several times (created, updated, the clock's start, the history row):
+    the text of the last one is kept (one tuple, replaced whole, so threads never see half of it)."""
+    global _last_utc_text
+    last = _last_utc_text
+    if last[0] is value:
+        return last[1]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_utc_text = (value, text)
+    return text
 
 
 def _bind_processor(type_: Any, dialect: Dialect) -> Processor:
@@ -56,11 +70,9 @@ class _Compiled:
             (name, _bind_processor(compiled.binds[name].type, dialect)) for name in names]
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        processed = [(name, proc(values[name]) if proc is not None and values[name] is not None else values[name])
-                     for name, proc in self.processors]
         if self.positional:
-            return tuple(v for _, v in processed)
-        return dict(processed)
+            return tuple([v if (v := values[name]) is None or proc is None else proc(v) for name, proc in self.processors])
+        return {name: v if (v := values[name]) is None or proc is None else proc(v) for name, proc in self.processors}
 
 
 class FastStatements:
@@ -216,13 +228,28 @@ class FastInsert:
             cur.close()
 
 
+ColumnReader = Callable[[Dialect, int, Processor], Processor]
+"""(dialect, index of the selected column, the column type's result processor) → what reads that column's values."""
+
+
 class FastSelect:
     """A fixed SELECT (the rows of one record's table field) run on the driver's cursor, with the column
-    types' result processors applied: a record's line rows are read on every write of it."""
+    types' result processors applied: a record's line rows are read on every write of it.
 
-    def __init__(self, stmt: Select[Any]) -> None:
+    `reader`: what reads each column instead of its type's result processor alone (a field's own reading,
+    the field's `from_db` after the processor), decided once per driver so that each value costs one call."""
+
+    def __init__(self, stmt: Select[Any], reader: ColumnReader | None = None) -> None:
         self._stmt = stmt
+        self._reader = reader
         self._cache: dict[str, tuple[_Compiled, list[Processor] | None]] = {}
+
+    def _converters(self, dialect: Dialect, description: Sequence[Any]) -> list[Processor]:
+        out: list[Processor] = []
+        for i, (c, d) in enumerate(zip(self._stmt.selected_columns, description)):
+            proc = c.type.dialect_impl(dialect).result_processor(dialect, d[1])
+            out.append(proc if self._reader is None else self._reader(dialect, i, proc))
+        return out
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         dialect = conn.dialect
@@ -235,9 +262,68 @@ class FastSelect:
             cur.execute(compiled.sql, compiled.params(params))
             raw = cur.fetchall()
             if procs is None:
-                procs = [c.type.dialect_impl(dialect).result_processor(dialect, d[1])
-                         for c, d in zip(self._stmt.selected_columns, cur.description)]
+                procs = self._converters(dialect, cur.description)
                 self._cache[dialect.driver] = (compiled, procs)
         finally:
             cur.close()
-        return [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, r)) for r in raw]
+        if not raw:
+            return []
+        pairs = list(enumerate(procs))
+        used = [(i, p) for i, p in pairs if p is not None]
+        if not used:
+            return raw  # type: ignore[no-any-return]
+        out = []
+        for r in raw:
+            row = list(r)
+            for i, p in used:
+                v = row[i]
+                if v is not None:
+                    row[i] = p(v)
+            out.append(tuple(row))
+        return out
+
+
+def compose(first: Processor, then: Processor) -> Processor:
+    """`then` after `first`, either of which may be missing; NULLs never reach them (the caller skips them)."""
+    if first is None or then is None:
+        return first if then is None else then
+
+    def both(value: Any) -> Any:
+        value = first(value)
+        return None if value is None else then(value)
+    return both
+
+
+class FastInsertMany:
+    """A plain INSERT of many rows at once (the line rows of a record): one executemany on the driver's
+    cursor with the bind processors taken from the column types, compiled once per driver and columns."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._cache: dict[tuple[str, tuple[str, ...]], tuple[_Compiled, list[int], list[tuple[int, Callable[[Any], Any]]]]] = {}
+
+    def run(self, conn: Connection, keys: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        """INSERT `rows`, each the values of the columns `keys` in that order, as the driver will bind them
+        after the column types' processors."""
+        dialect = conn.dialect
+        found = self._cache.get((dialect.driver, keys))
+        if found is None:
+            compiled = _Compiled(self.table.insert().inline(), dialect, keys)
+            found = self._cache[(dialect.driver, keys)] = (
+                compiled, [keys.index(name) for name in compiled.names],
+                [(j, proc) for j, (_name, proc) in enumerate(compiled.processors) if proc is not None])
+        compiled, order, procs = found
+        params: list[Any] = []
+        for row in rows:
+            bound = [row[i] for i in order]
+            for j, proc in procs:
+                if (v := bound[j]) is not None:
+                    bound[j] = proc(v)
+            params.append(tuple(bound) if compiled.positional else dict(zip(compiled.names, bound)))
+        cur = FastStatements._cursor(conn)
+        try:
+            cur.executemany(compiled.sql, params)
+        except conn.dialect.loaded_dbapi.IntegrityError as exc:
+            raise IntegrityError(compiled.sql, None, exc) from exc
+        finally:
+            cur.close()

@@ -11,16 +11,17 @@ one DELETE and one executemany INSERT (a step's rows change as a whole).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, delete, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
-from engine.storage.fastsql import FastSelect
+from engine.storage.executor import held_writes
+from engine.storage.fastsql import FastInsertMany, FastSelect, Processor, compose
 from engine.storage.schema import BigId
 from engine.storage.tables import _name
-from forms import TableField
+from forms import FieldSpecBase, TableField
 
 KEY_COLUMNS = ("record_id", "position")
 
@@ -49,24 +50,35 @@ class RowTable:
         self.field, self.spec, self.table = field, spec, table
         t = table
         cols = [t.c[n] for n in spec.fields]
+        self._names = tuple(spec.fields)
         self._select = select(t.c.record_id, *cols).where(
             t.c.record_id.in_(bindparam("_ids", expanding=True))).order_by(t.c.record_id, t.c.position)
         # One record (every write, every record page): a plain `=` run on the driver's cursor
-        # (engine/storage/fastsql.py), where an expanding IN is rendered again on every execution.
-        self._fast_one = FastSelect(select(t.c.record_id, *cols).where(t.c.record_id == bindparam("_rid")).order_by(t.c.position))
+        # (engine/storage/fastsql.py), where an expanding IN is rendered again on every execution. Each
+        # value goes through its column type and its field's `from_db` in one call.
+        self._fast_one = FastSelect(select(*cols).where(t.c.record_id == bindparam("_rid")).order_by(t.c.position),
+                                    self._column_reader)
         self._delete = delete(t).where(t.c.record_id == bindparam("_rid"))
         self._insert = t.insert()
+        self._fast_insert = FastInsertMany(t)
+        self._insert_keys = KEY_COLUMNS + self._names
+        self._to_db = [(n, _to_db(f)) for n, f in spec.fields.items()]
+
+    def _column_reader(self, dialect: Dialect, i: int, processor: Processor) -> Processor:
+        """Row field `i` read as its field reads it on this database, else its column type then its `from_db`."""
+        f = self.spec.fields[self._names[i]]
+        return f.db_reader(dialect.name) or compose(processor, _from_db(f))
 
     def read(self, conn: Connection, record_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         """record id → its rows (canonical values, in position order), for every record asked for."""
+        names = self._names
+        if len(record_ids) == 1:
+            return {record_ids[0]: [dict(zip(names, r)) for r in self._fast_one.rows(conn, {"_rid": record_ids[0]})]}
         out: dict[int, list[dict[str, Any]]] = {rid: [] for rid in record_ids}
         if not record_ids:
             return out
         fields = self.spec.fields
-        names = list(fields)
-        found: Iterable[Sequence[Any]] = (self._fast_one.rows(conn, {"_rid": record_ids[0]}) if len(record_ids) == 1
-                                          else conn.execute(self._select, {"_ids": list(record_ids)}))
-        for r in found:
+        for r in conn.execute(self._select, {"_ids": list(record_ids)}):
             row = {}
             for name, v in zip(names, r[1:]):
                 row[name] = None if v is None else fields[name].from_db(v)
@@ -76,14 +88,28 @@ class RowTable:
     def replace(self, conn: Connection, record_id: int, rows: Iterable[Mapping[str, Any]], *, new: bool = False) -> None:
         """The record's rows become `rows` (DELETE of the old ones unless the record is `new`, then one
         executemany INSERT)."""
-        fields = self.spec.fields
         if not new:
             conn.execute(self._delete, {"_rid": record_id})
-        params = [{"record_id": record_id, "position": i,
-                   **{n: (None if row.get(n) is None else f.to_db(row[n])) for n, f in fields.items()}}
+        to_db = self._to_db
+        values = [(record_id, i, *[(None if (v := row.get(n)) is None else (v if f is None else f(v))) for n, f in to_db])
                   for i, row in enumerate(rows)]
-        if params:
-            conn.execute(self._insert, params)
+        if not values:
+            return
+        if held_writes(conn) is None:
+            self._fast_insert.run(conn, self._insert_keys, values)
+        else:  # a read-ahead batch's connection: its listener sends the held-back writes first
+            keys = self._insert_keys
+            conn.execute(self._insert, [dict(zip(keys, v)) for v in values])
+
+
+def _from_db(f: FieldSpecBase) -> Callable[[Any], Any] | None:
+    """The field's `from_db`, or None where it keeps the driver's value as it is."""
+    return None if type(f).from_db is FieldSpecBase.from_db else f.from_db
+
+
+def _to_db(f: FieldSpecBase) -> Callable[[Any], Any] | None:
+    """The field's `to_db`, or None where it hands the value on as it is."""
+    return None if type(f).to_db is FieldSpecBase.to_db else f.to_db
 
 
 def row_tables_of(flow: str, fields: Mapping[str, Any]) -> dict[str, RowTable]:

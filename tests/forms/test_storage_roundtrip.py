@@ -134,3 +134,26 @@ def test_sqlite_keeps_every_digit_of_a_decimal(tmp_path) -> None:  # type: ignor
         assert sorted(big) == [Decimal("10.05"), Decimal("100.00")]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("name", "spec", "raw"), CASES, ids=[c[0] for c in CASES])
+def test_a_fields_own_sqlite_reader_reads_what_its_column_and_from_db_read(
+        sqlite_engine: sa.engine.Engine, name: str, spec: FieldSpecBase, raw: Any) -> None:
+    """Line rows are read with `db_reader` where a field has one: the same value, digits and exponent included."""
+    reader = spec.db_reader("sqlite")
+    if reader is None:
+        return
+    values = [spec.coerce(raw, tz=ZoneInfo("Asia/Shanghai"))]
+    if isinstance(values[0], Decimal):
+        largest = "9" * (spec.precision - spec.scale) + ("." + "9" * spec.scale if spec.scale else "")
+        values += [spec.coerce(v) for v in ("0", "-0.01" if spec.scale else "-1", largest, "-" + largest)]
+    dialect = sqlite_engine.dialect
+    column = spec.column_type()
+    processor = column.dialect_impl(dialect).result_processor(dialect, None)
+    bind = column.dialect_impl(dialect).bind_processor(dialect)
+    for value in values:
+        stored = bind(spec.to_db(value)) if bind else spec.to_db(value)
+        expected = spec.from_db(processor(stored) if processor else stored)
+        got = reader(stored)
+        assert got == expected == value and type(got) is type(expected)
+        assert got.as_tuple() == expected.as_tuple() if isinstance(got, Decimal) else True
