@@ -286,7 +286,7 @@ class DecimalField(CheckedFieldSpec):
             return None
         exponent = -self.scale
         # ExactDecimal's count of the smallest unit: the Decimal it makes has `scale` places, as from_db keeps it.
-        return lambda value: Decimal(int(value)).scaleb(exponent)
+        return lambda value: Decimal(int(value)).scaleb(exponent, _EXACT)  # exact: up to 38 digits, past the default 28
 
     def to_json(self, value: Any) -> str | None:
         return None if value is None else format(value, "f")
