@@ -15,7 +15,6 @@ from api.request_context import RequestContext
 from api.trusted_proxies import TrustedProxies
 from api.live_flows import serve_live_revisions
 from api.setup import install_api
-from api.reader_language import ReaderLanguage
 from api.web_security import WebSecurity
 from engine.storage.db import make_engine
 from engine.storage.migrate import upgrade_database
@@ -63,11 +62,10 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     install_api_docs(app, registry)
     install_metrics(app, db, settings)
     # Front layers: the last added runs first. In the order they run: trusted proxies (the client address),
-    # request id / metrics / access log / last-resort answers, the flow-revision poll, security headers and
+    # request id / reader's language / metrics / access log / last-resort answers, the flow-revision poll, security headers and
     # origin check, OPTIONS, the lean record routes (install_api), the JSON body rules, FastAPI.
     app.add_front(AllowOptions, router=app.router)
     app.add_front(WebSecurity, allowed_origins=settings.origins)
-    app.add_front(ReaderLanguage)  # titles in API answers in the client's language (api/reader_language.py)
     serve_live_revisions(app, db, registry, settings)
     app.add_front(RequestContext, metrics=settings.metrics, access=settings.access_log)
     if settings.proxies:

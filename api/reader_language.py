@@ -12,11 +12,10 @@ the pages translate it.
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from forms.local_text import pick
 from forms.message_text import message_in
@@ -25,7 +24,7 @@ _reader: ContextVar[tuple[str, ...]] = ContextVar("relayflow_reader_language", d
 _TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 MAX_TAGS = 8
 # Clients send the same few Accept-Language headers and query strings again and again: parse each once.
-_seen: dict[tuple[bytes, str | None], tuple[str, ...]] = {}
+_seen: dict[tuple[bytes, bytes | None], tuple[str, ...]] = {}
 _SEEN_MAX = 512
 
 
@@ -54,29 +53,22 @@ def wanted_languages(query: str, accept_language: str | None) -> tuple[str, ...]
     return tuple(dict.fromkeys(out))[:MAX_TAGS]
 
 
-class ReaderLanguage:
-    """ASGI layer: remembers the languages the request asks for while it is answered."""
+def enter_reader(query_string: bytes, accept_language: bytes | None) -> Token[tuple[str, ...]]:
+    """Remember the languages this request asks for while it is answered (api/request_context.py calls it
+    with the request's query string and Accept-Language header; `leave_reader` with the token at its end)."""
+    key = (query_string, accept_language)
+    wanted = _seen.get(key)
+    if wanted is None:
+        wanted = wanted_languages(query_string.decode("latin-1"),
+                                  accept_language.decode("latin-1") if accept_language is not None else None)
+        if len(_seen) >= _SEEN_MAX:
+            _seen.clear()
+        _seen[key] = wanted
+    return _reader.set(wanted)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        header = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept-language"), None)
-        key = (scope.get("query_string", b""), header)
-        wanted = _seen.get(key)
-        if wanted is None:
-            wanted = wanted_languages(key[0].decode("latin-1"), header)
-            if len(_seen) >= _SEEN_MAX:
-                _seen.clear()
-            _seen[key] = wanted
-        token = _reader.set(wanted)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _reader.reset(token)
+def leave_reader(token: Token[tuple[str, ...]]) -> None:
+    _reader.reset(token)
 
 
 def _language_for(text: Any, fallback: str | None) -> str | None:

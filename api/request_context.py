@@ -1,6 +1,8 @@
 """The outermost layer of every HTTP request: its id, its metrics, its access-log line, and the last word
 on failures nothing behind it answered.
 
+* Reader's language: the languages `?lang=` and Accept-Language ask for, kept
+  while the request is answered (api/reader_language.py).
 * Request id: a sane incoming `X-Request-ID` (1–128 of letters, digits and
   `._:-`, e.g. a proxy's UUID) is kept; anything else is replaced by a new one.
   It is returned in the `X-Request-ID` answer header and is in every log line
@@ -31,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import PROBLEM_JSON, TITLES, TYPE_PREFIX
 from api.metrics import RequestMetrics
 from api.outage import RETRY_AFTER_SECONDS, is_database_outage
+from api.reader_language import enter_reader, leave_reader
 
 REQUEST_ID: ContextVar[str] = ContextVar("relayflow_request_id", default="-")
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
@@ -60,12 +63,15 @@ class RequestContext:
             return
         started = time.perf_counter()
         rid = None
+        accept_language = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 rid = value.decode("ascii") if _SANE_ID.fullmatch(value) else None
-                break
+            elif name == b"accept-language":
+                accept_language = value
         rid = rid or new_request_id()
         token = REQUEST_ID.set(rid)
+        reader = enter_reader(scope.get("query_string", b""), accept_language)
         id_header = (b"x-request-id", rid.encode("ascii"))
         status = 0
 
@@ -89,6 +95,7 @@ class RequestContext:
                 await _problem(send_with_id, scope, status)
         finally:
             REQUEST_ID.reset(token)
+            leave_reader(reader)
             elapsed = time.perf_counter() - started
             route = scope.get("relayflow.route") or _route_of(scope)
             if self.metrics is not None:
