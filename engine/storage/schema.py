@@ -406,6 +406,7 @@ approval_tasks = Table(
     Column("warn_at", UtcDateTime),
     Index("ix_approval_tasks_flow_record_id", "flow", "record_id", "stage_start"),
     Index("ix_approval_tasks_approver_id", "approver_id", "status"),
+    Index("ix_approval_tasks_approver_due", "approver_id", "status", "due_at", "id"),  # the inbox, in due order
 )
 
 # One urge (催办): who urged whom about a record in a state; the rate limit and the SLA report read it.
