@@ -58,8 +58,10 @@ def build_flow_table(flow: CompiledFlow, metadata: MetaData | None = None) -> Ta
     # PostgreSQL: room on each page so the scheduler's status updates stay HOT (no index entries).
     table = Table(t, metadata, *cols, postgresql_with={"fillfactor": FILLFACTOR})
     Index(_name("ix", t, "state_id"), table.c.state, table.c.id)
-    Index(_name("ix", t, "assignee"), table.c.assignee_id, table.c.sla_due_at)
-    Index(_name("ix", t, "queue"), table.c.state, table.c.assignee_id, table.c.sla_due_at)
+    # The inbox's slices (engine/records/inbox.py) read these in (due instant, id) order: with the id inside,
+    # the index gives the whole order and PostgreSQL never prefers walking the primary key instead.
+    Index(_name("ix", t, "assignee"), table.c.assignee_id, table.c.sla_due_at, table.c.id)
+    Index(_name("ix", t, "queue"), table.c.state, table.c.assignee_id, table.c.sla_due_at, table.c.id)
     Index(_name("ix", t, "state_due"), table.c.state, table.c.sla_due_at, table.c.id)  # lists by urgency
     # The scheduler's ranges; no index holds a column the scheduler writes (engine/sla/scheduler.py).
     for column in SLA_RANGE_COLUMNS:
