@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import random
-import sqlite3
 import statistics
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -32,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
+
+from bench.common import database_label, each_database, throwaway_database, timed
 
 FLOWS = Path(__file__).resolve().parents[1] / "tests" / "dashboard" / "flows"
 TARGET_P95_MS = 300.0
@@ -191,39 +190,15 @@ def measure(label: str, db: Engine, registry: Any, users: dict[str, Any], n: int
     return result
 
 
-def run_sqlite(n: int, requests: int) -> Result:
-    with tempfile.TemporaryDirectory() as tmp:
-        db, registry = _install(f"sqlite:///{tmp}/bench.db")
-        try:
-            users = _people(db)
-            t0 = time.perf_counter()
-            rows = _fill(db, n, users)
-            return measure(f"SQLite {sqlite3.sqlite_version}", db, registry, users, n, requests,
-                           time.perf_counter() - t0, rows)
-        finally:
-            db.dispose()
-
-
-def run_postgres(n: int, requests: int) -> Result:
-    from tests.pg_server import create_database, drop_database, start_postgres
-
-    server = start_postgres(label="bench")
-    try:
-        url = create_database(server, "bench_dashboard")
+def run(which: str, n: int, requests: int) -> Result:
+    with throwaway_database(which, "bench_dashboard") as url:
         db, registry = _install(url)
         try:
             users = _people(db)
-            t0 = time.perf_counter()
-            rows = _fill(db, n, users)
-            with db.connect() as conn:
-                version = conn.execute(text("SHOW server_version")).scalar()
-            return measure(f"PostgreSQL {version}", db, registry, users, n, requests, time.perf_counter() - t0, rows)
+            rows, fill_s = timed(lambda: _fill(db, n, users))
+            return measure(database_label(db), db, registry, users, n, requests, fill_s, rows)
         finally:
             db.dispose()
-            if not server.owned:
-                drop_database(server, url)
-    finally:
-        server.stop()
 
 
 def report(r: Result) -> tuple[str, bool]:
@@ -244,16 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args(argv)
     failed = False
-    for which in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
-        try:
-            r = (run_sqlite if which == "sqlite" else run_postgres)(args.records, args.requests)
-        except Exception as exc:
-            from tests.pg_server import PostgresUnavailable
-
-            if which == "postgres" and isinstance(exc, PostgresUnavailable):
-                print(f"[postgres] skipped: {exc}", file=sys.stderr)
-                continue
-            raise
+    for r in each_database(args.db, lambda which: run(which, args.records, args.requests)):
         text_, ok = report(r)
         failed |= not ok
         print(text_, flush=True)

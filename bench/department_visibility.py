@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -39,6 +38,8 @@ from engine.records.records import Records
 from engine.storage.db import make_engine
 from engine.storage.migrate import upgrade_database
 from engine.storage.registry import FlowRegistry, install_flow
+
+from bench.common import each_database, throwaway_database
 
 FLOW = Path(__file__).resolve().parent.parent / "tests" / "acceptance" / "sales_order.yaml"
 DIVISIONS, TEAMS, PEOPLE = 8, 5, 10
@@ -133,22 +134,11 @@ def main() -> None:
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--repeat", type=int, default=15)
     args = ap.parse_args()
-    results: dict[str, dict[str, float]] = {}
-    if args.db in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            results["sqlite"] = run(f"sqlite:///{tmp}/bench.db", args.records, args.repeat)
-    if args.db in ("postgres", "both"):
-        from tests.pg_server import PostgresUnavailable, create_database, start_postgres
+    def on(which: str) -> tuple[str, Any]:
+        with throwaway_database(which, "bench_departments") as url:
+            return which, run(url, args.records, args.repeat)
 
-        try:
-            server = start_postgres(label="bench")
-        except PostgresUnavailable as exc:
-            print(f"postgres: skipped ({exc})")
-        else:
-            try:
-                results["postgres"] = run(create_database(server), args.records, args.repeat)
-            finally:
-                server.stop()
+    results = dict(each_database(args.db, on))
     print(f"records: {args.records:,}; people: {DIVISIONS * TEAMS * PEOPLE}; departments: {1 + DIVISIONS * (1 + TEAMS)}")
     for name, r in results.items():
         print(f"{name:9} load {r['load_s']:.1f}s  " + "  ".join(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -38,6 +37,8 @@ from engine.storage.db import make_engine
 from engine.storage.migrate import upgrade_database
 from engine.storage.registry import FlowRegistry, install_flow
 from engine.storage.schema import approval_tasks
+
+from bench.common import each_database, throwaway_database
 
 FLOW = """
 flow: sales_order
@@ -199,22 +200,11 @@ def main() -> None:
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--repeat", type=int, default=40)
     args = ap.parse_args()
-    results: dict[str, dict[str, Any]] = {}
-    if args.db in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            results["sqlite"] = run(f"sqlite:///{tmp}/bench.db", args.records, args.repeat)
-    if args.db in ("postgres", "both"):
-        from tests.pg_server import PostgresUnavailable, create_database, start_postgres
+    def on(which: str) -> tuple[str, Any]:
+        with throwaway_database(which, "bench_inbox") as url:
+            return which, run(url, args.records, args.repeat)
 
-        try:
-            server = start_postgres(label="bench")
-        except PostgresUnavailable as exc:
-            print(f"postgres: skipped ({exc})")
-        else:
-            try:
-                results["postgres"] = run(create_database(server), args.records, args.repeat)
-            finally:
-                server.stop()
+    results = dict(each_database(args.db, on))
     print(f"records: {args.records:,}; salespeople: {DIVISIONS * TEAMS * PEOPLE}; clerks: {CLERKS}; "
           f"finance: {FINANCE}; production: {PRODUCTION}")
     for name, r in results.items():

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import sqlite3
 import statistics
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
+
+from bench.common import database_label, each_database, throwaway_database, timed
 
 FLOWS = Path(__file__).resolve().parents[1] / "tests" / "references" / "flows"
 WORDS = ("Trading", "Steel", "Textile", "Electric", "Foods", "Logistics", "Machinery", "Chemical")
@@ -133,38 +132,14 @@ def measure(label: str, db: Engine, registry: Any, n: int, queries: int, fill_s:
                   statistics.mean(found))
 
 
-def run_sqlite(n: int, queries: int) -> Result:
-    with tempfile.TemporaryDirectory() as tmp:
-        db, registry = _install(f"sqlite:///{tmp}/bench.db")
-        t0 = time.perf_counter()
-        fill_sqlite(db, n)
-        fill_s = time.perf_counter() - t0
-        try:
-            return measure(f"SQLite {sqlite3.sqlite_version}", db, registry, n, queries, fill_s)
-        finally:
-            db.dispose()
-
-
-def run_postgres(n: int, queries: int) -> Result:
-    from tests.pg_server import create_database, drop_database, start_postgres
-
-    server = start_postgres(label="bench")
-    try:
-        url = create_database(server, "bench_refs")
+def run(which: str, n: int, queries: int) -> Result:
+    with throwaway_database(which, "bench_refs") as url:
         db, registry = _install(url)
         try:
-            t0 = time.perf_counter()
-            fill_postgres(db, n)
-            fill_s = time.perf_counter() - t0
-            with db.connect() as conn:
-                version = conn.execute(text("SHOW server_version")).scalar()
-            return measure(f"PostgreSQL {version}", db, registry, n, queries, fill_s)
+            _, fill_s = timed(lambda: (fill_sqlite if which == "sqlite" else fill_postgres)(db, n))
+            return measure(database_label(db), db, registry, n, queries, fill_s)
         finally:
             db.dispose()
-            if not server.owned:
-                drop_database(server, url)
-    finally:
-        server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,16 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args(argv)
     failed = False
-    for which in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
-        try:
-            r = (run_sqlite if which == "sqlite" else run_postgres)(args.customers, args.queries)
-        except Exception as exc:
-            from tests.pg_server import PostgresUnavailable
-
-            if which == "postgres" and isinstance(exc, PostgresUnavailable):
-                print(f"[postgres] skipped: {exc}", file=sys.stderr)
-                continue
-            raise
+    for r in each_database(args.db, lambda which: run(which, args.customers, args.queries)):
         ok = r.p95_ms < TARGET_P95_MS
         failed |= not ok
         print(f"{r.db}: {r.customers:,} customers (filled in {r.fill_s:.1f} s); reference search "
