@@ -5,6 +5,7 @@ inbox too, each marked with whom I act for (`on_behalf_of`).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -18,7 +19,7 @@ from engine.records.records import Records, values_from_row
 from engine.records.reference_titles import target_titles, with_target_titles
 from engine.storage.registry import FlowRegistry
 from engine.people.delegation import delegators
-from engine.records.inbox_tasks import add_tasks, key_field_names, key_values
+from engine.records.inbox_tasks import approval_items, key_field_names, key_values, merge_tasks, urged_records, urgency
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def _slices(t, actor: Actor, owned: set[str], standing_in: dict[int, str] | None
     clock-less rows after the clocked ones, so that no slice has "due instant IS NULL" for the planner to
     take to the due-instant index.
     """
-    def split(cond, order):  # type: ignore[no-untyped-def]
+    def split(cond: Any, order: tuple[Any, ...]) -> Iterator[tuple[Any, tuple[Any, ...]]]:
         if nulls_last:
             yield cond, order
         else:
@@ -79,6 +80,8 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
     items: list[InboxItem] = []
     with db.connect().execution_options(readonly=True) as conn:
         standing_in = delegators(conn, actor.id, now or datetime.now(timezone.utc))
+        tasks = approval_items(conn, registry, [actor.id, *sorted(standing_in)], standing_in, limit)
+        as_tasks = {(i.flow, i.record_id) for i in tasks}  # shown once, as the task
         for live in registry.all():
             flow, t = live.flow, live.table
             owned: set[str] = set()
@@ -89,11 +92,12 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
             cols = (t.c.id, t.c.state, t.c.assignee_id, t.c.assignee_role, t.c.sla_status, t.c.sla_due_at,
                     t.c.sla_warn_at, t.c.created_at, t.c.updated_at, t.c.version, *(t.c[n] for n in title_names))
             open_states = set(flow.open_states)
-            found = []
+            rows = []
             for cond, order in _slices(t, actor, owned, standing_in, nulls_last=db.dialect.name == "postgresql"):
                 q = select(*cols).where(cond).order_by(*order).limit(limit)
-                found += [(row, values_from_row(flow, row, title_names)) for row in conn.execute(q).mappings()
-                          if row["state"] in open_states]
+                rows += [row for row in conn.execute(q).mappings()
+                         if row["state"] in open_states and (flow.name, row["id"]) not in as_tasks]
+            found = [(row, values_from_row(flow, row, title_names)) for row in _most_urgent(conn, flow.name, rows, limit)]
             # A title naming a reference shows the referenced record's title (one query per target flow).
             targets = target_titles(conn, registry, flow, actor, [v for _r, v in found])
             for row, values in found:
@@ -107,5 +111,15 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
                     updated_at=row["updated_at"], version=row["version"],
                     on_behalf_of=row["assignee_id"] if row["assignee_id"] in standing_in else None,
                     on_behalf_of_name=standing_in.get(row["assignee_id"]), key_values=key_values(flow, values, row["state"])))
-        items = add_tasks(conn, registry, actor.id, standing_in, items, limit)  # approval tasks, urged first
+        items = merge_tasks(conn, tasks, items)  # urged first, then by due time
     return items[:limit]
+
+
+def _most_urgent(conn: Any, flow: str, rows: list[Any], limit: int) -> list[Any]:
+    """At most `limit` of a flow's candidate rows, the first ones in the inbox's order: no other can be among
+    the inbox's `limit` items, so only these are turned into items (a clerk standing in for a colleague has
+    two people's slices, 400 rows for a page of 200)."""
+    if len(rows) <= limit:
+        return rows
+    urged = urged_records(conn, [(flow, r["id"], r["state"]) for r in rows])
+    return sorted(rows, key=lambda r: urgency((flow, r["id"]) in urged, r["sla_due_at"], r["updated_at"]))[:limit]

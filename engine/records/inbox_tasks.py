@@ -1,4 +1,5 @@
-"""The inbox's approval tasks, urges and key values (engine/records/inbox.py calls `add_tasks`).
+"""The inbox's approval tasks, urges and key values (engine/records/inbox.py calls `approval_items`,
+then `merge_tasks`).
 
 * Every pending approval task of the reader, and of the people they stand in for, is one inbox item with
   the task's own due time (each approver has their own clock), marked `task="approval"`. A record the reader
@@ -78,13 +79,29 @@ def approval_items(conn: Connection, registry: FlowRegistry, user_ids: Sequence[
     return out
 
 
-def urged_records(conn: Connection, items: Sequence[InboxItem]) -> set[tuple[str, int]]:
-    """(flow, record id) of the items urged since their record entered its current state."""
-    if not items:
+def merge_tasks(conn: Connection, tasks: list[InboxItem], items: list[InboxItem]) -> list[InboxItem]:
+    """The approval tasks (`approval_items`) and the assigned and queued records together, a record once (as the
+    task), urges marked, in the inbox's order (`urgency`)."""
+    seen = {(i.flow, i.record_id) for i in tasks}
+    merged = [*tasks, *(i for i in items if (i.flow, i.record_id) not in seen)]
+    urged = urged_records(conn, [(i.flow, i.record_id, i.state) for i in merged])
+    merged = [replace(i, urged=True) if (i.flow, i.record_id) in urged else i for i in merged]
+    merged.sort(key=lambda i: urgency(i.urged, i.sla_due_at, i.updated_at))
+    return merged
+
+
+def urgency(urged: bool, due: datetime | None, updated: datetime) -> tuple[bool, bool, datetime, datetime]:
+    """The inbox's order: urged first, then by due time (none last), then the least recently changed."""
+    return not urged, due is None, _aware(due or updated), _aware(updated)
+
+
+def urged_records(conn: Connection, records: Sequence[tuple[str, int, str]]) -> set[tuple[str, int]]:
+    """(flow, record id) of the (flow, record id, state) urged since their record entered that state."""
+    if not records:
         return set()
-    wanted = {(i.flow, i.record_id): i.state for i in items}
+    wanted = {(f, int(rid)): state for f, rid, state in records}
     q = (select(urges.c.flow, urges.c.record_id, urges.c.state, func.max(urges.c.at))
-         .where(urges.c.record_id.in_({i.record_id for i in items}))
+         .where(urges.c.record_id.in_({rid for _f, rid in wanted}))
          .group_by(urges.c.flow, urges.c.record_id, urges.c.state))
     out = set()
     for flow_name, record_id, state, last in conn.execute(q):
@@ -100,16 +117,3 @@ def _aware(t: datetime) -> datetime:
     from datetime import timezone
 
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
-
-
-def add_tasks(conn: Connection, registry: FlowRegistry, actor_id: int, standing_in: Mapping[int, str],
-              items: list[InboxItem], limit: int = 200) -> list[InboxItem]:
-    """`items` (assigned and queued records) with the approval tasks added, urges marked, and sorted:
-    urged first, then by due time (none last), then the least recently changed."""
-    tasks = approval_items(conn, registry, [actor_id, *sorted(standing_in)], standing_in, limit)
-    seen = {(i.flow, i.record_id) for i in tasks}
-    merged = [*tasks, *(i for i in items if (i.flow, i.record_id) not in seen)]
-    urged = urged_records(conn, merged)
-    merged = [replace(i, urged=True) if (i.flow, i.record_id) in urged else i for i in merged]
-    merged.sort(key=lambda i: (not i.urged, i.sla_due_at is None, _aware(i.sla_due_at or i.updated_at), i.updated_at))
-    return merged

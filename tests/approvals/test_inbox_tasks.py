@@ -18,7 +18,7 @@ from engine.people.tokens import create_token
 from engine.people.users import load_actor
 from engine.records.approvals import decide
 from engine.records.task_actions import urge
-from engine.storage.schema import approval_tasks, users
+from engine.storage.schema import approval_tasks, urges, users
 from tests.approvals.page_world import make_page_app, submitted
 from tests.ui.live import sign_in
 
@@ -75,3 +75,29 @@ def test_delegated_and_urged_tasks(app: FastAPI) -> None:
     assert page.index(f"inbox-purchase-{urged.id}") < page.index(f"inbox-purchase-{early.id}")
     row = page[page.index(f"inbox-purchase-{urged.id}"):page.index(f"inbox-purchase-{early.id}")]
     assert "已催办" in row and "审批任务" in row and "Chairs" in row and "<dd>3</dd>" in row
+
+
+def test_a_page_of_the_inbox_is_cut_after_ordering_urged_first(app: FastAPI) -> None:
+    """Olga stands in for two buyers: their drafts are more than a page holds. The page is cut after the
+    inbox's order, so an urged draft, the last in plain order, is on it and first."""
+    from engine.people.users import create_user
+    from engine.records.inbox import inbox
+
+    svc = app.state.api
+    create_user(app.state.db, "bea", display_name="Bea", roles=["buyer"])
+    buyers = [load_actor(app.state.db, username=name) for name in ("bob", "bea")]
+    now = datetime.now(timezone.utc)
+    start = now - timedelta(hours=1)
+    drafts = [svc.records.create("purchase", buyers[i % 2], {"subject": f"Draft {i}", "amount": 1},
+                                 now=start + timedelta(minutes=i)) for i in range(6)]
+    for buyer in ("bob", "bea"):
+        set_delegation(app.state.db, buyer, "olga", now - timedelta(hours=2), now + timedelta(days=2))
+    olga = load_actor(app.state.db, username="olga")
+    page = inbox(app.state.db, app.state.registry, olga, limit=2)
+    assert [i.record_id for i in page] == [drafts[0].id, drafts[1].id]  # the least recently changed first
+    with app.state.db.begin() as conn:  # bea's second draft urged, as the task actions record an urge
+        conn.execute(urges.insert().values(flow="purchase", record_id=drafts[3].id, state="draft", at=now,
+                                           urged_by=buyers[0].id, recipients=[], reason="now"))
+    page = inbox(app.state.db, app.state.registry, olga, limit=2)
+    assert [(i.record_id, i.urged, i.on_behalf_of_name) for i in page] == [
+        (drafts[3].id, True, "Bea"), (drafts[0].id, False, "Bob Buyer")]
