@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Engine
 
 from forms.local_text import Words
@@ -18,6 +18,7 @@ from engine.records.actor import Actor
 from engine.records.records import Records, values_from_row
 from engine.records.reference_titles import target_titles, with_target_titles
 from engine.storage.registry import FlowRegistry
+from engine.storage.schema import urges
 from engine.people.delegation import delegators
 from engine.records.inbox_tasks import approval_items, key_field_names, key_values, merge_tasks, urged_records, urgency
 
@@ -93,10 +94,15 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
                     t.c.sla_warn_at, t.c.created_at, t.c.updated_at, t.c.version, *(t.c[n] for n in title_names))
             open_states = set(flow.open_states)
             rows = []
+            conds, cut = [], False
             for cond, order in _slices(t, actor, owned, standing_in, nulls_last=db.dialect.name == "postgresql"):
-                q = select(*cols).where(cond).order_by(*order).limit(limit)
-                rows += [row for row in conn.execute(q).mappings()
-                         if row["state"] in open_states and (flow.name, row["id"]) not in as_tasks]
+                got = conn.execute(select(*cols).where(cond).order_by(*order).limit(limit)).mappings().all()
+                cut |= len(got) >= limit
+                conds.append(cond)
+                rows += [row for row in got if row["state"] in open_states and (flow.name, row["id"]) not in as_tasks]
+            if cut:  # a slice had more than a page: its urged records may lie past the page, and go first
+                rows += _urged_past_the_page(conn, flow.name, t, cols, conds, {row["id"] for row in rows},
+                                             open_states, as_tasks)
             found = [(row, values_from_row(flow, row, title_names)) for row in _most_urgent(conn, flow.name, rows, limit)]
             # A title naming a reference shows the referenced record's title (one query per target flow).
             targets = target_titles(conn, registry, flow, actor, [v for _r, v in found])
@@ -113,6 +119,21 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
                     on_behalf_of_name=standing_in.get(row["assignee_id"]), key_values=key_values(flow, values, row["state"])))
         items = merge_tasks(conn, tasks, items)  # urged first, then by due time
     return items[:limit]
+
+
+def _urged_past_the_page(conn: Any, flow: str, t: Any, cols: Any, conds: list[Any], have: set[int],
+                         open_states: set[str], as_tasks: set[tuple[str, int]]) -> list[Any]:
+    """The reader's records in these slices that were ever urged and are not among `have` (the urge of their
+    current stage is checked with the others, by `urged_records`). Urges are few: their record ids are read
+    first, then those records by id, so no plan ever walks the slices' rows to find them."""
+    ids = [rid for rid in conn.execute(select(urges.c.record_id).where(urges.c.flow == flow).distinct()).scalars()
+           if rid not in have]
+    out: list[Any] = []
+    for lo in range(0, len(ids), 500):
+        q = select(*cols).where(t.c.id.in_(ids[lo:lo + 500]), or_(*conds))
+        out += [row for row in conn.execute(q).mappings()
+                if row["state"] in open_states and (flow, row["id"]) not in as_tasks]
+    return out
 
 
 def _most_urgent(conn: Any, flow: str, rows: list[Any], limit: int) -> list[Any]:

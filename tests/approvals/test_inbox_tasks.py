@@ -101,3 +101,22 @@ def test_a_page_of_the_inbox_is_cut_after_ordering_urged_first(app: FastAPI) -> 
     page = inbox(app.state.db, app.state.registry, olga, limit=2)
     assert [(i.record_id, i.urged, i.on_behalf_of_name) for i in page] == [
         (drafts[3].id, True, "Bea"), (drafts[0].id, False, "Bob Buyer")]
+
+
+def test_an_urged_record_past_the_first_page_of_its_slice_still_comes_first(app: FastAPI) -> None:
+    from engine.records.inbox import inbox
+
+    svc = app.state.api
+    bob = load_actor(app.state.db, username="bob")
+    now = datetime.now(timezone.utc)
+    drafts = [svc.records.create("purchase", bob, {"subject": f"Draft {i}", "amount": 1},
+                                 now=now - timedelta(hours=1) + timedelta(minutes=i)) for i in range(5)]
+    assert [i.record_id for i in inbox(app.state.db, app.state.registry, bob, limit=2)] == [drafts[0].id, drafts[1].id]
+    with app.state.db.begin() as conn:  # the newest draft urged: far past a page of two in plain order
+        conn.execute(urges.insert().values(flow="purchase", record_id=drafts[4].id, state="draft", at=now,
+                                           urged_by=bob.id, recipients=[], reason="now"))
+        # an urge of another stage does not count: the record has left it
+        conn.execute(urges.insert().values(flow="purchase", record_id=drafts[3].id, state="check", at=now,
+                                           urged_by=bob.id, recipients=[], reason="old"))
+    page = inbox(app.state.db, app.state.registry, bob, limit=2)
+    assert [(i.record_id, i.urged) for i in page] == [(drafts[4].id, True), (drafts[0].id, False)]
