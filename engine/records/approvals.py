@@ -290,13 +290,18 @@ def my_open_tasks(conn: Connection, user_ids: list[int], limit: int | None = Non
     """Pending approval tasks of these people (the inbox): the most urgent first (no due time last), at most `limit`
     (an approver may hold tens of thousands; the inbox shows a page).
 
-    Read per person in two runs of the index (approver, status, due time, id) — the tasks with a due time in
-    due order, then those without by id — so the database stops after `limit` rows instead of sorting every
-    pending task; the people's runs are merged here."""
+    Read per person off the index (approver, status, due time, id) in its order — on SQLite in two runs, the
+    tasks with a due time, then those without (it sorts NULLs first) — so the database stops after `limit`
+    rows instead of sorting every pending task; the people's runs are merged here."""
     a = approval_tasks
     out: list[dict[str, Any]] = []
+    nulls_last = conn.dialect.name == "postgresql"  # its ascending order (and index) puts NULLs last: one run
     for user_id in dict.fromkeys(user_ids):
         mine = a.c.approver_id == user_id, a.c.status == PENDING
+        if nulls_last:
+            q = select(a).where(*mine).order_by(a.c.approver_id, a.c.status, a.c.due_at, a.c.id)
+            out += [dict(r) for r in conn.execute(q if limit is None else q.limit(limit)).mappings()]
+            continue
         q = select(a).where(*mine, a.c.due_at.is_not(None)).order_by(a.c.due_at, a.c.id)
         found = [dict(r) for r in conn.execute(q if limit is None else q.limit(limit)).mappings()]
         if limit is None or len(found) < limit:

@@ -83,6 +83,8 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
         standing_in = delegators(conn, actor.id, now or datetime.now(timezone.utc))
         tasks = approval_items(conn, registry, [actor.id, *sorted(standing_in)], standing_in, limit)
         as_tasks = {(i.flow, i.record_id) for i in tasks}  # shown once, as the task
+        checked: set[tuple[str, int]] = set()  # asked about urges already (when a flow's candidates were cut)
+        urged: set[tuple[str, int]] = set()
         for live in registry.all():
             flow, t = live.flow, live.table
             owned: set[str] = set()
@@ -103,7 +105,11 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
             if cut:  # a slice had more than a page: its urged records may lie past the page, and go first
                 rows += _urged_past_the_page(conn, flow.name, t, cols, conds, {row["id"] for row in rows},
                                              open_states, as_tasks)
-            found = [(row, values_from_row(flow, row, title_names)) for row in _most_urgent(conn, flow.name, rows, limit)]
+            kept, urged_among = _most_urgent(conn, flow.name, rows, limit)
+            if urged_among is not None:
+                checked |= {(flow.name, row["id"]) for row in kept}
+                urged |= urged_among
+            found = [(row, values_from_row(flow, row, title_names)) for row in kept]
             # A title naming a reference shows the referenced record's title (one query per target flow).
             targets = target_titles(conn, registry, flow, actor, [v for _r, v in found])
             for row, values in found:
@@ -117,7 +123,7 @@ def inbox(db: Engine, registry: FlowRegistry, actor: Actor, *, limit: int = 200,
                     updated_at=row["updated_at"], version=row["version"],
                     on_behalf_of=row["assignee_id"] if row["assignee_id"] in standing_in else None,
                     on_behalf_of_name=standing_in.get(row["assignee_id"]), key_values=key_values(flow, values, row["state"])))
-        items = merge_tasks(conn, tasks, items)  # urged first, then by due time
+        items = merge_tasks(conn, tasks, items, checked, urged)  # urged first, then by due time
     return items[:limit]
 
 
@@ -136,11 +142,13 @@ def _urged_past_the_page(conn: Any, flow: str, t: Any, cols: Any, conds: list[An
     return out
 
 
-def _most_urgent(conn: Any, flow: str, rows: list[Any], limit: int) -> list[Any]:
+def _most_urgent(conn: Any, flow: str, rows: list[Any], limit: int) -> tuple[list[Any], set[tuple[str, int]] | None]:
     """At most `limit` of a flow's candidate rows, the first ones in the inbox's order: no other can be among
     the inbox's `limit` items, so only these are turned into items (a clerk standing in for a colleague has
-    two people's slices, 400 rows for a page of 200)."""
+    two people's slices, 400 rows for a page of 200). With them, the urged ones among the rows when they had
+    to be asked about to cut (None: not asked)."""
     if len(rows) <= limit:
-        return rows
+        return rows, None
     urged = urged_records(conn, [(flow, r["id"], r["state"]) for r in rows])
-    return sorted(rows, key=lambda r: urgency((flow, r["id"]) in urged, r["sla_due_at"], r["updated_at"]))[:limit]
+    kept = sorted(rows, key=lambda r: urgency((flow, r["id"]) in urged, r["sla_due_at"], r["updated_at"]))[:limit]
+    return kept, urged

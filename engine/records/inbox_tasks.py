@@ -10,7 +10,7 @@ then `merge_tasks`).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set as AbstractSet
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -79,12 +79,16 @@ def approval_items(conn: Connection, registry: FlowRegistry, user_ids: Sequence[
     return out
 
 
-def merge_tasks(conn: Connection, tasks: list[InboxItem], items: list[InboxItem]) -> list[InboxItem]:
+def merge_tasks(conn: Connection, tasks: list[InboxItem], items: list[InboxItem],
+                checked: AbstractSet[tuple[str, int]] = frozenset(),
+                urged: AbstractSet[tuple[str, int]] = frozenset()) -> list[InboxItem]:
     """The approval tasks (`approval_items`) and the assigned and queued records together, a record once (as the
-    task), urges marked, in the inbox's order (`urgency`)."""
+    task), urges marked, in the inbox's order (`urgency`). `checked`: records already asked about urges
+    (`urged`: those of them urged), so they are not asked about again."""
     seen = {(i.flow, i.record_id) for i in tasks}
     merged = [*tasks, *(i for i in items if (i.flow, i.record_id) not in seen)]
-    urged = urged_records(conn, [(i.flow, i.record_id, i.state) for i in merged])
+    ask = [(i.flow, i.record_id, i.state) for i in merged if (i.flow, i.record_id) not in checked]
+    urged = set(urged) | urged_records(conn, ask)
     merged = [replace(i, urged=True) if (i.flow, i.record_id) in urged else i for i in merged]
     merged.sort(key=lambda i: urgency(i.urged, i.sla_due_at, i.updated_at))
     return merged
