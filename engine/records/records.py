@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
@@ -39,6 +39,7 @@ from engine.people.users import assignable_problem
 from engine.records.unique_words import unnamed_unique_error
 from engine.files.attach import FilePlan, file_field_names, plan_files
 from engine.records.ownership import owner_check
+from engine.records.row_fetches import fetching_tables, remember_rows
 from engine.records.row_references import prefill_rows
 from engine.records.effects import run_effects
 from engine.records.references import check_and_fetch, fetch_into_change, reference_fields, remember
@@ -234,6 +235,7 @@ class Records:
             row = enter_state(conn, flow, entry, {}, now, write=write, transition=None, actor_id=actor.id)
             if fetched:
                 remember(tx, flow.name, row["id"], fetched, now)
+            self._remember_rows(tx, flow, row["id"], {}, data, data, new=True, now=now)
         system = {k: row.get(k) for k in SYSTEM_FIELDS}
         return Record(flow.name, row["id"], initial, 1, data, system, None, flow)
 
@@ -245,6 +247,15 @@ class Records:
                 errors: dict[str, str] = {name: Message("unique", "this value is already used by another record")}
                 return ValidationFailed(errors, invalid_values(flow, errors))
         return unnamed_unique_error(flow)
+
+    def _remember_rows(self, tx: WriteTransaction, flow: CompiledFlow, record_id: int, before: Mapping[str, Any],
+                       after: Mapping[str, Any], changed: Iterable[str], *, now: datetime, new: bool = False) -> None:
+        """What the rows of the changed tables hold from their references' records (engine/records/row_fetches.py)."""
+        if not flow.has_row_references:
+            return
+        tables = [n for n in fetching_tables(flow) if n in changed]
+        if tables:
+            remember_rows(tx, self.registry, flow, record_id, before, after, tables, now, new=new)
 
     # --- writing a decided change (the apply step) -------------------------------------------------
 
@@ -347,6 +358,7 @@ class Records:
             written = self._apply(tx, live, row, change, actor, now)
             if fetched:
                 remember(tx, flow.name, record_id, fetched, now)
+            self._remember_rows(tx, flow, record_id, before, change.values, change.changes, now=now)
         rec = self.row_to_record(live, written)
         rec.values.update({n: change.values[n] for n in live.row_tables})
         return rec
@@ -370,6 +382,7 @@ class Records:
             if isinstance(change, Refusal):
                 raise change.error
             written = self._apply(tx, live, row, change, actor, now)
+            self._remember_rows(tx, flow, record_id, before, change.values, change.changes, now=now)
         rec = self.row_to_record(live, written)
         rec.values.update({n: change.values[n] for n in live.row_tables})
         return rec
@@ -412,6 +425,8 @@ class Records:
             merged = self._apply(tx, live, row, change, actor, now)
             if fetched:
                 remember(tx, flow.name, record_id, fetched, now)
+            if values:
+                self._remember_rows(tx, flow, record_id, before, change.values, change.changes, now=now)
             effects = flow.effects.get(name)
             if effects is not None and effects.after_move:  # create / update, in this transaction
                 run_effects(self, tx, live, record_id, t.to, change.values, actor, now, name)
