@@ -69,8 +69,8 @@ def _values_model(model_name: str, title: str, flow: CompiledFlow, names: list[s
 
 
 def reference_parts_fields(flow: CompiledFlow) -> dict[str, Any]:
-    """The `references` and `lookups` of one record's answer (api/reference_io.py), for a flow with references."""
-    if not any(f.type == "reference" for f in flow.fields.values()):
+    """The `references`, `lookups` and `changed_at_source` of one record's answer (api/reference_io.py), for a flow with references."""
+    if not any(f.type == "reference" for f in flow.fields.values()) and not flow.has_row_references:
         return {}
     return {
         "references": (dict[str, dict[str, Any] | None] | None, Field(
@@ -78,6 +78,11 @@ def reference_parts_fields(flow: CompiledFlow) -> dict[str, Any]:
                                       "from you (one record's answer only)")),
         "lookups": (dict[str, Any] | None, Field(
             default=None, description="Lookup → the referenced record's value now (one record's answer only)")),
+        "changed_at_source": (dict[str, dict[str, Any]] | None, Field(
+            default=None, description="Fetched values whose source record holds another value now than the one "
+                                      "copied: a field, or a line-item cell keyed like `lines[2].unit_price` (the row "
+                                      "from 0), → {now: the source's value now}; a re-fetch is an ordinary edit "
+                                      "(one record's answer only)")),
     }
 
 

@@ -12,6 +12,7 @@ from engine.records.actor import Actor
 from engine.records.references import (
     Backlinks, Target, backlinks, fetch_statuses, lookup_spec, lookup_values, reference_fields, shown_targets,
 )
+from engine.records.row_fetches import row_fetch_statuses
 from forms.local_text import pick
 from ui.formview import FieldView
 from ui.row_reference_view import with_row_references
@@ -28,6 +29,8 @@ def with_references(svc: ApiServices, flow: CompiledFlow, fields: list[FieldView
     """`fields` (as ui/formview.py built them) with references shown as links to their targets, the
     picker's settings on editable ones, lookups added after their reference, fetched values marked."""
     with_row_references(svc, flow, fields, actor, _("(not available)"))  # products in order lines, by title
+    if record_id is not None and flow.has_row_references:
+        mark_row_fetches(svc, flow, fields, values, actor, _, record_id, typed)
     refs = reference_fields(flow)
     if not refs:
         return fields
@@ -56,6 +59,30 @@ def with_references(svc: ApiServices, flow: CompiledFlow, fields: list[FieldView
             fv.attrs["fetch_now"] = display(spec, mark.current, flow.timezone, _) or "—"
             fv.attrs["refetch_value"] = "" if mark.current is None else (spec.form_inputs(mark.current, flow.timezone) or [""])[-1]
     return out
+
+
+def mark_row_fetches(svc: ApiServices, flow: CompiledFlow, fields: list[FieldView], values: Mapping[str, Any],
+                     actor: Actor, _: Gettext, record_id: int, typed: Mapping[str, list[str]] | None) -> None:
+    """Mark (in place) the grid cells whose fetched value changed at the source since it was copied, with the
+    source's value now; a grid shown as typed after a refused post is left unmarked (its rows may have moved)."""
+    grids = {fv.name: fv.table for fv in fields if fv.table is not None and fv.name in flow.tables
+             and not (typed and fv.name in typed)}
+    if not grids:
+        return
+    with svc.db.connect().execution_options(readonly=True) as conn:
+        found = row_fetch_statuses(conn, svc.registry, flow, record_id, values, actor, list(grids))
+    changed_rows: dict[str, set[int]] = {}
+    for status in found.values():
+        grid = grids[status.table]
+        if status.row >= len(grid.rows):
+            continue
+        for cell in grid.rows[status.row].cells:
+            if cell.column == status.column:
+                spec = flow.tables[status.table].spec.fields[status.column]
+                cell.fetch_now = display(spec, status.current, flow.timezone, _) or "—"
+                changed_rows.setdefault(status.table, set()).add(status.row)
+    for name, rows in changed_rows.items():
+        grids[name].changed_at_source = len(rows)
 
 
 def _lookup_view(svc: ApiServices, flow: CompiledFlow, name: str, value: Any, _: Gettext, lang: str | None) -> FieldView:

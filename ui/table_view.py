@@ -48,6 +48,7 @@ class CellView:
     attrs: dict[str, Any] = field(default_factory=dict)
     help: str | None = None
     hint_id: str | None = None  # a fetched cell: where the live preview says what it will take (ui/row_fetch_preview.py)
+    fetch_now: str | None = None  # a fetched cell whose source changed since: its value there now (ui/reference_view.py)
 
     @property
     def id(self) -> str:
@@ -83,6 +84,7 @@ class TableView:
     min_rows: int | None
     max_rows: int
     editable: bool
+    changed_at_source: int = 0  # rows with a fetched cell whose source changed since (ui/reference_view.py)
 
 
 def _label(f: Any, name: str, lang: str | None) -> str:
