@@ -17,6 +17,7 @@ from forms.local_text import Words
 from engine.records.actor import Actor
 from engine.records.records import Records, values_from_row
 from engine.records.reference_titles import target_titles, with_target_titles
+from engine.storage.id_lists import among
 from engine.storage.registry import FlowRegistry
 from engine.storage.schema import urges
 from engine.people.delegation import delegators
@@ -70,7 +71,12 @@ def _slices(t, actor: Actor, owned: set[str], standing_in: dict[int, str] | None
             yield and_(cond, t.c.sla_due_at.is_(None)), order
 
     for uid in [actor.id, *sorted(standing_in or {})]:
-        yield from split(t.c.assignee_id == uid, (t.c.assignee_id, t.c.sla_due_at, t.c.id))
+        # PostgreSQL: BETWEEN uid AND uid, not = uid. It drops a column fixed by `=` from the order, and then
+        # prefers walking the due-instant index, filtering out everyone else's rows (7 ms for a clerk at
+        # 200,000 records, against 0.5 ms for the 200 rows of this range of the assignee index). SQLite
+        # needs the `=`: given the range, it reads a clock-less slice off the due-instant index and sorts.
+        mine = t.c.assignee_id.between(uid, uid) if nulls_last else t.c.assignee_id == uid
+        yield from split(mine, (t.c.assignee_id, t.c.sla_due_at, t.c.id))
     for state in sorted(owned):
         yield from split(and_(t.c.state == state, t.c.assignee_id.is_(None)),
                          (t.c.state, t.c.assignee_id, t.c.sla_due_at, t.c.id))
@@ -134,12 +140,11 @@ def _urged_past_the_page(conn: Any, flow: str, t: Any, cols: Any, conds: list[An
     first, then those records by id, so no plan ever walks the slices' rows to find them."""
     ids = [rid for rid in conn.execute(select(urges.c.record_id).where(urges.c.flow == flow).distinct()).scalars()
            if rid not in have]
-    out: list[Any] = []
-    for lo in range(0, len(ids), 500):
-        q = select(*cols).where(t.c.id.in_(ids[lo:lo + 500]), or_(*conds))
-        out += [row for row in conn.execute(q).mappings()
-                if row["state"] in open_states and (flow, row["id"]) not in as_tasks]
-    return out
+    if not ids:
+        return []
+    q = select(*cols).where(among(t.c.id, ids, conn.dialect.name), or_(*conds))
+    return [row for row in conn.execute(q).mappings()
+            if row["state"] in open_states and (flow, row["id"]) not in as_tasks]
 
 
 def _most_urgent(conn: Any, flow: str, rows: list[Any], limit: int) -> tuple[list[Any], set[tuple[str, int]] | None]:

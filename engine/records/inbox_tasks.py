@@ -22,6 +22,7 @@ from engine.language.flow import CompiledFlow
 from engine.records.approvals import my_open_tasks
 from engine.records.records import Records, values_from_row
 from engine.records.task_actions import stage_entered_at
+from engine.storage.id_lists import among
 from engine.storage.schema import urges
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def approval_items(conn: Connection, registry: FlowRegistry, user_ids: Sequence[
     from engine.records.inbox import InboxItem
 
     tasks = [t for t in my_open_tasks(conn, list(user_ids), limit) if t["flow"] in registry]
-    rows: dict[tuple[str, int], Mapping[str, Any]] = {}
+    rows: dict[tuple[str, int], Mapping[Any, Any]] = {}
     names_of: dict[str, list[str]] = {}
     for flow_name in dict.fromkeys(t["flow"] for t in tasks):
         live = registry.get(flow_name)
@@ -55,10 +56,9 @@ def approval_items(conn: Connection, registry: FlowRegistry, user_ids: Sequence[
         title_names = [n for n in (flow.title.names if flow.title else ()) if n in flow.fields and n in t.c]
         names_of[flow_name] = names = list(dict.fromkeys([*title_names, *key_field_names(flow, t)]))
         ids = sorted({int(task["record_id"]) for task in tasks if task["flow"] == flow_name})
-        for lo in range(0, len(ids), 500):
-            q = select(t.c.id, t.c.state, t.c.assignee_role, t.c.created_at, t.c.updated_at, t.c.version,
-                       *(t.c[n] for n in names)).where(t.c.id.in_(ids[lo:lo + 500]))
-            rows.update({(flow_name, int(r["id"])): dict(r) for r in conn.execute(q).mappings()})
+        q = select(t.c.id, t.c.state, t.c.assignee_role, t.c.created_at, t.c.updated_at, t.c.version,
+                   *(t.c[n] for n in names)).where(among(t.c.id, ids, conn.dialect.name))
+        rows.update({(flow_name, int(r["id"])): r for r in conn.execute(q).mappings()})
     out: list[InboxItem] = []
     for task in tasks:
         flow = registry.get(task["flow"]).flow
@@ -104,16 +104,20 @@ def urged_records(conn: Connection, records: Sequence[tuple[str, int, str]]) -> 
     if not records:
         return set()
     wanted = {(f, int(rid)): state for f, rid, state in records}
-    q = (select(urges.c.flow, urges.c.record_id, urges.c.state, func.max(urges.c.at))
-         .where(urges.c.record_id.in_({rid for _f, rid in wanted}))
-         .group_by(urges.c.flow, urges.c.record_id, urges.c.state))
+    found = []
+    for flow_name in dict.fromkeys(f for f, _rid in wanted):  # by flow: the urges' index is (flow, record id, at)
+        ids = sorted(rid for f, rid in wanted if f == flow_name)
+        q = (select(urges.c.record_id, urges.c.state, func.max(urges.c.at))
+             .where(urges.c.flow == flow_name, among(urges.c.record_id, ids, conn.dialect.name))
+             .group_by(urges.c.record_id, urges.c.state))
+        found += [(flow_name, int(record_id), state, last) for record_id, state, last in conn.execute(q)]
     out = set()
-    for flow_name, record_id, state, last in conn.execute(q):
+    for flow_name, record_id, state, last in found:
         if wanted.get((flow_name, record_id)) != state:
             continue
         entered: datetime | None = stage_entered_at(conn, flow_name, record_id, state)
         if entered is None or _aware(last) >= _aware(entered):
-            out.add((flow_name, int(record_id)))
+            out.add((flow_name, record_id))
     return out
 
 
