@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set as AbstractSet
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -122,6 +122,4 @@ def urged_records(conn: Connection, records: Sequence[tuple[str, int, str]]) -> 
 
 
 def _aware(t: datetime) -> datetime:
-    from datetime import timezone
-
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
