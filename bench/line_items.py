@@ -1,6 +1,7 @@
 """Orders with line items: engine throughput against hand-written SQL doing the same logical work.
 
-    python -m bench.line_items [--records N] [--lines L] [--db sqlite|postgres|both] [--json PATH]
+    python -m bench.line_items [--records N] [--lines L] [--db sqlite|postgres|both] [--baseline same|plain]
+                               [--json PATH]
 
 Each record is "create with L lines (default 5) + 3 transitions", on SQLite and
 PostgreSQL, in separate databases with equivalent tables:
@@ -11,8 +12,14 @@ PostgreSQL, in separate databases with equivalent tables:
 * baseline -- the same logical work as hand-written SQL through the same
   driver, one transaction per step: insert the parent row (with its total),
   its L line rows (one executemany) and a history row whose changes list the
-  lines; per transition read the row, UPDATE state and version guarded by the
-  version, insert a history row.
+  lines; per transition read the row and its lines, UPDATE state and version
+  guarded by the version, insert a history row. It keeps the same books as
+  the engine does for this flow: the owner role of each state (none once
+  done), the review stage's SLA clock (started, due, warn and status columns
+  set on entry, cleared on exit, its due 2 days on, the warning at 75%), and
+  one stage-result row when the review ends. `--baseline plain` leaves that
+  bookkeeping out (the engine still does it), as the first version of this
+  bench did.
 
 The ratio is engine steps/s over baseline steps/s (4 steps per record);
 the target is >= 0.4 on both databases. Timing is interleaved in rounds like
@@ -27,7 +34,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -126,6 +133,10 @@ class EngineOrders:
         self.db.dispose()
 
 
+# Positions in `SELECT * FROM base_request` (id, then the base columns in their order).
+_ROW_COLUMNS = ["id", *(line.split()[0] for line in base._BASE_COLUMNS.strip().splitlines())]
+_STARTED, _DUE = _ROW_COLUMNS.index("sla_started_at"), _ROW_COLUMNS.index("sla_due_at")
+
 _PARENT_COLUMNS = ("state, version, revision, assignee_id, assignee_role, created_by, created_at, updated_by, "
                    "updated_at, sla_paused_seconds, sla_escalated, subject, due_date, total")
 
@@ -138,9 +149,59 @@ def _ddl(id_type: str, ts: str, money: str) -> list[str]:
         "CREATE TABLE base_request_lines (record_id BIGINT NOT NULL, position INTEGER NOT NULL, product VARCHAR(40), "
         f"quantity BIGINT, unit_price {money}, amount {money}, PRIMARY KEY (record_id, position))",
         f"CREATE TABLE base_history (id {id_type}, {base._HISTORY_COLUMNS.format(ts=ts)})",
+        f"CREATE TABLE base_sla_results (id {id_type}, flow VARCHAR(64) NOT NULL, record_id BIGINT NOT NULL, "
+        f"state VARCHAR(64) NOT NULL, started_at {ts} NOT NULL, due_at {ts} NOT NULL, ended_at {ts} NOT NULL, "
+        "met BOOLEAN NOT NULL, margin_seconds INTEGER NOT NULL, paused_seconds INTEGER NOT NULL, "
+        "transition VARCHAR(64), actor_id INTEGER)",
         *base._INDEXES,
         "CREATE INDEX ix_base_request_total ON base_request (total)",
+        "CREATE INDEX ix_base_sla_results ON base_sla_results (flow, state, ended_at)",
     ]
+
+
+# What the engine writes for this flow besides state, version and who changed it, per step: the owner role of the
+# state entered (none once done), the review stage's clock (2 days, warned at 75%) and its result at the end.
+OWNER_ROLE = {"review": "reviewer", "fulfil": "fulfiller", "done": None}
+SLA_STATE, SLA_ENDS, SLA_DUE, SLA_WARN = "review", "fulfil", timedelta(days=2), 0.75
+_CLOCK = ("sla_state", "sla_started_at", "sla_due_at", "sla_warn_at", "sla_status")
+
+
+def _step_sql(to_state: str, mark: str, bookkeeping: bool) -> str:
+    """The guarded UPDATE of the step entering `to_state` (`mark`: the driver's parameter mark)."""
+    sets = ["state", "version", "updated_by", "updated_at"]
+    if bookkeeping:
+        sets.append("assignee_role")
+        if to_state == "done":
+            sets.append("assignee_id")
+        if to_state in (SLA_STATE, SLA_ENDS):
+            sets += _CLOCK
+    assignments = ", ".join(f"{c} = {mark}" for c in sets)
+    return f"UPDATE base_request SET {assignments} WHERE id = {mark} AND version = {mark}"
+
+
+def _step_params(to_state: str, version: int, actor: int, now: datetime, stamp: Any, bookkeeping: bool,
+                 ts: Any) -> list[Any]:
+    """The values of `_step_sql`'s SET list (`ts(datetime)`: a time as the driver stores it)."""
+    params: list[Any] = [to_state, version, actor, stamp]
+    if bookkeeping:
+        params.append(OWNER_ROLE[to_state])
+        if to_state == "done":
+            params.append(None)
+        if to_state == SLA_STATE:
+            due = now + SLA_DUE
+            params += [SLA_STATE, stamp, ts(due), ts(now + SLA_DUE * SLA_WARN), "on_track"]
+        elif to_state == SLA_ENDS:
+            params += [None] * len(_CLOCK)
+    return params
+
+
+def _expect_results(found: int, expected: int) -> None:
+    if found != expected:
+        raise AssertionError(f"baseline: {found} stage results, expected {expected}")
+
+
+_RESULT_INSERT = ("INSERT INTO base_sla_results (flow, record_id, state, started_at, due_at, ended_at, met, "
+                  "margin_seconds, paused_seconds, transition, actor_id) VALUES ({p})")
 
 
 def _create_changes(i: int, lines: int, total: Decimal) -> str:
@@ -150,11 +211,18 @@ def _create_changes(i: int, lines: int, total: Decimal) -> str:
                        "total": [None, str(total)]})
 
 
+def _sqlite_time(t: datetime) -> str:
+    return t.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class SqliteOrders:
     ACTOR = 1
 
-    def __init__(self, path: Path, lines: int) -> None:
+    def __init__(self, path: Path, lines: int, bookkeeping: bool = True) -> None:
         self.lines = lines
+        self.bookkeeping = bookkeeping
+        self.step_sql = [_step_sql(to, "?", bookkeeping) for to in STATE_PATH[1:]]
+        self.result_sql = _RESULT_INSERT.format(p=", ".join("?" * 11))
         self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
             self.conn.execute(f"PRAGMA {pragma}")
@@ -181,26 +249,36 @@ class SqliteOrders:
         conn.execute("COMMIT")
         for step, name in enumerate(TRANSITIONS):
             expected = step + 1
-            now = base.SqliteBaseline._now()
+            at = datetime.now(timezone.utc)
+            now = _sqlite_time(at)
+            to_state = STATE_PATH[step + 1]
             conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute("SELECT * FROM base_request WHERE id = ?", (record_id,)).fetchone()
+            cur = conn.execute("SELECT * FROM base_request WHERE id = ?", (record_id,))
+            row = cur.fetchone()
             if row is None or row[2] != expected:
                 conn.execute("ROLLBACK")
                 raise AssertionError(f"baseline record {record_id}: stale or missing")
             conn.execute("SELECT * FROM base_request_lines WHERE record_id = ? ORDER BY position", (record_id,)).fetchall()
-            cur = conn.execute("UPDATE base_request SET state = ?, version = ?, updated_by = ?, updated_at = ? "
-                               "WHERE id = ? AND version = ?", (STATE_PATH[step + 1], expected + 1, actor, now, record_id, expected))
+            params = _step_params(to_state, expected + 1, actor, at, now, self.bookkeeping, _sqlite_time)
+            cur = conn.execute(self.step_sql[step], (*params, record_id, expected))
             if cur.rowcount != 1:
                 conn.execute("ROLLBACK")
                 raise AssertionError(f"baseline record {record_id}: lost the version race")
-            conn.execute(self.history_sql, (FLOW_NAME, record_id, now, actor, "transition", name, row[1], STATE_PATH[step + 1],
+            conn.execute(self.history_sql, (FLOW_NAME, record_id, now, actor, "transition", name, row[1], to_state,
                                             None, base.CLOSE_COMMENT if name == "close" else None, 1))
+            if self.bookkeeping and to_state == SLA_ENDS:  # the review stage's result
+                started, due = row[_STARTED], row[_DUE]
+                margin = int((datetime.fromisoformat(due).replace(tzinfo=timezone.utc) - at).total_seconds())
+                conn.execute(self.result_sql, (FLOW_NAME, record_id, SLA_STATE, started, due, now, margin >= 0, margin,
+                                               0, name, actor))
             conn.execute("COMMIT")
 
     def check(self, expected: int) -> None:
         done = self.conn.execute("SELECT count(*) FROM base_request WHERE state = 'done'").fetchone()[0]
         hist = self.conn.execute("SELECT count(*) FROM base_history").fetchone()[0]
+        results = self.conn.execute("SELECT count(*) FROM base_sla_results").fetchone()[0]
         base._expect("baseline", done, hist, expected)
+        _expect_results(results, expected if self.bookkeeping else 0)
 
     def close(self) -> None:
         self.conn.close()
@@ -209,8 +287,11 @@ class SqliteOrders:
 class PostgresOrders:
     ACTOR = 1
 
-    def __init__(self, conninfo: str, lines: int) -> None:
+    def __init__(self, conninfo: str, lines: int, bookkeeping: bool = True) -> None:
         self.lines = lines
+        self.bookkeeping = bookkeeping
+        self.step_sql = [_step_sql(to, "%s", bookkeeping) for to in STATE_PATH[1:]]
+        self.result_sql = _RESULT_INSERT.format(p=", ".join(["%s"] * 11))
         self.conn = psycopg.connect(conninfo)
         with self.conn.transaction():
             for stmt in _ddl("BIGSERIAL PRIMARY KEY", "TIMESTAMP WITH TIME ZONE", "NUMERIC(18, 2)"):
@@ -245,20 +326,28 @@ class PostgresOrders:
                 raise AssertionError(f"baseline record {record_id}: stale or missing")
             cur.execute("SELECT * FROM base_request_lines WHERE record_id = %s ORDER BY position", (record_id,))
             cur.fetchall()
-            cur.execute("UPDATE base_request SET state = %s, version = %s, updated_by = %s, updated_at = %s "
-                        "WHERE id = %s AND version = %s", (STATE_PATH[step + 1], expected + 1, actor, now, record_id, expected))
+            to_state = STATE_PATH[step + 1]
+            params = _step_params(to_state, expected + 1, actor, now, now, self.bookkeeping, lambda t: t)
+            cur.execute(self.step_sql[step], (*params, record_id, expected))
             if cur.rowcount != 1:
                 conn.rollback()
                 raise AssertionError(f"baseline record {record_id}: lost the version race")
-            cur.execute(self.history_sql, (FLOW_NAME, record_id, now, actor, "transition", name, row[1], STATE_PATH[step + 1],
+            cur.execute(self.history_sql, (FLOW_NAME, record_id, now, actor, "transition", name, row[1], to_state,
                                            None, base.CLOSE_COMMENT if name == "close" else None, 1))
+            if self.bookkeeping and to_state == SLA_ENDS:  # the review stage's result
+                started, due = row[_STARTED], row[_DUE]
+                margin = int((due - now).total_seconds())
+                cur.execute(self.result_sql, (FLOW_NAME, record_id, SLA_STATE, started, due, now, margin >= 0, margin, 0,
+                                              name, actor))
             conn.commit()
 
     def check(self, expected: int) -> None:
         done = self.conn.execute("SELECT count(*) FROM base_request WHERE state = 'done'").fetchone()[0]
         hist = self.conn.execute("SELECT count(*) FROM base_history").fetchone()[0]
+        results = self.conn.execute("SELECT count(*) FROM base_sla_results").fetchone()[0]
         self.conn.rollback()
         base._expect("baseline", done, hist, expected)
+        _expect_results(int(results), expected if self.bookkeeping else 0)
 
     def close(self) -> None:
         self.conn.close()
@@ -270,10 +359,10 @@ def _judged(result: base.Result) -> base.Result:
     return result
 
 
-def run_sqlite(records: int, warmup: int, lines: int) -> base.Result:
+def run_sqlite(records: int, warmup: int, lines: int, bookkeeping: bool = True) -> base.Result:
     with tempfile.TemporaryDirectory(prefix="relayflow-bench-") as tmp:
         engine = EngineOrders(f"sqlite:///{Path(tmp) / 'engine.db'}", lines)
-        baseline = SqliteOrders(Path(tmp) / "baseline.db", lines)
+        baseline = SqliteOrders(Path(tmp) / "baseline.db", lines, bookkeeping)
         try:
             return _judged(base._measure("sqlite", engine, baseline, records, warmup,  # type: ignore[arg-type]
                                          f"SQLite {sqlite3.sqlite_version}"))
@@ -282,7 +371,7 @@ def run_sqlite(records: int, warmup: int, lines: int) -> base.Result:
             baseline.close()
 
 
-def run_postgres(records: int, warmup: int, lines: int) -> base.Result:
+def run_postgres(records: int, warmup: int, lines: int, bookkeeping: bool = True) -> base.Result:
     from tests.pg_server import create_database, start_postgres
 
     server = start_postgres(label="bench-lines")
@@ -291,7 +380,7 @@ def run_postgres(records: int, warmup: int, lines: int) -> base.Result:
         base_url = create_database(server, "bench_lines_baseline")
         conninfo = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
         engine = EngineOrders(engine_url, lines)
-        baseline = PostgresOrders(conninfo, lines)
+        baseline = PostgresOrders(conninfo, lines, bookkeeping)
         try:
             version = baseline.conn.execute("SHOW server_version").fetchone()[0]
             baseline.conn.rollback()
@@ -312,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", "-n", type=int, default=1000)
     parser.add_argument("--lines", type=int, default=LINES, help=f"lines per order (default {LINES})")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--baseline", choices=("same", "plain"), default="same",
+                        help="same: the baseline keeps the engine's books for this flow (owner roles, the SLA clock, "
+                             "the stage result); plain: it leaves them out")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
     if args.records < 1 or args.lines < 1:
@@ -320,8 +412,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results = []
     for db in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
-        print(f"[{db}] {warmup} warm-up + {args.records} timed orders of {args.lines} lines per side ...", flush=True)
-        results.append((run_sqlite if db == "sqlite" else run_postgres)(args.records, warmup, args.lines))
+        print(f"[{db}] {warmup} warm-up + {args.records} timed orders of {args.lines} lines per side "
+              f"(baseline: {args.baseline}) ...", flush=True)
+        results.append((run_sqlite if db == "sqlite" else run_postgres)(args.records, warmup, args.lines,
+                                                                      args.baseline == "same"))
     print()
     print(base._table(results))
     print(f"\nwhole run: {time.perf_counter() - started:.1f} s")
