@@ -521,6 +521,9 @@ class BusinessCalendar(_TimelineClock):
         self._workdays = frozenset(spec.workdays)
         self._country = _country_holidays(spec.country, spec.subdivision) if spec.country else None
         self._cache: dict[date, tuple[Span, ...]] = {}
+        # No interval runs past midnight: each date's intervals end by the next date's start, so a date's
+        # own intervals, date after date, are already the sorted stream (see `_intervals_from`).
+        self._within_dates = all(end <= _DAY for day in self._week for _, end in day)
 
     @classmethod
     def from_spec(cls, spec: CalendarSpec | Mapping[str, Any]) -> BusinessCalendar:
@@ -593,11 +596,30 @@ class BusinessCalendar(_TimelineClock):
                 )
             day += _ONE_DAY
 
+    def _date_spans(self, day: date, until: datetime | None) -> Iterator[Span]:
+        """Intervals of ``day`` and the following dates when no interval runs past midnight (most calendars):
+        a date's intervals end by the next date's first instant, so date after date they come in order of
+        their starts without the heap of `_raw` (a DST gap may still make two of one date overlap: the
+        caller merges). Stops after ``until``'s local date."""
+        last = until.astimezone(self.tz).date() if until is not None else None
+        empty_run = 0
+        while last is None or day <= last:
+            spans = self.intervals_on(day)
+            yield from spans
+            empty_run = 0 if spans else empty_run + 1
+            if empty_run > HORIZON_DAYS:
+                raise CalendarHorizonError(
+                    f"no working time in the {HORIZON_DAYS} days up to {day.isoformat()}: check holidays and hours"
+                )
+            day += _ONE_DAY
+
     def _intervals_from(self, t: datetime, until: datetime | None = None) -> Iterator[Span]:
-        # Intervals are at most 24h long, so those of two days earlier can still reach ``t``.
-        first_day = t.astimezone(self.tz).date() - timedelta(days=2)
+        if self._within_dates:  # from t's own date: an earlier date's intervals end before it begins
+            source = self._date_spans(t.astimezone(self.tz).date(), until)
+        else:  # intervals are at most 24h long, so those of two days earlier can still reach ``t``
+            source = self._raw(t.astimezone(self.tz).date() - timedelta(days=2), until)
         current: Span | None = None
-        for begin, end in self._raw(first_day, until):
+        for begin, end in source:
             if current is not None and begin < current[1]:  # overlap (DST, make-up days): merge
                 if end > current[1]:
                     current = (current[0], end)
