@@ -31,7 +31,7 @@ from engine.delivery.channels.settings import ChannelSettings
 from engine.delivery.digest import EVENT as DIGEST, compose_digest, enqueue_digests, local_day
 from engine.delivery.print_attachments import attachments_for
 from engine.records.errors import NotFound
-from engine.records.board_store import FigureStore, RefreshResult, refresh_ahead
+from engine.records.board_store import Figures, FigureStore, RefreshResult, Stale, refresh_ahead
 from engine.records.dashboards import recompute
 from engine.files.cleanup import UploadSweeper
 from engine.delivery.outbox import DROPPED, Claimed, DeliveryPolicy, claim, epoch, mark_dropped, mark_failed, mark_sent
@@ -128,20 +128,25 @@ class Worker:
         except Exception:  # noqa: BLE001 - house-keeping must not stop reminders
             log.exception("the sweep of unattached uploads failed")
         self.queue_digests(now or datetime.now(timezone.utc))
-        self.refresh_boards()
         if deliver:
             for _ in range(100):
                 claimed = self.deliver_batch(now=now, into=result)
                 if claimed < self.batch:
                     break
+        self.refresh_boards()  # after the reminders: they do not wait for dashboards
         return result
 
     def refresh_boards(self, budget: float = 20.0) -> RefreshResult | None:
         """Dashboard figures that somebody reads, computed again before they expire (at most `budget` seconds)."""
-        records = Records(self.db, self.registry)
+        records: list[Records] = []  # made when a row is to be computed
+
+        def compute(row: Stale) -> Figures | None:
+            if not records:
+                records.append(Records(self.db, self.registry))
+            return recompute(self.db, self.registry, records[0], row)
+
         try:
-            return refresh_ahead(self.board_store, lambda row: recompute(self.db, self.registry, records, row),
-                                 ttl=self.board_ttl, keep=self.board_keep, budget=budget)
+            return refresh_ahead(self.board_store, compute, ttl=self.board_ttl, keep=self.board_keep, budget=budget)
         except Exception:  # noqa: BLE001 - dashboards must not stop reminders
             log.exception("the refresh of dashboard figures failed")
             return None
