@@ -14,7 +14,9 @@ it is the reader (their own records, their departments and queues differ from an
 cache key is (flow, revision, board, scope) and nobody is ever served figures computed for someone else.
 Computing one board at 1,000,000 records takes seconds (bench/dashboard.py); within `ttl` the answer is
 a dictionary lookup, and a server's cache (api/dashboard_data.py) answers older figures at once while it
-computes them again in the background, so only the first reader of a scope waits.
+computes them again in the background. The figures are shared by the servers of a database and computed
+again by a worker ahead of their expiry while somebody reads them (engine/records/board_store.py), so only
+the first reader of a scope waits: the first ever, or the first after nobody read it for a while.
 """
 from __future__ import annotations
 
@@ -116,7 +118,7 @@ class FigureCache:
         hit = self._data.get(key)
         if hit is not None and self.clock() - hit[0] < self.ttl:
             return hit[1]
-        if stored is not None:
+        if stored is not None and (hit is None or key not in self._refreshing):  # (a refresh will look there)
             shared = stored()
             if shared is not None and (hit is None or self.clock() - shared.age > hit[0]):
                 with self._lock:

@@ -123,3 +123,18 @@ def test_a_worker_leaves_figures_another_worker_is_computing(desk: Desk) -> None
     assert not store.claim(row)  # a second worker does not compute it too
     result = _worker(desk, clock).refresh_boards()
     assert result is not None and result.computed == 0
+
+
+def test_a_server_past_its_ttl_answers_what_the_worker_computed_meanwhile(desk: Desk) -> None:
+    clock = Clock()
+    server = _server(desk, clock)
+    assert _drafts(desk, "admin", server, now=None) == 1
+    desk.records.create("purchase", desk.who["buyer2"], {"item": "New E"}, now=NOW)
+    clock.seconds = 31.0
+    result = _worker(desk, clock).refresh_boards()
+    assert result is not None and result.computed == 1
+    desk.records.create("purchase", desk.who["buyer2"], {"item": "New F"}, now=NOW)
+    clock.seconds = 61.0  # the server's own figures are past the ttl, the worker's are 30 s old: no computation
+    assert _drafts(desk, "admin", server, now=None) == 2
+    clock.seconds = 92.0  # and past the ttl of the worker's too (no worker ran since): computed while waiting
+    assert _drafts(desk, "admin", server, now=None) == 3
