@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     outbox_lease: Seconds = Field(120.0, description="Seconds a worker's claim on a message lasts")
     # Dashboards and the daily digest (engine/records/dashboards.py, engine/delivery/digest.py)
     dashboard_ttl: Seconds = Field(60.0, description="Seconds a dashboard's figures are kept before they are computed again")
+    dashboard_keep: Seconds = Field(3600.0, description="Seconds a worker keeps a dashboard's figures fresh after "
+                                    "somebody last read them (computing them again before they are older than the ttl)")
     digest_at: str = Field("", description="Local time (HH:MM, in each flow's zone) the worker e-mails the daily digest; empty: none")
     # Operations (docs/operations.md, docs/deployment.md)
     trusted_proxies: str = Field("", description="Addresses or networks (CIDR) of the reverse proxies whose "

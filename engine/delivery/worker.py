@@ -31,6 +31,8 @@ from engine.delivery.channels.settings import ChannelSettings
 from engine.delivery.digest import EVENT as DIGEST, compose_digest, enqueue_digests, local_day
 from engine.delivery.print_attachments import attachments_for
 from engine.records.errors import NotFound
+from engine.records.board_store import Figures, FigureStore, RefreshResult, Stale, refresh_ahead
+from engine.records.dashboards import recompute
 from engine.files.cleanup import UploadSweeper
 from engine.delivery.outbox import DROPPED, Claimed, DeliveryPolicy, claim, epoch, mark_dropped, mark_failed, mark_sent
 from engine.records.records import Records, values_from_row
@@ -94,6 +96,10 @@ class Worker:
         at = program.digest_at if digest_at is None else digest_at
         self.digest_at = clock_time.fromisoformat(at) if at else None
         self._digested: dict[str, Any] = {}  # flow → the local day whose digests this worker has queued
+        # Dashboards read in the last `dashboard_keep` seconds: computed again ahead of their expiry
+        # (engine/records/board_store.py), so that no reader of a busy board waits for its figures.
+        self.board_store = FigureStore(db)
+        self.board_ttl, self.board_keep = program.dashboard_ttl, program.dashboard_keep
 
     def _start_events(self) -> None:
         """Say which flows' events wait for a setting; send the held ones whose setting is set now."""
@@ -127,7 +133,23 @@ class Worker:
                 claimed = self.deliver_batch(now=now, into=result)
                 if claimed < self.batch:
                     break
+        self.refresh_boards()  # after the reminders: they do not wait for dashboards
         return result
+
+    def refresh_boards(self, budget: float = 20.0) -> RefreshResult | None:
+        """Dashboard figures that somebody reads, computed again before they expire (at most `budget` seconds)."""
+        records: list[Records] = []  # made when a row is to be computed
+
+        def compute(row: Stale) -> Figures | None:
+            if not records:
+                records.append(Records(self.db, self.registry))
+            return recompute(self.db, self.registry, records[0], row)
+
+        try:
+            return refresh_ahead(self.board_store, compute, ttl=self.board_ttl, keep=self.board_keep, budget=budget)
+        except Exception:  # noqa: BLE001 - dashboards must not stop reminders
+            log.exception("the refresh of dashboard figures failed")
+            return None
 
     def queue_digests(self, now: datetime) -> int:
         """Today's digests of the flows whose local digest time has come, once a day per flow and worker

@@ -66,23 +66,25 @@ def wip_by_age(conn: Connection, live: LiveFlow, seen: ColumnElement[bool] | Non
     return out
 
 
-def _seconds_between(conn: Connection, later: Any, earlier: Any) -> Any:
+def _seconds(conn: Connection, instant: Any) -> Any:
+    """SQL: an instant as seconds on a fixed scale (differences are durations)."""
     if conn.dialect.name == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return extract("epoch", later - earlier)
+        return func.julianday(instant) * 86400.0
+    return extract("epoch", instant)
 
 
 def cycle_time(conn: Connection, live: LiveFlow, seen: ColumnElement[bool] | None) -> list[dict[str, Any]]:
     """Per state: finished visits and their average length in seconds (a revisited stage counts each visit)."""
     h = history
-    left = func.lead(h.c.at).over(partition_by=h.c.record_id, order_by=h.c.id)
-    entries = select(h.c.to_state.label("state"), h.c.at.label("at"), left.label("left_at")).where(
+    at = _seconds(conn, h.c.at)  # once per history row: the row's own start, and the end of the visit before it
+    left = func.lead(at).over(partition_by=h.c.record_id, order_by=h.c.id)
+    entries = select(h.c.to_state.label("state"), at.label("at"), left.label("left_at")).where(
         h.c.flow == live.flow.name, h.c.action.in_(VISIT_ACTIONS))
     ids = _records_of(live, seen)
     if ids is not None:
         entries = entries.where(h.c.record_id.in_(ids))
     e = entries.subquery()
-    q = (select(e.c.state, func.count(), func.avg(_seconds_between(conn, e.c.left_at, e.c.at)))
+    q = (select(e.c.state, func.count(), func.avg(e.c.left_at - e.c.at))
          .where(e.c.left_at.is_not(None)).group_by(e.c.state))
     # whole seconds: SQLite's julianday arithmetic is a float, off by microseconds
     found = {s: (int(n), float(round(float(avg))) if avg is not None else None) for s, n, avg in conn.execute(q)}

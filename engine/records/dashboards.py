@@ -14,7 +14,9 @@ it is the reader (their own records, their departments and queues differ from an
 cache key is (flow, revision, board, scope) and nobody is ever served figures computed for someone else.
 Computing one board at 1,000,000 records takes seconds (bench/dashboard.py); within `ttl` the answer is
 a dictionary lookup, and a server's cache (api/dashboard_data.py) answers older figures at once while it
-computes them again in the background, so only the first reader of a scope waits.
+computes them again in the background. The figures are shared by the servers of a database and computed
+again by a worker ahead of their expiry while somebody reads them (engine/records/board_store.py), so only
+the first reader of a scope waits: the first ever, or the first after nobody read it for a while.
 """
 from __future__ import annotations
 
@@ -31,9 +33,11 @@ from sqlalchemy import ColumnElement, Engine
 from engine.language.dashboard_spec import DashboardSpec, WidgetSpec
 from engine.language.flow import CompiledFlow
 from engine.records.access import visibility_rule, visible_clause
+from engine.records.board_store import BoardKey, Figures, FigureStore, Stale
 from engine.records.actor import Actor
 from engine.records.dashboard_figures import widget_figures
 from engine.records.errors import NotFound
+from engine.people.users import load_actor
 from engine.records.records import Records
 from engine.storage.registry import FlowRegistry, LiveFlow
 from forms.local_text import LocalText, pick
@@ -90,16 +94,6 @@ def flows_with_boards(registry: FlowRegistry, actor: Actor) -> list[LiveFlow]:
     return [live for live in registry.all() if boards_for(live.flow, actor)]
 
 
-@dataclass(frozen=True)
-class Figures:
-    """A board's figures as computed at `as_of` for one scope."""
-
-    flow: str
-    board: int
-    as_of: datetime
-    widgets: list[Any]  # one data value per widget, in the board's order
-
-
 @dataclass
 class FigureCache:
     """Computed boards kept for `ttl` seconds per (flow, revision, board, scope); one computation per key at a time.
@@ -117,12 +111,24 @@ class FigureCache:
     _refreshing: set[tuple[Any, ...]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, key: tuple[Any, ...], compute: Callable[[], Figures]) -> Figures:
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Figures],
+            stored: Callable[[], Figures | None] | None = None) -> Figures:
+        """The figures of `key`: kept ones younger than `ttl`; else the shared ones of `stored` (figures other
+        servers or a worker computed, engine/records/board_store.py) if they are younger; else computed."""
         hit = self._data.get(key)
+        if hit is not None and self.clock() - hit[0] < self.ttl:
+            return hit[1]
+        if stored is not None and (hit is None or key not in self._refreshing):  # (a refresh will look there)
+            shared = stored()
+            if shared is not None and (hit is None or self.clock() - shared.age > hit[0]):
+                with self._lock:
+                    lock = self._locks.setdefault(key, threading.Lock())
+                self._put(key, shared, lock)
+                hit = self._data.get(key)
+                if shared.age < self.ttl:
+                    return shared
         if hit is not None:
             age = self.clock() - hit[0]
-            if age < self.ttl:
-                return hit[1]
             if self.background and age < (self.max_stale if self.max_stale is not None else 10 * self.ttl):
                 self._refresh_later(key, compute)
                 return hit[1]
@@ -134,7 +140,7 @@ class FigureCache:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:  # a second reader of the same board waits for the first one's figures
             hit = self._data.get(key)
-            if hit is not None and hit is not seen and self.clock() - hit[0] < self.ttl:
+            if hit is not None and hit is not seen and self.clock() - hit[0] < self.ttl:  # computed meanwhile
                 return hit[1]
             figures = compute()
             self._put(key, figures, lock)
@@ -145,7 +151,7 @@ class FigureCache:
             if len(self._data) > 2000:
                 self._data.clear()
                 self._locks = {key: lock}
-            self._data[key] = (self.clock(), figures)
+            self._data[key] = (self.clock() - figures.age, figures)
 
     def _refresh_later(self, key: tuple[Any, ...], compute: Callable[[], Figures]) -> None:
         with self._lock:
@@ -180,23 +186,62 @@ def scope(live: LiveFlow, actor: Actor) -> tuple[str, ColumnElement[bool] | None
     return f"user:{actor.id}:{','.join(sorted(actor.roles))}", visible_clause(live, actor)
 
 
+def board_key(live: LiveFlow, board: int, actor: Actor) -> BoardKey:
+    return BoardKey(live.flow.name, live.revision, board, scope(live, actor)[0])
+
+
+def compute_board(db: Engine, registry: FlowRegistry, records: Records, live: LiveFlow, board: int, actor: Actor,
+                  now: datetime | None = None) -> Figures:
+    """Board number `board` of a flow computed now over what `actor` sees (the board must be theirs)."""
+    spec = dict(boards_for(live.flow, actor))[board]
+    _, seen = scope(live, actor)
+    at = now or datetime.now(timezone.utc)
+    with db.connect().execution_options(readonly=True) as conn:
+        data = [widget_figures(db, conn, registry, records, live, actor, seen, w, at) for w in spec.widgets]
+    return Figures(live.flow.name, board, at, data)
+
+
 def board_figures(db: Engine, registry: FlowRegistry, records: Records, flow_name: str, board: int, actor: Actor, *,
-                  now: datetime | None = None, cache: FigureCache | None = None) -> Figures:
-    """The figures of board number `board` of a flow for `actor`; NotFound when there is no such board for them."""
+                  now: datetime | None = None, cache: FigureCache | None = None,
+                  store: FigureStore | None = None) -> Figures:
+    """The figures of board number `board` of a flow for `actor`; NotFound when there is no such board for them.
+    With `store`, figures are shared with the other servers and workers of the database (board_store.py)."""
     live = registry.get(flow_name)
-    found = dict(boards_for(live.flow, actor))
-    if board not in found:
+    if board not in dict(boards_for(live.flow, actor)):
         raise NotFound(f"no dashboard {board} of {flow_name}")
-    spec = found[board]
-    name, seen = scope(live, actor)
+    key = board_key(live, board, actor)
+    ttl = (cache or FIGURES).ttl
 
     def compute() -> Figures:
-        at = now or datetime.now(timezone.utc)
-        with db.connect().execution_options(readonly=True) as conn:
-            data = [widget_figures(db, conn, registry, records, live, actor, seen, w, at) for w in spec.widgets]
-        return Figures(flow_name, board, at, data)
+        if store is not None:  # another server or a worker may have computed them since
+            shared = store.load(key, mark_read=False)
+            if shared is not None and shared.age < ttl:
+                return shared
+        figures = compute_board(db, registry, records, live, board, actor, now)
+        if store is not None:
+            store.save(key, actor.id, figures)
+        return figures
 
-    return (cache or FIGURES).get((str(db.url), flow_name, live.revision, board, name), compute)
+    stored = (lambda: store.load(key)) if store is not None else None
+    return (cache or FIGURES).get((str(db.url), flow_name, live.revision, board, key.scope), compute, stored)
+
+
+def recompute(db: Engine, registry: FlowRegistry, records: Records, row: Stale) -> Figures | None:
+    """A stored row's figures computed again for the reader they were computed for (a worker's refresh, board_store.py),
+    or None when the row is not to be kept: the flow, its revision or the board are gone, the reader is
+    deactivated, or their roles (so their scope) changed since."""
+    key = row.key
+    if row.user_id is None or key.flow not in registry.names():
+        return None
+    live = registry.get(key.flow)
+    try:
+        actor = load_actor(db, uid=row.user_id)
+    except NotFound:
+        return None
+    if live.revision != key.revision or board_key(live, key.board, actor) != key \
+            or key.board not in dict(boards_for(live.flow, actor)):
+        return None
+    return compute_board(db, registry, records, live, key.board, actor)
 
 
 # --- in the reader's language ----------------------------------------------------------------------

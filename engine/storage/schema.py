@@ -487,3 +487,24 @@ outbox_payloads = Table(
     Column("dedupe_key", String(400), primary_key=True),
     Column("payload", Text, nullable=False),
 )
+
+# --- dashboard figures shared by servers and workers (migration 0015) ---------------------------------
+
+# The last computed figures of a board for one visibility scope (engine/records/board_store.py): every
+# server of a database reads them instead of computing its own, and a worker computes them again ahead of
+# their expiry while somebody reads them. `scope` is "all" or "user:<id>:<roles>" (`user_id` that reader);
+# `widgets` the JSON of engine/records/dashboards.py `Figures.widgets`; `lease_until`: a worker computes it.
+dashboard_figures = Table(
+    "dashboard_figures", metadata,
+    Column("flow", String(64), primary_key=True),
+    Column("board", Integer, primary_key=True),
+    Column("scope", String(1000), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("user_id", Integer),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("computed_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("widgets", Text, nullable=False),
+    Index("ix_dashboard_figures_computed_at", "computed_at"),
+)
