@@ -18,13 +18,14 @@ The mark compares the remembered value with the source's value now, for the sour
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Text, cast, delete, select
 from sqlalchemy.engine import Connection
 
 from engine.language.flow import CompiledFlow
@@ -68,7 +69,7 @@ class _Memory:
     source_flow: str
     source_id: int
     value: Any
-    fetched_at: datetime
+    fetched_at: datetime | None  # None when read for the marks only
 
 
 def fetch_columns(flow: CompiledFlow, table: str) -> list[FetchColumn]:
@@ -105,16 +106,26 @@ def _json(f: FieldSpecBase, value: Any) -> Any:
     return None if value is None else f.to_json(value)
 
 
-def _memories(conn: Connection, flow: str, record_id: int, tables: Iterable[str]) -> dict[tuple[str, int, str], _Memory]:
+def _memories(conn: Connection, flow: str, record_id: int, tables: Iterable[str], *,
+              with_time: bool = True) -> dict[tuple[str, int, str], _Memory]:
+    """What the rows of `tables` remember, by (table, row, column). A page of 200 lines reads 200 of them, most
+    holding one of a few prices: each value's JSON text is parsed once (`with_time=False`: the instants of the
+    copies are not needed, as for the marks)."""
     rf = reference_fetches.c
     wanted = set(tables)
     out: dict[tuple[str, int, str], _Memory] = {}
-    rows = conn.execute(select(rf.field, rf.source_flow, rf.source_id, rf.value, rf.fetched_at)
+    cols = [rf.field, rf.source_flow, rf.source_id, cast(rf.value, Text).label("value")]
+    rows = conn.execute(select(*cols, *([rf.fetched_at] if with_time else []))
                         .where(rf.flow == flow, rf.record_id == record_id, rf.field.contains(".")))
+    parsed: dict[str | None, Any] = {None: None}
     for r in rows:
         key = _parse_key(r.field)
-        if key is not None and key[0] in wanted:
-            out[key] = _Memory(r.source_flow, int(r.source_id), r.value, r.fetched_at)
+        if key is None or key[0] not in wanted:
+            continue
+        text = r.value
+        if text not in parsed:
+            parsed[text] = json.loads(text)
+        out[key] = _Memory(r.source_flow, int(r.source_id), parsed[text], r.fetched_at if with_time else None)
     return out
 
 
@@ -254,7 +265,7 @@ def row_fetch_statuses(conn: Connection, registry: FlowRegistry, flow: CompiledF
              if t in flow.tables and isinstance(values.get(t), list) and values.get(t)]
     if not names:
         return {}
-    memory = _memories(conn, flow.name, record_id, names)
+    memory = _memories(conn, flow.name, record_id, names, with_time=False)
     if not memory:
         return {}
     cols = {(t, c.column): c for t in names for c in fetch_columns(flow, t)}
@@ -271,16 +282,17 @@ def row_fetch_statuses(conn: Connection, registry: FlowRegistry, flow: CompiledF
         sources[col.target].append(col.source)
     found = {t: _source_values(conn, registry, t, ids, sources[t], actor) for t, ids in wanted.items()}
     out: dict[str, RowFetchStatus] = {}
-    currents: dict[tuple[str, str, int], tuple[bool, Any]] = {}
+    currents: dict[tuple[str, str, int], tuple[bool, Any, Any]] = {}  # one per source and column: (ok, value, JSON)
     for (table, i, column), m, col in sorted(live_memory, key=lambda x: x[0]):
         source = found[col.target].get(m.source_id)
         if source is None:
             continue
         at = (table, column, m.source_id)
         if at not in currents:
-            currents[at] = _current(flow, registry, col, source)
-        ok, current = currents[at]
-        if ok and _json(col.field, current) != m.value:
+            ok, value = _current(flow, registry, col, source)
+            currents[at] = (ok, value, _json(col.field, value) if ok else None)
+        ok, current, as_json = currents[at]
+        if ok and as_json != m.value:
             status = RowFetchStatus(table, i, column, m.value, current)
             out[status.key] = status
     return out
