@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from functools import partial
+
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from engine.language.flow import CompiledFlow
+from engine.records.read_memo import ReadMemo
 from engine.storage.registry import FlowRegistry
 from engine.storage.schema import users
 from forms.base import FieldSpecBase
@@ -36,7 +39,7 @@ class Namer:
     """Titles of referenced records and names of users, read once for a batch of values."""
 
     def __init__(self, conn: Connection, registry: FlowRegistry | None, flow: CompiledFlow,
-                 values: Iterable[Mapping[str, Any]], names: Iterable[str]) -> None:
+                 values: Iterable[Mapping[str, Any]], names: Iterable[str], memo: ReadMemo | None = None) -> None:
         wanted = [n for n in names if n in flow.fields]
         refs: dict[str, set[int]] = {}
         people: set[int] = set()
@@ -51,7 +54,10 @@ class Namer:
         for target, ids in refs.items():
             if registry is None or target not in registry:
                 continue
-            self.titles.update(_titles(conn, registry, target, ids))
+            if memo is None:
+                self.titles.update(_titles(conn, registry, target, ids))
+            else:
+                self.titles.update(memo.titles(target, ids, partial(_titles, conn, registry, target)))
         self.people: dict[int, str] = {}
         if people:
             self.people = {int(r.id): str(r.display_name) for r in conn.execute(

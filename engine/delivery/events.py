@@ -22,14 +22,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from engine.delivery.event_values import Namer, record_title
-from engine.delivery.outbox import add_rows, epoch
+from engine.delivery.outbox import add_new_rows, add_rows, epoch
 from engine.language.event_spec import EventSpec
 from engine.language.flow import CompiledFlow
+from engine.records.read_memo import ReadMemo
 from engine.records.reference_titles import title_references
+from engine.storage.fastsql import FastInsert
 from engine.storage.registry import FlowRegistry, LiveFlow
 from engine.storage.schema import outbox_payloads, sla_events, users
 from forms.local_text import pick
 
+_insert_payload = FastInsert(outbox_payloads)
 EVENTS_CHANNEL = "events"
 PAYLOAD_VERSION = 1
 SLA_KINDS = ("warn", "breach")
@@ -65,14 +68,19 @@ def _state(flow: CompiledFlow, state: str | None) -> dict[str, str] | None:
 def build_payload(conn: Connection, registry: FlowRegistry | None, flow: CompiledFlow, spec: EventSpec, *,
                   kind: str, event_id: str, record_id: int, values: Mapping[str, Any], state: str,
                   occurred_at: datetime, actor_id: int | None, transition: str | None = None,
-                  from_state: str | None = None, sla: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON object one receiver gets for one event (docs/events.md)."""
+                  from_state: str | None = None, sla: Mapping[str, Any] | None = None,
+                  memo: ReadMemo | None = None) -> dict[str, Any]:
+    """The JSON object one receiver gets for one event (docs/events.md; `memo`: titles and names read
+    before, engine/records/read_memo.py)."""
     names = [n for n in spec.fields if n in flow.fields]
-    namer = Namer(conn, registry, flow, [values], list(dict.fromkeys([*names, *title_references(flow)])))
+    namer = Namer(conn, registry, flow, [values], list(dict.fromkeys([*names, *title_references(flow)])), memo)
     title = record_title(conn, registry, flow, values, record_id, state, namer)
     actor = None
     if actor_id is not None:
-        name = conn.execute(select(users.c.display_name).where(users.c.id == actor_id)).scalar()
+        if memo is not None:
+            name: Any = memo.display_name(conn, int(actor_id))
+        else:
+            name = conn.execute(select(users.c.display_name).where(users.c.id == actor_id)).scalar()
         actor = {"id": int(actor_id), "name": str(name or "")}
     moved = None
     if kind == "transition":
@@ -103,7 +111,8 @@ def _outbox_row(flow: CompiledFlow, record_id: int, state: str, kind: str, key: 
 
 def enqueue_record_event(conn: Connection, registry: FlowRegistry | None, live: LiveFlow, kind: str, *,
                          record_id: int, values: Mapping[str, Any], state: str, actor_id: int | None,
-                         now: datetime, transition: str | None = None, from_state: str | None = None) -> int:
+                         now: datetime, transition: str | None = None, from_state: str | None = None,
+                         memo: ReadMemo | None = None) -> int:
     """The outbox rows (and frozen payloads) of a create, an edit or a transition, on the change's
     connection (same transaction). Returns how many were written; 0 at once for a flow without events."""
     flow = live.flow
@@ -116,11 +125,12 @@ def enqueue_record_event(conn: Connection, registry: FlowRegistry | None, live: 
         key = event_key(flow.name, record_id, state, epoch(now), kind, event_id, index, spec.url_setting)
         payload = build_payload(conn, registry, flow, spec, kind=kind, event_id=event_id, record_id=record_id,
                                 values=values, state=state, occurred_at=now, actor_id=actor_id,
-                                transition=transition, from_state=from_state)
+                                transition=transition, from_state=from_state, memo=memo)
         rows.append(_outbox_row(flow, record_id, state, kind, key, index, spec.url_setting, now))
         payloads.append({"dedupe_key": key, "payload": json.dumps(payload, ensure_ascii=False)})
-    conn.execute(insert(outbox_payloads), payloads)
-    return add_rows(conn, rows)
+    for frozen in payloads:
+        _insert_payload.run(conn, frozen)
+    return add_new_rows(conn, rows)  # the keys hold a fresh event id: no repeats to look for
 
 
 def sla_event_id(key: str) -> str:

@@ -14,14 +14,16 @@ from sqlalchemy.engine import Connection
 
 from engine.delivery.change_notices import enqueue_change_notices
 from engine.delivery.events import enqueue_record_event
+from engine.records.read_memo import ReadMemo
 from engine.storage.registry import FlowRegistry, LiveFlow
 
 
 def after_create(conn: Connection, registry: FlowRegistry | None, live: LiveFlow, *, record_id: int,
-                 values: Mapping[str, Any], state: str, actor_id: int | None, now: datetime) -> None:
+                 values: Mapping[str, Any], state: str, actor_id: int | None, now: datetime,
+                 memo: ReadMemo | None = None) -> None:
     if live.flow.spec.events:
         enqueue_record_event(conn, registry, live, "create", record_id=record_id, values=values, state=state,
-                             actor_id=actor_id, now=now)
+                             actor_id=actor_id, now=now, memo=memo)
 
 
 def after_change(conn: Connection, registry: FlowRegistry | None, live: LiveFlow, *, action: str, record_id: int,

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine.settings import Settings
+from engine.storage.fastsql import FastInsert
 from engine.storage.schema import deliveries, outbox
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -94,6 +95,18 @@ def add_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     if fresh:
         conn.execute(insert(outbox), list(fresh.values()))
     return len(fresh)
+
+
+_insert_outbox = FastInsert(outbox)
+
+
+def add_new_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert outbox rows whose keys are new by construction (each names a fresh event id), as `add_rows`
+    does but without looking for repeats first: a record's create, edit or transition writes them."""
+    for r in rows:
+        _insert_outbox.run(conn, {"status": PENDING, "attempts": 0, "next_attempt_at": r["created_at"],
+                                  "user_id": None, "address": None, "due_at": None, **r})
+    return len(rows)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from engine.records.ownership import owner_check
 from engine.records.row_fetches import fetching_tables, remember_rows
 from engine.records.row_references import prefill_rows
 from engine.records.effects import run_effects
+from engine.records.read_memo import ReadMemo
 from engine.records.references import check_and_fetch, fetch_into_change, reference_fields, remember
 from engine.storage.executor import WriteExecutor, WriteTransaction
 from engine.storage.plain import PlainExecutor
@@ -106,11 +107,19 @@ class Records:
         self.db = db
         self.registry = registry
         self.executor: WriteExecutor = executor if executor is not None else PlainExecutor(db)
+        self.memo: ReadMemo | None = None
 
     def using(self, executor: WriteExecutor) -> Records:
         """These Records, writing through `executor`."""
         other = copy.copy(self)
         other.executor = executor
+        return other
+
+    def remembering(self, memo: ReadMemo | None) -> Records:
+        """These Records, answering the reads of referenced records, titles and names from `memo` (a run of
+        many writes, such as an import: engine/records/read_memo.py)."""
+        other = copy.copy(self)
+        other.memo = memo
         return other
 
     # --- reading -------------------------------------------------------------------------------
@@ -131,7 +140,7 @@ class Records:
     def _prefilled(self, conn: Connection, flow: CompiledFlow, actor: Actor, values: Mapping[str, Any],
                    before: Mapping[str, Any] | None) -> Mapping[str, Any]:
         """`values` with the references of table rows checked and their fetched fields filled."""
-        filled, errors = prefill_rows(conn, self.registry, flow, actor, values, before)
+        filled, errors = prefill_rows(conn, self.registry, flow, actor, values, before, self.memo)
         if errors:
             raise ValidationFailed(errors, invalid_values(flow, errors))
         return filled
@@ -203,7 +212,7 @@ class Records:
         with self.executor.transaction() as tx:
             conn = tx.conn
             user_errors(flow, given, partial(assignable_problem, conn, roles=flow.spec.roles, language=flow.spec.language), errors)
-            fetched = (check_and_fetch(conn, self.registry, flow, seer, {}, data, now, errors)
+            fetched = (check_and_fetch(conn, self.registry, flow, seer, {}, data, now, errors, self.memo)
                        if reference_fields(flow) else None)
             if errors:
                 raise ValidationFailed(errors, invalid_values(flow, errors))
@@ -229,12 +238,12 @@ class Records:
                     flow=flow.name, record_id=record_id, at=now, actor_id=actor.id, action="create",
                     to_state=initial, changes=changes, revision=live.revision))
                 after_create(tx.conn, self.registry, live, record_id=record_id, values=data, state=initial,
-                             actor_id=actor.id, now=now)  # events: (engine/delivery/on_change.py)
+                             actor_id=actor.id, now=now, memo=self.memo)  # events: (engine/delivery/on_change.py)
                 return {**row, "id": record_id}
 
             row = enter_state(conn, flow, entry, {}, now, write=write, transition=None, actor_id=actor.id)
             if fetched:
-                remember(tx, flow.name, row["id"], fetched, now)
+                remember(tx, flow.name, row["id"], fetched, now, new=True)
             self._remember_rows(tx, flow, row["id"], {}, data, data, new=True, now=now)
         system = {k: row.get(k) for k in SYSTEM_FIELDS}
         return Record(flow.name, row["id"], initial, 1, data, system, None, flow)
@@ -354,7 +363,7 @@ class Records:
                 return self.with_rows(conn, live, self.row_to_record(live, row))
             if isinstance(change, Refusal):
                 raise change.error
-            fetched = fetch_into_change(conn, self.registry, flow, actor, before, change, now) if reference_fields(flow) else None
+            fetched = fetch_into_change(conn, self.registry, flow, actor, before, change, now, self.memo) if reference_fields(flow) else None
             written = self._apply(tx, live, row, change, actor, now)
             if fetched:
                 remember(tx, flow.name, record_id, fetched, now)
@@ -420,7 +429,7 @@ class Records:
                 owner_check=owner_check(conn, flow, actor))
             if isinstance(change, Refusal):
                 raise change.error
-            fetched = (fetch_into_change(conn, self.registry, flow, actor, before, change, now)
+            fetched = (fetch_into_change(conn, self.registry, flow, actor, before, change, now, self.memo)
                        if values and reference_fields(flow) else None)
             merged = self._apply(tx, live, row, change, actor, now)
             if fetched:

@@ -33,6 +33,7 @@ from engine.language.flow import CompiledFlow
 from engine.language.reference_rules import FilterNode, parse_filter
 from engine.records.actor import Actor
 from engine.records.errors import ValidationFailed
+from engine.records.read_memo import ReadMemo
 from engine.records.reference_sql import filter_clause
 from engine.records.transitions import Change, compute, diff, to_db
 from engine.storage.executor import WriteTransaction
@@ -140,19 +141,21 @@ def pickable_clause(live: LiveFlow, ref: FieldSpecBase, actor: Actor) -> ColumnE
 
 
 def visible_target(conn: Connection, live: LiveFlow, record_id: int, actor: Actor,
-                   ref: FieldSpecBase | None = None) -> Target | None:
-    """The record `record_id` of `live` if the reader may see it (and, given `ref`, pick it), else None."""
+                   ref: FieldSpecBase | None = None, memo: ReadMemo | None = None) -> Target | None:
+    """The record `record_id` of `live` if the reader may see it (and, given `ref`, pick it), else None
+    (`memo`: answered from what a run of writes read before, engine/records/read_memo.py)."""
     from engine.records.access import visible_clause
 
-    t = live.table
-    cond = visible_clause(live, actor) if ref is None else pickable_clause(live, ref, actor)
-    row = conn.execute(select(t).where(t.c.id == record_id, cond)).mappings().first()
-    if row is None:
-        return None
-    return _target(live, row)
+    def read() -> Target | None:
+        t = live.table
+        cond = visible_clause(live, actor) if ref is None else pickable_clause(live, ref, actor)
+        row = conn.execute(select(t).where(t.c.id == record_id, cond)).mappings().first()
+        return None if row is None else record_target(live, row)
+
+    return read() if memo is None else memo.target(live, record_id, actor, ref, read)
 
 
-def _target(live: LiveFlow, row: Mapping[Any, Any]) -> Target:
+def record_target(live: LiveFlow, row: Mapping[Any, Any]) -> Target:
     from engine.records.records import Records
     from engine.records.transitions import values_from_row
 
@@ -209,7 +212,7 @@ def _changed_refs(flow: CompiledFlow, before: Mapping[str, Any], after: Mapping[
 
 def check_and_fetch(conn: Connection, registry: FlowRegistry, flow: CompiledFlow, actor: Actor,
                     before: Mapping[str, Any], after: dict[str, Any], now: datetime,
-                    errors: dict[str, str]) -> dict[str, Fetched | None]:
+                    errors: dict[str, str], memo: ReadMemo | None = None) -> dict[str, Fetched | None]:
     """The reference step of a write: every reference set or changed must point at a record the actor
     may pick (else `errors` gets the one answer); fetched fields are copied, computed fields computed
     again. Returns what to remember (`remember`)."""
@@ -224,13 +227,13 @@ def check_and_fetch(conn: Connection, registry: FlowRegistry, flow: CompiledFlow
         if after.get(name) is None:
             targets[name] = None
             continue
-        target = visible_target(conn, live, after[name], actor, ref) if live is not None else None
+        target = visible_target(conn, live, after[name], actor, ref, memo) if live is not None else None
         if target is None:
             errors[name] = no_such(ref, name, flow.spec.language)
             continue
         targets[name] = target
     fetched = fetch_values(flow.fields, before, after, targets, target_fields, errors, tz=flow.timezone)
-    fetched.update(_refetched(conn, registry, flow, actor, before, after, targets))
+    fetched.update(_refetched(conn, registry, flow, actor, before, after, targets, memo))
     if fetched:
         errors.update(compute(flow, after, actor, now))
     return fetched
@@ -238,7 +241,7 @@ def check_and_fetch(conn: Connection, registry: FlowRegistry, flow: CompiledFlow
 
 def _refetched(conn: Connection, registry: FlowRegistry, flow: CompiledFlow, actor: Actor,
                before: Mapping[str, Any], after: Mapping[str, Any],
-               targets: Mapping[str, Target | None]) -> dict[str, Fetched | None]:
+               targets: Mapping[str, Target | None], memo: ReadMemo | None = None) -> dict[str, Fetched | None]:
     """Fetched fields changed by hand to exactly their source's value now (a re-fetch): remembered anew."""
     out: dict[str, Fetched | None] = {}
     for name, f in flow.fields.items():
@@ -251,7 +254,7 @@ def _refetched(conn: Connection, registry: FlowRegistry, flow: CompiledFlow, act
         if tname not in registry:
             continue
         live = registry.get(tname)
-        target = visible_target(conn, live, after[ref], actor)
+        target = visible_target(conn, live, after[ref], actor, memo=memo)
         if target is None:
             continue
         try:
@@ -264,11 +267,12 @@ def _refetched(conn: Connection, registry: FlowRegistry, flow: CompiledFlow, act
 
 
 def fetch_into_change(conn: Connection, registry: FlowRegistry, flow: CompiledFlow, actor: Actor,
-                      before: Mapping[str, Any], change: Change, now: datetime) -> dict[str, Fetched | None]:
+                      before: Mapping[str, Any], change: Change, now: datetime,
+                      memo: ReadMemo | None = None) -> dict[str, Fetched | None]:
     """The reference step of an edit or a transition already decided: `change` is completed in place
     (fetched values, computed fields, its diff); ValidationFailed when a reference is refused."""
     errors: dict[str, str] = {}
-    fetched = check_and_fetch(conn, registry, flow, actor, before, change.values, now, errors)
+    fetched = check_and_fetch(conn, registry, flow, actor, before, change.values, now, errors, memo)
     if errors:
         raise ValidationFailed(errors)
     if fetched:
@@ -278,11 +282,13 @@ def fetch_into_change(conn: Connection, registry: FlowRegistry, flow: CompiledFl
 
 
 def remember(tx: WriteTransaction, flow: str, record_id: int, fetched: Mapping[str, Fetched | None],
-             now: datetime, prefix: str = "") -> None:
-    """Store what was fetched for record `record_id` (`prefix`: "table.row." for the fields of a table row)."""
+             now: datetime, prefix: str = "", *, new: bool = False) -> None:
+    """Store what was fetched for record `record_id` (`prefix`: "table.row." for the fields of a table row;
+    `new`: the record was created in this transaction, so there is nothing remembered to replace)."""
     rf = reference_fetches.c
     keys = [prefix + name for name in fetched]
-    tx.execute(delete(reference_fetches).where(rf.flow == flow, rf.record_id == record_id, rf.field.in_(keys)))
+    if not new:
+        tx.execute(delete(reference_fetches).where(rf.flow == flow, rf.record_id == record_id, rf.field.in_(keys)))
     rows = [{"flow": flow, "record_id": record_id, "field": prefix + name, "source_flow": f.source_flow,
              "source_id": f.source_id, "value": f.value, "fetched_at": now}
             for name, f in fetched.items() if f is not None]
@@ -377,7 +383,7 @@ def search_targets(db: Engine, registry: FlowRegistry, flow: CompiledFlow, field
             return []
     with db.connect().execution_options(readonly=True) as conn:
         rows = conn.execute(select(t).where(*conds).order_by(t.c.id.desc()).limit(limit)).mappings().all()
-    return [_target(live, r) for r in rows]
+    return [record_target(live, r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -405,5 +411,5 @@ def backlinks(db: Engine, registry: FlowRegistry, target: str, record_id: int, a
                 rows = conn.execute(select(t).where(t.c[name] == record_id, visible_clause(live, actor))
                                     .order_by(t.c.id.desc()).limit(limit + 1)).mappings().all()
                 if rows:
-                    out.append(Backlinks(live.flow, name, [_target(live, r) for r in rows[:limit]], len(rows) > limit))
+                    out.append(Backlinks(live.flow, name, [record_target(live, r) for r in rows[:limit]], len(rows) > limit))
     return out

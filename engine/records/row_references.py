@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from engine.language.flow import CompiledFlow
 from engine.records.actor import Actor
+from engine.records.read_memo import ReadMemo
 from engine.records.references import no_such, target_flow, visible_target
 from engine.storage.registry import FlowRegistry
 from forms.base import FieldSpecBase
@@ -49,10 +50,10 @@ def _row_refs(row_fields: Mapping[str, FieldSpecBase]) -> dict[str, FieldSpecBas
 
 
 def prefill_rows(conn: Connection, registry: FlowRegistry, flow: CompiledFlow, actor: Actor,
-                 given: Mapping[str, Any], before: Mapping[str, Any] | None = None
+                 given: Mapping[str, Any], before: Mapping[str, Any] | None = None, memo: ReadMemo | None = None
                  ) -> tuple[dict[str, Any], dict[str, str]]:
     """`given` with its rows' fetched fields filled in, and the errors of refused row references
-    (keyed like the table's own errors: `lines[2].product`)."""
+    (keyed like the table's own errors: `lines[2].product`; `memo`: engine/records/read_memo.py)."""
     out = dict(given)
     errors: dict[str, str] = {}
     for name, table in flow.tables.items():
@@ -79,7 +80,7 @@ def prefill_rows(conn: Connection, registry: FlowRegistry, flow: CompiledFlow, a
                 if known and not fetches:
                     continue
                 live = registry.get(tname)
-                target = visible_target(conn, live, rid, actor, None if known else ref)
+                target = visible_target(conn, live, rid, actor, None if known else ref, memo)
                 if target is None:
                     if not known:
                         errors[f"{name}[{i}].{ref_name}"] = no_such(ref, ref_name, flow.spec.language)

@@ -24,7 +24,9 @@ from sqlalchemy import Connection, Engine, select
 from engine.records.access import visible_clause
 from engine.records.actor import Actor
 from engine.records.errors import MissingRequired, NotFound, ValidationFailed, WorkflowError
+from engine.records.read_memo import ReadMemo
 from engine.records.records import Records
+from engine.records.references import reference_fields, target_flow
 from engine.records.system_moves import move
 from engine.records.table_rows import attach_rows
 from engine.storage.plain import JoinedExecutor, PlainTransaction
@@ -221,7 +223,10 @@ class Importer:
         problems.extend(self._orphans)
         counts.rows = len(plans)
         total = len(plans)
+        # the customers and products the rows name, read once per batch (engine/records/read_memo.py)
+        memo = ReadMemo(writes={self.flow.name})
         conn = self.db.connect()
+        records = self.records.using(JoinedExecutor(PlainTransaction(conn))).remembering(memo)
         try:
             # the dry run: one transaction over the whole file, rolled back; the run: one per batch, committed
             # before its progress is reported (on SQLite nobody else may write while a transaction is open)
@@ -230,8 +235,13 @@ class Importer:
                 batch = outer or conn.begin()
                 part = plans[start:start + self.batch_size]
                 existing = self._existing(conn, part)
+                memo.clear()
+                self._prefetch(conn, memo, part)
                 for plan in part:
-                    self._one(conn, plan, existing.get(plan.key) if plan.key is not None else None, counts, problems)
+                    self._one(conn, records, plan, existing.get(plan.key) if plan.key is not None else None, counts,
+                              problems)
+                    if plan.state is not None:  # a move's effects may write to other flows: read them afresh
+                        memo.clear()
                 if outer is None:
                     batch.commit()
                 if progress is not None:
@@ -243,14 +253,28 @@ class Importer:
         problems.sort(key=lambda p: (p.sheet != self.main.name, p.sheet, p.row))
         return ImportResult(dry_run, counts, problems[:MAX_PROBLEMS])
 
-    def _one(self, conn: Connection, plan: _Plan, row: dict[str, Any] | None, counts: Counts,
+    def _prefetch(self, conn: Connection, memo: ReadMemo, plans: list[_Plan]) -> None:
+        """The targets of the batch's references, as the importer may pick them: one query per target flow."""
+        registry, flow = self.records.registry, self.flow
+        wanted: list[tuple[FieldSpecBase, set[int]]] = []
+        for name, ref in reference_fields(flow).items():
+            wanted.append((ref, {p.values[name] for p in plans if isinstance(p.values.get(name), int)}))
+        for tname, table in flow.tables.items():
+            for name, ref in table.spec.fields.items():
+                if ref.type == "reference":
+                    wanted.append((ref, {line.values[name] for p in plans for line in p.lines.get(tname, ())
+                                         if isinstance(line.values.get(name), int)}))
+        for ref, ids in wanted:
+            if ids and target_flow(ref) in registry:
+                memo.prefetch(conn, registry.get(target_flow(ref)), ids, self.actor, ref)
+
+    def _one(self, conn: Connection, records: Records, plan: _Plan, row: dict[str, Any] | None, counts: Counts,
              problems: list[Problem]) -> None:
         if plan.problems:
             counts.failed += 1
             problems.extend(plan.problems)
             return
         savepoint = conn.begin_nested()
-        records = self.records.using(JoinedExecutor(PlainTransaction(conn)))
         before = dict(vars(counts))
         try:
             self._write(conn, records, plan, row, counts)
