@@ -363,7 +363,8 @@ class Records:
                 return self.with_rows(conn, live, self.row_to_record(live, row))
             if isinstance(change, Refusal):
                 raise change.error
-            fetched = fetch_into_change(conn, self.registry, flow, actor, before, change, now, self.memo) if reference_fields(flow) else None
+            fetched = (fetch_into_change(conn, self.registry, flow, actor, before, change, now, self.memo)
+                       if reference_fields(flow) else None)
             written = self._apply(tx, live, row, change, actor, now)
             if fetched:
                 remember(tx, flow.name, record_id, fetched, now)
