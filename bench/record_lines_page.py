@@ -9,12 +9,15 @@ product; then asks that order's page REQUESTS times in process, as the
 order's creator in its draft state (an editable grid: every product cell a
 select box of the products) and as the clerk in review (read-only cells, the
 products by their titles), after a warm-up. Server time as bench/ui_pages.py
-measures it (from the ASGI call until the last byte). Target: p95 < 50 ms.
+measures it (from the ASGI call until the last byte), with the objects made
+while setting up frozen out of the garbage collector as a served process has
+them (cli/serving.py `served_app`). Target: p95 < 50 ms.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import re
 import shutil
@@ -89,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         scan = receive(PlainExecutor(db), store, flow, "contract", who["sales"], "contract.pdf", iter([SCAN.read_bytes()]))
         review = records.create("sales_order", who["sales"], {**values, "order_no": "SO-000002", "contract": [scan.id]})
         records.transition("sales_order", review.id, "submit", who["sales"], expected_version=review.version)
+        gc.collect()  # what was made so far set aside from the collector, as `relayflow serve` does (cli/serving.py)
+        gc.freeze()
         results = asyncio.run(_measure(app, draft.id, review.id, args.requests))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,6 +1,6 @@
 """The web application with its pages: the API app plus the page routers and ui/static.
 
-    relayflow serve            # runs ui.app:create_app
+    relayflow serve            # runs ui.app:create_app (through cli/serving.py served_app)
 """
 from __future__ import annotations
 
