@@ -11,7 +11,7 @@ select box of the products) and as the clerk in review (read-only cells, the
 products by their titles), after a warm-up. Server time as bench/ui_pages.py
 measures it (from the ASGI call until the last byte), with the objects made
 while setting up frozen out of the garbage collector as a served process has
-them (cli/serving.py `served_app`). Target: p95 < 50 ms.
+them (ui/app.py `served_app`). Target: p95 < 50 ms.
 """
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         scan = receive(PlainExecutor(db), store, flow, "contract", who["sales"], "contract.pdf", iter([SCAN.read_bytes()]))
         review = records.create("sales_order", who["sales"], {**values, "order_no": "SO-000002", "contract": [scan.id]})
         records.transition("sales_order", review.id, "submit", who["sales"], expected_version=review.version)
-        gc.collect()  # what was made so far set aside from the collector, as `relayflow serve` does (cli/serving.py)
+        gc.collect()  # what was made so far set aside from the collector, as `relayflow serve` does (ui/app.py)
         gc.freeze()
         results = asyncio.run(_measure(app, draft.id, review.id, args.requests))
     finally:

@@ -66,7 +66,7 @@ def serve(ctx: click.Context, host: str, port: int, flows_dir: str | None, demo:
     metrics_dir = prepare_metrics_dir(workers)
     click.echo(f"Relayflow on http://{host}:{port}/" + (f" ({workers} workers)" if workers > 1 else ""))
     try:
-        uvicorn.run("cli.serving:served_app", factory=True, host=host, port=port,
+        uvicorn.run("ui.app:served_app", factory=True, host=host, port=port,
                     **uvicorn_options(settings, workers=workers, http=http_impl))
     finally:
         remove_metrics_dir(metrics_dir, made_here=made_here)

@@ -15,8 +15,8 @@
 * Proxies: uvicorn's own X-Forwarded-* handling is switched off; the app
   believes them only from RELAYFLOW_TRUSTED_PROXIES (api/trusted_proxies.py).
 * Garbage collection: each served process sets what it made while starting
-  aside from the cyclic collector (`served_app`), so full collections stay
-  short.
+  aside from the cyclic collector (ui/app.py `served_app`, uvicorn's factory),
+  so full collections stay short.
 """
 from __future__ import annotations
 
@@ -62,24 +62,6 @@ class HeadLimitedHttpTools(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._head_open = True
-
-
-def served_app() -> Any:
-    """The app as `relayflow serve` runs it (uvicorn's factory, in each worker process): `ui.app:create_app`, then
-    everything made while starting (flows compiled, catalogues, tables, the libraries' own data) set aside from
-    Python's cyclic garbage collector with `gc.freeze()`. A full collection otherwise walks those millions of
-    objects again every few dozen requests: a 200-line order page took 110-140 ms once in 20 requests
-    (bench/record_lines_page.py measured 170 ms p99 against 35 ms p50; after the freeze, 55 ms p99). Only a
-    served process does it: frozen objects are never collected, which a test process making hundreds of apps
-    could not afford."""
-    import gc
-
-    from ui.app import create_app
-
-    app = create_app()
-    gc.collect()
-    gc.freeze()
-    return app
 
 
 def prepare_metrics_dir(workers: int) -> str | None:

@@ -129,13 +129,13 @@ def test_serve_with_two_workers_counts_requests_of_both_in_metrics(tmp_path: Pat
 
 
 def test_a_served_process_sets_what_it_made_at_start_aside_from_the_garbage_collector(tmp_path: Path) -> None:
-    """`relayflow serve` builds the app with cli/serving.py `served_app`: startup's objects are frozen, so a full
+    """`relayflow serve` builds the app with ui/app.py `served_app`: startup's objects are frozen, so a full
     collection later walks only what requests made (a 200-line order page's 110-140 ms pauses, once in 20)."""
     flows = tmp_path / "flows"
     flows.mkdir()
     env = {**os.environ, "RELAYFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "RELAYFLOW_WORKER": "off",
            "RELAYFLOW_FLOWS_DIR": str(flows), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    code = ("import gc; from cli.serving import served_app; app = served_app(); "
+    code = ("import gc; from ui.app import served_app; app = served_app(); "
             "print(type(app).__name__, gc.get_freeze_count(), len(gc.get_objects()))")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
