@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from engine.records.actor import Actor
+from engine.storage.id_lists import among
 from engine.storage.registry import LiveFlow
 from engine.storage.schema import users
 from forms.base import FieldSpecBase
@@ -83,12 +84,11 @@ class ReadMemo:
             return
         t = live.table
         cond = visible_clause(live, actor) if ref is None else pickable_clause(live, ref, actor)
-        for start in range(0, len(wanted), 500):
-            part = wanted[start:start + 500]
-            found = {int(r["id"]): r for r in conn.execute(select(t).where(t.c.id.in_(part), cond)).mappings()}
-            for i in part:
-                row = found.get(i)
-                self._targets[self._key(live, i, actor, ref)] = None if row is None else record_target(live, row)
+        q = select(t).where(among(t.c.id, wanted, conn.dialect.name), cond)
+        found = {int(r["id"]): r for r in conn.execute(q).mappings()}
+        for i in wanted:
+            row = found.get(i)
+            self._targets[self._key(live, i, actor, ref)] = None if row is None else record_target(live, row)
 
     def titles(self, target: str, ids: set[int],
                read: Callable[[set[int]], dict[tuple[str, int], str]]) -> dict[tuple[str, int], str]:

@@ -32,6 +32,7 @@ from engine.language.flow import CompiledFlow
 from engine.records.actor import Actor
 from engine.records.references import copied_value, target_flow
 from engine.storage.executor import WriteTransaction
+from engine.storage.id_lists import among
 from engine.storage.registry import FlowRegistry
 from engine.storage.schema import reference_fetches
 from forms import FieldSpecBase, FieldValueError
@@ -130,14 +131,14 @@ def _memories(conn: Connection, flow: str, record_id: int, tables: Iterable[str]
 
 
 def _source_values(conn: Connection, registry: FlowRegistry, target: str, ids: Iterable[int],
-                   columns: Sequence[str], actor: Actor | None) -> dict[int, dict[str, Any]]:
+                   columns: Iterable[str], actor: Actor | None) -> dict[int, dict[str, Any]]:
     """id → the source columns of those records of flow `target` (only those `actor` may see, given one)."""
     if target not in registry:
         return {}
     live = registry.get(target)
     t = live.table
-    names = [c for c in dict.fromkeys(columns) if c in live.flow.stored_fields]
-    q = select(t.c.id, *(t.c[c] for c in names)).where(t.c.id.in_(sorted(set(ids))))
+    names = [c for c in sorted(set(columns)) if c in live.flow.stored_fields]
+    q = select(t.c.id, *(t.c[c] for c in names)).where(among(t.c.id, sorted(set(ids)), conn.dialect.name))
     if actor is not None:
         from engine.records.access import visible_clause
 
@@ -233,10 +234,10 @@ def remember_rows(tx: WriteTransaction, registry: FlowRegistry, flow: CompiledFl
                 to_check.append((j, col, rid, value))
         if to_check:
             wanted: dict[str, set[int]] = defaultdict(set)
-            sources: dict[str, list[str]] = defaultdict(list)
+            sources: dict[str, set[str]] = defaultdict(set)
             for _j, col, rid, _v in to_check:
                 wanted[col.target].add(rid)
-                sources[col.target].append(col.source)
+                sources[col.target].add(col.source)
             found = {t: _source_values(conn, registry, t, ids, sources[t], None) for t, ids in wanted.items()}
             for j, col, rid, value in to_check:
                 source = found[col.target].get(rid)
@@ -270,7 +271,7 @@ def row_fetch_statuses(conn: Connection, registry: FlowRegistry, flow: CompiledF
         return {}
     cols = {(t, c.column): c for t in names for c in fetch_columns(flow, t)}
     wanted: dict[str, set[int]] = defaultdict(set)
-    sources: dict[str, list[str]] = defaultdict(list)
+    sources: dict[str, set[str]] = defaultdict(set)
     live_memory: list[tuple[tuple[str, int, str], _Memory, FetchColumn]] = []
     for (table, i, column), m in memory.items():
         col = cols.get((table, column))
@@ -279,7 +280,7 @@ def row_fetch_statuses(conn: Connection, registry: FlowRegistry, flow: CompiledF
             continue
         live_memory.append(((table, i, column), m, col))
         wanted[col.target].add(m.source_id)
-        sources[col.target].append(col.source)
+        sources[col.target].add(col.source)
     found = {t: _source_values(conn, registry, t, ids, sources[t], actor) for t, ids in wanted.items()}
     out: dict[str, RowFetchStatus] = {}
     currents: dict[tuple[str, str, int], tuple[bool, Any, Any]] = {}  # one per source and column: (ok, value, JSON)
